@@ -1,0 +1,18 @@
+"""skunlearn: make fitted scikit-learn models forget rows of their training data."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from .base import UnlearningMixin, is_unlearner
+from .exceptions import UnknownRowsError
+from .wrapper import Unlearnable, register_strategy
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "UnknownRowsError",
+    "Unlearnable",
+    "UnlearningMixin",
+    "is_unlearner",
+    "register_strategy",
+    "__version__",
+]

@@ -1,0 +1,521 @@
+"""The training ledger: what a fitted estimator remembers of its training rows.
+
+Every unlearning estimator keeps one :class:`TrainingLedger`. It holds a
+128-bit fingerprint of each training row (always), the targets and per-row
+fit parameters such as ``sample_weight`` (needed to subtract a row's
+contribution), and the rows themselves only when the strategy must retrain on
+them. Forget requests are matched against it by content, with multiset
+semantics, in ``O(k log n)`` for ``k`` forget rows and ``n`` training rows.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import hashlib
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import _safe_indexing
+
+from .exceptions import AmbiguousRowsError, UnknownRowsError
+
+__all__ = ["ForgetMatch", "TrainingLedger", "row_fingerprints"]
+
+# Fixed, public constants: fingerprints must be reproducible across processes
+# and machines (a model saved today must match a request read tomorrow).
+_SEED = 0x5EED_0F_F0_26
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_CANONICAL_NAN = np.array([np.nan]).view(np.uint64)[0]
+_CHUNK = 8192
+
+
+def _column_constants(n_columns):
+    rng = np.random.default_rng(_SEED + n_columns)
+    k1 = rng.integers(1, 2**63, size=n_columns, dtype=np.uint64) | np.uint64(1)
+    k2 = rng.integers(1, 2**63, size=n_columns, dtype=np.uint64) | np.uint64(1)
+    add = rng.integers(1, 2**63, size=n_columns, dtype=np.uint64)
+    return k1, k2, add
+
+
+def _finalize(h):
+    # splitmix64 finalizer: full avalanche of each lane.
+    h = h ^ (h >> np.uint64(30))
+    h = h * _M1
+    h = h ^ (h >> np.uint64(27))
+    h = h * _M2
+    return h ^ (h >> np.uint64(31))
+
+
+def _hash_words(words, k1, k2, add, out):
+    """Hash a (m, d) uint64 block row by row into ``out`` of shape (m, 2)."""
+    v = words + add
+    v *= k1
+    v ^= v >> np.uint64(31)
+    v *= _M1
+    v ^= v >> np.uint64(29)
+    out[:, 0] = v.sum(axis=1)
+    v *= k2
+    v ^= v >> np.uint64(32)
+    out[:, 1] = v.sum(axis=1)
+    out[:, 0] = _finalize(out[:, 0])
+    out[:, 1] = _finalize(out[:, 1] ^ _GOLDEN)
+
+
+def _float_words(block):
+    """Canonical 64-bit words of a float block: -0.0 == 0.0, one NaN pattern."""
+    block = np.asarray(block, dtype=np.float64) + 0.0  # copy; turns -0.0 into 0.0
+    nan = np.isnan(block)
+    words = np.ascontiguousarray(block).view(np.uint64)
+    if nan.any():
+        words[nan] = _CANONICAL_NAN
+    return words
+
+
+def _object_word(value, cache):
+    # Numbers hash like the float they equal, so that the same row given as an
+    # object array or as a numeric array has the same fingerprint.
+    key = (type(value), value) if not _is_missing(value) else None
+    try:
+        return cache[key]
+    except (KeyError, TypeError):
+        pass
+    if key is None:
+        word = _CANONICAL_NAN
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+        word = _float_words(np.array([float(value)]))[0]
+    else:
+        if isinstance(value, str):
+            data = b"s" + value.encode("utf-8", "surrogatepass")
+        elif isinstance(value, bytes):
+            data = b"b" + value
+        else:
+            data = f"{type(value).__qualname__}:{value!r}".encode()
+        word = np.frombuffer(
+            hashlib.blake2b(data, digest_size=8).digest(), dtype=np.uint64
+        )[0]
+    try:
+        cache[key] = word
+    except TypeError:
+        pass
+    return word
+
+
+def _is_missing(value):
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN, pd.NA-like
+    except (TypeError, ValueError):
+        return False
+
+
+def _object_words(column):
+    cache = {}
+    return np.fromiter(
+        (_object_word(v, cache) for v in column), dtype=np.uint64, count=len(column)
+    )
+
+
+def _column_words(col):
+    """64-bit words of one column (a 1-D array or pandas Series)."""
+    dtype = getattr(col, "dtype", None)
+    try:
+        arr = np.asarray(col)
+    except (TypeError, ValueError):
+        arr = np.asarray(list(col), dtype=object)
+    if dtype is not None and str(dtype) == "category":
+        arr = np.asarray(col, dtype=object)
+    if arr.dtype.kind in "biuf":
+        return _float_words(arr)
+    return _object_words(arr.astype(object, copy=False))
+
+
+def row_fingerprints(X):
+    """Compute a 128-bit fingerprint of each row of ``X``.
+
+    Two rows get the same fingerprint when they are equal as a model sees them:
+    numbers compare by value whatever their dtype (``1``, ``1.0``, ``True``),
+    ``-0.0`` equals ``0.0``, all NaNs are alike, strings compare by text. The
+    fingerprint is stable across processes and machines.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix, dataframe} of shape (n_samples, n_features)
+        The rows. A 1-D array is taken as one column.
+
+    Returns
+    -------
+    fingerprints : ndarray of shape (n_samples, 2), dtype=uint64
+        Two 64-bit lanes per row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunlearn._ledger import row_fingerprints
+    >>> fp = row_fingerprints(np.array([[1.0, 2.0], [1, 2], [2.0, 1.0]]))
+    >>> bool((fp[0] == fp[1]).all()), bool((fp[0] == fp[2]).all())
+    (True, False)
+    """
+    if hasattr(X, "iloc") and hasattr(X, "columns"):  # pandas DataFrame
+        n, d = X.shape
+        k1, k2, add = _column_constants(d)
+        dtypes = list(X.dtypes)
+        if all(getattr(t, "kind", "O") in "biuf" for t in dtypes):
+            return _fingerprints_numeric(X.to_numpy(dtype=np.float64), k1, k2, add)
+        words = np.empty((n, d), dtype=np.uint64)
+        for j in range(d):
+            words[:, j] = _column_words(X.iloc[:, j])
+        out = np.empty((n, 2), dtype=np.uint64)
+        for s in range(0, n, _CHUNK):
+            _hash_words(words[s : s + _CHUNK], k1, k2, add, out[s : s + _CHUNK])
+        return out
+    if sp.issparse(X):
+        X = sp.csr_array(X)
+        n, d = X.shape
+        k1, k2, add = _column_constants(d)
+        out = np.empty((n, 2), dtype=np.uint64)
+        for s in range(0, n, _CHUNK):
+            block = X[s : s + _CHUNK].toarray()
+            _hash_words(_float_words(block), k1, k2, add, out[s : s + _CHUNK])
+        return out
+    if not hasattr(X, "dtype") or not hasattr(X, "shape"):
+        try:
+            X = np.asarray(X)
+        except (TypeError, ValueError):
+            X = np.asarray(X, dtype=object)
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D array of rows, got {X.ndim} dimensions.")
+    n, d = X.shape
+    k1, k2, add = _column_constants(d)
+    if X.dtype.kind in "biuf":
+        return _fingerprints_numeric(X, k1, k2, add)
+    words = np.empty((n, d), dtype=np.uint64)
+    for j in range(d):
+        words[:, j] = _column_words(X[:, j])
+    out = np.empty((n, 2), dtype=np.uint64)
+    for s in range(0, n, _CHUNK):
+        _hash_words(words[s : s + _CHUNK], k1, k2, add, out[s : s + _CHUNK])
+    return out
+
+
+def _fingerprints_numeric(X, k1, k2, add):
+    n = X.shape[0]
+    out = np.empty((n, 2), dtype=np.uint64)
+    for s in range(0, n, _CHUNK):
+        _hash_words(_float_words(X[s : s + _CHUNK]), k1, k2, add, out[s : s + _CHUNK])
+    return out
+
+
+def _targets_equal(a, b):
+    """Row-wise equality of two target arrays of the same shape."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.dtype.kind in "biuf" and b.dtype.kind in "biuf":
+        eq = (a == b) | (np.isnan(a.astype(float)) & np.isnan(b.astype(float)))
+    else:
+        eq = np.array(
+            [x == z for x, z in zip(a.ravel().tolist(), b.ravel().tolist())],
+            dtype=bool,
+        ).reshape(a.shape)
+    if eq.ndim > 1:
+        eq = eq.all(axis=tuple(range(1, eq.ndim)))
+    return eq
+
+
+class ForgetMatch:
+    """The training rows a forget request matched.
+
+    Attributes
+    ----------
+    rows : ndarray of int
+        Ledger row ids (positions among the rows currently kept, in training
+        order) of the rows to forget, one per forget row, in the order of the
+        forget set.
+    """
+
+    def __init__(self, rows, entries):
+        self.rows = rows
+        self._entries = entries
+
+    @property
+    def n_rows(self):
+        """Number of training rows the request removes."""
+        return int(self.rows.size)
+
+
+class TrainingLedger:
+    """Fingerprints (and what a strategy needs) of the rows a model was fit on.
+
+    Rows are kept in training order. Each has a 128-bit content fingerprint; a
+    sorted index of the fingerprints makes matching a forget request a
+    vectorized binary search. Forgetting a row erases its fingerprint and its
+    per-row payload (target, weight, the row itself when kept) in place, so
+    nothing of it stays behind; the space is reclaimed by compaction.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix, dataframe} of shape (n_samples, n_features)
+        Training rows.
+
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+        Targets, kept so that a forget request may omit them and a strategy can
+        subtract the forgotten rows' contribution.
+
+    sample_props : dict of str to array-like, default=None
+        Per-row fit parameters (e.g. ``sample_weight``), kept and forgotten with
+        their rows.
+
+    keep_X : bool, default=False
+        Keep the rows themselves (for strategies that retrain on them).
+
+    compact : {"auto", "always", "never"}, default="auto"
+        When to compact storage after a removal. Owners that index their own
+        state by ledger row id use ``"never"`` and call :meth:`compact`
+        themselves.
+    """
+
+    def __init__(self, X, y=None, sample_props=None, *, keep_X=False, compact="auto"):
+        fp = row_fingerprints(X)
+        n = fp.shape[0]
+        order = np.argsort(fp[:, 0], kind="stable")
+        self._key = fp[order, 0]
+        self._key2 = fp[order, 1]
+        self._entry_row = order.astype(np.intp)
+        self._row_entry = np.empty(n, dtype=np.intp)
+        self._row_entry[order] = np.arange(n, dtype=np.intp)
+        self._alive = np.ones(n, dtype=bool)
+        self.n_rows = n
+        self.y = None if y is None else np.array(y, copy=True)
+        self.sample_props = {
+            k: np.array(v, copy=True) for k, v in (sample_props or {}).items()
+        }
+        self.X = X if keep_X else None
+        if keep_X and not (sp.issparse(X) or hasattr(X, "iloc")):
+            self.X = np.array(X, copy=True) if not isinstance(X, list) else X
+        if compact not in ("auto", "always", "never"):
+            raise ValueError(f"Unknown compact policy {compact!r}.")
+        self.compact_policy = "always" if keep_X and compact == "auto" else compact
+
+    # ------------------------------------------------------------------ views
+    @property
+    def n_stored(self):
+        """Number of row slots, forgotten ones not yet compacted included."""
+        return self._alive.size
+
+    @property
+    def alive(self):
+        """Boolean mask over row slots of the rows still in the training set."""
+        return self._alive
+
+    def fingerprints(self):
+        """Fingerprints of the stored rows in row order, shape (n_stored, 2)."""
+        out = np.empty((self.n_stored, 2), dtype=np.uint64)
+        out[:, 0] = self._key[self._row_entry]
+        out[:, 1] = self._key2[self._row_entry]
+        return out
+
+    def retained(self, exclude=None):
+        """Row ids of the rows kept after forgetting ``exclude``."""
+        keep = self._alive.copy()
+        if exclude is not None:
+            keep[exclude] = False
+        return np.flatnonzero(keep)
+
+    def take(self, rows):
+        """Stored payload of ``rows``: ``(X, y, sample_props)`` (``X`` may be None)."""
+        X = None if self.X is None else _safe_indexing(self.X, rows)
+        y = None if self.y is None else self.y[rows]
+        props = {k: v[rows] for k, v in self.sample_props.items()}
+        return X, y, props
+
+    # --------------------------------------------------------------- matching
+    def match(self, X, y=None):
+        """Find the training rows equal to the rows of ``X`` (and ``y``).
+
+        Multiset semantics: a row given twice removes two copies. Among equal
+        copies the earliest in training order is taken.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dataframe} of shape (n_forget, n_features)
+            Rows to forget, validated like ``predict`` input.
+
+        y : array-like of shape (n_forget,) or (n_forget, n_outputs), default=None
+            Their targets. When given, a row matches only a training row with
+            the same target.
+
+        Returns
+        -------
+        match : ForgetMatch
+
+        Raises
+        ------
+        UnknownRowsError
+            If some rows are not among the remaining training rows.
+        AmbiguousRowsError
+            If ``y`` is omitted and a row occurs with several targets.
+        """
+        fp = row_fingerprints(X)
+        k = fp.shape[0]
+        if k == 0:
+            empty = np.empty(0, dtype=np.intp)
+            return ForgetMatch(empty, empty)
+        if y is not None and self.y is None:
+            raise ValueError("y was given to unlearn but the model was fit without y.")
+        # Group equal forget rows (same fingerprint and, when given, target) and
+        # rank them within their group: the r-th copy takes the r-th entry.
+        group_key = fp
+        if y is not None:
+            y_arr = np.asarray(y)
+            yfp = row_fingerprints(y_arr.reshape(k, -1))
+            group_key = np.concatenate([fp, yfp], axis=1)
+        _, inverse, counts = np.unique(
+            group_key, axis=0, return_inverse=True, return_counts=True
+        )
+        inverse = inverse.ravel()
+        order = np.argsort(inverse, kind="stable")
+        starts = np.zeros(counts.size, dtype=np.intp)
+        np.cumsum(counts[:-1], out=starts[1:])
+        rank = np.empty(k, dtype=np.intp)
+        rank[order] = np.arange(k) - starts[inverse[order]]
+        group_count = counts[inverse]
+
+        lo = np.searchsorted(self._key, fp[:, 0], side="left")
+        hi = np.searchsorted(self._key, fp[:, 0], side="right")
+        entries = np.full(k, -1, dtype=np.intp)
+        # Fast path: the fingerprint occurs exactly as often as requested and
+        # every occurrence is alive, with the same second lane and target.
+        cand = lo + rank
+        simple = (hi - lo) == group_count
+        idx = np.flatnonzero(simple)
+        if idx.size:
+            c = cand[idx]
+            ok = (self._key2[c] == fp[idx, 1]) & self._alive[self._entry_row[c]]
+            if y is not None and ok.any():
+                ok_idx = np.flatnonzero(ok)
+                ok[ok_idx] = _targets_equal(
+                    self.y[self._entry_row[c[ok_idx]]], y_arr[idx[ok_idx]]
+                )
+            if y is None and ok.any():
+                # Several copies with different targets: which one is meant?
+                multi = ok & (group_count[idx] > 1)
+                ok &= ~multi
+            entries[idx[ok]] = c[ok]
+        slow = np.flatnonzero(entries < 0)
+        unknown = []
+        if slow.size:
+            done_groups = {}
+            for i in slow:
+                g = inverse[i]
+                if g in done_groups:
+                    continue
+                members = np.flatnonzero(inverse == g)
+                members = members[np.argsort(rank[members], kind="stable")]
+                j = members[0]
+                span = np.arange(lo[j], hi[j])
+                span = span[
+                    (self._key2[span] == fp[j, 1]) & self._alive[self._entry_row[span]]
+                ]
+                if y is not None:
+                    span = span[
+                        _targets_equal(
+                            self.y[self._entry_row[span]],
+                            np.repeat(y_arr[j : j + 1], span.size, axis=0),
+                        )
+                    ]
+                elif self.y is not None and span.size > members.size:
+                    ys = self.y[self._entry_row[span]]
+                    if not _targets_equal(ys, np.repeat(ys[:1], ys.shape[0], 0)).all():
+                        raise AmbiguousRowsError(
+                            f"Row {j} of X_forget occurs in the training data with "
+                            "different targets; pass y_forget to say which to "
+                            "forget. Nothing was forgotten."
+                        )
+                # earliest rows in training order first
+                span = span[np.argsort(self._entry_row[span], kind="stable")]
+                n_take = min(span.size, members.size)
+                entries[members[:n_take]] = span[:n_take]
+                unknown.extend(members[n_take:].tolist())
+                done_groups[g] = True
+        if unknown:
+            raise UnknownRowsError(np.sort(np.asarray(unknown)), k)
+        return ForgetMatch(self._entry_row[entries], entries)
+
+    # ---------------------------------------------------------------- removal
+    def remove(self, match, *, compacted=None):
+        """Forget the matched rows in place.
+
+        Only call this when the owner commits the removal: it erases the rows'
+        fingerprints and payload.
+
+        Parameters
+        ----------
+        match : ForgetMatch
+            As returned by :meth:`match` on this ledger, before any other removal.
+
+        compacted : tuple, default=None
+            ``(X, y, sample_props)`` of the retained rows when the caller has
+            them already (saves a copy when compacting).
+        """
+        entries = np.sort(match._entries)
+        rows = match.rows
+        if entries.size == 0:
+            return
+        # Overwrite each forgotten fingerprint with the nearest key on its left
+        # that is not being forgotten now: the index stays sorted and the
+        # forgotten fingerprints are gone from memory.
+        new_run = np.ones(entries.size, dtype=bool)
+        new_run[1:] = np.diff(entries) != 1
+        run_id = np.cumsum(new_run) - 1
+        src = (entries[new_run] - 1)[run_id]
+        fill1 = np.where(src >= 0, self._key[np.maximum(src, 0)], np.uint64(0))
+        fill2 = np.where(src >= 0, self._key2[np.maximum(src, 0)], np.uint64(0))
+        self._key[entries] = fill1
+        self._key2[entries] = fill2
+        self._alive[rows] = False
+        self.n_rows -= rows.size
+        if self.y is not None:
+            self.y[rows] = None if self.y.dtype == object else np.zeros(1, self.y.dtype)[0]
+        for v in self.sample_props.values():
+            v[rows] = 0
+        if isinstance(self.X, np.ndarray):
+            self.X[rows] = 0
+        if self.compact_policy == "always" or (
+            self.compact_policy == "auto" and self.n_rows < self.n_stored // 2
+        ):
+            self.compact(compacted)
+
+    def compact(self, compacted=None):
+        """Drop the slots of forgotten rows; row ids are renumbered.
+
+        Returns
+        -------
+        kept : ndarray of int
+            Old row ids of the kept rows, in order (new id ``i`` was ``kept[i]``).
+        """
+        kept = np.flatnonzero(self._alive)
+        if kept.size == self._alive.size:
+            return kept
+        new_id = np.full(self._alive.size, -1, dtype=np.intp)
+        new_id[kept] = np.arange(kept.size, dtype=np.intp)
+        live_entries = self._row_entry[kept]
+        live_entries.sort()
+        key, key2 = self._key[live_entries], self._key2[live_entries]
+        entry_row = new_id[self._entry_row[live_entries]]
+        row_entry = np.empty(kept.size, dtype=np.intp)
+        row_entry[entry_row] = np.arange(kept.size, dtype=np.intp)
+        if compacted is not None:
+            X, y, props = compacted
+        else:
+            X, y, props = self.take(kept)
+        if self.X is None:
+            X = None
+        self._key, self._key2 = key, key2
+        self._entry_row, self._row_entry = entry_row, row_entry
+        self._alive = np.ones(kept.size, dtype=bool)
+        self.X, self.y, self.sample_props = X, y, props
+        return kept

@@ -1,0 +1,80 @@
+"""Exceptions and warnings raised by skunlearn."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+
+__all__ = [
+    "AmbiguousRowsError",
+    "ForgetAllRowsError",
+    "NumericalDriftWarning",
+    "UnknownRowsError",
+    "UnlearningError",
+]
+
+
+class UnlearningError(ValueError):
+    """Base class of the errors raised when a forget request cannot be applied.
+
+    It subclasses :class:`ValueError`, so code written for scikit-learn's input
+    validation errors catches it too. Whenever it is raised, the estimator is
+    exactly as it was before the call.
+    """
+
+
+class UnknownRowsError(UnlearningError):
+    """Some rows of a forget request were never seen in training.
+
+    Parameters
+    ----------
+    positions : array-like of int
+        Positions, in the forget set, of the rows that could not be matched
+        with a remaining training row.
+
+    n_forget : int
+        Number of rows in the forget set.
+
+    Attributes
+    ----------
+    positions : ndarray of int
+        Positions, in the forget set, of the unknown rows.
+    """
+
+    def __init__(self, positions, n_forget):
+        self.positions = np.asarray(positions, dtype=np.intp)
+        self.n_forget = int(n_forget)
+        shown = ", ".join(str(int(p)) for p in self.positions[:20])
+        more = "" if self.positions.size <= 20 else f", ... ({self.positions.size})"
+        super().__init__(
+            f"{self.positions.size} of the {self.n_forget} rows to forget were not "
+            f"seen in training (or were already forgotten): positions [{shown}{more}]"
+            " in X_forget. Nothing was forgotten."
+        )
+
+    def __reduce__(self):
+        return (type(self), (self.positions, self.n_forget))
+
+
+class AmbiguousRowsError(UnlearningError):
+    """A forget row matches training rows with different targets.
+
+    Raised when ``y_forget`` is omitted and a row of ``X_forget`` occurs in the
+    training data with more than one target value: which copy to forget would
+    be a guess, so nothing is forgotten.
+    """
+
+
+class ForgetAllRowsError(UnlearningError):
+    """The forget request would remove every remaining training row.
+
+    A model fitted on no data does not exist; fit a new estimator instead.
+    """
+
+
+class NumericalDriftWarning(UserWarning):
+    """Accumulated rounding in downdated statistics may exceed the tolerance.
+
+    Raised by strategies that subtract the forgotten rows from sufficient
+    statistics when the removed mass is large compared with what remains, so
+    that the result may drift from a refit by more than the stated tolerance.
+    """

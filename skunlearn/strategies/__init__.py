@@ -1,0 +1,25 @@
+"""Unlearning strategies, one module per model family, and their registry."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from . import linear, retrain  # noqa: F401  (importing registers them)
+from ._base import (
+    StrategyNotApplicable,
+    UnlearningStrategy,
+    get_strategy,
+    register_strategy,
+    registered_strategies,
+)
+from .linear import ClosedFormLinearStrategy
+from .retrain import NativeStrategy, RetrainStrategy
+
+__all__ = [
+    "ClosedFormLinearStrategy",
+    "NativeStrategy",
+    "RetrainStrategy",
+    "StrategyNotApplicable",
+    "UnlearningStrategy",
+    "get_strategy",
+    "register_strategy",
+    "registered_strategies",
+]

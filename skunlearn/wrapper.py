@@ -1,0 +1,345 @@
+"""``Unlearnable``: give any scikit-learn estimator an ``unlearn`` method."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import time
+
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._set_output import _safe_set_output
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import (
+    _is_arraylike,
+    _num_samples,
+    check_is_fitted,
+    validate_data,
+)
+
+from . import strategies as _strategies  # noqa: F401  (registers the strategies)
+from .base import UnlearningMixin
+from .strategies._base import (
+    StrategyNotApplicable,
+    get_strategy,
+    register_strategy,
+    registered_strategies,
+)
+from .strategies.retrain import NativeStrategy, RetrainStrategy
+
+__all__ = ["Unlearnable", "register_strategy", "registered_strategies"]
+
+
+def _estimator_has(attr):
+    """Check the fitted estimator if there is one, else the template."""
+
+    def check(self):
+        if hasattr(self, "estimator_"):
+            getattr(self.estimator_, attr)
+        else:
+            getattr(self.estimator, attr)
+        return True
+
+    return check
+
+
+class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
+    """Give any scikit-learn estimator an exact ``unlearn`` method.
+
+    ``Unlearnable(estimator).fit(X, y)`` fits a clone of ``estimator`` and
+    records what the chosen strategy needs to forget rows later. The strategy
+    is looked up by the estimator's type in one registry: closed form for
+    least squares, the estimator's own ``unlearn`` for skunlearn's models, and
+    retraining on the retained rows for anything else (exact, and as slow as
+    ``fit``: the history says so).
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The estimator to wrap. It is cloned in :meth:`fit`.
+
+    strategy : str, default="auto"
+        ``"auto"`` picks the most specific registered strategy that supports
+        ``estimator``; ``"retrain"`` forces retraining; any other registered
+        strategy name (e.g. ``"closed_form"``) requires that strategy.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted estimator, as if fit on the retained rows.
+
+    strategy_ : UnlearningStrategy
+        The strategy in use and its state (e.g. sufficient statistics).
+
+    ledger_ : TrainingLedger
+        Fingerprints of the retained training rows (and the rows themselves
+        for the retrain strategy).
+
+    unlearn_history_ : list of dict
+        One record per :meth:`unlearn` call: ``request_id``, ``n_removed``,
+        ``n_remaining``, ``strategy``, ``exact``, ``seconds``, ``time``,
+        ``details``. Never the rows.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when ``X`` has string
+        column names.
+
+    See Also
+    --------
+    skunlearn.utils.estimator_checks.check_unlearning : Assert that an
+        unlearner equals its gold standard.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.randn(100, 3), rng.randn(100)
+    >>> model = Unlearnable(Ridge(alpha=1.0)).fit(X, y)
+    >>> model.unlearn(X[:10], request_id="ticket-42")
+    Unlearnable(estimator=Ridge())
+    >>> refit = Ridge(alpha=1.0).fit(X[10:], y[10:])
+    >>> bool(np.allclose(model.coef_, refit.coef_, rtol=1e-10))
+    True
+    >>> record = model.unlearn_history_[0]
+    >>> record["n_removed"], record["strategy"], record["exact"]
+    (10, 'closed_form', True)
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit"])],
+        "strategy": [str],
+    }
+
+    def __init__(self, estimator, *, strategy="auto"):
+        self.estimator = estimator
+        self.strategy = strategy
+
+    # ------------------------------------------------------------ guarantee
+    def _get_unlearning_guarantee(self):
+        est = getattr(self, "estimator_", self.estimator)
+        strategy = getattr(self, "strategy_", None)
+        if strategy is None:
+            try:
+                strategy = get_strategy(self.estimator, self.strategy)
+            except ValueError:
+                return "exact"
+        if isinstance(strategy, NativeStrategy) or strategy is NativeStrategy:
+            return est.unlearning_guarantee
+        return "exact" if strategy.exact else "approximate"
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, **fit_params):
+        """Fit a clone of the estimator and record the training rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dataframe} of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets, if the estimator is supervised.
+
+        **fit_params : dict
+            Parameters passed to the estimator's ``fit`` (routed with metadata
+            routing when it is enabled). Per-row parameters such as
+            ``sample_weight`` are kept with their rows and forgotten with them.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        if self.strategy not in ("auto", "retrain") and self.strategy not in {
+            s.name for v in registered_strategies().values() for s in v
+        } | {"native"}:
+            raise ValueError(f"Unknown strategy {self.strategy!r}.")
+        if _routing_enabled():
+            routed = process_routing(self, "fit", **fit_params)
+            fit_params = dict(routed.estimator.fit)
+        validate_data(self, X, skip_check_array=True)
+        strategy_cls = get_strategy(self.estimator, self.strategy)
+        strategy = strategy_cls()
+        try:
+            estimator = strategy.fit(clone(self.estimator), X, y, fit_params)
+        except StrategyNotApplicable:
+            if self.strategy != "auto":
+                raise
+            strategy = RetrainStrategy()
+            estimator = strategy.fit(clone(self.estimator), X, y, fit_params)
+        self.estimator_ = estimator
+        self.strategy_ = strategy
+        if isinstance(strategy, NativeStrategy):
+            self.unlearn_history_ = []
+            return self
+        n = _num_samples(X)
+        props = {
+            k: v
+            for k, v in fit_params.items()
+            if (strategy.sample_props is None or k in strategy.sample_props)
+            and _is_arraylike(v)
+            and _num_samples(v) == n
+        }
+        self._init_ledger(
+            X,
+            y,
+            props,
+            keep_X=strategy.keeps_rows,
+        )
+        return self
+
+    # -------------------------------------------------------------- unlearn
+    def _validate_forget_data(self, X, y):
+        validate_data(self, X, reset=False, skip_check_array=True)
+        X = self.strategy_.validate_forget(self.estimator_, X)
+        return X, self._validate_forget_target(y, _num_samples(X))
+
+    def _unlearn(self, match, X, y, **params):
+        return self.strategy_.unlearn(self.estimator_, self.ledger_, match, X, y, params)
+
+    def unlearn(self, X, y=None, *, request_id=None, **params):
+        check_is_fitted(self, "strategy_")
+        if not isinstance(self.strategy_, NativeStrategy):
+            return super().unlearn(X, y, request_id=request_id, **params)
+        # The wrapped estimator keeps its own ledger and all-or-nothing
+        # contract: delegate, then mirror its record.
+        start = time.perf_counter()
+        self.estimator_.unlearn(X, y, request_id=request_id, **params)
+        record = dict(self.estimator_.unlearn_history_[-1])
+        record["seconds"] = time.perf_counter() - start
+        self.unlearn_history_.append(record)
+        return self
+
+    unlearn.__doc__ = UnlearningMixin.unlearn.__doc__
+
+    # ----------------------------------------------------------- delegation
+    @available_if(_estimator_has("predict"))
+    def predict(self, X, **params):
+        """Predict with the fitted estimator. See the wrapped estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict(X, **params)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X, **params):
+        """Class probabilities from the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X, **params)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X, **params):
+        """Class log-probabilities from the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(X, **params)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X, **params):
+        """Decision function of the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X, **params)
+
+    @available_if(_estimator_has("score"))
+    def score(self, X, y=None, **params):
+        """Score of the fitted estimator (its own ``score`` method)."""
+        check_is_fitted(self)
+        return self.estimator_.score(X, y, **params)
+
+    @available_if(_estimator_has("transform"))
+    def transform(self, X, **params):
+        """Transform with the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.transform(X, **params)
+
+    @available_if(_estimator_has("transform"))
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, then transform ``X``."""
+        return self.fit(X, y, **fit_params).transform(X)
+
+    @available_if(_estimator_has("inverse_transform"))
+    def inverse_transform(self, X, **params):
+        """Inverse transform with the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.inverse_transform(X, **params)
+
+    @available_if(_estimator_has("get_feature_names_out"))
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names of the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.get_feature_names_out(input_features)
+
+    def set_output(self, *, transform=None):
+        """Set the output container of ``transform`` (passed to the estimator).
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"}, default=None
+            Output container; None leaves it unchanged.
+
+        Returns
+        -------
+        self : object
+        """
+        _safe_set_output(self.estimator, transform=transform)
+        if hasattr(self, "estimator_"):
+            _safe_set_output(self.estimator_, transform=transform)
+        return self
+
+    def __getattr__(self, name):
+        # Fitted attributes of the wrapped estimator (coef_, classes_, ...)
+        # read through, as they would on the estimator itself.
+        if name.endswith("_") and not name.startswith("__"):
+            est = self.__dict__.get("estimator_")
+            if est is not None and name not in ("estimator_",):
+                try:
+                    return getattr(est, name)
+                except AttributeError:
+                    pass
+        raise AttributeError(
+            f"'{type(self).__name__}' object has no attribute '{name}'"
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.target_tags = inner.target_tags
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        tags.transformer_tags = inner.transformer_tags
+        tags.input_tags = inner.input_tags
+        tags.array_api_support = False
+        tags.non_deterministic = inner.non_deterministic
+        return tags
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            Routing of ``fit`` and the prediction methods to the estimator.
+        """
+        mapping = MethodMapping()
+        for method in (
+            "fit",
+            "predict",
+            "predict_proba",
+            "predict_log_proba",
+            "decision_function",
+            "score",
+            "transform",
+            "inverse_transform",
+        ):
+            mapping.add(caller=method, callee=method)
+        return MetadataRouter(owner=self.__class__.__name__).add(
+            estimator=self.estimator, method_mapping=mapping
+        )
