@@ -479,7 +479,9 @@ class TrainingLedger:
         self._alive[rows] = False
         self.n_rows -= rows.size
         if self.y is not None:
-            self.y[rows] = None if self.y.dtype == object else np.zeros(1, self.y.dtype)[0]
+            self.y[rows] = (
+                None if self.y.dtype == object else np.zeros(1, self.y.dtype)[0]
+            )
         for v in self.sample_props.values():
             v[rows] = 0
         if isinstance(self.X, np.ndarray):

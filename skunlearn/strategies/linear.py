@@ -3,7 +3,8 @@
 The fitted model is a function of sufficient statistics: the weighted mean of
 the rows and targets, and the centred cross-products
 
-    Cxx = sum_i w_i (x_i - xbar)(x_i - xbar)^T,   Cxy = sum_i w_i (x_i - xbar)(y_i - ybar)^T
+    Cxx = sum_i w_i (x_i - xbar)(x_i - xbar)^T
+    Cxy = sum_i w_i (x_i - xbar)(y_i - ybar)^T
 
 (uncentred when ``fit_intercept=False``). Forgetting rows subtracts their
 contribution with the reverse of Chan et al.'s parallel update, which keeps
@@ -205,6 +206,13 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
     def supports(cls, estimator):
         if not isinstance(estimator, LinearRegression | Ridge | RidgeClassifier):
             return False
+        # A subclass that overrides fit may fit something else: retrain it.
+        if type(estimator).fit not in (
+            LinearRegression.fit,
+            Ridge.fit,
+            RidgeClassifier.fit,
+        ):
+            return False
         if getattr(estimator, "positive", False):
             return False
         if isinstance(estimator, RidgeClassifier):
@@ -252,8 +260,10 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
             Y = Y.reshape(X.shape[0], -1)
             counts = None
         self.stats_ = _Stats(
-            estimator.fit_intercept, *_weighted_moments(X, Y, w, estimator.fit_intercept),
-            X.shape[0], counts,
+            estimator.fit_intercept,
+            *_weighted_moments(X, Y, w, estimator.fit_intercept),
+            X.shape[0],
+            counts,
         )
         self.inverse_ = None
         self._n_woodbury = 0
