@@ -1,0 +1,330 @@
+"""Random forests built for deletion: exact, fast ``unlearn``."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numbers
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..tree._base import _BaseDeletionForest
+
+__all__ = ["UnlearningForestClassifier", "UnlearningForestRegressor"]
+
+_FOREST_CONSTRAINTS = {
+    **_BaseDeletionForest._parameter_constraints,
+    "n_estimators": [Interval(numbers.Integral, 1, None, closed="left")],
+    "bootstrap": ["boolean"],
+    "n_jobs": [numbers.Integral, None],
+    "verbose": ["verbose"],
+}
+
+_DOC_COMMON = """
+    Each tree is an :class:`~skunlearn.tree.UnlearningTreeClassifier`-style
+    tree. A row's bootstrap multiplicity in a tree is a Poisson(1) draw made
+    from a hash of (``random_state``, tree, the row's content fingerprint),
+    not from its position, and every other random choice is a hash of
+    (``random_state``, tree, node path, feature, value): after
+    :meth:`unlearn`, the forest is the very forest that ``fit`` on the
+    retained rows builds with the same ``random_state``, tree for tree and
+    node for node.
+"""
+
+
+class UnlearningForestClassifier(ClassifierMixin, _BaseDeletionForest):
+    """A random forest classifier with exact, fast deletion.
+    %(common)s
+    A deletion decrements the cached class counts of every candidate split
+    (nodes with at least 256 rows) on the forgotten rows' paths, re-evaluates
+    smaller nodes from their rows, and rebuilds only the subtrees whose best
+    split changes; a batch shares the work per tree.
+
+    Memory: the trees keep, besides the training rows themselves
+    (``8 * n_features`` bytes per row, needed to rebuild subtrees), about
+    ``8 * 0.63 * n_estimators`` bytes per row for the rows' positions in the
+    trees (bootstrap) plus the cached statistics of the large nodes
+    (``max_features * n_thresholds * (n_classes + 3) * 8`` bytes per cached
+    node); see ``benchmarks/bench_forest.py`` for figures.
+
+    Parameters
+    ----------
+    n_estimators : int, default=100
+        Number of trees.
+
+    criterion : {"gini", "entropy", "log_loss"}, default="gini"
+        Impurity measure ("log_loss" is "entropy").
+
+    max_depth : int, default=None
+        Maximum depth; None grows until leaves are pure or too small.
+
+    min_samples_split : int, default=2
+        Minimum number of rows in a node to split it.
+
+    min_samples_leaf : int, default=1
+        Minimum number of rows in each child of a split.
+
+    max_features : int, float, {"sqrt", "log2"} or None, default="sqrt"
+        Number of candidate features per node.
+
+    n_thresholds : int, default=10
+        Candidate thresholds per feature and node.
+
+    bootstrap : bool, default=True
+        Whether each tree sees a Poisson(1) bootstrap of the rows.
+
+    n_jobs : int, default=None
+        Number of threads growing trees (``-1``: all cores).
+
+    random_state : int, RandomState instance or None, default=None
+        Seed of every hashed choice. With None, a seed is drawn at ``fit``.
+
+    verbose : int, default=0
+        Unused; kept for scikit-learn compatibility.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    n_classes_ : int
+        Number of classes.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are strings.
+
+    feature_importances_ : ndarray of shape (n_features,)
+        Mean decrease in impurity, averaged over trees.
+
+    seed_ : int
+        Seed the hashes used.
+
+    trees_ : list
+        The fitted trees (internal arrays; see :meth:`tree_structure`).
+
+    ledger_ : TrainingLedger
+        Fingerprints, targets and the training rows.
+
+    unlearn_history_ : list of dict
+        One record per :meth:`unlearn` call.
+
+    See Also
+    --------
+    skunlearn.tree.UnlearningTreeClassifier : One such tree.
+    sklearn.ensemble.RandomForestClassifier : The scikit-learn forest.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from skunlearn.ensemble import UnlearningForestClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> forest = UnlearningForestClassifier(n_estimators=10, random_state=0)
+    >>> forest = forest.fit(X, y).unlearn(X[:10], y[:10])
+    >>> gold = UnlearningForestClassifier(n_estimators=10, random_state=0)
+    >>> gold = gold.fit(X[10:], y[10:])
+    >>> bool((forest.predict_proba(X) == gold.predict_proba(X)).all())
+    True
+    """
+
+    _parameter_constraints = {**_FOREST_CONSTRAINTS}
+    _parameter_constraints["criterion"] = [StrOptions({"gini", "entropy", "log_loss"})]
+    _n_trees_param = "n_estimators"
+    _bootstrap_param = "bootstrap"
+
+    def __init__(
+        self,
+        n_estimators=100,
+        *,
+        criterion="gini",
+        max_depth=None,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        max_features="sqrt",
+        n_thresholds=10,
+        bootstrap=True,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_estimators = n_estimators
+        self.criterion = criterion
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.n_thresholds = n_thresholds
+        self.bootstrap = bootstrap
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def predict_proba(self, X):
+        """Class probabilities: the trees' leaf class fractions, averaged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._mean_values(X)
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class UnlearningForestRegressor(RegressorMixin, _BaseDeletionForest):
+    """A random forest regressor (squared error) with exact deletion.
+    %(common)s
+    Split statistics of real targets cannot be decremented exactly in floating
+    point, so a deletion re-evaluates the nodes on the forgotten rows' paths
+    from the nodes' rows (in the order a refit uses: sums agree bit for bit)
+    and rebuilds only the subtrees whose split changes.
+
+    Parameters
+    ----------
+    n_estimators : int, default=100
+        Number of trees.
+
+    criterion : {"squared_error"}, default="squared_error"
+        Impurity measure.
+
+    max_depth : int, default=None
+        Maximum depth; None grows until leaves are pure or too small.
+
+    min_samples_split : int, default=2
+        Minimum number of rows in a node to split it.
+
+    min_samples_leaf : int, default=1
+        Minimum number of rows in each child of a split.
+
+    max_features : int, float, {"sqrt", "log2"} or None, default=1.0
+        Number of candidate features per node.
+
+    n_thresholds : int, default=10
+        Candidate thresholds per feature and node.
+
+    bootstrap : bool, default=True
+        Whether each tree sees a Poisson(1) bootstrap of the rows.
+
+    n_jobs : int, default=None
+        Number of threads growing trees (``-1``: all cores).
+
+    random_state : int, RandomState instance or None, default=None
+        Seed of every hashed choice. With None, a seed is drawn at ``fit``.
+
+    verbose : int, default=0
+        Unused; kept for scikit-learn compatibility.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are strings.
+
+    feature_importances_ : ndarray of shape (n_features,)
+        Mean decrease in impurity, averaged over trees.
+
+    seed_ : int
+        Seed the hashes used.
+
+    trees_ : list
+        The fitted trees (internal arrays; see :meth:`tree_structure`).
+
+    ledger_ : TrainingLedger
+        Fingerprints, targets and the training rows.
+
+    unlearn_history_ : list of dict
+        One record per :meth:`unlearn` call.
+
+    See Also
+    --------
+    skunlearn.tree.UnlearningTreeRegressor : One such tree.
+    sklearn.ensemble.RandomForestRegressor : The scikit-learn forest.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skunlearn.ensemble import UnlearningForestRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> forest = UnlearningForestRegressor(n_estimators=10, random_state=0)
+    >>> forest = forest.fit(X, y).unlearn(X[:10], y[:10])
+    >>> gold = UnlearningForestRegressor(n_estimators=10, random_state=0)
+    >>> gold = gold.fit(X[10:], y[10:])
+    >>> bool((forest.predict(X) == gold.predict(X)).all())
+    True
+    """
+
+    _is_classifier = False
+    _parameter_constraints = {**_FOREST_CONSTRAINTS}
+    _parameter_constraints["criterion"] = [StrOptions({"squared_error"})]
+    _n_trees_param = "n_estimators"
+    _bootstrap_param = "bootstrap"
+
+    def __init__(
+        self,
+        n_estimators=100,
+        *,
+        criterion="squared_error",
+        max_depth=None,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        max_features=1.0,
+        n_thresholds=10,
+        bootstrap=True,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_estimators = n_estimators
+        self.criterion = criterion
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.n_thresholds = n_thresholds
+        self.bootstrap = bootstrap
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def predict(self, X):
+        """Mean of the trees' leaf means.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return self._mean_values(X)[:, 0]
+
+
+UnlearningForestClassifier.__doc__ = UnlearningForestClassifier.__doc__ % {
+    "common": _DOC_COMMON
+}
+UnlearningForestRegressor.__doc__ = UnlearningForestRegressor.__doc__ % {
+    "common": _DOC_COMMON
+}

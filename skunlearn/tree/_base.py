@@ -1,0 +1,517 @@
+"""The engine shared by the deletion-ready trees and forests.
+
+A fitted model is a list of :class:`_Tree` (flat arrays, see ``_kernels``).
+Deletion runs in two phases per tree: phase A (compiled) updates in place the
+nodes on the forgotten rows' paths and reports the topmost nodes whose split
+changed; phase B rebuilds those subtrees in a copy of the tree. Phase A
+records the old contents of every node it touches in a journal, so a failed
+or interrupted ``unlearn`` restores the model exactly; the journal is dropped
+at commit.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import math
+import numbers
+import time
+from abc import abstractmethod
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ..base import UnlearningMixin, UnlearnUpdate
+from . import _kernels as K
+
+__all__ = []
+
+# Nodes with at least this many rows cache their candidate split statistics;
+# smaller nodes are re-evaluated from their rows when one of them goes (a few
+# microseconds), which keeps the cache, and the memory, to the top of the tree.
+_CACHE_MIN_ROWS = 256
+_MAX_DEPTH_NONE = 1 << 40
+
+
+class _Tree:
+    """Arrays of one fitted tree (nodes in preorder)."""
+
+    __slots__ = ("NI", "NF", "NK", "SD", "order", "index")
+
+    def __init__(self, NI, NF, NK, SD, order, index):
+        self.NI, self.NF, self.NK, self.SD = NI, NF, NK, SD
+        self.order, self.index = order, index
+
+    def copy(self):
+        return _Tree(
+            self.NI.copy(), self.NF.copy(), self.NK.copy(), self.SD.copy(),
+            self.order.copy(), self.index,
+        )
+
+    def __getstate__(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __setstate__(self, state):
+        for k, v in state.items():
+            setattr(self, k, v)
+
+    @property
+    def node_count(self):
+        return self.NI.shape[0]
+
+    def structure(self, n_values):
+        """The tree as scikit-learn-like arrays (preorder)."""
+        NI, NF = self.NI, self.NF
+        leaf = NI[:, K.LEFT] < 0
+        return {
+            "feature": np.where(leaf, -2, NI[:, K.FEAT]),
+            "threshold": np.where(leaf, -2.0, NF[:, K.THR]),
+            "children_left": NI[:, K.LEFT].copy(),
+            "children_right": NI[:, K.RIGHT].copy(),
+            "n_node_samples": NI[:, K.NROWS].copy(),
+            "weighted_n_node_samples": NF[:, K.WEIGHT].copy(),
+            "impurity": NF[:, K.IMP].copy(),
+            "value": NF[:, K.VAL : K.VAL + n_values].copy(),
+        }
+
+
+def _tree_key(seed, index):
+    return np.uint64(K.h2(np.uint64(seed), np.uint64(index)))
+
+
+def _root_key(tkey):
+    return np.uint64(K.h2(np.uint64(tkey), np.uint64(0x7EE)))
+
+
+class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
+    """Common code of the trees and forests built for deletion."""
+
+    _parameter_constraints = {
+        "criterion": [StrOptions({"gini", "entropy", "log_loss", "squared_error"})],
+        "max_depth": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "min_samples_split": [Interval(numbers.Integral, 2, None, closed="left")],
+        "min_samples_leaf": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_features": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            Interval(numbers.Real, 0.0, 1.0, closed="right"),
+            StrOptions({"sqrt", "log2"}),
+            None,
+        ],
+        "n_thresholds": [Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    _is_classifier = True
+    _n_trees_param = None  # forests read n_estimators; single trees grow one
+    _bootstrap_param = None
+
+    @abstractmethod
+    def __init__(self):  # pragma: no cover - the subclasses define parameters
+        pass
+
+    # --------------------------------------------------------------- settings
+    def _n_trees(self):
+        return 1 if self._n_trees_param is None else getattr(self, self._n_trees_param)
+
+    def _bootstrap(self):
+        return False if self._bootstrap_param is None else getattr(self, self._bootstrap_param)
+
+    def _n_jobs(self):
+        return getattr(self, "n_jobs", None)
+
+    def _mtry(self, p):
+        mf = self.max_features
+        if mf is None:
+            return p
+        if mf == "sqrt":
+            return max(1, int(math.sqrt(p)))
+        if mf == "log2":
+            return max(1, int(math.log2(p)))
+        if isinstance(mf, numbers.Integral):
+            return min(p, int(mf))
+        return max(1, int(mf * p))
+
+    def _params_vector(self, p, n_values, exact_counts):
+        crit = {"gini": K.GINI, "entropy": K.ENTROPY, "log_loss": K.ENTROPY,
+                "squared_error": K.MSE}[self.criterion]
+        S = 1 + n_values if self._is_classifier else 4
+        md = _MAX_DEPTH_NONE if self.max_depth is None else self.max_depth
+        P = np.zeros(13, dtype=np.int64)
+        P[K.P_C] = n_values
+        P[K.P_S] = S
+        P[K.P_MTRY] = self._mtry(p)
+        P[K.P_K] = self.n_thresholds
+        P[K.P_MSL] = self.min_samples_leaf
+        P[K.P_MSS] = self.min_samples_split
+        P[K.P_MD] = md
+        P[K.P_CRIT] = crit
+        P[K.P_CLF] = int(self._is_classifier)
+        P[K.P_CACHE] = _CACHE_MIN_ROWS
+        P[K.P_USECACHE] = int(exact_counts)
+        P[K.P_BOOT] = int(self._bootstrap())
+        P[K.P_P] = p
+        return P
+
+    def _slot_width(self):
+        P = self._P_
+        return K.offsets(int(P[K.P_MTRY]), int(P[K.P_K]), int(P[K.P_S]))[-1]
+
+    # -------------------------------------------------------------------- fit
+    def _check_criterion(self):
+        clf_crit = {"gini", "entropy", "log_loss"}
+        if self._is_classifier != (self.criterion in clf_crit):
+            kind = "classifier" if self._is_classifier else "regressor"
+            raise ValueError(
+                f"criterion={self.criterion!r} is not available for a {kind}; use "
+                + ("'gini', 'entropy' or 'log_loss'." if self._is_classifier
+                   else "'squared_error'.")
+            )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Grow the trees on ``X, y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows (finite numbers).
+
+        y : array-like of shape (n_samples,)
+            Targets: class labels for a classifier, real numbers for a regressor.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights. Integer weights keep deletions on the
+            fast path (cached counts); fractional ones re-evaluate the nodes on
+            the forgotten rows' paths from their rows.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._check_criterion()
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite=True,
+                             order="C", y_numeric=not self._is_classifier)
+        if self._is_classifier:
+            check_classification_targets(y)
+            self.classes_, y_store = np.unique(y, return_inverse=True)
+            y_store = y_store.astype(np.int64)
+            self.n_classes_ = self.classes_.size
+        else:
+            y_store = np.ascontiguousarray(y, dtype=np.float64)
+            if y_store.ndim != 1:
+                raise ValueError(
+                    f"y must be 1-dimensional, got shape {y_store.shape}."
+                )
+        sw = None
+        if sample_weight is not None:
+            sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                      ensure_non_negative=True)
+        if isinstance(self.random_state, numbers.Integral):
+            self.seed_ = int(self.random_state) % (1 << 63)
+        else:
+            rs = check_random_state(self.random_state)
+            self.seed_ = int(rs.randint(np.iinfo(np.int32).max))
+        X = np.ascontiguousarray(X + 0.0)  # -0.0 -> 0.0: equal values, equal bits
+        self._init_ledger(X, y_store, {"sample_weight": sw}, keep_X=True,
+                          compact="never")
+        n_values = self.n_classes_ if self._is_classifier else 1
+        exact_counts = self._is_classifier and (
+            sw is None or (np.all(sw == np.round(sw)) and sw.sum() < 2.0**50)
+        )
+        self._P_ = self._params_vector(X.shape[1], n_values, exact_counts)
+        self._n_values_ = n_values
+        self.trees_ = self._grow_all()
+        return self
+
+    def _data(self):
+        led = self.ledger_
+        X = led.X
+        fp = led.fingerprints()
+        sw = led.sample_props.get("sample_weight")
+        if sw is None:
+            sw = np.ones(led.n_stored)
+        if self._is_classifier:
+            yc, yr = led.y, np.zeros(1)
+        else:
+            yc, yr = np.zeros(1, dtype=np.int64), led.y
+        return X, X.view(np.uint64), yc, yr, np.ascontiguousarray(fp[:, 0]), \
+            np.ascontiguousarray(fp[:, 1]), sw
+
+    def _grow_all(self):
+        data = self._data()
+        n_trees = self._n_trees()
+        grow = delayed(self._grow_one)
+        trees = Parallel(n_jobs=self._n_jobs(), prefer="threads")(
+            grow(t, data) for t in range(n_trees)
+        )
+        return list(trees)
+
+    def _grow_one(self, index, data):
+        X, Xb, yc, yr, fp0, fp1, sw = data
+        P = self._P_
+        n = X.shape[0]
+        tkey = _tree_key(self.seed_, index)
+        order = np.empty(n, dtype=np.int64)
+        m = K.members(fp0, fp1, tkey, P[K.P_BOOT], order)
+        order = order[:m].copy()
+        md = int(min(P[K.P_MD], 62))
+        cap = int(min(2 * m + 1, 2 ** (md + 1) - 1))
+        n_slots = 2 * (m // _CACHE_MIN_ROWS + 1) + 64 if P[K.P_USECACHE] else 0
+        NI = np.empty((cap, K.N_INT), dtype=np.int64)
+        NF = np.zeros((cap, K.VAL + self._n_values_))
+        NK = np.empty(cap, dtype=np.uint64)
+        SD = np.empty((min(n_slots, cap), self._slot_width()))
+        nn, ns = K.build(NI, NF, NK, SD, 1, 0, 0, -1, 0, order, 0, m, 0,
+                         _root_key(tkey), X, Xb, yc, yr, fp0, fp1, sw, tkey, P)
+        return _Tree(NI[:nn].copy(), NF[:nn].copy(), NK[:nn].copy(),
+                     SD[:ns].copy(), order, index)
+
+    # ---------------------------------------------------------------- predict
+    def _check_X(self, X):
+        check_is_fitted(self, "trees_")
+        X = validate_data(self, X, reset=False, dtype=np.float64,
+                          ensure_all_finite=True, order="C")
+        return np.ascontiguousarray(X + 0.0)
+
+    def _mean_values(self, X):
+        X = self._check_X(X)
+        out = np.zeros((X.shape[0], self._n_values_))
+        for tree in self.trees_:
+            K.accumulate_values(tree.NI, tree.NF, X, out)
+        out /= len(self.trees_)
+        return out
+
+    def apply(self, X):
+        """Index of the leaf each row reaches in each tree.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+
+        Returns
+        -------
+        leaves : ndarray of shape (n_samples, n_trees)
+            Node ids (preorder) of the leaves.
+        """
+        X = self._check_X(X)
+        out = np.empty((X.shape[0], len(self.trees_)), dtype=np.int64)
+        col = np.empty(X.shape[0], dtype=np.int64)
+        for t, tree in enumerate(self.trees_):
+            K.apply(tree.NI, tree.NF, X, col)
+            out[:, t] = col
+        return out
+
+    @property
+    def feature_importances_(self):
+        """Mean decrease in impurity per feature, normalized to sum to one.
+
+        Returns
+        -------
+        feature_importances_ : ndarray of shape (n_features,)
+        """
+        check_is_fitted(self, "trees_")
+        p = self.n_features_in_
+        total = np.zeros(p)
+        for tree in self.trees_:
+            NI, NF = tree.NI, tree.NF
+            inner = np.flatnonzero(NI[:, K.LEFT] >= 0)
+            imp = np.zeros(p)
+            if inner.size:
+                left, right = NI[inner, K.LEFT], NI[inner, K.RIGHT]
+                wi = NF[:, K.WEIGHT] * NF[:, K.IMP]
+                np.add.at(imp, NI[inner, K.FEAT], wi[inner] - wi[left] - wi[right])
+                s = imp.sum()
+                if s > 0:
+                    total += imp / s
+        s = total.sum()
+        return total / s if s > 0 else total
+
+    def tree_structure(self, index=0):
+        """Arrays describing one tree, in the layout of scikit-learn's ``tree_``.
+
+        Two models are the same tree for tree when these arrays are equal.
+
+        Parameters
+        ----------
+        index : int, default=0
+            Which tree.
+
+        Returns
+        -------
+        structure : dict of str to ndarray
+            ``feature``, ``threshold`` (a split sends ``x <= threshold``
+            left), ``children_left``, ``children_right``, ``n_node_samples``,
+            ``weighted_n_node_samples``, ``impurity``, ``value`` (class
+            fractions or the mean target per node). Leaves have feature -2.
+        """
+        check_is_fitted(self, "trees_")
+        return self.trees_[index].structure(self._n_values_)
+
+    # ---------------------------------------------------------------- unlearn
+    def _validate_forget_target(self, y, n_forget):
+        y = super()._validate_forget_target(y, n_forget)
+        if y is None or not self._is_classifier:
+            return y
+        # the ledger stores class codes; labels never seen map to -1 (no match)
+        y = np.asarray(y)
+        pos = np.searchsorted(self.classes_, y)
+        pos = np.clip(pos, 0, self.classes_.size - 1)
+        known = self.classes_[pos] == y
+        return np.where(known, pos, -1).astype(np.int64)
+
+    def unlearn(self, X, y=None, *, request_id=None, **params):
+        # Phase A updates trees in place and journals what it overwrote; the
+        # journal is cleared inside the mixin's atomic commit (it is one of the
+        # committed attributes), so any failure before the commit restores it.
+        self._journal = []
+        try:
+            return super().unlearn(X, y, request_id=request_id, **params)
+        except BaseException:
+            self._rollback()
+            raise
+        finally:
+            self.__dict__.pop("_journal", None)
+
+    unlearn.__doc__ = UnlearningMixin.unlearn.__doc__
+
+    def _rollback(self):
+        journal = self.__dict__.get("_journal") or []
+        for tree, idx, ni, nf, slots, sd in reversed(journal):
+            tree.NI[idx] = ni
+            tree.NF[idx] = nf
+            tree.SD[slots] = sd
+        if journal:
+            journal.clear()
+
+    def _unlearn(self, match, X_f, y_f, **params):
+        if params:
+            raise TypeError(
+                f"{type(self).__name__}.unlearn takes no extra parameters, got "
+                f"{sorted(params)}."
+            )
+        start = time.perf_counter()
+        led = self.ledger_
+        rows = np.sort(match.rows).astype(np.int64)
+        alive = led.alive.copy()
+        alive[rows] = False
+        if self._is_classifier:
+            present = np.bincount(led.y[alive], minlength=self.n_classes_) > 0
+            if not present.all():
+                return self._refit_update(alive, start)
+        X, Xb, yc, yr, fp0, fp1, sw = self._data()
+        P = self._P_
+        journal = self._journal
+        new_trees = list(self.trees_)
+        n_rebuilt = 0
+        touched_trees = 0
+        for t, tree in enumerate(self.trees_):
+            tkey = _tree_key(self.seed_, tree.index)
+            mult = _mults(tkey, fp0, fp1, rows, P[K.P_BOOT])
+            mine = rows[mult > 0]
+            if mine.size == 0:
+                continue
+            touched_trees += 1
+            idx = K.touched(tree.NI, tree.NF, X, mine)
+            slots = tree.NI[idx, K.SLOT]
+            slots = slots[slots >= 0]
+            journal.append((tree, idx, tree.NI[idx], tree.NF[idx], slots, tree.SD[slots]))
+            rebuild = K.delete(tree.NI, tree.NF, tree.NK, tree.SD, tree.order, X, Xb,
+                               yc, yr, fp0, fp1, sw, tkey, alive, mine, P)
+            if rebuild.size:
+                new_tree = self._rebuild(tree, rebuild, alive, tkey, int(rows[0]),
+                                         (X, Xb, yc, yr, fp0, fp1, sw))
+                # the old tree object goes back to its state before phase A
+                _, idx, ni, nf, sl, sd = journal.pop()
+                tree.NI[idx], tree.NF[idx], tree.SD[sl] = ni, nf, sd
+                new_trees[t] = new_tree
+                n_rebuilt += rebuild.size
+        return UnlearnUpdate(
+            attributes={"trees_": new_trees, "_journal": None},
+            strategy="tree-deletion",
+            exact=True,
+            details={
+                "trees_touched": touched_trees,
+                "subtrees_rebuilt": n_rebuilt,
+                "update_seconds": time.perf_counter() - start,
+            },
+        )
+
+    def _rebuild(self, tree, rebuild, alive, tkey, dead, data):
+        X, Xb, yc, yr, fp0, fp1, sw = data
+        P = self._P_
+        new = tree.copy()
+        sizes = new.NI[rebuild, K.END] - new.NI[rebuild, K.START]
+        extra = int(2 * sizes.sum() + rebuild.size)
+        n_nodes, n_slots = new.NI.shape[0], new.SD.shape[0]
+        new.NI = np.concatenate([new.NI, np.empty((extra, K.N_INT), dtype=np.int64)])
+        new.NF = np.concatenate([new.NF, np.zeros((extra, new.NF.shape[1]))])
+        new.NK = np.concatenate([new.NK, np.empty(extra, dtype=np.uint64)])
+        slot_extra = int(2 * (sizes.sum() // _CACHE_MIN_ROWS + rebuild.size) + 64) \
+            if P[K.P_USECACHE] else 0
+        new.SD = np.concatenate([new.SD, np.empty((slot_extra, new.SD.shape[1]))])
+        rows = np.empty(int(sizes.max()), dtype=np.int64)
+        wr = np.empty(int(sizes.max()))
+        for node in rebuild:
+            s, e = int(new.NI[node, K.START]), int(new.NI[node, K.END])
+            m = K.gather(new.order, s, e, alive, fp0, fp1, sw, tkey, P[K.P_BOOT], rows, wr,
+                         True)
+            new.order[s : s + m] = rows[:m]
+            # what is left of the range holds no live row (a forgotten row's id)
+            new.order[s + m : e] = dead
+            par = int(new.NI[node, K.PARENT])
+            side = 0 if par < 0 or new.NI[par, K.LEFT] == node else 1
+            n_nodes, n_slots = K.build(
+                new.NI, new.NF, new.NK, new.SD, n_nodes, n_slots, int(node), par, side,
+                new.order, s, m, int(new.NI[node, K.DEPTH]), new.NK[node], X, Xb, yc,
+                yr, fp0, fp1, sw, tkey, P,
+            )
+        nn, ns = K.count_live(new.NI[:n_nodes])
+        out = _Tree(np.empty((nn, K.N_INT), dtype=np.int64), np.empty((nn, new.NF.shape[1])),
+                    np.empty(nn, dtype=np.uint64), np.empty((ns, new.SD.shape[1])),
+                    new.order, tree.index)
+        K.compact(new.NI[:n_nodes], new.NF[:n_nodes], new.NK[:n_nodes], new.SD[:n_slots],
+                  out.NI, out.NF, out.NK, out.SD)
+        return out
+
+    def _refit_update(self, alive, start):
+        # A class lost its last row: a refit has fewer classes, so refit.
+        keep = np.flatnonzero(alive)
+        X_r, y_r, props = self.ledger_.take(keep)
+        y_r = self.classes_[y_r]
+        # same seed: the refit a caller compares with uses the same random_state
+        new = clone(self).set_params(random_state=self.seed_).fit(X_r, y_r, **props)
+        attrs = {k: v for k, v in vars(new).items()
+                 if k.endswith("_") and k != "unlearn_history_"}
+        attrs["_journal"] = None
+        attrs["_P_"] = new._P_
+        attrs["_n_values_"] = new._n_values_
+        return UnlearnUpdate(
+            attributes=attrs,
+            strategy="refit",
+            exact=True,
+            details={"reason": "a class lost its last training row",
+                     "refit_seconds": time.perf_counter() - start},
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+@K.njit(cache=True, nogil=True)
+def _mults(tkey, fp0, fp1, rows, boot):
+    out = np.empty(rows.shape[0], dtype=np.int64)
+    for q in range(rows.shape[0]):
+        r = rows[q]
+        out[q] = K.row_mult(tkey, fp0[r], fp1[r], boot)
+    return out

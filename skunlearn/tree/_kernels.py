@@ -1,0 +1,725 @@
+"""Compiled kernels of the trees built for deletion (numba, cached on disk).
+
+One tree is a handful of flat arrays, nodes in preorder:
+
+- ``NI`` (n_nodes, 10) int64: feature, left, right, start, end, depth, slot,
+  kind, n_rows, parent. ``left == -1`` marks a leaf. ``[start, end)`` is the
+  node's range in the tree's ``order`` array (row ids, ascending within every
+  node, dead rows included until a rebuild drops them). ``slot`` indexes the
+  cached split statistics (``-1``: none). ``kind`` of a leaf: 1 when it can
+  never split again after deletions (depth, size, purity), 2 when it had no
+  valid split (re-examined whenever one of its rows goes).
+- ``NF`` (n_nodes, 3 + n_values) float64: threshold, weight, impurity, value.
+- ``NK`` (n_nodes,) uint64: hash of the node's path, the source of all of the
+  node's randomness.
+- ``SD`` (n_slots, W) float64: one slot per large internal node, the
+  statistics of every candidate split (see :func:`offsets`).
+
+Every random choice is a hash of (seed, tree, node path, feature, value) or of
+(seed, tree, row fingerprint): nothing depends on row positions or on a random
+stream, so a subtree rebuilt after a deletion is the subtree a refit builds.
+Split statistics are sums taken over the node's rows in ascending row order,
+the order in which a refit on the retained rows visits them, so fresh sums are
+bit for bit equal; cached statistics are decremented only where all weights
+are integers (exact in float64), otherwise nodes are re-evaluated from rows.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+from numba import njit
+
+FEAT, LEFT, RIGHT, START, END, DEPTH, SLOT, KIND, NROWS, PARENT = range(10)
+N_INT = 10
+THR, WEIGHT, IMP, VAL = 0, 1, 2, 3
+
+GINI, ENTROPY, MSE = 0, 1, 2
+# P (parameter vector) positions
+P_C, P_S, P_MTRY, P_K, P_MSL, P_MSS, P_MD, P_CRIT, P_CLF, P_CACHE, P_USECACHE, P_BOOT, P_P = range(13)
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_G = np.uint64(0x9E3779B97F4A7C15)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_FEATURE_SALT = np.uint64(0xF0F0F0F0)
+_VALUE_SALT = np.uint64(0x0F0F0F0F00000000)
+
+
+@njit(cache=True, nogil=True)
+def mix(h):
+    h = h ^ (h >> _S30)
+    h = h * _M1
+    h = h ^ (h >> _S27)
+    h = h * _M2
+    return h ^ (h >> _S31)
+
+
+@njit(cache=True, nogil=True)
+def h2(a, b):
+    return mix(a ^ mix(b + _G))
+
+
+def offsets(mtry, k, S):
+    """Offsets in a slot row: cst, tot, ceq, cmaxcnt, cv, cmax, ncand, feat, W."""
+    o_cst = 0
+    o_tot = mtry * k * S
+    o_ceq = o_tot + S
+    o_cmc = o_ceq + mtry * k
+    o_cv = o_cmc + mtry
+    o_cmax = o_cv + mtry * k
+    o_nc = o_cmax + mtry
+    o_f = o_nc + mtry
+    return o_cst, o_tot, o_ceq, o_cmc, o_cv, o_cmax, o_nc, o_f, o_f + mtry
+
+
+_offsets = njit(cache=True, nogil=True)(offsets)
+
+
+@njit(cache=True, nogil=True)
+def row_mult(tkey, f0, f1, boot):
+    """Bootstrap multiplicity of a row in a tree: Poisson(1) from its fingerprint."""
+    if not boot:
+        return 1
+    h = h2(h2(tkey, f0), f1)
+    u = np.float64(h >> _S11) * (1.0 / 9007199254740992.0)
+    p = 0.36787944117144233
+    c = p
+    k = 0
+    while u >= c and k < 30:
+        k += 1
+        p = p / k
+        c += p
+    return k
+
+
+@njit(cache=True, nogil=True)
+def members(fp0, fp1, tkey, boot, out):
+    """Row ids with a positive multiplicity in the tree, ascending."""
+    m = 0
+    for i in range(fp0.shape[0]):
+        if row_mult(tkey, fp0[i], fp1[i], boot) > 0:
+            out[m] = i
+            m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def gather(order, s, e, alive, fp0, fp1, sw, tkey, boot, rows, wr, ascending):
+    """Live rows of ``order[s:e]`` and their weights in the tree.
+
+    An internal node's range is the concatenation of its children's, so with
+    ``ascending`` the rows are sorted into the order a refit sums them in
+    (needed where sums are not exact: real targets or weights).
+    """
+    m = 0
+    for q in range(s, e):
+        i = order[q]
+        if alive[i]:
+            rows[m] = i
+            m += 1
+    if ascending:
+        rows[:m] = np.sort(rows[:m])
+    for q in range(m):
+        i = rows[q]
+        wr[q] = row_mult(tkey, fp0[i], fp1[i], boot) * sw[i]
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _select_features(nodekey, p, mtry, out):
+    hs = np.empty(p, dtype=np.uint64)
+    for f in range(p):
+        hs[f] = h2(nodekey ^ _FEATURE_SALT, np.uint64(f))
+    if mtry >= p:
+        for f in range(p):
+            out[f] = f
+        return
+    idx = np.argsort(hs)[:mtry]
+    idx = np.sort(idx)
+    for j in range(mtry):
+        out[j] = idx[j]
+
+
+@njit(cache=True, nogil=True)
+def eval_tot(rows, wr, m, yc, yr, P, buf):
+    """Node totals into ``buf``'s tot; returns whether the node is pure."""
+    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    o_tot = mtry * k * S
+    for c in range(S):
+        buf[o_tot + c] = 0.0
+    buf[o_tot] = m
+    pure = True
+    if P[P_CLF]:
+        for q in range(m):
+            buf[o_tot + 1 + yc[rows[q]]] += wr[q]
+        npos = 0
+        for c in range(1, S):
+            if buf[o_tot + c] > 0:
+                npos += 1
+        pure = npos <= 1
+    else:
+        y0 = yr[rows[0]] if m > 0 else 0.0
+        for q in range(m):
+            i = rows[q]
+            w = wr[q]
+            y = yr[i]
+            buf[o_tot + 1] += w
+            buf[o_tot + 2] += w * y
+            buf[o_tot + 3] += w * y * y
+            if y != y0:
+                pure = False
+    return pure
+
+
+@njit(cache=True, nogil=True)
+def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
+    """Candidate splits of a node (totals must be in ``buf`` already)."""
+    mtry, k, S, p = P[P_MTRY], P[P_K], P[P_S], P[P_P]
+    o_cst, o_tot, o_ceq, o_cmc, o_cv, o_cmax, o_nc, o_f, W = _offsets(mtry, k, S)
+    clf = P[P_CLF]
+    for q in range(o_cst, o_tot):
+        buf[q] = 0.0
+    for q in range(o_ceq, o_cmc + mtry):
+        buf[q] = 0.0
+    feats = np.empty(mtry, dtype=np.int64)
+    _select_features(nodekey, p, mtry, feats)
+    hk = np.empty(k, dtype=np.uint64)
+    vk = np.empty(k, dtype=np.float64)
+    for j in range(mtry):
+        f = feats[j]
+        buf[o_f + j] = f
+        # the largest value cannot be a threshold (nothing would go right)
+        mx = -np.inf
+        cnt = 0
+        for q in range(m):
+            x = X[rows[q], f]
+            if x > mx:
+                mx = x
+                cnt = 1
+            elif x == mx:
+                cnt += 1
+        buf[o_cmax + j] = mx
+        buf[o_cmc + j] = cnt
+        # candidates: the k distinct values with the smallest hash
+        fkey = h2(nodekey ^ _VALUE_SALT, np.uint64(f))
+        nk = 0
+        worst = 0
+        for q in range(m):
+            i = rows[q]
+            x = X[i, f]
+            if x == mx:
+                continue
+            h = h2(fkey, Xb[i, f])
+            if nk == k and not (h < hk[worst] or (h == hk[worst] and x < vk[worst])):
+                continue
+            dup = False
+            for t in range(nk):
+                if vk[t] == x:
+                    dup = True
+                    break
+            if dup:
+                continue
+            if nk < k:
+                hk[nk] = h
+                vk[nk] = x
+                nk += 1
+            else:
+                hk[worst] = h
+                vk[worst] = x
+            if nk == k:
+                worst = 0
+                for t in range(1, k):
+                    if hk[t] > hk[worst] or (hk[t] == hk[worst] and vk[t] > vk[worst]):
+                        worst = t
+        # ascending values
+        cv = np.sort(vk[:nk])
+        buf[o_nc + j] = nk
+        for t in range(k):
+            buf[o_cv + j * k + t] = cv[t] if t < nk else np.nan
+        if nk == 0:
+            continue
+        base = o_cst + j * k * S
+        for q in range(m):
+            i = rows[q]
+            x = X[i, f]
+            # first candidate >= x
+            lo = 0
+            hi = nk
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if cv[mid] < x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo == nk:
+                continue
+            b = base + lo * S
+            buf[b] += 1.0
+            if clf:
+                buf[b + 1 + yc[i]] += wr[q]
+            else:
+                w = wr[q]
+                y = yr[i]
+                buf[b + 1] += w
+                buf[b + 2] += w * y
+                buf[b + 3] += w * y * y
+            if cv[lo] == x:
+                buf[o_ceq + j * k + lo] += 1.0
+        for t in range(1, nk):
+            b = base + t * S
+            for c in range(S):
+                buf[b + c] += buf[b - S + c]
+
+
+@njit(cache=True, nogil=True)
+def _proxy(buf, b, tot, sign, S, crit):
+    # children's part of the impurity decrease; larger is better
+    if crit == MSE:
+        w = tot[1] + sign * buf[b + 1] if sign != 0 else buf[b + 1]
+        s = tot[2] + sign * buf[b + 2] if sign != 0 else buf[b + 2]
+        if w <= 0:
+            return 0.0
+        return s * s / w
+    wsum = 0.0
+    for c in range(1, S):
+        wsum += (tot[c] - buf[b + c]) if sign != 0 else buf[b + c]
+    if wsum <= 0:
+        return 0.0
+    out = 0.0
+    for c in range(1, S):
+        v = (tot[c] - buf[b + c]) if sign != 0 else buf[b + c]
+        if v > 0:
+            if crit == GINI:
+                out += v * v
+            else:
+                out += v * np.log(v / wsum)
+    if crit == GINI:
+        return out / wsum
+    return out
+
+
+@njit(cache=True, nogil=True)
+def choose(buf, P):
+    """Best valid split: (slot j, candidate t), or (-1, -1)."""
+    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    o_cst, o_tot, o_ceq, o_cmc, o_cv, o_cmax, o_nc, o_f, W = _offsets(mtry, k, S)
+    msl = P[P_MSL]
+    crit = P[P_CRIT]
+    tot = buf[o_tot : o_tot + S]
+    n = tot[0]
+    best = -np.inf
+    bj = -1
+    bt = -1
+    for j in range(mtry):
+        nc = int(buf[o_nc + j])
+        for t in range(nc):
+            b = o_cst + (j * k + t) * S
+            nl = buf[b]
+            if nl < msl or n - nl < msl:
+                continue
+            sc = _proxy(buf, b, tot, 0, S, crit) + _proxy(buf, b, tot, -1, S, crit)
+            if sc > best:
+                best = sc
+                bj = j
+                bt = t
+    return bj, bt
+
+
+@njit(cache=True, nogil=True)
+def set_node_values(NF, node, buf, P):
+    """Weight, impurity and value of a node from the totals in ``buf``."""
+    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    o_tot = mtry * k * S
+    if P[P_CLF]:
+        C = P[P_C]
+        w = 0.0
+        for c in range(C):
+            w += buf[o_tot + 1 + c]
+        NF[node, WEIGHT] = w
+        imp = 0.0
+        if w > 0:
+            g = 0.0
+            for c in range(C):
+                pc = buf[o_tot + 1 + c] / w
+                NF[node, VAL + c] = pc
+                if P[P_CRIT] == GINI:
+                    g += pc * pc
+                elif pc > 0:
+                    imp -= pc * np.log2(pc)
+            if P[P_CRIT] == GINI:
+                imp = 1.0 - g
+        else:
+            for c in range(C):
+                NF[node, VAL + c] = 1.0 / C
+        NF[node, IMP] = imp
+    else:
+        w = buf[o_tot + 1]
+        NF[node, WEIGHT] = w
+        if w > 0:
+            mean = buf[o_tot + 2] / w
+            NF[node, VAL] = mean
+            NF[node, IMP] = max(buf[o_tot + 3] / w - mean * mean, 0.0)
+        else:
+            NF[node, VAL] = 0.0
+            NF[node, IMP] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def build(NI, NF, NK, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
+          depth0, key0, X, Xb, yc, yr, fp0, fp1, sw, tkey, P):
+    """Grow the subtree of ``order[s0:s0+m0]`` (live rows, ascending) at ``root``.
+
+    Node ids after the root are appended from ``n_nodes``, in preorder.
+    Returns ``(n_nodes, n_slots)``. Capacity is the caller's job.
+    """
+    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    o_cst, o_tot, o_ceq, o_cmc, o_cv, o_cmax, o_nc, o_f, W = _offsets(mtry, k, S)
+    msl, mss, md = P[P_MSL], P[P_MSS], P[P_MD]
+    cache_min = P[P_CACHE] if P[P_USECACHE] else 1 << 62
+    boot = P[P_BOOT]
+    buf = np.empty(W, dtype=np.float64)
+    wr = np.empty(max(m0, 1), dtype=np.float64)
+    tmp = np.empty(max(m0, 1), dtype=order.dtype)
+    cap = m0 + 64
+    st_s = np.empty(cap, dtype=np.int64)
+    st_m = np.empty(cap, dtype=np.int64)
+    st_d = np.empty(cap, dtype=np.int64)
+    st_k = np.empty(cap, dtype=np.uint64)
+    st_par = np.empty(cap, dtype=np.int64)
+    st_side = np.empty(cap, dtype=np.int64)
+    sp = 0
+    st_s[0] = s0
+    st_m[0] = m0
+    st_d[0] = depth0
+    st_k[0] = key0
+    st_par[0] = parent
+    st_side[0] = side
+    sp = 1
+    first = True
+    while sp > 0:
+        sp -= 1
+        s = st_s[sp]
+        m = st_m[sp]
+        depth = st_d[sp]
+        key = st_k[sp]
+        par = st_par[sp]
+        sd = st_side[sp]
+        if first:
+            node = root
+            first = False
+        else:
+            node = n_nodes
+            n_nodes += 1
+        if par >= 0:
+            NI[par, LEFT if sd == 0 else RIGHT] = node
+        rows = order[s : s + m]
+        for q in range(m):
+            i = rows[q]
+            wr[q] = row_mult(tkey, fp0[i], fp1[i], boot) * sw[i]
+        NK[node] = key
+        NI[node, START] = s
+        NI[node, END] = s + m
+        NI[node, DEPTH] = depth
+        NI[node, NROWS] = m
+        NI[node, PARENT] = par
+        NI[node, SLOT] = -1
+        NI[node, LEFT] = -1
+        NI[node, RIGHT] = -1
+        NI[node, FEAT] = -2
+        NF[node, THR] = -2.0
+        pure = eval_tot(rows, wr, m, yc, yr, P, buf)
+        set_node_values(NF, node, buf, P)
+        if depth >= md or m < mss or m < 2 * msl or pure:
+            NI[node, KIND] = 1
+            continue
+        eval_splits(rows, wr, m, X, Xb, yc, yr, P, key, buf)
+        bj, bt = choose(buf, P)
+        if bj < 0:
+            NI[node, KIND] = 2
+            continue
+        NI[node, KIND] = 0
+        f = int(buf[o_f + bj])
+        v = buf[o_cv + bj * k + bt]
+        NI[node, FEAT] = f
+        NF[node, THR] = v
+        if m >= cache_min:
+            SD[n_slots, :] = buf
+            NI[node, SLOT] = n_slots
+            n_slots += 1
+        # stable partition keeps both children's rows ascending
+        nl = 0
+        nr = 0
+        for q in range(m):
+            i = rows[q]
+            if X[i, f] <= v:
+                rows[nl] = i
+                nl += 1
+            else:
+                tmp[nr] = i
+                nr += 1
+        for q in range(nr):
+            rows[nl + q] = tmp[q]
+        # right pushed first: the left child is built next (preorder ids)
+        st_s[sp] = s + nl
+        st_m[sp] = nr
+        st_d[sp] = depth + 1
+        st_k[sp] = h2(key, np.uint64(2))
+        st_par[sp] = node
+        st_side[sp] = 1
+        sp += 1
+        st_s[sp] = s
+        st_m[sp] = nl
+        st_d[sp] = depth + 1
+        st_k[sp] = h2(key, np.uint64(1))
+        st_par[sp] = node
+        st_side[sp] = 0
+        sp += 1
+    return n_nodes, n_slots
+
+
+@njit(cache=True, nogil=True)
+def apply(NI, NF, X, out):
+    for r in range(X.shape[0]):
+        node = 0
+        while NI[node, LEFT] >= 0:
+            if X[r, NI[node, FEAT]] <= NF[node, THR]:
+                node = NI[node, LEFT]
+            else:
+                node = NI[node, RIGHT]
+        out[r] = node
+
+
+@njit(cache=True, nogil=True)
+def accumulate_values(NI, NF, X, out):
+    """``out += value of the leaf`` each row of ``X`` reaches."""
+    V = out.shape[1]
+    for r in range(X.shape[0]):
+        node = 0
+        while NI[node, LEFT] >= 0:
+            if X[r, NI[node, FEAT]] <= NF[node, THR]:
+                node = NI[node, LEFT]
+            else:
+                node = NI[node, RIGHT]
+        for c in range(V):
+            out[r, c] += NF[node, VAL + c]
+
+
+@njit(cache=True, nogil=True)
+def touched(NI, NF, X, del_rows):
+    """Ids of the nodes on the paths of ``del_rows`` (unique, ascending)."""
+    n_nodes = NI.shape[0]
+    mark = np.zeros(n_nodes, dtype=np.bool_)
+    for q in range(del_rows.shape[0]):
+        r = del_rows[q]
+        node = 0
+        while True:
+            mark[node] = True
+            if NI[node, LEFT] < 0:
+                break
+            if X[r, NI[node, FEAT]] <= NF[node, THR]:
+                node = NI[node, LEFT]
+            else:
+                node = NI[node, RIGHT]
+    return np.flatnonzero(mark)
+
+
+@njit(cache=True, nogil=True)
+def delete(NI, NF, NK, SD, order, X, Xb, yc, yr, fp0, fp1, sw, tkey, alive,
+           del_rows, P):
+    """Remove ``del_rows`` from one tree in place (phase A).
+
+    Decrements cached statistics along the rows' paths, re-evaluates from rows
+    the nodes without a cache (or whose candidate set changed), and updates
+    the values of the nodes whose split stays. Returns the ids of the topmost
+    nodes whose split changed: the caller rebuilds those subtrees.
+    """
+    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    o_cst, o_tot, o_ceq, o_cmc, o_cv, o_cmax, o_nc, o_f, W = _offsets(mtry, k, S)
+    msl, mss, md = P[P_MSL], P[P_MSS], P[P_MD]
+    boot = P[P_BOOT]
+    clf = P[P_CLF]
+    n_nodes = NI.shape[0]
+    flag = np.zeros(n_nodes, dtype=np.int8)  # 1 touched, 2 must be re-evaluated
+    for q in range(del_rows.shape[0]):
+        r = del_rows[q]
+        w = row_mult(tkey, fp0[r], fp1[r], boot) * sw[r]
+        node = 0
+        while True:
+            if flag[node] == 0:
+                flag[node] = 1
+            slot = NI[node, SLOT]
+            if slot >= 0:
+                sd = SD[slot]
+                sd[o_tot] -= 1.0
+                if clf:
+                    sd[o_tot + 1 + yc[r]] -= w
+                else:
+                    y = yr[r]
+                    sd[o_tot + 1] -= w
+                    sd[o_tot + 2] -= w * y
+                    sd[o_tot + 3] -= w * y * y
+                for j in range(mtry):
+                    f = int(sd[o_f + j])
+                    x = X[r, f]
+                    if x == sd[o_cmax + j]:
+                        sd[o_cmc + j] -= 1.0
+                        if sd[o_cmc + j] <= 0:
+                            flag[node] = 2
+                    nc = int(sd[o_nc + j])
+                    for t in range(nc):
+                        cvt = sd[o_cv + j * k + t]
+                        if x <= cvt:
+                            b = o_cst + (j * k + t) * S
+                            sd[b] -= 1.0
+                            if clf:
+                                sd[b + 1 + yc[r]] -= w
+                            else:
+                                sd[b + 1] -= w
+                                sd[b + 2] -= w * y
+                                sd[b + 3] -= w * y * y
+                            if x == cvt:
+                                e = o_ceq + j * k + t
+                                sd[e] -= 1.0
+                                if sd[e] <= 0:
+                                    flag[node] = 2
+            if NI[node, LEFT] < 0:
+                break
+            if X[r, NI[node, FEAT]] <= NF[node, THR]:
+                node = NI[node, LEFT]
+            else:
+                node = NI[node, RIGHT]
+    rebuild = np.empty(n_nodes, dtype=np.int64)
+    n_rebuild = 0
+    tmpbuf = np.empty(W, dtype=np.float64)
+    cap = 1
+    for node in range(n_nodes):
+        if flag[node] and NI[node, SLOT] < 0:
+            cap = max(cap, NI[node, END] - NI[node, START])
+    rows = np.empty(cap, dtype=order.dtype)
+    wr = np.empty(cap, dtype=np.float64)
+    stack = np.empty(n_nodes + 1, dtype=np.int64)
+    sp = 1
+    stack[0] = 0
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        if flag[node] == 0:
+            continue
+        slot = NI[node, SLOT]
+        depth = NI[node, DEPTH]
+        if slot >= 0 and flag[node] == 1:
+            buf = SD[slot]
+            n = int(buf[o_tot])
+            pure = True
+            npos = 0
+            for c in range(1, S):
+                if buf[o_tot + c] > 0:
+                    npos += 1
+            pure = npos <= 1
+            full = True
+        else:
+            buf = SD[slot] if slot >= 0 else tmpbuf
+            s = NI[node, START]
+            e = NI[node, END]
+            if e - s > rows.shape[0]:
+                rows = np.empty(e - s, dtype=order.dtype)
+                wr = np.empty(e - s, dtype=np.float64)
+            n = gather(order, s, e, alive, fp0, fp1, sw, tkey, boot, rows, wr,
+                       P[P_USECACHE] == 0)
+            pure = eval_tot(rows, wr, n, yc, yr, P, buf)
+            full = False
+        leafcond = depth >= md or n < mss or n < 2 * msl or pure
+        if NI[node, LEFT] < 0:
+            # a leaf: it stays one unless it had no valid split and now has one
+            if not leafcond and NI[node, KIND] == 2:
+                eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf)
+                bj, bt = choose(buf, P)
+                if bj >= 0:
+                    rebuild[n_rebuild] = node
+                    n_rebuild += 1
+                    continue
+            elif leafcond:
+                NI[node, KIND] = 1
+            NI[node, NROWS] = n
+            set_node_values(NF, node, buf, P)
+            continue
+        if leafcond:
+            rebuild[n_rebuild] = node
+            n_rebuild += 1
+            continue
+        if not full:
+            eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf)
+        bj, bt = choose(buf, P)
+        if bj < 0 or int(buf[o_f + bj]) != NI[node, FEAT] or buf[o_cv + bj * k + bt] != NF[node, THR]:
+            rebuild[n_rebuild] = node
+            n_rebuild += 1
+            continue
+        NI[node, NROWS] = n
+        set_node_values(NF, node, buf, P)
+        stack[sp] = NI[node, RIGHT]
+        sp += 1
+        stack[sp] = NI[node, LEFT]
+        sp += 1
+    return rebuild[:n_rebuild]
+
+
+@njit(cache=True, nogil=True)
+def compact(NI, NF, NK, SD, nNI, nNF, nNK, nSD):
+    """Copy the live nodes (reachable from the root) in preorder; drop garbage."""
+    n_nodes = NI.shape[0]
+    new_id = np.full(n_nodes, -1, dtype=np.int64)
+    stack = np.empty(n_nodes + 1, dtype=np.int64)
+    stack[0] = 0
+    sp = 1
+    nn = 0
+    ns = 0
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        new_id[node] = nn
+        nNI[nn, :] = NI[node, :]
+        nNF[nn, :] = NF[node, :]
+        nNK[nn] = NK[node]
+        if NI[node, SLOT] >= 0:
+            nSD[ns, :] = SD[NI[node, SLOT], :]
+            nNI[nn, SLOT] = ns
+            ns += 1
+        par = NI[node, PARENT]
+        nNI[nn, PARENT] = new_id[par] if par >= 0 else -1
+        if par >= 0:
+            if NI[par, LEFT] == node:
+                nNI[new_id[par], LEFT] = nn
+            else:
+                nNI[new_id[par], RIGHT] = nn
+        nn += 1
+        if NI[node, LEFT] >= 0:
+            stack[sp] = NI[node, RIGHT]
+            sp += 1
+            stack[sp] = NI[node, LEFT]
+            sp += 1
+    return nn, ns
+
+
+@njit(cache=True, nogil=True)
+def count_live(NI):
+    n_nodes = NI.shape[0]
+    stack = np.empty(n_nodes + 1, dtype=np.int64)
+    stack[0] = 0
+    sp = 1
+    nn = 0
+    ns = 0
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        nn += 1
+        if NI[node, SLOT] >= 0:
+            ns += 1
+        if NI[node, LEFT] >= 0:
+            stack[sp] = NI[node, RIGHT]
+            sp += 1
+            stack[sp] = NI[node, LEFT]
+            sp += 1
+    return nn, ns
