@@ -43,16 +43,16 @@ _MAX_DEPTH_NONE = 1 << 40
 class _Tree:
     """Arrays of one fitted tree (nodes in preorder)."""
 
-    __slots__ = ("NI", "NF", "NK", "SD", "order", "index")
+    __slots__ = ("NI", "NF", "NK", "NT", "SD", "order", "index", "tkey")
 
-    def __init__(self, NI, NF, NK, SD, order, index):
-        self.NI, self.NF, self.NK, self.SD = NI, NF, NK, SD
-        self.order, self.index = order, index
+    def __init__(self, NI, NF, NK, NT, SD, order, index, tkey):
+        self.NI, self.NF, self.NK, self.NT, self.SD = NI, NF, NK, NT, SD
+        self.order, self.index, self.tkey = order, index, tkey
 
     def copy(self):
         return _Tree(
-            self.NI.copy(), self.NF.copy(), self.NK.copy(), self.SD.copy(),
-            self.order.copy(), self.index,
+            self.NI.copy(), self.NF.copy(), self.NK.copy(), self.NT.copy(),
+            self.SD.copy(), self.order.copy(), self.index, self.tkey,
         )
 
     def __getstate__(self):
@@ -227,6 +227,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             sw is None or (np.all(sw == np.round(sw)) and sw.sum() < 2.0**50)
         )
         self._P_ = self._params_vector(X.shape[1], n_values, exact_counts)
+        # one 64-bit key per row (from its content fingerprint) seeds its
+        # bootstrap multiplicities; erased with the row when it is forgotten
+        self._row_keys = _row_keys(self.ledger_.fingerprints())
         self._n_values_ = n_values
         self.trees_ = self._grow_all()
         return self
@@ -234,7 +237,6 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
     def _data(self):
         led = self.ledger_
         X = led.X
-        fp = led.fingerprints()
         sw = led.sample_props.get("sample_weight")
         if sw is None:
             sw = np.ones(led.n_stored)
@@ -242,8 +244,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             yc, yr = led.y, np.zeros(1)
         else:
             yc, yr = np.zeros(1, dtype=np.int64), led.y
-        return X, X.view(np.uint64), yc, yr, np.ascontiguousarray(fp[:, 0]), \
-            np.ascontiguousarray(fp[:, 1]), sw
+        return X, X.view(np.uint64), yc, yr, self._row_keys, sw
 
     def _grow_all(self):
         data = self._data()
@@ -255,12 +256,12 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         return list(trees)
 
     def _grow_one(self, index, data):
-        X, Xb, yc, yr, fp0, fp1, sw = data
+        X, Xb, yc, yr, rk, sw = data
         P = self._P_
         n = X.shape[0]
         tkey = _tree_key(self.seed_, index)
         order = np.empty(n, dtype=np.int64)
-        m = K.members(fp0, fp1, tkey, P[K.P_BOOT], order)
+        m = K.members(rk, tkey, P[K.P_BOOT], order)
         order = order[:m].copy()
         md = int(min(P[K.P_MD], 62))
         cap = int(min(2 * m + 1, 2 ** (md + 1) - 1))
@@ -268,11 +269,12 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         NI = np.empty((cap, K.N_INT), dtype=np.int64)
         NF = np.zeros((cap, K.VAL + self._n_values_))
         NK = np.empty(cap, dtype=np.uint64)
+        NT = np.zeros((cap, P[K.P_S]))
         SD = np.empty((min(n_slots, cap), self._slot_width()))
-        nn, ns = K.build(NI, NF, NK, SD, 1, 0, 0, -1, 0, order, 0, m, 0,
-                         _root_key(tkey), X, Xb, yc, yr, fp0, fp1, sw, tkey, P)
-        return _Tree(NI[:nn].copy(), NF[:nn].copy(), NK[:nn].copy(),
-                     SD[:ns].copy(), order, index)
+        nn, ns = K.build(NI, NF, NK, NT, SD, 1, 0, 0, -1, 0, order, 0, m, 0,
+                         _root_key(tkey), X, Xb, yc, yr, rk, sw, tkey, P)
+        return _Tree(NI[:nn].copy(), NF[:nn].copy(), NK[:nn].copy(), NT[:nn].copy(),
+                     SD[:ns].copy(), order, index, tkey)
 
     # ---------------------------------------------------------------- predict
     def _check_X(self, X):
@@ -383,11 +385,23 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
 
     unlearn.__doc__ = UnlearningMixin.unlearn.__doc__
 
+    def _get_erase_rows(self):  # pragma: no cover - write-only
+        return None
+
+    def _set_erase_rows(self, rows):
+        # Set by the mixin's atomic commit: the journal is no longer needed and
+        # the forgotten rows' keys go, in place.
+        self._journal = None
+        self._row_keys[rows] = 0
+
+    _erase_rows = property(_get_erase_rows, _set_erase_rows)
+
     def _rollback(self):
         journal = self.__dict__.get("_journal") or []
-        for tree, idx, ni, nf, slots, sd in reversed(journal):
+        for tree, idx, ni, nf, nt, slots, sd in reversed(journal):
             tree.NI[idx] = ni
             tree.NF[idx] = nf
+            tree.NT[idx] = nt
             tree.SD[slots] = sd
         if journal:
             journal.clear()
@@ -407,35 +421,36 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             present = np.bincount(led.y[alive], minlength=self.n_classes_) > 0
             if not present.all():
                 return self._refit_update(alive, start)
-        X, Xb, yc, yr, fp0, fp1, sw = self._data()
+        data = self._data()
+        X, Xb, yc, yr, rk, sw = data
         P = self._P_
         journal = self._journal
         new_trees = list(self.trees_)
         n_rebuilt = 0
         touched_trees = 0
+        tkeys = np.array([tree.tkey for tree in self.trees_], dtype=np.uint64)
+        mult = _mults(tkeys, rk, rows, P[K.P_BOOT])
         for t, tree in enumerate(self.trees_):
-            tkey = _tree_key(self.seed_, tree.index)
-            mult = _mults(tkey, fp0, fp1, rows, P[K.P_BOOT])
-            mine = rows[mult > 0]
+            mine = rows[mult[t] > 0]
             if mine.size == 0:
                 continue
             touched_trees += 1
             idx = K.touched(tree.NI, tree.NF, X, mine)
             slots = tree.NI[idx, K.SLOT]
             slots = slots[slots >= 0]
-            journal.append((tree, idx, tree.NI[idx], tree.NF[idx], slots, tree.SD[slots]))
-            rebuild = K.delete(tree.NI, tree.NF, tree.NK, tree.SD, tree.order, X, Xb,
-                               yc, yr, fp0, fp1, sw, tkey, alive, mine, P)
+            journal.append((tree, idx, tree.NI[idx], tree.NF[idx], tree.NT[idx], slots,
+                            tree.SD[slots]))
+            rebuild = K.delete(tree.NI, tree.NF, tree.NK, tree.NT, tree.SD, tree.order,
+                               X, Xb, yc, yr, rk, sw, tree.tkey, alive, mine, P)
             if rebuild.size:
-                new_tree = self._rebuild(tree, rebuild, alive, tkey, int(rows[0]),
-                                         (X, Xb, yc, yr, fp0, fp1, sw))
+                new_tree = self._rebuild(tree, rebuild, alive, int(rows[0]), data)
                 # the old tree object goes back to its state before phase A
-                _, idx, ni, nf, sl, sd = journal.pop()
-                tree.NI[idx], tree.NF[idx], tree.SD[sl] = ni, nf, sd
+                _, idx, ni, nf, nt, sl, sd = journal.pop()
+                tree.NI[idx], tree.NF[idx], tree.NT[idx], tree.SD[sl] = ni, nf, nt, sd
                 new_trees[t] = new_tree
                 n_rebuilt += rebuild.size
         return UnlearnUpdate(
-            attributes={"trees_": new_trees, "_journal": None},
+            attributes={"trees_": new_trees, "_erase_rows": rows},
             strategy="tree-deletion",
             exact=True,
             details={
@@ -445,8 +460,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             },
         )
 
-    def _rebuild(self, tree, rebuild, alive, tkey, dead, data):
-        X, Xb, yc, yr, fp0, fp1, sw = data
+    def _rebuild(self, tree, rebuild, alive, dead, data):
+        X, Xb, yc, yr, rk, sw = data
+        tkey = tree.tkey
         P = self._P_
         new = tree.copy()
         sizes = new.NI[rebuild, K.END] - new.NI[rebuild, K.START]
@@ -455,6 +471,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         new.NI = np.concatenate([new.NI, np.empty((extra, K.N_INT), dtype=np.int64)])
         new.NF = np.concatenate([new.NF, np.zeros((extra, new.NF.shape[1]))])
         new.NK = np.concatenate([new.NK, np.empty(extra, dtype=np.uint64)])
+        new.NT = np.concatenate([new.NT, np.zeros((extra, new.NT.shape[1]))])
         slot_extra = int(2 * (sizes.sum() // _CACHE_MIN_ROWS + rebuild.size) + 64) \
             if P[K.P_USECACHE] else 0
         new.SD = np.concatenate([new.SD, np.empty((slot_extra, new.SD.shape[1]))])
@@ -462,7 +479,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         wr = np.empty(int(sizes.max()))
         for node in rebuild:
             s, e = int(new.NI[node, K.START]), int(new.NI[node, K.END])
-            m = K.gather(new.order, s, e, alive, fp0, fp1, sw, tkey, P[K.P_BOOT], rows, wr,
+            m = K.gather(new.order, s, e, alive, rk, sw, tkey, P[K.P_BOOT], rows, wr,
                          True)
             new.order[s : s + m] = rows[:m]
             # what is left of the range holds no live row (a forgotten row's id)
@@ -470,16 +487,16 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             par = int(new.NI[node, K.PARENT])
             side = 0 if par < 0 or new.NI[par, K.LEFT] == node else 1
             n_nodes, n_slots = K.build(
-                new.NI, new.NF, new.NK, new.SD, n_nodes, n_slots, int(node), par, side,
-                new.order, s, m, int(new.NI[node, K.DEPTH]), new.NK[node], X, Xb, yc,
-                yr, fp0, fp1, sw, tkey, P,
+                new.NI, new.NF, new.NK, new.NT, new.SD, n_nodes, n_slots, int(node), par,
+                side, new.order, s, m, int(new.NI[node, K.DEPTH]), new.NK[node], X, Xb,
+                yc, yr, rk, sw, tkey, P,
             )
         nn, ns = K.count_live(new.NI[:n_nodes])
         out = _Tree(np.empty((nn, K.N_INT), dtype=np.int64), np.empty((nn, new.NF.shape[1])),
-                    np.empty(nn, dtype=np.uint64), np.empty((ns, new.SD.shape[1])),
-                    new.order, tree.index)
-        K.compact(new.NI[:n_nodes], new.NF[:n_nodes], new.NK[:n_nodes], new.SD[:n_slots],
-                  out.NI, out.NF, out.NK, out.SD)
+                    np.empty(nn, dtype=np.uint64), np.empty((nn, new.NT.shape[1])),
+                    np.empty((ns, new.SD.shape[1])), new.order, tree.index, tkey)
+        K.compact(new.NI[:n_nodes], new.NF[:n_nodes], new.NK[:n_nodes], new.NT[:n_nodes],
+                  new.SD[:n_slots], out.NI, out.NF, out.NK, out.NT, out.SD)
         return out
 
     def _refit_update(self, alive, start):
@@ -494,6 +511,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         attrs["_journal"] = None
         attrs["_P_"] = new._P_
         attrs["_n_values_"] = new._n_values_
+        attrs["_row_keys"] = new._row_keys
         return UnlearnUpdate(
             attributes=attrs,
             strategy="refit",
@@ -509,9 +527,17 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
 
 
 @K.njit(cache=True, nogil=True)
-def _mults(tkey, fp0, fp1, rows, boot):
-    out = np.empty(rows.shape[0], dtype=np.int64)
-    for q in range(rows.shape[0]):
-        r = rows[q]
-        out[q] = K.row_mult(tkey, fp0[r], fp1[r], boot)
+def _mults(tkeys, rk, rows, boot):
+    out = np.empty((tkeys.shape[0], rows.shape[0]), dtype=np.int64)
+    for t in range(tkeys.shape[0]):
+        for q in range(rows.shape[0]):
+            out[t, q] = K.row_mult(tkeys[t], rk[rows[q]], boot)
+    return out
+
+
+@K.njit(cache=True, nogil=True)
+def _row_keys(fp):
+    out = np.empty(fp.shape[0], dtype=np.uint64)
+    for i in range(fp.shape[0]):
+        out[i] = K.h2(K.mix(fp[i, 0]), fp[i, 1])
     return out

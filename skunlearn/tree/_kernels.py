@@ -63,27 +63,34 @@ def h2(a, b):
 
 
 def offsets(mtry, k, S):
-    """Offsets in a slot row: cst, tot, ceq, cmaxcnt, cv, cmax, ncand, feat, W."""
+    """Offsets in a slot row (``2 k`` stored candidates per feature).
+
+    cst: left statistics ``x <= v`` of each stored candidate value v (in
+    ascending value order); tot: node totals; ceq: rows equal to v; perm:
+    stored candidates in hash order; cv: the values; comp: 1 when the stored
+    values are all the distinct values of the node; nc: number stored; feat.
+    """
+    k2 = 2 * k
     o_cst = 0
-    o_tot = mtry * k * S
+    o_tot = mtry * k2 * S
     o_ceq = o_tot + S
-    o_cmc = o_ceq + mtry * k
-    o_cv = o_cmc + mtry
-    o_cmax = o_cv + mtry * k
-    o_nc = o_cmax + mtry
+    o_perm = o_ceq + mtry * k2
+    o_cv = o_perm + mtry * k2
+    o_comp = o_cv + mtry * k2
+    o_nc = o_comp + mtry
     o_f = o_nc + mtry
-    return o_cst, o_tot, o_ceq, o_cmc, o_cv, o_cmax, o_nc, o_f, o_f + mtry
+    return o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, o_f + mtry
 
 
 _offsets = njit(cache=True, nogil=True)(offsets)
 
 
 @njit(cache=True, nogil=True)
-def row_mult(tkey, f0, f1, boot):
+def row_mult(tkey, rkey, boot):
     """Bootstrap multiplicity of a row in a tree: Poisson(1) from its fingerprint."""
     if not boot:
         return 1
-    h = h2(h2(tkey, f0), f1)
+    h = h2(tkey, rkey)
     u = np.float64(h >> _S11) * (1.0 / 9007199254740992.0)
     p = 0.36787944117144233
     c = p
@@ -96,18 +103,18 @@ def row_mult(tkey, f0, f1, boot):
 
 
 @njit(cache=True, nogil=True)
-def members(fp0, fp1, tkey, boot, out):
+def members(rk, tkey, boot, out):
     """Row ids with a positive multiplicity in the tree, ascending."""
     m = 0
-    for i in range(fp0.shape[0]):
-        if row_mult(tkey, fp0[i], fp1[i], boot) > 0:
+    for i in range(rk.shape[0]):
+        if row_mult(tkey, rk[i], boot) > 0:
             out[m] = i
             m += 1
     return m
 
 
 @njit(cache=True, nogil=True)
-def gather(order, s, e, alive, fp0, fp1, sw, tkey, boot, rows, wr, ascending):
+def gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, ascending):
     """Live rows of ``order[s:e]`` and their weights in the tree.
 
     An internal node's range is the concatenation of its children's, so with
@@ -124,7 +131,7 @@ def gather(order, s, e, alive, fp0, fp1, sw, tkey, boot, rows, wr, ascending):
         rows[:m] = np.sort(rows[:m])
     for q in range(m):
         i = rows[q]
-        wr[q] = row_mult(tkey, fp0[i], fp1[i], boot) * sw[i]
+        wr[q] = row_mult(tkey, rk[i], boot) * sw[i]
     return m
 
 
@@ -176,44 +183,39 @@ def eval_tot(rows, wr, m, yc, yr, P, buf):
 
 @njit(cache=True, nogil=True)
 def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
-    """Candidate splits of a node (totals must be in ``buf`` already)."""
+    """Candidate splits of a node (totals must be in ``buf`` already).
+
+    For each candidate feature, the ``2 k`` distinct values with the smallest
+    hash are stored: the first ``k`` still present (by hash) are the active
+    candidates, the others a reserve that takes over when an active value
+    loses its last row, so that a deletion seldom needs the node's rows.
+    """
     mtry, k, S, p = P[P_MTRY], P[P_K], P[P_S], P[P_P]
-    o_cst, o_tot, o_ceq, o_cmc, o_cv, o_cmax, o_nc, o_f, W = _offsets(mtry, k, S)
+    k2 = 2 * k
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     clf = P[P_CLF]
     for q in range(o_cst, o_tot):
         buf[q] = 0.0
-    for q in range(o_ceq, o_cmc + mtry):
+    for q in range(o_ceq, o_perm):
         buf[q] = 0.0
     feats = np.empty(mtry, dtype=np.int64)
     _select_features(nodekey, p, mtry, feats)
-    hk = np.empty(k, dtype=np.uint64)
-    vk = np.empty(k, dtype=np.float64)
+    hk = np.empty(k2, dtype=np.uint64)
+    vk = np.empty(k2, dtype=np.float64)
     for j in range(mtry):
         f = feats[j]
         buf[o_f + j] = f
-        # the largest value cannot be a threshold (nothing would go right)
-        mx = -np.inf
-        cnt = 0
-        for q in range(m):
-            x = X[rows[q], f]
-            if x > mx:
-                mx = x
-                cnt = 1
-            elif x == mx:
-                cnt += 1
-        buf[o_cmax + j] = mx
-        buf[o_cmc + j] = cnt
-        # candidates: the k distinct values with the smallest hash
         fkey = h2(nodekey ^ _VALUE_SALT, np.uint64(f))
         nk = 0
         worst = 0
+        complete = True
         for q in range(m):
             i = rows[q]
             x = X[i, f]
-            if x == mx:
-                continue
             h = h2(fkey, Xb[i, f])
-            if nk == k and not (h < hk[worst] or (h == hk[worst] and x < vk[worst])):
+            if nk == k2 and (h > hk[worst] or (h == hk[worst] and x >= vk[worst])):
+                if not (h == hk[worst] and x == vk[worst]):
+                    complete = False
                 continue
             dup = False
             for t in range(nk):
@@ -222,30 +224,40 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
                     break
             if dup:
                 continue
-            if nk < k:
+            if nk < k2:
                 hk[nk] = h
                 vk[nk] = x
                 nk += 1
             else:
                 hk[worst] = h
                 vk[worst] = x
-            if nk == k:
+                complete = False
+            if nk == k2:
                 worst = 0
-                for t in range(1, k):
+                for t in range(1, k2):
                     if hk[t] > hk[worst] or (hk[t] == hk[worst] and vk[t] > vk[worst]):
                         worst = t
-        # ascending values
-        cv = np.sort(vk[:nk])
+        # ascending values; perm lists them in (hash, value) order
+        order_v = np.argsort(vk[:nk])
+        cv = vk[:nk][order_v]
+        hv = hk[:nk][order_v]
         buf[o_nc + j] = nk
-        for t in range(k):
-            buf[o_cv + j * k + t] = cv[t] if t < nk else np.nan
+        buf[o_comp + j] = 1.0 if complete else 0.0
+        for t in range(k2):
+            buf[o_cv + j * k2 + t] = cv[t] if t < nk else np.nan
+        for t in range(nk):
+            rank = 0
+            for u in range(nk):
+                if hv[u] < hv[t] or (hv[u] == hv[t] and cv[u] < cv[t]):
+                    rank += 1
+            buf[o_perm + j * k2 + rank] = t
         if nk == 0:
             continue
-        base = o_cst + j * k * S
+        base = o_cst + j * k2 * S
         for q in range(m):
             i = rows[q]
             x = X[i, f]
-            # first candidate >= x
+            # first stored value >= x
             lo = 0
             hi = nk
             while lo < hi:
@@ -267,7 +279,7 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
                 buf[b + 2] += w * y
                 buf[b + 3] += w * y * y
             if cv[lo] == x:
-                buf[o_ceq + j * k + lo] += 1.0
+                buf[o_ceq + j * k2 + lo] += 1.0
         for t in range(1, nk):
             b = base + t * S
             for c in range(S):
@@ -303,9 +315,10 @@ def _proxy(buf, b, tot, sign, S, crit):
 
 @njit(cache=True, nogil=True)
 def choose(buf, P):
-    """Best valid split: (slot j, candidate t), or (-1, -1)."""
+    """Best valid split among the active candidates: (slot j, index t) or (-1, -1)."""
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
-    o_cst, o_tot, o_ceq, o_cmc, o_cv, o_cmax, o_nc, o_f, W = _offsets(mtry, k, S)
+    k2 = 2 * k
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     msl = P[P_MSL]
     crit = P[P_CRIT]
     tot = buf[o_tot : o_tot + S]
@@ -313,10 +326,21 @@ def choose(buf, P):
     best = -np.inf
     bj = -1
     bt = -1
+    active = np.zeros(k2, dtype=np.bool_)
     for j in range(mtry):
         nc = int(buf[o_nc + j])
+        cnt = 0
+        for r in range(nc):
+            t = int(buf[o_perm + j * k2 + r])
+            if buf[o_ceq + j * k2 + t] > 0 and cnt < k:
+                active[t] = True
+                cnt += 1
+            else:
+                active[t] = False
         for t in range(nc):
-            b = o_cst + (j * k + t) * S
+            if not active[t]:
+                continue
+            b = o_cst + (j * k2 + t) * S
             nl = buf[b]
             if nl < msl or n - nl < msl:
                 continue
@@ -329,21 +353,19 @@ def choose(buf, P):
 
 
 @njit(cache=True, nogil=True)
-def set_node_values(NF, node, buf, P):
-    """Weight, impurity and value of a node from the totals in ``buf``."""
-    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
-    o_tot = mtry * k * S
+def set_node_values(NF, node, tot, P):
+    """Weight, impurity and value of a node from its totals ``tot``."""
     if P[P_CLF]:
         C = P[P_C]
         w = 0.0
         for c in range(C):
-            w += buf[o_tot + 1 + c]
+            w += tot[1 + c]
         NF[node, WEIGHT] = w
         imp = 0.0
         if w > 0:
             g = 0.0
             for c in range(C):
-                pc = buf[o_tot + 1 + c] / w
+                pc = tot[1 + c] / w
                 NF[node, VAL + c] = pc
                 if P[P_CRIT] == GINI:
                     g += pc * pc
@@ -356,27 +378,27 @@ def set_node_values(NF, node, buf, P):
                 NF[node, VAL + c] = 1.0 / C
         NF[node, IMP] = imp
     else:
-        w = buf[o_tot + 1]
+        w = tot[1]
         NF[node, WEIGHT] = w
         if w > 0:
-            mean = buf[o_tot + 2] / w
+            mean = tot[2] / w
             NF[node, VAL] = mean
-            NF[node, IMP] = max(buf[o_tot + 3] / w - mean * mean, 0.0)
+            NF[node, IMP] = max(tot[3] / w - mean * mean, 0.0)
         else:
             NF[node, VAL] = 0.0
             NF[node, IMP] = 0.0
 
 
 @njit(cache=True, nogil=True)
-def build(NI, NF, NK, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
-          depth0, key0, X, Xb, yc, yr, fp0, fp1, sw, tkey, P):
+def build(NI, NF, NK, NT, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
+          depth0, key0, X, Xb, yc, yr, rk, sw, tkey, P):
     """Grow the subtree of ``order[s0:s0+m0]`` (live rows, ascending) at ``root``.
 
     Node ids after the root are appended from ``n_nodes``, in preorder.
     Returns ``(n_nodes, n_slots)``. Capacity is the caller's job.
     """
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
-    o_cst, o_tot, o_ceq, o_cmc, o_cv, o_cmax, o_nc, o_f, W = _offsets(mtry, k, S)
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     msl, mss, md = P[P_MSL], P[P_MSS], P[P_MD]
     cache_min = P[P_CACHE] if P[P_USECACHE] else 1 << 62
     boot = P[P_BOOT]
@@ -418,7 +440,7 @@ def build(NI, NF, NK, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
         rows = order[s : s + m]
         for q in range(m):
             i = rows[q]
-            wr[q] = row_mult(tkey, fp0[i], fp1[i], boot) * sw[i]
+            wr[q] = row_mult(tkey, rk[i], boot) * sw[i]
         NK[node] = key
         NI[node, START] = s
         NI[node, END] = s + m
@@ -431,7 +453,8 @@ def build(NI, NF, NK, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
         NI[node, FEAT] = -2
         NF[node, THR] = -2.0
         pure = eval_tot(rows, wr, m, yc, yr, P, buf)
-        set_node_values(NF, node, buf, P)
+        NT[node, :] = buf[o_tot : o_tot + S]
+        set_node_values(NF, node, NT[node], P)
         if depth >= md or m < mss or m < 2 * msl or pure:
             NI[node, KIND] = 1
             continue
@@ -442,7 +465,7 @@ def build(NI, NF, NK, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
             continue
         NI[node, KIND] = 0
         f = int(buf[o_f + bj])
-        v = buf[o_cv + bj * k + bt]
+        v = buf[o_cv + bj * 2 * k + bt]
         NI[node, FEAT] = f
         NF[node, THR] = v
         if m >= cache_min:
@@ -527,63 +550,72 @@ def touched(NI, NF, X, del_rows):
 
 
 @njit(cache=True, nogil=True)
-def delete(NI, NF, NK, SD, order, X, Xb, yc, yr, fp0, fp1, sw, tkey, alive,
+def _sub_row(vec, b, clf, c, w, y):
+    vec[b] -= 1.0
+    if clf:
+        vec[b + 1 + c] -= w
+    else:
+        vec[b + 1] -= w
+        vec[b + 2] -= w * y
+        vec[b + 3] -= w * y * y
+
+
+@njit(cache=True, nogil=True)
+def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive,
            del_rows, P):
     """Remove ``del_rows`` from one tree in place (phase A).
 
-    Decrements cached statistics along the rows' paths, re-evaluates from rows
-    the nodes without a cache (or whose candidate set changed), and updates
-    the values of the nodes whose split stays. Returns the ids of the topmost
-    nodes whose split changed: the caller rebuilds those subtrees.
+    With exact (integer) counts, decrements the node totals and the cached
+    candidate statistics along the rows' paths; re-evaluates from rows the
+    internal nodes without a cache (or whose candidate set changed), and every
+    node on the paths when sums are not exact. Updates the nodes whose split
+    stays and returns the ids of the topmost nodes whose split changed: the
+    caller rebuilds those subtrees.
     """
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
-    o_cst, o_tot, o_ceq, o_cmc, o_cv, o_cmax, o_nc, o_f, W = _offsets(mtry, k, S)
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     msl, mss, md = P[P_MSL], P[P_MSS], P[P_MD]
     boot = P[P_BOOT]
     clf = P[P_CLF]
+    exact = P[P_USECACHE] != 0
     n_nodes = NI.shape[0]
     flag = np.zeros(n_nodes, dtype=np.int8)  # 1 touched, 2 must be re-evaluated
     for q in range(del_rows.shape[0]):
         r = del_rows[q]
-        w = row_mult(tkey, fp0[r], fp1[r], boot) * sw[r]
+        w = row_mult(tkey, rk[r], boot) * sw[r]
+        c = yc[r] if clf else 0
+        y = 0.0 if clf else yr[r]
         node = 0
         while True:
             if flag[node] == 0:
                 flag[node] = 1
+            if exact:
+                _sub_row(NT[node], 0, clf, c, w, y)
             slot = NI[node, SLOT]
             if slot >= 0:
                 sd = SD[slot]
-                sd[o_tot] -= 1.0
-                if clf:
-                    sd[o_tot + 1 + yc[r]] -= w
-                else:
-                    y = yr[r]
-                    sd[o_tot + 1] -= w
-                    sd[o_tot + 2] -= w * y
-                    sd[o_tot + 3] -= w * y * y
+                _sub_row(sd, o_tot, clf, c, w, y)
+                k2 = 2 * k
                 for j in range(mtry):
                     f = int(sd[o_f + j])
                     x = X[r, f]
-                    if x == sd[o_cmax + j]:
-                        sd[o_cmc + j] -= 1.0
-                        if sd[o_cmc + j] <= 0:
-                            flag[node] = 2
                     nc = int(sd[o_nc + j])
-                    for t in range(nc):
-                        cvt = sd[o_cv + j * k + t]
-                        if x <= cvt:
-                            b = o_cst + (j * k + t) * S
-                            sd[b] -= 1.0
-                            if clf:
-                                sd[b + 1 + yc[r]] -= w
-                            else:
-                                sd[b + 1] -= w
-                                sd[b + 2] -= w * y
-                                sd[b + 3] -= w * y * y
-                            if x == cvt:
-                                e = o_ceq + j * k + t
-                                sd[e] -= 1.0
-                                if sd[e] <= 0:
+                    for t in range(nc - 1, -1, -1):
+                        cvt = sd[o_cv + j * k2 + t]
+                        if x > cvt:
+                            break
+                        _sub_row(sd, o_cst + (j * k2 + t) * S, clf, c, w, y)
+                        if x == cvt:
+                            e = o_ceq + j * k2 + t
+                            sd[e] -= 1.0
+                            if sd[e] <= 0 and sd[o_comp + j] == 0:
+                                # fewer than k stored values left: unseen
+                                # values of the node would become candidates
+                                present = 0
+                                for u in range(nc):
+                                    if sd[o_ceq + j * k2 + u] > 0:
+                                        present += 1
+                                if present < k:
                                     flag[node] = 2
             if NI[node, LEFT] < 0:
                 break
@@ -594,12 +626,8 @@ def delete(NI, NF, NK, SD, order, X, Xb, yc, yr, fp0, fp1, sw, tkey, alive,
     rebuild = np.empty(n_nodes, dtype=np.int64)
     n_rebuild = 0
     tmpbuf = np.empty(W, dtype=np.float64)
-    cap = 1
-    for node in range(n_nodes):
-        if flag[node] and NI[node, SLOT] < 0:
-            cap = max(cap, NI[node, END] - NI[node, START])
-    rows = np.empty(cap, dtype=order.dtype)
-    wr = np.empty(cap, dtype=np.float64)
+    rows = np.empty(1024, dtype=order.dtype)
+    wr = np.empty(1024, dtype=np.float64)
     stack = np.empty(n_nodes + 1, dtype=np.int64)
     sp = 1
     stack[0] = 0
@@ -610,55 +638,66 @@ def delete(NI, NF, NK, SD, order, X, Xb, yc, yr, fp0, fp1, sw, tkey, alive,
             continue
         slot = NI[node, SLOT]
         depth = NI[node, DEPTH]
-        if slot >= 0 and flag[node] == 1:
-            buf = SD[slot]
-            n = int(buf[o_tot])
-            pure = True
+        is_leaf = NI[node, LEFT] < 0
+        have_rows = False
+        if exact:
+            tot = NT[node]
+            n = int(tot[0])
             npos = 0
-            for c in range(1, S):
-                if buf[o_tot + c] > 0:
+            for cc in range(1, S):
+                if tot[cc] > 0:
                     npos += 1
             pure = npos <= 1
-            full = True
         else:
-            buf = SD[slot] if slot >= 0 else tmpbuf
             s = NI[node, START]
             e = NI[node, END]
             if e - s > rows.shape[0]:
                 rows = np.empty(e - s, dtype=order.dtype)
                 wr = np.empty(e - s, dtype=np.float64)
-            n = gather(order, s, e, alive, fp0, fp1, sw, tkey, boot, rows, wr,
-                       P[P_USECACHE] == 0)
-            pure = eval_tot(rows, wr, n, yc, yr, P, buf)
-            full = False
+            n = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, True)
+            pure = eval_tot(rows, wr, n, yc, yr, P, tmpbuf)
+            NT[node, :] = tmpbuf[o_tot : o_tot + S]
+            tot = NT[node]
+            have_rows = True
         leafcond = depth >= md or n < mss or n < 2 * msl or pure
-        if NI[node, LEFT] < 0:
-            # a leaf: it stays one unless it had no valid split and now has one
-            if not leafcond and NI[node, KIND] == 2:
-                eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf)
-                bj, bt = choose(buf, P)
-                if bj >= 0:
-                    rebuild[n_rebuild] = node
-                    n_rebuild += 1
-                    continue
-            elif leafcond:
-                NI[node, KIND] = 1
+        if is_leaf and (leafcond or NI[node, KIND] != 2):
+            # a leaf stays one, unless it had no valid split and may have now
+            NI[node, KIND] = 1 if leafcond else NI[node, KIND]
             NI[node, NROWS] = n
-            set_node_values(NF, node, buf, P)
+            set_node_values(NF, node, tot, P)
             continue
-        if leafcond:
+        if not is_leaf and leafcond:
             rebuild[n_rebuild] = node
             n_rebuild += 1
             continue
-        if not full:
+        if slot >= 0 and flag[node] == 1:
+            buf = SD[slot]
+        else:
+            buf = SD[slot] if slot >= 0 else tmpbuf
+            if not have_rows:
+                s = NI[node, START]
+                e = NI[node, END]
+                if e - s > rows.shape[0]:
+                    rows = np.empty(e - s, dtype=order.dtype)
+                    wr = np.empty(e - s, dtype=np.float64)
+                n = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, False)
+            eval_tot(rows, wr, n, yc, yr, P, buf)
             eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf)
         bj, bt = choose(buf, P)
-        if bj < 0 or int(buf[o_f + bj]) != NI[node, FEAT] or buf[o_cv + bj * k + bt] != NF[node, THR]:
+        if is_leaf:
+            if bj >= 0:
+                rebuild[n_rebuild] = node
+                n_rebuild += 1
+            else:
+                NI[node, NROWS] = n
+                set_node_values(NF, node, tot, P)
+            continue
+        if bj < 0 or int(buf[o_f + bj]) != NI[node, FEAT] or buf[o_cv + bj * 2 * k + bt] != NF[node, THR]:
             rebuild[n_rebuild] = node
             n_rebuild += 1
             continue
         NI[node, NROWS] = n
-        set_node_values(NF, node, buf, P)
+        set_node_values(NF, node, tot, P)
         stack[sp] = NI[node, RIGHT]
         sp += 1
         stack[sp] = NI[node, LEFT]
@@ -667,7 +706,7 @@ def delete(NI, NF, NK, SD, order, X, Xb, yc, yr, fp0, fp1, sw, tkey, alive,
 
 
 @njit(cache=True, nogil=True)
-def compact(NI, NF, NK, SD, nNI, nNF, nNK, nSD):
+def compact(NI, NF, NK, NT, SD, nNI, nNF, nNK, nNT, nSD):
     """Copy the live nodes (reachable from the root) in preorder; drop garbage."""
     n_nodes = NI.shape[0]
     new_id = np.full(n_nodes, -1, dtype=np.int64)
@@ -683,6 +722,7 @@ def compact(NI, NF, NK, SD, nNI, nNF, nNK, nSD):
         nNI[nn, :] = NI[node, :]
         nNF[nn, :] = NF[node, :]
         nNK[nn] = NK[node]
+        nNT[nn, :] = NT[node, :]
         if NI[node, SLOT] >= 0:
             nSD[ns, :] = SD[NI[node, SLOT], :]
             nNI[nn, SLOT] = ns
