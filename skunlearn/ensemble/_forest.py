@@ -187,7 +187,8 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseDeletionForest):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class UnlearningForestRegressor(RegressorMixin, _BaseDeletionForest):

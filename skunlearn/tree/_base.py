@@ -51,8 +51,14 @@ class _Tree:
 
     def copy(self):
         return _Tree(
-            self.NI.copy(), self.NF.copy(), self.NK.copy(), self.NT.copy(),
-            self.SD.copy(), self.order.copy(), self.index, self.tkey,
+            self.NI.copy(),
+            self.NF.copy(),
+            self.NK.copy(),
+            self.NT.copy(),
+            self.SD.copy(),
+            self.order.copy(),
+            self.index,
+            self.tkey,
         )
 
     def __getstate__(self):
@@ -121,7 +127,11 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         return 1 if self._n_trees_param is None else getattr(self, self._n_trees_param)
 
     def _bootstrap(self):
-        return False if self._bootstrap_param is None else getattr(self, self._bootstrap_param)
+        return (
+            False
+            if self._bootstrap_param is None
+            else getattr(self, self._bootstrap_param)
+        )
 
     def _n_jobs(self):
         return getattr(self, "n_jobs", None)
@@ -139,8 +149,12 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         return max(1, int(mf * p))
 
     def _params_vector(self, p, n_values, exact_counts):
-        crit = {"gini": K.GINI, "entropy": K.ENTROPY, "log_loss": K.ENTROPY,
-                "squared_error": K.MSE}[self.criterion]
+        crit = {
+            "gini": K.GINI,
+            "entropy": K.ENTROPY,
+            "log_loss": K.ENTROPY,
+            "squared_error": K.MSE,
+        }[self.criterion]
         S = 1 + n_values if self._is_classifier else 4
         md = _MAX_DEPTH_NONE if self.max_depth is None else self.max_depth
         P = np.zeros(13, dtype=np.int64)
@@ -170,8 +184,11 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             kind = "classifier" if self._is_classifier else "regressor"
             raise ValueError(
                 f"criterion={self.criterion!r} is not available for a {kind}; use "
-                + ("'gini', 'entropy' or 'log_loss'." if self._is_classifier
-                   else "'squared_error'.")
+                + (
+                    "'gini', 'entropy' or 'log_loss'."
+                    if self._is_classifier
+                    else "'squared_error'."
+                )
             )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -197,8 +214,15 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             The fitted estimator.
         """
         self._check_criterion()
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite=True,
-                             order="C", y_numeric=not self._is_classifier)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=np.float64,
+            ensure_all_finite=True,
+            order="C",
+            y_numeric=not self._is_classifier,
+        )
         if self._is_classifier:
             check_classification_targets(y)
             self.classes_, y_store = np.unique(y, return_inverse=True)
@@ -207,21 +231,21 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         else:
             y_store = np.ascontiguousarray(y, dtype=np.float64)
             if y_store.ndim != 1:
-                raise ValueError(
-                    f"y must be 1-dimensional, got shape {y_store.shape}."
-                )
+                raise ValueError(f"y must be 1-dimensional, got shape {y_store.shape}.")
         sw = None
         if sample_weight is not None:
-            sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                      ensure_non_negative=True)
+            sw = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         if isinstance(self.random_state, numbers.Integral):
             self.seed_ = int(self.random_state) % (1 << 63)
         else:
             rs = check_random_state(self.random_state)
             self.seed_ = int(rs.randint(np.iinfo(np.int32).max))
         X = np.ascontiguousarray(X + 0.0)  # -0.0 -> 0.0: equal values, equal bits
-        self._init_ledger(X, y_store, {"sample_weight": sw}, keep_X=True,
-                          compact="never")
+        self._init_ledger(
+            X, y_store, {"sample_weight": sw}, keep_X=True, compact="never"
+        )
         n_values = self.n_classes_ if self._is_classifier else 1
         exact_counts = self._is_classifier and (
             sw is None or (np.all(sw == np.round(sw)) and sw.sum() < 2.0**50)
@@ -271,16 +295,48 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         NK = np.empty(cap, dtype=np.uint64)
         NT = np.zeros((cap, P[K.P_S]))
         SD = np.empty((min(n_slots, cap), self._slot_width()))
-        nn, ns = K.build(NI, NF, NK, NT, SD, 1, 0, 0, -1, 0, order, 0, m, 0,
-                         _root_key(tkey), X, Xb, yc, yr, rk, sw, tkey, P)
-        return _Tree(NI[:nn].copy(), NF[:nn].copy(), NK[:nn].copy(), NT[:nn].copy(),
-                     SD[:ns].copy(), order, index, tkey)
+        nn, ns = K.build(
+            NI,
+            NF,
+            NK,
+            NT,
+            SD,
+            1,
+            0,
+            0,
+            -1,
+            0,
+            order,
+            0,
+            m,
+            0,
+            _root_key(tkey),
+            X,
+            Xb,
+            yc,
+            yr,
+            rk,
+            sw,
+            tkey,
+            P,
+        )
+        return _Tree(
+            NI[:nn].copy(),
+            NF[:nn].copy(),
+            NK[:nn].copy(),
+            NT[:nn].copy(),
+            SD[:ns].copy(),
+            order,
+            index,
+            tkey,
+        )
 
     # ---------------------------------------------------------------- predict
     def _check_X(self, X):
         check_is_fitted(self, "trees_")
-        X = validate_data(self, X, reset=False, dtype=np.float64,
-                          ensure_all_finite=True, order="C")
+        X = validate_data(
+            self, X, reset=False, dtype=np.float64, ensure_all_finite=True, order="C"
+        )
         return np.ascontiguousarray(X + 0.0)
 
     def _mean_values(self, X):
@@ -417,6 +473,12 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         rows = np.sort(match.rows).astype(np.int64)
         alive = led.alive.copy()
         alive[rows] = False
+        sw_all = led.sample_props.get("sample_weight")
+        if sw_all is not None and not sw_all[alive].any():
+            raise ValueError(
+                "The retained rows all have a sample weight of zero; a model cannot "
+                "be fit on them. Nothing was forgotten."
+            )
         if self._is_classifier:
             present = np.bincount(led.y[alive], minlength=self.n_classes_) > 0
             if not present.all():
@@ -438,10 +500,35 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             idx = K.touched(tree.NI, tree.NF, X, mine)
             slots = tree.NI[idx, K.SLOT]
             slots = slots[slots >= 0]
-            journal.append((tree, idx, tree.NI[idx], tree.NF[idx], tree.NT[idx], slots,
-                            tree.SD[slots]))
-            rebuild = K.delete(tree.NI, tree.NF, tree.NK, tree.NT, tree.SD, tree.order,
-                               X, Xb, yc, yr, rk, sw, tree.tkey, alive, mine, P)
+            journal.append(
+                (
+                    tree,
+                    idx,
+                    tree.NI[idx],
+                    tree.NF[idx],
+                    tree.NT[idx],
+                    slots,
+                    tree.SD[slots],
+                )
+            )
+            rebuild = K.delete(
+                tree.NI,
+                tree.NF,
+                tree.NK,
+                tree.NT,
+                tree.SD,
+                tree.order,
+                X,
+                Xb,
+                yc,
+                yr,
+                rk,
+                sw,
+                tree.tkey,
+                alive,
+                mine,
+                P,
+            )
             if rebuild.size:
                 new_tree = self._rebuild(tree, rebuild, alive, int(rows[0]), data)
                 # the old tree object goes back to its state before phase A
@@ -472,31 +559,72 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         new.NF = np.concatenate([new.NF, np.zeros((extra, new.NF.shape[1]))])
         new.NK = np.concatenate([new.NK, np.empty(extra, dtype=np.uint64)])
         new.NT = np.concatenate([new.NT, np.zeros((extra, new.NT.shape[1]))])
-        slot_extra = int(2 * (sizes.sum() // _CACHE_MIN_ROWS + rebuild.size) + 64) \
-            if P[K.P_USECACHE] else 0
+        slot_extra = (
+            int(2 * (sizes.sum() // _CACHE_MIN_ROWS + rebuild.size) + 64)
+            if P[K.P_USECACHE]
+            else 0
+        )
         new.SD = np.concatenate([new.SD, np.empty((slot_extra, new.SD.shape[1]))])
         rows = np.empty(int(sizes.max()), dtype=np.int64)
         wr = np.empty(int(sizes.max()))
         for node in rebuild:
             s, e = int(new.NI[node, K.START]), int(new.NI[node, K.END])
-            m = K.gather(new.order, s, e, alive, rk, sw, tkey, P[K.P_BOOT], rows, wr,
-                         True)
+            m = K.gather(
+                new.order, s, e, alive, rk, sw, tkey, P[K.P_BOOT], rows, wr, True
+            )
             new.order[s : s + m] = rows[:m]
             # what is left of the range holds no live row (a forgotten row's id)
             new.order[s + m : e] = dead
             par = int(new.NI[node, K.PARENT])
             side = 0 if par < 0 or new.NI[par, K.LEFT] == node else 1
             n_nodes, n_slots = K.build(
-                new.NI, new.NF, new.NK, new.NT, new.SD, n_nodes, n_slots, int(node), par,
-                side, new.order, s, m, int(new.NI[node, K.DEPTH]), new.NK[node], X, Xb,
-                yc, yr, rk, sw, tkey, P,
+                new.NI,
+                new.NF,
+                new.NK,
+                new.NT,
+                new.SD,
+                n_nodes,
+                n_slots,
+                int(node),
+                par,
+                side,
+                new.order,
+                s,
+                m,
+                int(new.NI[node, K.DEPTH]),
+                new.NK[node],
+                X,
+                Xb,
+                yc,
+                yr,
+                rk,
+                sw,
+                tkey,
+                P,
             )
         nn, ns = K.count_live(new.NI[:n_nodes])
-        out = _Tree(np.empty((nn, K.N_INT), dtype=np.int64), np.empty((nn, new.NF.shape[1])),
-                    np.empty(nn, dtype=np.uint64), np.empty((nn, new.NT.shape[1])),
-                    np.empty((ns, new.SD.shape[1])), new.order, tree.index, tkey)
-        K.compact(new.NI[:n_nodes], new.NF[:n_nodes], new.NK[:n_nodes], new.NT[:n_nodes],
-                  new.SD[:n_slots], out.NI, out.NF, out.NK, out.NT, out.SD)
+        out = _Tree(
+            np.empty((nn, K.N_INT), dtype=np.int64),
+            np.empty((nn, new.NF.shape[1])),
+            np.empty(nn, dtype=np.uint64),
+            np.empty((nn, new.NT.shape[1])),
+            np.empty((ns, new.SD.shape[1])),
+            new.order,
+            tree.index,
+            tkey,
+        )
+        K.compact(
+            new.NI[:n_nodes],
+            new.NF[:n_nodes],
+            new.NK[:n_nodes],
+            new.NT[:n_nodes],
+            new.SD[:n_slots],
+            out.NI,
+            out.NF,
+            out.NK,
+            out.NT,
+            out.SD,
+        )
         return out
 
     def _refit_update(self, alive, start):
@@ -506,8 +634,11 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         y_r = self.classes_[y_r]
         # same seed: the refit a caller compares with uses the same random_state
         new = clone(self).set_params(random_state=self.seed_).fit(X_r, y_r, **props)
-        attrs = {k: v for k, v in vars(new).items()
-                 if k.endswith("_") and k != "unlearn_history_"}
+        attrs = {
+            k: v
+            for k, v in vars(new).items()
+            if k.endswith("_") and k != "unlearn_history_"
+        }
         attrs["_journal"] = None
         attrs["_P_"] = new._P_
         attrs["_n_values_"] = new._n_values_
@@ -516,8 +647,10 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             attributes=attrs,
             strategy="refit",
             exact=True,
-            details={"reason": "a class lost its last training row",
-                     "refit_seconds": time.perf_counter() - start},
+            details={
+                "reason": "a class lost its last training row",
+                "refit_seconds": time.perf_counter() - start,
+            },
         )
 
     def __sklearn_tags__(self):

@@ -149,7 +149,8 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseDeletionForest):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class UnlearningTreeRegressor(RegressorMixin, _BaseDeletionForest):
@@ -262,5 +263,9 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseDeletionForest):
         return self._mean_values(X)[:, 0]
 
 
-UnlearningTreeClassifier.__doc__ = UnlearningTreeClassifier.__doc__ % {"state": _DOC_STATE}
-UnlearningTreeRegressor.__doc__ = UnlearningTreeRegressor.__doc__ % {"state": _DOC_STATE}
+UnlearningTreeClassifier.__doc__ = UnlearningTreeClassifier.__doc__ % {
+    "state": _DOC_STATE
+}
+UnlearningTreeRegressor.__doc__ = UnlearningTreeRegressor.__doc__ % {
+    "state": _DOC_STATE
+}

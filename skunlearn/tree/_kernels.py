@@ -35,7 +35,21 @@ THR, WEIGHT, IMP, VAL = 0, 1, 2, 3
 
 GINI, ENTROPY, MSE = 0, 1, 2
 # P (parameter vector) positions
-P_C, P_S, P_MTRY, P_K, P_MSL, P_MSS, P_MD, P_CRIT, P_CLF, P_CACHE, P_USECACHE, P_BOOT, P_P = range(13)
+(
+    P_C,
+    P_S,
+    P_MTRY,
+    P_K,
+    P_MSL,
+    P_MSS,
+    P_MD,
+    P_CRIT,
+    P_CLF,
+    P_CACHE,
+    P_USECACHE,
+    P_BOOT,
+    P_P,
+) = range(13)
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -154,7 +168,7 @@ def _select_features(nodekey, p, mtry, out):
 def eval_tot(rows, wr, m, yc, yr, P, buf):
     """Node totals into ``buf``'s tot; returns whether the node is pure."""
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
-    o_tot = mtry * k * S
+    o_tot = mtry * 2 * k * S
     for c in range(S):
         buf[o_tot + c] = 0.0
     buf[o_tot] = m
@@ -390,8 +404,31 @@ def set_node_values(NF, node, tot, P):
 
 
 @njit(cache=True, nogil=True)
-def build(NI, NF, NK, NT, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
-          depth0, key0, X, Xb, yc, yr, rk, sw, tkey, P):
+def build(
+    NI,
+    NF,
+    NK,
+    NT,
+    SD,
+    n_nodes,
+    n_slots,
+    root,
+    parent,
+    side,
+    order,
+    s0,
+    m0,
+    depth0,
+    key0,
+    X,
+    Xb,
+    yc,
+    yr,
+    rk,
+    sw,
+    tkey,
+    P,
+):
     """Grow the subtree of ``order[s0:s0+m0]`` (live rows, ascending) at ``root``.
 
     Node ids after the root are appended from ``n_nodes``, in preorder.
@@ -561,8 +598,7 @@ def _sub_row(vec, b, clf, c, w, y):
 
 
 @njit(cache=True, nogil=True)
-def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive,
-           del_rows, P):
+def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_rows, P):
     """Remove ``del_rows`` from one tree in place (phase A).
 
     With exact (integer) counts, decrements the node totals and the cached
@@ -608,6 +644,10 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive,
                         if x == cvt:
                             e = o_ceq + j * k2 + t
                             sd[e] -= 1.0
+                            if sd[e] <= 0:
+                                # the value is gone from the node: never a
+                                # candidate again, and not kept (no residue)
+                                sd[o_cv + j * k2 + t] = np.nan
                             if sd[e] <= 0 and sd[o_comp + j] == 0:
                                 # fewer than k stored values left: unseen
                                 # values of the node would become candidates
@@ -692,7 +732,11 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive,
                 NI[node, NROWS] = n
                 set_node_values(NF, node, tot, P)
             continue
-        if bj < 0 or int(buf[o_f + bj]) != NI[node, FEAT] or buf[o_cv + bj * 2 * k + bt] != NF[node, THR]:
+        if (
+            bj < 0
+            or int(buf[o_f + bj]) != NI[node, FEAT]
+            or buf[o_cv + bj * 2 * k + bt] != NF[node, THR]
+        ):
             rebuild[n_rebuild] = node
             n_rebuild += 1
             continue

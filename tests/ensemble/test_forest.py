@@ -1,0 +1,275 @@
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_array_equal
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    make_classification,
+)
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.model_selection import train_test_split
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skunlearn.ensemble import UnlearningForestClassifier, UnlearningForestRegressor
+from skunlearn.utils.estimator_checks import check_unlearning, retained_indices
+
+
+def assert_same_forests(a, b):
+    assert len(a.trees_) == len(b.trees_)
+    for i in range(len(a.trees_)):
+        sa, sb = a.tree_structure(i), b.tree_structure(i)
+        for key in sa:
+            assert_array_equal(sa[key], sb[key], err_msg=f"tree {i}: {key} differs")
+
+
+def refit(est, X, y, forget, sample_weight=None):
+    keep = retained_indices(X, forget, y)
+    sw = None if sample_weight is None else sample_weight[keep]
+    return type(est)(**est.get_params()).fit(X[keep], y[keep], sample_weight=sw)
+
+
+@st.composite
+def problems(draw, classification):
+    n = draw(st.integers(6, 80))
+    p = draw(st.integers(1, 5))
+    levels = draw(st.sampled_from([2, 6, 1000]))
+    rng = np.random.RandomState(draw(st.integers(0, 2**16)))
+    X = rng.randint(0, levels, size=(n, p)).astype(float)
+    if classification:
+        y = rng.randint(0, draw(st.integers(2, 4)), size=n)
+    else:
+        y = rng.randn(n).round(draw(st.sampled_from([0, 3])))
+    forget = rng.choice(n, size=draw(st.integers(1, n - 1)), replace=False)
+    weights = draw(st.sampled_from([None, "int", "float"]))
+    sw = {None: None, "int": rng.randint(0, 3, n) * 1.0, "float": rng.rand(n)}[weights]
+    assume(sw is None or sw[retained_indices(X, forget, y)].sum() > 0)
+    return X, y, forget, sw
+
+
+options = st.fixed_dictionaries(
+    {
+        "n_estimators": st.integers(1, 4),
+        "max_depth": st.sampled_from([None, 2, 4]),
+        "min_samples_split": st.integers(2, 5),
+        "min_samples_leaf": st.integers(1, 3),
+        "max_features": st.sampled_from([None, "sqrt", "log2", 2, 0.7]),
+        "n_thresholds": st.integers(1, 4),
+        "bootstrap": st.booleans(),
+        "random_state": st.integers(0, 1000),
+    }
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    problems(True),
+    options,
+    st.sampled_from(["gini", "entropy", "log_loss"]),
+    st.integers(1, 3),
+)
+def test_classifier_unlearn_equals_refit(problem, opts, criterion, steps):
+    X, y, forget, sw = problem
+    est = UnlearningForestClassifier(criterion=criterion, **opts)
+    model = est.fit(X, y, sample_weight=sw)
+    for part in np.array_split(forget, steps):
+        if part.size:
+            model.unlearn(X[part], y[part])
+    gold = refit(est, X, y, forget, sw)
+    assert_same_forests(model, gold)
+    assert_array_equal(model.predict_proba(X), gold.predict_proba(X))
+    assert_array_equal(model.feature_importances_, gold.feature_importances_)
+
+
+@settings(max_examples=30, deadline=None)
+@given(problems(False), options)
+def test_regressor_unlearn_equals_refit(problem, opts):
+    X, y, forget, sw = problem
+    est = UnlearningForestRegressor(**opts)
+    model = est.fit(X, y, sample_weight=sw).unlearn(X[forget], y[forget])
+    gold = refit(est, X, y, forget, sw)
+    assert_same_forests(model, gold)
+    assert_array_equal(model.predict(X), gold.predict(X))
+
+
+def test_bootstrap_is_a_function_of_the_row():
+    # same rows in another order: the same bootstrap multiplicities, so the
+    # same trees (positions play no part)
+    X, y = make_classification(n_samples=300, n_features=5, random_state=0)
+    perm = np.random.RandomState(1).permutation(300)
+    a = UnlearningForestClassifier(n_estimators=3, random_state=0).fit(X, y)
+    b = UnlearningForestClassifier(n_estimators=3, random_state=0).fit(X[perm], y[perm])
+    for i in range(3):
+        assert (
+            a.tree_structure(i)["n_node_samples"][0]
+            == b.tree_structure(i)["n_node_samples"][0]
+        )
+    assert_array_equal(a.feature_importances_, b.feature_importances_)
+
+
+def test_many_single_and_batched_deletions_match_refit():
+    X, y = make_classification(
+        n_samples=4000, n_features=8, n_classes=3, n_informative=5, random_state=0
+    )
+    X[:, 7] = np.round(X[:, 7])
+    est = UnlearningForestClassifier(
+        n_estimators=5, max_depth=7, random_state=0, n_jobs=2
+    )
+    model = est.fit(X, y)
+    rng = np.random.RandomState(0)
+    forget = rng.choice(4000, 220, replace=False)
+    for i in forget[:20]:
+        model.unlearn(X[i : i + 1], y[i : i + 1])
+    model.unlearn(X[forget[20:]], y[forget[20:]])
+    assert_same_forests(model, refit(est, X, y, forget))
+    assert model.unlearn_history_[-1]["exact"]
+
+
+def test_gold_standard_checks():
+    X, y = load_breast_cancer(return_X_y=True)
+    check_unlearning(
+        UnlearningForestClassifier(n_estimators=10, random_state=0),
+        X,
+        y,
+        forget=40,
+        rtol=0,
+        atol=0,
+    )
+    X, y = load_diabetes(return_X_y=True)
+    check_unlearning(
+        UnlearningForestRegressor(n_estimators=5, max_depth=5, random_state=0),
+        X,
+        y,
+        forget=20,
+        rtol=0,
+        atol=0,
+        fit_params={"sample_weight": np.linspace(0.5, 2, len(y))},
+    )
+
+
+def test_pickle_roundtrip_then_unlearn():
+    X, y = load_breast_cancer(return_X_y=True)
+    model = UnlearningForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    clone_ = pickle.loads(pickle.dumps(model))
+    model.unlearn(X[:7], y[:7])
+    clone_.unlearn(X[:7], y[:7])
+    assert_same_forests(model, clone_)
+
+
+def test_failed_unlearn_restores_every_tree(monkeypatch):
+    X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
+    model = UnlearningForestClassifier(n_estimators=6, max_depth=8, random_state=0).fit(
+        X, y
+    )
+    before = pickle.dumps(model)
+    calls = []
+
+    def boom(self, *args):
+        calls.append(1)
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(UnlearningForestClassifier, "_rebuild", boom)
+    with pytest.raises(MemoryError):
+        model.unlearn(X[:300], y[:300])
+    monkeypatch.undo()
+    assert calls
+    assert pickle.dumps(model) == before
+
+
+def test_forgetting_every_weighted_row_raises_and_changes_nothing():
+    X, y = make_classification(
+        n_samples=40, n_features=3, n_informative=2, n_redundant=0, random_state=0
+    )
+    sw = np.r_[np.zeros(30), np.ones(10)]
+    model = UnlearningForestClassifier(n_estimators=2, random_state=0).fit(
+        X, y, sample_weight=sw
+    )
+    before = pickle.dumps(model)
+    with pytest.raises(ValueError, match="sample weight of zero"):
+        model.unlearn(X[30:], y[30:])
+    assert pickle.dumps(model) == before
+
+
+def _score_pair(ours, theirs, X, y, seed=0):
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=seed)
+    return ours.fit(Xtr, ytr).score(Xte, yte), theirs.fit(Xtr, ytr).score(Xte, yte)
+
+
+def test_accuracy_matches_sklearn_on_bundled_data():
+    # bundled data sets, same settings as scikit-learn's forest; the strict
+    # figures of the issue (0.5 point, R^2 0.01) are in the slow test below
+    X, y = load_breast_cancer(return_X_y=True)
+    ours, theirs = _score_pair(
+        UnlearningForestClassifier(50, random_state=0),
+        RandomForestClassifier(50, random_state=0),
+        X,
+        y,
+    )
+    assert ours >= theirs - 0.03
+    X, y = load_diabetes(return_X_y=True)
+    ours, theirs = _score_pair(
+        UnlearningForestRegressor(50, random_state=0),
+        RandomForestRegressor(50, random_state=0),
+        X,
+        y,
+    )
+    assert ours >= theirs - 0.03
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["breast_cancer", "digits", "diabetes"])
+def test_accuracy_within_issue_tolerance(name):
+    loader = {
+        "breast_cancer": load_breast_cancer,
+        "digits": load_digits,
+        "diabetes": load_diabetes,
+    }[name]
+    X, y = loader(return_X_y=True)
+    scores = []
+    for seed in range(5):
+        if name == "diabetes":
+            pair = _score_pair(
+                UnlearningForestRegressor(100, random_state=seed),
+                RandomForestRegressor(100, random_state=seed),
+                X,
+                y,
+                seed,
+            )
+        else:
+            pair = _score_pair(
+                UnlearningForestClassifier(100, random_state=seed),
+                RandomForestClassifier(100, random_state=seed),
+                X,
+                y,
+                seed,
+            )
+        scores.append(pair)
+    ours, theirs = np.mean(scores, axis=0)
+    tol = 0.01 if name == "diabetes" else 0.005
+    assert ours >= theirs - tol, (ours, theirs)
+
+
+def _expected_failed_checks(estimator):
+    if isinstance(estimator, UnlearningForestRegressor):
+        return {
+            "check_sample_weight_equivalence_on_dense_data": (
+                "a weight of 2 and a repeated row give the same splits up to floating "
+                "point rounding of the sums of squares, which can flip near ties"
+            )
+        }
+    return {}
+
+
+@parametrize_with_checks(
+    [
+        UnlearningForestClassifier(n_estimators=5, random_state=0),
+        UnlearningForestRegressor(n_estimators=5, random_state=0),
+    ],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
