@@ -53,7 +53,14 @@ def _retrain_logistic():
     )
 
 
+def _deletion_forest():
+    from .ensemble import UnlearningForestClassifier
+
+    return UnlearningForestClassifier(n_estimators=50, random_state=0)
+
+
 DEMO_CASES = [
     DemoCase("linear, closed form (Ridge)", "diabetes", _ridge),
     DemoCase("any estimator, retrain fallback", "breast_cancer", _retrain_logistic),
+    DemoCase("random forest built for deletion", "digits", _deletion_forest),
 ]

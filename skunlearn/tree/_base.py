@@ -41,13 +41,20 @@ _MAX_DEPTH_NONE = 1 << 40
 
 
 class _Tree:
-    """Arrays of one fitted tree (nodes in preorder)."""
+    """Arrays of one fitted tree.
 
-    __slots__ = ("NI", "NF", "NK", "NT", "SD", "order", "index", "tkey")
+    The arrays have spare capacity: a subtree rebuilt after a deletion is
+    written after the last node in use (``meta``: nodes in use, slots in use,
+    garbage nodes) and the nodes it replaces are scrubbed. When garbage
+    exceeds half of the nodes, or capacity runs out, the tree is copied and
+    compacted back to preorder.
+    """
 
-    def __init__(self, NI, NF, NK, NT, SD, order, index, tkey):
+    __slots__ = ("NI", "NF", "NK", "NT", "SD", "order", "index", "tkey", "meta")
+
+    def __init__(self, NI, NF, NK, NT, SD, order, index, tkey, meta):
         self.NI, self.NF, self.NK, self.NT, self.SD = NI, NF, NK, NT, SD
-        self.order, self.index, self.tkey = order, index, tkey
+        self.order, self.index, self.tkey, self.meta = order, index, tkey, meta
 
     def copy(self):
         return _Tree(
@@ -59,6 +66,7 @@ class _Tree:
             self.order.copy(),
             self.index,
             self.tkey,
+            self.meta.copy(),
         )
 
     def __getstate__(self):
@@ -69,12 +77,50 @@ class _Tree:
             setattr(self, k, v)
 
     @property
+    def n_nodes(self):
+        return int(self.meta[0])
+
+    @property
     def node_count(self):
-        return self.NI.shape[0]
+        """Number of nodes of the tree (garbage excluded)."""
+        return self.n_nodes - int(self.meta[2])
+
+    def compacted(self, slack=0.25):
+        """A copy in preorder without garbage, with spare capacity ``slack``."""
+        n, ns = self.n_nodes, int(self.meta[1])
+        nn, nsl = K.count_live(self.NI[:n])
+        cap = nn + int(slack * nn) + 16
+        scap = nsl + int(slack * nsl) + 4 if self.SD.shape[0] else 0
+        out = _Tree(
+            np.empty((cap, K.N_INT), dtype=np.int64),
+            np.zeros((cap, self.NF.shape[1])),
+            np.zeros(cap, dtype=np.uint64),
+            np.zeros((cap, self.NT.shape[1])),
+            np.zeros((scap, self.SD.shape[1])),
+            self.order,
+            self.index,
+            self.tkey,
+            np.array([nn, nsl, 0], dtype=np.int64),
+        )
+        K.compact(
+            self.NI[:n],
+            self.NF[:n],
+            self.NK[:n],
+            self.NT[:n],
+            self.SD[:ns],
+            out.NI,
+            out.NF,
+            out.NK,
+            out.NT,
+            out.SD,
+        )
+        return out
 
     def structure(self, n_values):
         """The tree as scikit-learn-like arrays (preorder)."""
-        NI, NF = self.NI, self.NF
+        live = self if self.meta[2] == 0 else self.compacted(0)
+        n = live.n_nodes
+        NI, NF = live.NI[:n], live.NF[:n]
         leaf = NI[:, K.LEFT] < 0
         return {
             "feature": np.where(leaf, -2, NI[:, K.FEAT]),
@@ -228,6 +274,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             self.classes_, y_store = np.unique(y, return_inverse=True)
             y_store = y_store.astype(np.int64)
             self.n_classes_ = self.classes_.size
+            self._class_rows = np.bincount(y_store, minlength=self.n_classes_)
         else:
             y_store = np.ascontiguousarray(y, dtype=np.float64)
             if y_store.ndim != 1:
@@ -263,7 +310,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         X = led.X
         sw = led.sample_props.get("sample_weight")
         if sw is None:
-            sw = np.ones(led.n_stored)
+            sw = np.ones(1)  # the kernels read a single weight as "all ones"
+        elif sw.shape[0] == 1:
+            sw = np.r_[sw, sw]
         if self._is_classifier:
             yc, yr = led.y, np.zeros(1)
         else:
@@ -320,16 +369,18 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             tkey,
             P,
         )
-        return _Tree(
-            NI[:nn].copy(),
-            NF[:nn].copy(),
-            NK[:nn].copy(),
-            NT[:nn].copy(),
-            SD[:ns].copy(),
+        tree = _Tree(
+            NI,
+            NF,
+            NK,
+            NT,
+            SD,
             order,
             index,
             tkey,
+            np.array([nn, ns, 0], dtype=np.int64),
         )
+        return tree.compacted()
 
     # ---------------------------------------------------------------- predict
     def _check_X(self, X):
@@ -380,7 +431,8 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         p = self.n_features_in_
         total = np.zeros(p)
         for tree in self.trees_:
-            NI, NF = tree.NI, tree.NF
+            n = tree.n_nodes
+            NI, NF = tree.NI[:n], tree.NF[:n]
             inner = np.flatnonzero(NI[:, K.LEFT] >= 0)
             imp = np.zeros(p)
             if inner.size:
@@ -454,11 +506,8 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
 
     def _rollback(self):
         journal = self.__dict__.get("_journal") or []
-        for tree, idx, ni, nf, nt, slots, sd in reversed(journal):
-            tree.NI[idx] = ni
-            tree.NF[idx] = nf
-            tree.NT[idx] = nt
-            tree.SD[slots] = sd
+        for entry in reversed(journal):
+            _undo(entry)
         if journal:
             journal.clear()
 
@@ -479,9 +528,12 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 "The retained rows all have a sample weight of zero; a model cannot "
                 "be fit on them. Nothing was forgotten."
             )
+        class_rows = None
         if self._is_classifier:
-            present = np.bincount(led.y[alive], minlength=self.n_classes_) > 0
-            if not present.all():
+            class_rows = self._class_rows - np.bincount(
+                led.y[rows], minlength=self.n_classes_
+            )
+            if not (class_rows > 0).all():
                 return self._refit_update(alive, start)
         data = self._data()
         X, Xb, yc, yr, rk, sw = data
@@ -497,19 +549,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             if mine.size == 0:
                 continue
             touched_trees += 1
-            idx = K.touched(tree.NI, tree.NF, X, mine)
-            slots = tree.NI[idx, K.SLOT]
-            slots = slots[slots >= 0]
             journal.append(
-                (
-                    tree,
-                    idx,
-                    tree.NI[idx],
-                    tree.NF[idx],
-                    tree.NT[idx],
-                    slots,
-                    tree.SD[slots],
-                )
+                ("nodes", tree)
+                + K.snapshot(tree.NI, tree.NF, tree.NT, tree.SD, X, mine)
             )
             rebuild = K.delete(
                 tree.NI,
@@ -530,14 +572,19 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 P,
             )
             if rebuild.size:
+                n_rebuilt += rebuild.size
+                if self._rebuild_in_place(tree, rebuild, alive, int(rows[0]), data):
+                    continue
                 new_tree = self._rebuild(tree, rebuild, alive, int(rows[0]), data)
                 # the old tree object goes back to its state before phase A
-                _, idx, ni, nf, nt, sl, sd = journal.pop()
-                tree.NI[idx], tree.NF[idx], tree.NT[idx], tree.SD[sl] = ni, nf, nt, sd
+                _undo(journal.pop())
                 new_trees[t] = new_tree
-                n_rebuilt += rebuild.size
         return UnlearnUpdate(
-            attributes={"trees_": new_trees, "_erase_rows": rows},
+            attributes={
+                "trees_": new_trees,
+                "_class_rows": class_rows,
+                "_erase_rows": rows,
+            },
             strategy="tree-deletion",
             exact=True,
             details={
@@ -554,7 +601,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         new = tree.copy()
         sizes = new.NI[rebuild, K.END] - new.NI[rebuild, K.START]
         extra = int(2 * sizes.sum() + rebuild.size)
-        n_nodes, n_slots = new.NI.shape[0], new.SD.shape[0]
+        n_nodes, n_slots = new.n_nodes, int(new.meta[1])
+        new.NI, new.NF, new.NK = new.NI[:n_nodes], new.NF[:n_nodes], new.NK[:n_nodes]
+        new.NT, new.SD = new.NT[:n_nodes], new.SD[:n_slots]
         new.NI = np.concatenate([new.NI, np.empty((extra, K.N_INT), dtype=np.int64)])
         new.NF = np.concatenate([new.NF, np.zeros((extra, new.NF.shape[1]))])
         new.NK = np.concatenate([new.NK, np.empty(extra, dtype=np.uint64)])
@@ -602,30 +651,105 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 tkey,
                 P,
             )
-        nn, ns = K.count_live(new.NI[:n_nodes])
-        out = _Tree(
-            np.empty((nn, K.N_INT), dtype=np.int64),
-            np.empty((nn, new.NF.shape[1])),
-            np.empty(nn, dtype=np.uint64),
-            np.empty((nn, new.NT.shape[1])),
-            np.empty((ns, new.SD.shape[1])),
-            new.order,
-            tree.index,
-            tkey,
+        new.meta[:] = (n_nodes, n_slots, 0)
+        return new.compacted()
+
+    def _rebuild_in_place(self, tree, rebuild, alive, dead, data):
+        """Rebuild subtrees into the tree's spare capacity (journaled).
+
+        Returns False, having changed nothing, when the tree must be copied
+        and compacted instead.
+        """
+        X, Xb, yc, yr, rk, sw = data
+        P = self._P_
+        n_nodes, n_slots, n_garbage = (int(v) for v in tree.meta)
+        sizes = tree.NI[rebuild, K.END] - tree.NI[rebuild, K.START]
+        # a subtree has at most 2 m - 1 nodes, and 2^(levels left) - 1
+        levels = np.minimum(P[K.P_MD] - tree.NI[rebuild, K.DEPTH] + 1, 62)
+        bound = np.minimum(2 * sizes + 1, 2**levels - 1)
+        need = int(bound.sum())
+        slot_need = (
+            int(np.minimum(bound, 2 * (sizes // _CACHE_MIN_ROWS) + 2).sum())
+            if P[K.P_USECACHE]
+            else 0
         )
-        K.compact(
-            new.NI[:n_nodes],
-            new.NF[:n_nodes],
-            new.NK[:n_nodes],
-            new.NT[:n_nodes],
-            new.SD[:n_slots],
-            out.NI,
-            out.NF,
-            out.NK,
-            out.NT,
-            out.SD,
-        )
-        return out
+        if (
+            n_nodes + need > tree.NI.shape[0]
+            or n_slots + slot_need > tree.SD.shape[0]
+            or 2 * n_garbage > n_nodes
+        ):
+            return False
+        journal = self._journal
+        journal.append(("meta", tree, tree.meta.copy()))
+        rows = np.empty(int(sizes.max()), dtype=np.int64)
+        wr = np.empty(int(sizes.max()))
+        NI, NF, NT, SD, order = tree.NI, tree.NF, tree.NT, tree.SD, tree.order
+        for node in rebuild:
+            node = int(node)
+            sub = K.subtree(NI, node)
+            sl = NI[sub, K.SLOT]
+            sl = sl[sl >= 0]
+            s, e = int(NI[node, K.START]), int(NI[node, K.END])
+            journal.append(
+                (
+                    "sub",
+                    tree,
+                    sub,
+                    NI[sub],
+                    NF[sub],
+                    NT[sub],
+                    sl,
+                    SD[sl],
+                    s,
+                    e,
+                    order[s:e].copy(),
+                )
+            )
+            # the replaced nodes become garbage: scrubbed, unreachable
+            rest = sub[1:]
+            NI[rest, K.LEFT] = -1
+            NI[rest, K.RIGHT] = -1
+            NI[rest, K.SLOT] = -1
+            NI[rest, K.FEAT] = -2
+            NI[rest, K.NROWS] = 0
+            NF[rest] = 0.0
+            NT[rest] = 0.0
+            SD[sl] = 0.0
+            m = K.gather(
+                order, s, e, alive, rk, sw, tree.tkey, P[K.P_BOOT], rows, wr, True
+            )
+            order[s : s + m] = rows[:m]
+            order[s + m : e] = dead
+            par = int(NI[node, K.PARENT])
+            side = 0 if par < 0 or NI[par, K.LEFT] == node else 1
+            n_nodes, n_slots = K.build(
+                NI,
+                NF,
+                tree.NK,
+                NT,
+                SD,
+                n_nodes,
+                n_slots,
+                node,
+                par,
+                side,
+                order,
+                s,
+                m,
+                int(NI[node, K.DEPTH]),
+                tree.NK[node],
+                X,
+                Xb,
+                yc,
+                yr,
+                rk,
+                sw,
+                tree.tkey,
+                P,
+            )
+            n_garbage += rest.size
+        tree.meta[:] = (n_nodes, n_slots, n_garbage)
+        return True
 
     def _refit_update(self, alive, start):
         # A class lost its last row: a refit has fewer classes, so refit.
@@ -643,6 +767,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         attrs["_P_"] = new._P_
         attrs["_n_values_"] = new._n_values_
         attrs["_row_keys"] = new._row_keys
+        attrs["_class_rows"] = new._class_rows
         return UnlearnUpdate(
             attributes=attrs,
             strategy="refit",
@@ -657,6 +782,19 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _undo(entry):
+    kind, tree = entry[0], entry[1]
+    if kind == "nodes":
+        _, _, idx, ni, nf, nt, slots, sd = entry
+        tree.NI[idx], tree.NF[idx], tree.NT[idx], tree.SD[slots] = ni, nf, nt, sd
+    elif kind == "sub":
+        _, _, sub, ni, nf, nt, sl, sd, s, e, order = entry
+        tree.NI[sub], tree.NF[sub], tree.NT[sub], tree.SD[sl] = ni, nf, nt, sd
+        tree.order[s:e] = order
+    else:
+        tree.meta[:] = entry[2]
 
 
 @K.njit(cache=True, nogil=True)

@@ -100,6 +100,12 @@ _offsets = njit(cache=True, nogil=True)(offsets)
 
 
 @njit(cache=True, nogil=True)
+def _w(sw, i):
+    # a single weight stands for "all ones" (no sample_weight given)
+    return sw[i] if sw.shape[0] > 1 else sw[0]
+
+
+@njit(cache=True, nogil=True)
 def row_mult(tkey, rkey, boot):
     """Bootstrap multiplicity of a row in a tree: Poisson(1) from its fingerprint."""
     if not boot:
@@ -145,7 +151,7 @@ def gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, ascending):
         rows[:m] = np.sort(rows[:m])
     for q in range(m):
         i = rows[q]
-        wr[q] = row_mult(tkey, rk[i], boot) * sw[i]
+        wr[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
     return m
 
 
@@ -477,7 +483,7 @@ def build(
         rows = order[s : s + m]
         for q in range(m):
             i = rows[q]
-            wr[q] = row_mult(tkey, rk[i], boot) * sw[i]
+            wr[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
         NK[node] = key
         NI[node, START] = s
         NI[node, END] = s + m
@@ -618,7 +624,7 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
     flag = np.zeros(n_nodes, dtype=np.int8)  # 1 touched, 2 must be re-evaluated
     for q in range(del_rows.shape[0]):
         r = del_rows[q]
-        w = row_mult(tkey, rk[r], boot) * sw[r]
+        w = row_mult(tkey, rk[r], boot) * _w(sw, r)
         c = yc[r] if clf else 0
         y = 0.0 if clf else yr[r]
         node = 0
@@ -807,3 +813,59 @@ def count_live(NI):
             stack[sp] = NI[node, LEFT]
             sp += 1
     return nn, ns
+
+
+@njit(cache=True, nogil=True)
+def subtree(NI, node):
+    """Ids of the nodes of the subtree at ``node`` (preorder, ``node`` first)."""
+    out = np.empty(16, dtype=np.int64)
+    n = 0
+    stack = np.empty(64, dtype=np.int64)
+    stack[0] = node
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        v = stack[sp]
+        if n == out.shape[0]:
+            bigger = np.empty(2 * n, dtype=np.int64)
+            bigger[:n] = out
+            out = bigger
+        out[n] = v
+        n += 1
+        if NI[v, LEFT] >= 0:
+            if sp + 2 > stack.shape[0]:
+                bigger = np.empty(2 * stack.shape[0], dtype=np.int64)
+                bigger[:sp] = stack[:sp]
+                stack = bigger
+            stack[sp] = NI[v, RIGHT]
+            sp += 1
+            stack[sp] = NI[v, LEFT]
+            sp += 1
+    return out[:n]
+
+
+@njit(cache=True, nogil=True)
+def snapshot(NI, NF, NT, SD, X, del_rows):
+    """Copies of what :func:`delete` may overwrite: the nodes on the paths."""
+    idx = touched(NI, NF, X, del_rows)
+    ns = 0
+    for q in range(idx.shape[0]):
+        if NI[idx[q], SLOT] >= 0:
+            ns += 1
+    slots = np.empty(ns, dtype=np.int64)
+    ns = 0
+    for q in range(idx.shape[0]):
+        if NI[idx[q], SLOT] >= 0:
+            slots[ns] = NI[idx[q], SLOT]
+            ns += 1
+    ni = np.empty((idx.shape[0], NI.shape[1]), dtype=NI.dtype)
+    nf = np.empty((idx.shape[0], NF.shape[1]), dtype=NF.dtype)
+    nt = np.empty((idx.shape[0], NT.shape[1]), dtype=NT.dtype)
+    for q in range(idx.shape[0]):
+        ni[q] = NI[idx[q]]
+        nf[q] = NF[idx[q]]
+        nt[q] = NT[idx[q]]
+    sd = np.empty((ns, SD.shape[1]), dtype=SD.dtype)
+    for q in range(ns):
+        sd[q] = SD[slots[q]]
+    return idx, ni, nf, nt, slots, sd
