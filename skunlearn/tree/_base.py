@@ -92,7 +92,7 @@ class _Tree:
         cap = nn + int(slack * nn) + 16
         scap = nsl + int(slack * nsl) + 4 if self.SD.shape[0] else 0
         out = _Tree(
-            np.empty((cap, K.N_INT), dtype=np.int64),
+            np.zeros((cap, K.N_INT), dtype=np.int64),
             np.zeros((cap, self.NF.shape[1])),
             np.zeros(cap, dtype=np.uint64),
             np.zeros((cap, self.NT.shape[1])),
@@ -794,6 +794,11 @@ def _undo(entry):
         tree.NI[sub], tree.NF[sub], tree.NT[sub], tree.SD[sl] = ni, nf, nt, sd
         tree.order[s:e] = order
     else:
+        # nodes written past the old end go; that space is all zeros when unused
+        n, ns = int(entry[2][0]), int(entry[2][1])
+        for arr in (tree.NI, tree.NF, tree.NK, tree.NT):
+            arr[n:] = 0
+        tree.SD[ns:] = 0
         tree.meta[:] = entry[2]
 
 

@@ -273,3 +273,35 @@ def _expected_failed_checks(estimator):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_failure_during_in_place_rebuild_restores_the_forest(monkeypatch):
+    from skunlearn.tree import _kernels
+
+    X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
+    est = UnlearningForestClassifier(n_estimators=8, max_depth=6, random_state=0)
+    model = est.fit(X, y)
+    real_build = _kernels.build
+    calls = []
+
+    def flaky_build(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_build(*args)
+
+    monkeypatch.setattr(_kernels, "build", flaky_build)
+    for i in range(300):
+        calls.clear()
+        before = pickle.dumps(model)
+        try:
+            model.unlearn(X[i : i + 1], y[i : i + 1])
+        except KeyboardInterrupt:
+            assert pickle.dumps(model) == before
+            break
+    else:
+        pytest.fail("no deletion rebuilt two subtrees")
+    monkeypatch.undo()
+    # still the exact model of the rows forgotten so far, and usable
+    model.unlearn(X[i : i + 1], y[i : i + 1])
+    assert_same_forests(model, refit(est, X, y, np.arange(i + 1)))

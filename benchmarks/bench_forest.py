@@ -1,0 +1,165 @@
+"""Deletion in forests built for it vs scikit-learn's refit, side by side.
+
+Data: ``make_classification(n_samples=N, n_features=20, random_state=0)``,
+80/20 split, 100 trees of depth 10, ``n_jobs=2`` for both fits. Prints fit
+times, test accuracy, single-row deletion times (median, p99) and a batch of
+100 deletions against the scikit-learn refit on the retained rows, the
+model's bytes per training row, and accuracy on the bundled data sets.
+
+Usage: ``python benchmarks/bench_forest.py [--n 100000] [--trees 100]
+[--deletions 200] [--skip-bundled]``. The machine is shared: ratios measured
+in one run are what to read, not absolute times.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import argparse
+import time
+
+import numpy as np
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    make_classification,
+)
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.model_selection import train_test_split
+
+from skunlearn.ensemble import UnlearningForestClassifier, UnlearningForestRegressor
+
+
+def model_bytes(model):
+    """Bytes the fitted model holds: tree arrays, ledger (rows, fingerprints)."""
+    total = 0
+    for tree in model.trees_:
+        for name in ("NI", "NF", "NK", "NT", "SD", "order"):
+            total += getattr(tree, name).nbytes
+    led = model.ledger_
+    for arr in (
+        led.X,
+        led.y,
+        led._key,
+        led._key2,
+        led._entry_row,
+        led._row_entry,
+        led._alive,
+        model._row_keys,
+        *led.sample_props.values(),
+    ):
+        total += arr.nbytes
+    return total
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--trees", type=int, default=100)
+    ap.add_argument("--deletions", type=int, default=200)
+    ap.add_argument("--skip-bundled", action="store_true")
+    args = ap.parse_args()
+
+    X, y = make_classification(n_samples=args.n, n_features=20, random_state=0)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=0)
+    params = dict(n_estimators=args.trees, max_depth=10, n_jobs=2, random_state=0)
+    print(
+        f"make_classification n={args.n} (train {len(Xtr)}), p=20, "
+        f"{args.trees} trees, depth 10, n_jobs=2"
+    )
+
+    t = time.perf_counter()
+    sk = RandomForestClassifier(**params).fit(Xtr, ytr)
+    t_sk = time.perf_counter() - t
+    t = time.perf_counter()
+    ours = UnlearningForestClassifier(**params).fit(Xtr, ytr)
+    t_ours = time.perf_counter() - t
+    print(
+        f"fit            sklearn {t_sk:8.2f} s   ours {t_ours:8.2f} s   "
+        f"ratio ours/sklearn {t_ours / t_sk:.2f}"
+    )
+    print(
+        f"test accuracy  sklearn {sk.score(Xte, yte):.4f}   "
+        f"ours {ours.score(Xte, yte):.4f}"
+    )
+    per_row = model_bytes(ours) / len(Xtr)
+    print(
+        f"memory         {per_row:,.0f} bytes per training row "
+        f"(training data itself: {Xtr.itemsize * Xtr.shape[1]} bytes per row)"
+    )
+
+    rng = np.random.RandomState(0)
+    order = rng.permutation(len(Xtr))
+    single = order[: args.deletions]
+    batch = order[args.deletions : args.deletions + 100]
+    ours.unlearn(Xtr[order[-1:]], ytr[order[-1:]])  # load compiled kernels
+    times, rebuilt = [], 0
+    for i in single:
+        t = time.perf_counter()
+        ours.unlearn(Xtr[i : i + 1], ytr[i : i + 1])
+        times.append(time.perf_counter() - t)
+        rebuilt += ours.unlearn_history_[-1]["details"].get("subtrees_rebuilt", 0)
+    times = np.array(times)
+    t = time.perf_counter()
+    ours.unlearn(Xtr[batch], ytr[batch])
+    t_batch = time.perf_counter() - t
+
+    keep = np.ones(len(Xtr), bool)
+    keep[order[-1:]] = keep[single] = keep[batch] = False
+    t = time.perf_counter()
+    sk_refit = RandomForestClassifier(**params).fit(Xtr[keep], ytr[keep])
+    t_refit = time.perf_counter() - t
+    refit = float(np.median([t_sk, t_refit]))
+    med, p99 = np.median(times), np.percentile(times, 99)
+    print(
+        f"sklearn refit on retained rows: {t_refit:.2f} s "
+        f"(median with the first fit: {refit:.2f} s)"
+    )
+    print(
+        f"single-row deletion ({len(times)}): median {med * 1e3:.2f} ms, "
+        f"p99 {p99 * 1e3:.2f} ms, mean {times.mean() * 1e3:.2f} ms; "
+        f"subtrees rebuilt per deletion {rebuilt / len(times):.2f}"
+    )
+    print(
+        f"  speed-up vs sklearn refit: median {refit / med:,.0f}x, "
+        f"p99 {refit / p99:,.0f}x "
+        f"(target 3,000x median)"
+    )
+    print(
+        f"batch of 100 deletions: {t_batch * 1e3:.1f} ms "
+        f"({refit / t_batch:,.0f}x faster than one refit)"
+    )
+    gold = UnlearningForestClassifier(**params).fit(Xtr[keep], ytr[keep])
+    same = np.array_equal(ours.predict_proba(Xte), gold.predict_proba(Xte))
+    print(
+        f"unlearned == refit on retained rows (predict_proba, bitwise): {same}; "
+        f"sklearn refit accuracy {sk_refit.score(Xte, yte):.4f}"
+    )
+
+    if args.skip_bundled:
+        return
+    print("\nbundled data (5 splits, 100 trees, defaults otherwise): mean test score")
+    for name, loader, reg in [
+        ("breast_cancer", load_breast_cancer, False),
+        ("digits", load_digits, False),
+        ("diabetes", load_diabetes, True),
+    ]:
+        Xb, yb = loader(return_X_y=True)
+        pairs = []
+        for seed in range(5):
+            a, b, c, d = train_test_split(Xb, yb, test_size=0.2, random_state=seed)
+            if reg:
+                m1 = UnlearningForestRegressor(100, random_state=seed, n_jobs=2)
+                m2 = RandomForestRegressor(100, random_state=seed, n_jobs=2)
+            else:
+                m1 = UnlearningForestClassifier(100, random_state=seed, n_jobs=2)
+                m2 = RandomForestClassifier(100, random_state=seed, n_jobs=2)
+            pairs.append((m1.fit(a, c).score(b, d), m2.fit(a, c).score(b, d)))
+        o, s = np.mean(pairs, axis=0)
+        what = "R^2" if reg else "accuracy"
+        print(
+            f"  {name:14s} {what:8s} ours {o:.4f}  sklearn {s:.4f}  diff {o - s:+.4f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
