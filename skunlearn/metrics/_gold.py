@@ -248,8 +248,9 @@ def compare_to_gold_standard(estimator, gold_standard, X):
         gold_standard, "predict_proba"
     ):
         p, q = estimator.predict_proba(X), gold_standard.predict_proba(X)
-        c1, c2 = getattr(estimator, "classes_", None), getattr(
-            gold_standard, "classes_", None
+        c1, c2 = (
+            getattr(estimator, "classes_", None),
+            getattr(gold_standard, "classes_", None),
         )
         if c1 is not None and c2 is not None and not np.array_equal(c1, c2):
             # Align on the union of classes: a class one model has never
