@@ -739,7 +739,9 @@ class LossDistributionDisplay:
             logit = np.log(np.array([lo, hi]) / (1 - np.array([lo, hi])))
             grid = np.linspace(logit[0], logit[1], self._bins + 1)
             edges = 1 / (1 + np.exp(-grid))
-            label = "probability given to the true class (logit scale)"
+            label = (
+                "probability given to the true class (logit scale; right: fits better)"
+            )
             return transform, edges, "logit", label
         if self.loss_kind == "squared_error":
             err = np.sqrt(np.clip(pooled, 0, None))
@@ -749,7 +751,12 @@ class LossDistributionDisplay:
             lo = min(max(lo, hi * 1e-6), hi / 10)
             edges = np.geomspace(lo, hi, self._bins + 1)
             transform = lambda v: np.clip(np.sqrt(np.clip(v, 0, None)), lo, hi)  # noqa: E731
-            return transform, edges, "log", "absolute error (log scale)"
+            return (
+                transform,
+                edges,
+                "log",
+                "absolute error (log scale; left: fits better)",
+            )
         lo, hi = float(pooled.min()), float(pooled.max())
         if hi <= lo:
             lo, hi = lo - 0.5, hi + 0.5
