@@ -148,7 +148,7 @@ class _Stats:
         return new, low_rank
 
 
-def _solve(Cxx, B, alphas):
+def _solve(Cxx, B, alphas, want_inverse=True):
     """Solve ``(Cxx + alpha_j I) W[:, j] = B[:, j]``; minimum norm if singular.
 
     Returns ``(W, inverse)`` where ``inverse`` is ``(Cxx + alpha I)^-1`` when a
@@ -167,7 +167,7 @@ def _solve(Cxx, B, alphas):
                 raise linalg.LinAlgError
             W[:, cols] = linalg.cho_solve(factor, B[:, cols], check_finite=False)
             if alphas.size == 1 or np.all(alphas == alpha):
-                if d >= _WOODBURY_MIN_D:
+                if want_inverse and d >= _WOODBURY_MIN_D:
                     inverse = linalg.cho_solve(factor, eye, check_finite=False)
         except linalg.LinAlgError:
             # Singular (alpha = 0 and rank-deficient rows): minimum-norm
@@ -329,7 +329,10 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
             except linalg.LinAlgError:
                 W = None
         if W is None:
-            W, inverse = _solve(stats.Cxx, B, alphas)
+            # Keep an inverse for later Woodbury updates only while requests
+            # are small (a large one gains nothing from it).
+            small = low_rank is None or low_rank.shape[0] < stats.Cxx.shape[0] / 6
+            W, inverse = _solve(stats.Cxx, B, alphas, want_inverse=small)
             info["solve"] = "cholesky"
         coef = W.T.astype(self.dtype_, copy=False)  # (t, d)
         intercept = (y_mean - stats.x_mean @ W) if stats.center else None
