@@ -496,7 +496,9 @@ def _demo_plot(results, path):
         "Do the models still know the rows they were asked to forget?\n"
         "Red: forgotten rows. Grey: rows never seen. Blue: rows still in training. "
         "Forgotten means red looks like grey,\nas for the gold standard (retrained "
-        "without the rows); the unlearned model should look like the gold standard.",
+        "without the rows); the unlearned model should look like the gold standard.\n"
+        "forget_score: 1 when the forgotten rows are indistinguishable from never-seen "
+        "ones by a membership attack, 0 when they stand out.",
         fontsize=10,
     )
     fig.savefig(path, dpi=110)
@@ -533,6 +535,7 @@ def _cmd_demo(args, out):
                 forget_size=args.forget_size,
                 test_size=args.test_size,
                 random_state=args.seed,
+                n_repeats=args.repeats,
             )
             results.append((case, report, None))
         except Exception as exc:  # one failing family must not hide the others
@@ -617,6 +620,13 @@ def _parser():
     )
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        metavar="N",
+        help="time unlearning and retraining N times, report medians (default 3)",
+    )
+    demo.add_argument(
         "--only",
         action="append",
         metavar="TEXT",
@@ -693,6 +703,11 @@ def main(argv=None):
     except CommandError as exc:
         sys.stderr.write(f"skunlearn {args.command}: error: {exc}\n")
         return exc.status
+    except BrokenPipeError:
+        # The reader went away (``skunlearn demo | head``): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted; nothing was written.\n")
         return 130
