@@ -312,8 +312,10 @@ def _loss_kind(estimator):
 
 
 def _forget_kind(forget, n):
-    if isinstance(forget, str):
+    if isinstance(forget, str) and forget == "random":
         return "random"
+    if isinstance(forget, str):
+        return "class"
     if hasattr(forget, "__len__") and not isinstance(forget, str | bytes):
         mask = np.asarray(forget)
         if mask.dtype != bool or mask.shape != (n,):
@@ -330,7 +332,7 @@ def _forget_kind(forget, n):
         "estimator": [HasMethods(["fit", "unlearn"])],
         "X": ["array-like", "sparse matrix"],
         "y": ["array-like"],
-        "forget": [StrOptions({"random"}), "array-like", numbers.Integral, str, None],
+        "forget": ["array-like", numbers.Integral, str, None],
         "forget_size": [
             Interval(RealNotInt, 0, 1, closed="neither"),
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -385,9 +387,9 @@ def audit_unlearning(
 
     forget : "random", class label or array-like of bool, default="random"
         Which training rows to forget: ``"random"`` draws ``forget_size`` of
-        them; a class label forgets every training row of that class (the
-        attack then compares them with the test rows of that class); a
-        boolean mask of shape ``(n_samples,)`` forgets the marked rows (they
+        them; a class label (any other string, or a number) forgets every
+        training row of that class (the attack then compares them with the
+        test rows of that class); a boolean mask of shape ``(n_samples,)`` forgets the marked rows (they
         are all put in the training set; the test rows are drawn from the
         others).
 

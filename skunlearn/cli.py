@@ -258,6 +258,11 @@ def read_request(path, model, *, target=None, header="auto"):
         y = None
     if names is not None:
         names = [str(n) for n in names]
+        if head is None:
+            raise CommandError(
+                f"{path}: the model was fit with named features {names}; the CSV "
+                "needs a header line naming its columns."
+            )
         if len(set(head)) != len(head):
             raise CommandError(f"{path}: the header repeats a column name.")
         missing = [n for n in names if n not in head]

@@ -142,3 +142,15 @@ def test_display_from_report_and_from_estimator(ridge_report):
     with pytest.raises(ValueError, match="one per model"):
         display.plot(ax=axes[:1])
     plt.close(fig)
+
+
+def test_forget_a_class_given_by_name_with_dataframes():
+    from sklearn.datasets import load_wine
+
+    data = load_wine(as_frame=True)
+    y = data.target.map({0: "barolo", 1: "grignolino", 2: "barbera"})
+    est = Unlearnable(make_pipeline(StandardScaler(), LogisticRegression()))
+    r = audit_unlearning(est, data.data, y, forget="grignolino")
+    assert r.info["forget"] == "every row of class 'grignolino'"
+    assert r.metrics["gold_standard"]["score_forget"] == 0.0
+    assert r.metrics["unlearned"]["agreement_test"] == 1.0
