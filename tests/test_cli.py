@@ -200,3 +200,26 @@ def test_untrusted_types_are_refused(tmp_path):
         load_model(path)
     result = run("forget", path, "--rows", path, "--output", tmp_path / "o.skops")
     assert result.returncode == 2 and "numpy.load" in result.stderr
+
+
+def test_read_request_by_name_position_and_target(tmp_path, diabetes):
+    from skunlearn.cli import CommandError, read_request
+
+    X, y = diabetes
+    named = Unlearnable(Ridge()).fit(X, y)
+    frame = X.iloc[:3].assign(target=y.iloc[:3])
+    frame[["target", *reversed(X.columns)]].to_csv(tmp_path / "t.csv", index=False)
+    X_req, y_req, first_line = read_request(tmp_path / "t.csv", named, target="target")
+    assert list(X_req.columns) == list(X.columns) and first_line == 2
+    np.testing.assert_allclose(X_req.to_numpy(), X.iloc[:3].to_numpy())
+    np.testing.assert_allclose(y_req, y.iloc[:3])
+    with pytest.raises(CommandError, match="needs a header"):
+        read_request(tmp_path / "t.csv", named, header="no")
+
+    positional = Unlearnable(Ridge()).fit(X.to_numpy(), y.to_numpy())
+    np.savetxt(tmp_path / "p.csv", X.to_numpy()[:4], delimiter=",")
+    X_req, y_req, first_line = read_request(tmp_path / "p.csv", positional)
+    assert X_req.shape == (4, 10) and y_req is None and first_line == 1
+    np.savetxt(tmp_path / "short.csv", X.to_numpy()[:4, :3], delimiter=",")
+    with pytest.raises(CommandError, match="3 feature columns"):
+        read_request(tmp_path / "short.csv", positional)

@@ -218,3 +218,35 @@ def test_forget_scorer_finds_training_rows_in_the_given_data():
         make_forget_scorer()(model, X[100:], y[100:])
     with pytest.raises(TypeError, match="unlearning estimator"):
         make_forget_scorer(X, y)(Ridge().fit(X, y), X, y)
+
+
+# ------------------------------------------------------------ properties
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_f=st.integers(2, 30), n_u=st.integers(2, 30))
+def test_auc_and_forget_score_properties(seed, n_f, n_u):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n_f + n_u + 20, 3)
+    y = rng.randn(X.shape[0])
+    model = Ridge().fit(X[-20:], y[-20:])
+    f, u = slice(0, n_f), slice(n_f, n_f + n_u)
+    auc = membership_inference_auc(model, X[f], y[f], X[u], y[u])
+    swapped = membership_inference_auc(model, X[u], y[u], X[f], y[f])
+    assert 0 <= auc <= 1 and auc + swapped == pytest.approx(1.0)
+    score = forget_score(model, X[f], y[f], X[u], y[u])
+    assert 0 <= score <= 1 and score == pytest.approx(1 - 2 * abs(auc - 0.5))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), k=st.integers(2, 6))
+def test_jensen_shannon_is_symmetric_and_bounded(seed, k):
+    rng = np.random.RandomState(seed)
+    p = rng.dirichlet(np.ones(k), size=10)
+    q = rng.dirichlet(np.ones(k), size=10)
+    js = jensen_shannon_divergence(p, q)
+    assert 0 <= js <= 1
+    assert js == pytest.approx(jensen_shannon_divergence(q, p))
+    assert jensen_shannon_divergence(p, p) == pytest.approx(0.0, abs=1e-12)
