@@ -223,3 +223,50 @@ def test_read_request_by_name_position_and_target(tmp_path, diabetes):
     np.savetxt(tmp_path / "short.csv", X.to_numpy()[:4, :3], delimiter=",")
     with pytest.raises(CommandError, match="3 feature columns"):
         read_request(tmp_path / "short.csv", positional)
+
+
+def test_demo_handles_any_case_and_reports_failures(monkeypatch, capsys):
+    from sklearn.linear_model import LinearRegression
+    from sklearn.naive_bayes import GaussianNB
+
+    import skunlearn._demo as demo
+    from skunlearn.cli import main
+
+    def broken():
+        raise RuntimeError("cannot build")
+
+    cases = [
+        demo.DemoCase(
+            "regressor on digits", "digits", lambda: Unlearnable(LinearRegression())
+        ),
+        demo.DemoCase("classifier on wine", "wine", lambda: Unlearnable(GaussianNB())),
+        demo.DemoCase("classifier on iris", "iris", lambda: Unlearnable(GaussianNB())),
+        demo.DemoCase("a broken family", "iris", broken),
+    ]
+    monkeypatch.setattr(demo, "DEMO_CASES", cases)
+    status = main(["demo", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert status == 1  # one case failed; the others are still reported
+    lines = {line.split("  ")[0]: line for line in out.splitlines()}
+    assert "R^2" in lines["regressor on digits"]
+    assert "accuracy" in lines["classifier on wine"]
+    assert "accuracy" in lines["classifier on iris"]
+    assert "failed: RuntimeError: cannot build" in lines["a broken family"]
+
+
+def test_progress_only_on_a_terminal():
+    import io
+
+    from skunlearn.cli import _Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    pipe, tty = io.StringIO(), Terminal()
+    for stream in (pipe, tty):
+        progress = _Progress(stream)
+        progress.update("[1/2] working")
+        progress.done()
+    assert pipe.getvalue() == ""
+    assert tty.getvalue().startswith("\r[1/2] working")
