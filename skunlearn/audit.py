@@ -66,8 +66,10 @@ class UnlearningReport:
         ``"regression"``), ``score_name`` (``"accuracy"`` or ``"r2"``),
         ``forget`` (how the rows were chosen), ``n_train``, ``n_forget``,
         ``n_retain``, ``n_test``, ``n_unseen`` (rows the attack used as
-        never-seen), ``attack``, ``strategy`` and ``exact`` (from the
-        unlearned model's history), ``guarantee``.
+        never-seen), ``attack``, ``loss_kind`` (what the losses are:
+        ``"cross_entropy"``, ``"squared_error"``, ``"margin"`` or
+        ``"zero_one"``), ``strategy`` and ``exact`` (from the unlearned model's
+        history), ``guarantee``.
 
     metrics : dict of str to dict
         For each of ``"original"``, ``"unlearned"`` and ``"gold_standard"``:
@@ -389,9 +391,9 @@ def audit_unlearning(
         Which training rows to forget: ``"random"`` draws ``forget_size`` of
         them; a class label (any other string, or a number) forgets every
         training row of that class (the attack then compares them with the
-        test rows of that class); a boolean mask of shape ``(n_samples,)`` forgets the marked rows (they
-        are all put in the training set; the test rows are drawn from the
-        others).
+        test rows of that class); a boolean mask of shape ``(n_samples,)``
+        forgets the marked rows (they are all put in the training set; the
+        test rows are drawn from the others).
 
     forget_size : float or int, default=0.1
         With ``forget="random"``: fraction (float) or number (int) of the
