@@ -36,7 +36,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ..base import UnlearnUpdate
 from ..exceptions import NumericalDriftWarning
-from ..utils._threads import single_blas_thread
+from ..utils._threads import single_blas_thread, warm_up
 from ._base import StrategyNotApplicable, UnlearningStrategy, register_strategy
 
 __all__ = ["ClosedFormLinearStrategy"]
@@ -268,6 +268,8 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
             counts,
         )
         fitted, self.inverse_, _ = self._build(estimator, self.stats_, inverse=None)
+        if X.shape[1] <= _SMALL_D:
+            warm_up()
         return fitted
 
     def _class_weights(self, estimator, y_idx):

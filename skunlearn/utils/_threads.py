@@ -7,6 +7,23 @@ from contextlib import nullcontext
 _CONTROLLER = None
 
 
+def _controller():
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
+
+def warm_up():
+    """Build the thread-pool controller now (it scans loaded libraries, ~40 ms).
+
+    Called from ``fit`` so that the first ``unlearn`` does not pay for it.
+    """
+    _controller()
+
+
 def single_blas_thread(enabled=True):
     """Context limiting BLAS to one thread (when ``enabled``).
 
@@ -15,11 +32,6 @@ def single_blas_thread(enabled=True):
     machine (measured here: a 100 x 100 Cholesky solve took 4 ms with two
     threads, 0.2 ms with one). Strategies wrap their small solves in this.
     """
-    global _CONTROLLER
     if not enabled:
         return nullcontext()
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
+    return _controller().limit(limits=1, user_api="blas")
