@@ -275,7 +275,7 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _fit_kw_name(self):
         """Name under which ``sample_weight`` reaches a sub-model's ``fit``."""
-        base = self._base_estimator()
+        base = self.estimator_
         if isinstance(base, Pipeline):
             # Pipeline.fit routes step parameters by name: weights go to the
             # final estimator, as they would when fitting it alone.
@@ -302,7 +302,7 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _shard_template(self, shard):
         template = _set_random_states(
-            clone(self._base_estimator()), _shard_seed(self._seed, shard)
+            clone(self.estimator_), _shard_seed(self._seed, shard)
         )
         if self._mode == "warm_start":
             template.set_params(warm_start=True)
@@ -316,9 +316,14 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             sample_weight = _check_sample_weight(sample_weight, X)
         self._seed = self._seed_from_random_state()
         self._mode = mode
+        # What fixes the ensemble's layout is frozen at fit: changing the
+        # parameters later must not change how rows map to shards.
+        self.estimator_ = clone(base)
+        self._n_shards, self._n_slices = self.n_shards, self.n_slices
+        self._slice_epochs = self.slice_epochs
         fp = row_fingerprints(X)
-        shard_of = _bucket(fp, self._seed, self.n_shards, _SHARD_SALT)
-        slice_of = _bucket(fp, self._seed, self.n_slices, _SLICE_SALT)
+        shard_of = _bucket(fp, self._seed, self._n_shards, _SHARD_SALT)
+        slice_of = _bucket(fp, self._seed, self._n_slices, _SLICE_SALT)
         shards, rows = [], []
         for s in np.unique(shard_of):
             idx = np.flatnonzero(shard_of == s)
@@ -382,11 +387,11 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             y_s,
             None if sample_weight is None else sample_weight[idx],
             slice_ids,
-            self.n_slices,
+            self._n_slices,
             classes,
             start,
             state,
-            self.slice_epochs,
+            self._slice_epochs,
             self._fit_kw_name(),
         )
 
@@ -418,8 +423,8 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         fp = ledger.fingerprints()
         keep = ledger.alive.copy()
         keep[match.rows] = False
-        shard_of = _bucket(fp, self._seed, self.n_shards, _SHARD_SALT)
-        slice_of = _bucket(fp, self._seed, self.n_slices, _SLICE_SALT)
+        shard_of = _bucket(fp, self._seed, self._n_shards, _SHARD_SALT)
+        slice_of = _bucket(fp, self._seed, self._n_slices, _SLICE_SALT)
         forgotten_shards = shard_of[match.rows]
         touched = np.unique(forgotten_shards)
         position = {int(s): i for i, s in enumerate(self.shard_ids_)}
@@ -616,6 +621,9 @@ class SISAClassifier(ClassifierMixin, _BaseSISA):
 
     Attributes
     ----------
+    estimator_ : estimator object
+        The template the sub-models are cloned from.
+
     estimators_ : list of estimators
         The fitted sub-models, one per non-empty shard, in shard order. A
         shard whose rows all have one class is a
@@ -848,6 +856,9 @@ class SISARegressor(RegressorMixin, _BaseSISA):
 
     Attributes
     ----------
+    estimator_ : estimator object
+        The template the sub-models are cloned from.
+
     estimators_ : list of estimators
         The fitted sub-models, one per non-empty shard, in shard order.
 
