@@ -367,6 +367,10 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         self.shard_ids_ = shards.astype(np.intp)
         self.shard_sizes_ = np.array([idx.size for idx in rows], dtype=np.intp)
         self.checkpoints_ = checkpoints
+        if hasattr(X, "iloc") or hasattr(X, "tocsr"):
+            # The ledger keeps arrays by copy; a DataFrame or sparse matrix
+            # must not stay shared with the caller, who may change it.
+            X = X.copy()
         self._init_ledger(X, y, {"sample_weight": sample_weight}, keep_X=True)
         return self
 
@@ -464,6 +468,11 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             retrain.append(int(s))
             starts.append(start)
 
+        if len(dropped) == len(self.shard_ids_):
+            raise ValueError(
+                "The request leaves no shard with a row of positive weight; a "
+                "model cannot be fit on it. Nothing was forgotten."
+            )
         results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(jobs)
 
         new_ckpts = {}

@@ -573,3 +573,32 @@ def test_dask_cluster_gives_the_same_model(clf_data):
         remote.unlearn_history_[0]["details"]["shards_retrained"]
         == local.unlearn_history_[0]["details"]["shards_retrained"]
     )
+
+
+def test_zero_weight_shards_have_no_sub_model():
+    X, y = _slice_data()
+    w = np.ones(len(y))
+    shard_of = _bucket(row_fingerprints(X), 0, 4, _SHARD_SALT)
+    w[shard_of == 2] = 0.0
+    est = SISAClassifier(LogisticRegression(), n_shards=4, random_state=0)
+    model = clone(est).fit(X, y, sample_weight=w)
+    assert 2 not in model.shard_ids_
+    # forgetting every row of positive weight leaves nothing to fit
+    before = pickle.dumps(model)
+    with pytest.raises(ValueError, match="no shard with a row of positive weight"):
+        model.unlearn(X[w > 0])
+    assert pickle.dumps(model) == before
+
+
+def test_skops_round_trip_then_unlearn(clf_data):
+    sio = pytest.importorskip("skops.io")
+    X, y = clf_data
+    model = _sgd_sisa().fit(X, y)
+    blob = sio.dumps(model)
+    untrusted = sio.get_untrusted_types(data=blob)
+    assert set(untrusted) <= {
+        "skunlearn._ledger.TrainingLedger",
+        "skunlearn.ensemble._sisa.SISAClassifier",
+    }
+    loaded = sio.loads(blob, trusted=untrusted)
+    _assert_same_ensemble(loaded.unlearn(X[:7]), model.unlearn(X[:7]), X)
