@@ -216,7 +216,7 @@ def main():
     bench_single_row(n=10000 if q else 40000, d=20, repeats=3 if q else 7)
     bench_k_requests(n=10000 if q else 40000, d=20, repeats=50 if q else 200)
     bench_slices(n=5000 if q else 20000, d=20, repeats=3 if q else 5)
-    bench_n_jobs(n=20000 if q else 80000, d=30, repeats=3 if q else 5)
+    bench_n_jobs(n=20000 if q else 40000, d=30, repeats=3)
     bench_accuracy(n=8000 if q else 20000, d=20)
 
 

@@ -435,6 +435,10 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
 
         retrain, dropped, jobs, starts = [], [], [], []
         for s in touched:
+            if int(s) not in position:
+                # The shard had only zero-weight rows: it has no sub-model,
+                # and forgetting some of them leaves it so.
+                continue
             idx = np.flatnonzero(keep & (shard_of == s))
             if idx.size == 0:
                 # A refit would have no sub-model for this shard: drop it.

@@ -583,6 +583,14 @@ def test_zero_weight_shards_have_no_sub_model():
     est = SISAClassifier(LogisticRegression(), n_shards=4, random_state=0)
     model = clone(est).fit(X, y, sample_weight=w)
     assert 2 not in model.shard_ids_
+    # forgetting zero-weight rows of that shard changes no sub-model
+    zero = np.flatnonzero(w == 0)[:2]
+    subs = list(model.estimators_)
+    model.unlearn(X[zero])
+    assert all(a is b for a, b in zip(subs, model.estimators_))
+    keep = np.setdiff1d(np.arange(len(y)), zero)
+    gold = clone(est).fit(X[keep], y[keep], sample_weight=w[keep])
+    _assert_same_ensemble(model, gold, X)
     # forgetting every row of positive weight leaves nothing to fit
     before = pickle.dumps(model)
     with pytest.raises(ValueError, match="no shard with a row of positive weight"):
