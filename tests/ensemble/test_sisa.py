@@ -610,3 +610,40 @@ def test_skops_round_trip_then_unlearn(clf_data):
     }
     loaded = sio.loads(blob, trusted=untrusted)
     _assert_same_ensemble(loaded.unlearn(X[:7]), model.unlearn(X[:7]), X)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    requests=st.lists(
+        st.lists(st.integers(0, 119), min_size=1, max_size=6, unique=True),
+        min_size=1,
+        max_size=3,
+    ),
+    n_slices=st.integers(2, 6),
+    n_shards=st.integers(1, 4),
+)
+def test_property_slices_resume_equals_refit(requests, n_slices, n_shards):
+    X, y = _slice_data()
+    est = SISAClassifier(
+        MemorizingClassifier(), n_shards=n_shards, n_slices=n_slices, random_state=0
+    )
+    model = clone(est).fit(X, y)
+    gone = []
+    for request in requests:
+        request = [i for i in request if i not in gone]
+        if not request:
+            continue
+        model.unlearn(X[request])
+        gone.extend(request)
+    keep = np.setdiff1d(np.arange(len(y)), gone)
+    gold = clone(est).fit(X[keep], y[keep])
+    assert_array_equal(model.shard_ids_, gold.shard_ids_)
+    for a, b in zip(model.estimators_, gold.estimators_):
+        # the rows each sub-model learned, in the order it learned them
+        assert_array_equal(a.X_seen_, b.X_seen_)
+    for ca, cb in zip(model.checkpoints_, gold.checkpoints_):
+        assert len(ca) == len(cb)
+        for a, b in zip(ca, cb):
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert_array_equal(a.X_seen_, b.X_seen_)
