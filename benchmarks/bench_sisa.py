@@ -27,6 +27,7 @@ import sys
 import time
 
 import numpy as np
+from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
@@ -86,28 +87,31 @@ def bench_k_requests(n, d, repeats):
     X, y = _data(n, d)
     est = SISAClassifier(DecisionTreeClassifier(), n_shards=S, random_state=0)
     fitted = clone(est).fit(X, y)
-    t_refit, _ = _timed(lambda: clone(est).fit(X[10:], y[10:]))
     rng = np.random.RandomState(1)
     shard_of = _bucket(row_fingerprints(X), 0, S, _SHARD_SALT)
     print(
-        "    k | touched (measured, mean) | S(1-(1-1/S)^k) | forget ms | refit/forget"
+        "    k | touched (measured, mean) | S(1-(1-1/S)^k) | forget ms |"
+        " refit ms | refit/forget"
     )
     for k in (1, 2, 5, 10, 20, 50):
-        touched, times = [], []
+        touched, times, refits = [], [], []
         for r in range(repeats):
             rows = rng.choice(n, size=k, replace=False)
             touched.append(np.unique(shard_of[rows]).size)
-            if r < 3:  # timing: a few runs, on copies of the fitted model
+            if r < 3:  # timing: a few runs, each beside its own refit
                 model = _copy(fitted)
                 t, _ = _timed(lambda m=model, rows=rows: m.unlearn(X[rows]))
                 times.append(t)
                 details = model.unlearn_history_[-1]["details"]
                 assert details["n_shards_retrained"] == touched[-1]
+                keep = np.setdiff1d(np.arange(n), rows)
+                t, _ = _timed(lambda keep=keep: clone(est).fit(X[keep], y[keep]))
+                refits.append(t)
         expected = S * (1 - (1 - 1 / S) ** k)
-        ft = statistics.median(times)
+        ft, rt = statistics.median(times), statistics.median(refits)
         print(
             f"   {k:3d} | {np.mean(touched):24.2f} | {expected:14.2f} |"
-            f" {ft * 1e3:9.1f} | {t_refit / ft:6.1f}x"
+            f" {ft * 1e3:9.1f} | {rt * 1e3:8.1f} | {rt / ft:6.1f}x"
         )
 
 
@@ -172,13 +176,16 @@ def bench_n_jobs(n, d, repeats):
     X, y = _data(n, d)
     est = SISAClassifier(DecisionTreeClassifier(), n_shards=10, random_state=0)
     clone(est).set_params(n_jobs=2).fit(X[:2000], y[:2000])  # start the workers
-    t1, t2 = [], []
+    t1, t2, t3 = [], [], []
     for _ in range(repeats):
         t1.append(_timed(lambda: clone(est).set_params(n_jobs=1).fit(X, y))[0])
         t2.append(_timed(lambda: clone(est).set_params(n_jobs=2).fit(X, y))[0])
-    a, b = statistics.median(t1), statistics.median(t2)
-    print(f"   n_jobs=1  median {a:6.2f} s")
-    print(f"   n_jobs=2  median {b:6.2f} s")
+        with parallel_config(backend="threading"):
+            t3.append(_timed(lambda: clone(est).set_params(n_jobs=2).fit(X, y))[0])
+    a, b, c = (statistics.median(t) for t in (t1, t2, t3))
+    print(f"   n_jobs=1             median {a:6.2f} s")
+    print(f"   n_jobs=2 (loky)      median {b:6.2f} s")
+    print(f"   n_jobs=2 (threading) median {c:6.2f} s   ({a / c:4.2f}x)")
     verdict = "met" if a / b >= 1.6 else "NOT met"
     print(
         f"   speed-up  {a / b:5.2f}x   (target >= 1.6x: {verdict};"
@@ -214,7 +221,7 @@ def main():
     args = parser.parse_args()
     q = args.quick
     bench_single_row(n=10000 if q else 40000, d=20, repeats=3 if q else 7)
-    bench_k_requests(n=10000 if q else 40000, d=20, repeats=50 if q else 200)
+    bench_k_requests(n=10000 if q else 20000, d=20, repeats=50 if q else 200)
     bench_slices(n=5000 if q else 20000, d=20, repeats=3 if q else 5)
     bench_n_jobs(n=20000 if q else 40000, d=30, repeats=3)
     bench_accuracy(n=8000 if q else 20000, d=20)

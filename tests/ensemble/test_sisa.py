@@ -647,3 +647,23 @@ def test_property_slices_resume_equals_refit(requests, n_slices, n_shards):
             assert (a is None) == (b is None)
             if a is not None:
                 assert_array_equal(a.X_seen_, b.X_seen_)
+
+
+def test_pipeline_preprocessing_is_per_shard(clf_data):
+    X, y = clf_data
+    est = SISAClassifier(
+        make_pipeline(StandardScaler(), LogisticRegression()),
+        n_shards=4,
+        voting="soft",
+        random_state=0,
+    )
+    model = clone(est).fit(X, y)
+    shard_of = _bucket(row_fingerprints(X), 0, 4, _SHARD_SALT)
+    for s, pipe in zip(model.shard_ids_, model.estimators_):
+        # each shard's scaler saw that shard's rows only
+        np.testing.assert_allclose(pipe[0].mean_, X[shard_of == s].mean(axis=0))
+    before = list(model.estimators_)
+    forget = np.flatnonzero(shard_of == model.shard_ids_[0])[:2]
+    model.unlearn(X[forget])
+    assert model.estimators_[0] is not before[0]
+    assert all(a is b for a, b in zip(before[1:], model.estimators_[1:]))
