@@ -59,8 +59,17 @@ def _deletion_forest():
     return UnlearningForestClassifier(n_estimators=50, random_state=0)
 
 
+def _sisa_trees():
+    from sklearn.tree import DecisionTreeClassifier
+
+    from .ensemble import SISAClassifier
+
+    return SISAClassifier(DecisionTreeClassifier(), n_shards=5, random_state=0)
+
+
 DEMO_CASES = [
     DemoCase("linear, closed form (Ridge)", "diabetes", _ridge),
     DemoCase("any estimator, retrain fallback", "breast_cancer", _retrain_logistic),
+    DemoCase("SISA shard ensemble (trees)", "digits", _sisa_trees),
     DemoCase("random forest built for deletion", "digits", _deletion_forest),
 ]

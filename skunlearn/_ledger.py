@@ -373,8 +373,12 @@ class TrainingLedger:
             y_arr = np.asarray(y)
             yfp = row_fingerprints(y_arr.reshape(k, -1))
             group_key = np.concatenate([fp, yfp], axis=1)
+        group_key = np.ascontiguousarray(group_key)
+        as_void = group_key.view(
+            np.dtype((np.void, group_key.dtype.itemsize * group_key.shape[1]))
+        )
         _, inverse, counts = np.unique(
-            group_key, axis=0, return_inverse=True, return_counts=True
+            as_void.ravel(), return_inverse=True, return_counts=True
         )
         inverse = inverse.ravel()
         order = np.argsort(inverse, kind="stable")

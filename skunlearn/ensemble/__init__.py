@@ -1,7 +1,13 @@
-"""Ensembles built for forgetting."""
+"""Ensembles built for forgetting: SISA shard ensembles and forests."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 from ._forest import UnlearningForestClassifier, UnlearningForestRegressor
+from ._sisa import SISAClassifier, SISARegressor
 
-__all__ = ["UnlearningForestClassifier", "UnlearningForestRegressor"]
+__all__ = [
+    "SISAClassifier",
+    "SISARegressor",
+    "UnlearningForestClassifier",
+    "UnlearningForestRegressor",
+]
