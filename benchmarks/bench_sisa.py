@@ -162,13 +162,19 @@ def bench_slices(n, d, repeats):
         np.testing.assert_array_equal(sub.coefs_[0], m.estimators_[pos].coefs_[0])
     c, s_ = statistics.median(t_ckpt), statistics.median(t_scratch)
     print(f"   fit (with checkpoints)            {t_fit:8.2f} s")
-    print(f"   forget, resume from checkpoint    median {c * 1e3:8.1f} ms"
-          f"   rows trained (mean) {np.mean(rows_ckpt):8.0f}")
-    print(f"   retrain shard from slice 0        median {s_ * 1e3:8.1f} ms"
-          f"   rows trained (mean) {np.mean(rows_shard):8.0f}")
-    print(f"   further saving of slices          {s_ / c:6.2f}x time,"
-          f" {np.mean(rows_shard) / np.mean(rows_ckpt):5.2f}x rows"
-          f"   (expected rows ratio 2R/(R+1) = {2 * R / (R + 1):.2f})")
+    print(
+        f"   forget, resume from checkpoint    median {c * 1e3:8.1f} ms"
+        f"   rows trained (mean) {np.mean(rows_ckpt):8.0f}"
+    )
+    print(
+        f"   retrain shard from slice 0        median {s_ * 1e3:8.1f} ms"
+        f"   rows trained (mean) {np.mean(rows_shard):8.0f}"
+    )
+    print(
+        f"   further saving of slices          {s_ / c:6.2f}x time,"
+        f" {np.mean(rows_shard) / np.mean(rows_ckpt):5.2f}x rows"
+        f"   (expected rows ratio 2R/(R+1) = {2 * R / (R + 1):.2f})"
+    )
 
 
 def bench_n_jobs(n, d, repeats):

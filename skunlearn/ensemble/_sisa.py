@@ -465,9 +465,7 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
                         state = _read_checkpoint(self.checkpoints_[old][start - 1])
             all_idx = np.arange(idx.size)
             jobs.append(
-                self._shard_job(
-                    s, all_idx, X_s, y_s, sw_s, slice_of[idx], start, state
-                )
+                self._shard_job(s, all_idx, X_s, y_s, sw_s, slice_of[idx], start, state)
             )
             retrain.append(int(s))
             starts.append(start)

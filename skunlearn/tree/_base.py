@@ -335,7 +335,8 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         tkey = _tree_key(self.seed_, index)
         order = np.empty(n, dtype=np.int64)
         m = K.members(rk, tkey, P[K.P_BOOT], order)
-        order = order[:m].copy()
+        # row ids of the tree, grouped by node (int32 halves the largest array)
+        order = order[:m].astype(np.int32 if n < 2**31 else np.int64)
         md = int(min(P[K.P_MD], 62))
         cap = int(min(2 * m + 1, 2 ** (md + 1) - 1))
         n_slots = 2 * (m // _CACHE_MIN_ROWS + 1) + 64 if P[K.P_USECACHE] else 0

@@ -305,3 +305,19 @@ def test_failure_during_in_place_rebuild_restores_the_forest(monkeypatch):
     # still the exact model of the rows forgotten so far, and usable
     model.unlearn(X[i : i + 1], y[i : i + 1])
     assert_same_forests(model, refit(est, X, y, np.arange(i + 1)))
+
+
+def test_skops_round_trip_then_unlearn(tmp_path):
+    sio = pytest.importorskip("skops.io")
+    from skunlearn.cli import trusted_types
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = UnlearningForestClassifier(n_estimators=3, random_state=0).fit(X, y)
+    path = tmp_path / "forest.skops"
+    sio.dump(model, path)
+    trusted, refused = trusted_types(path)
+    assert not refused
+    loaded = sio.load(path, trusted=trusted)
+    model.unlearn(X[:5], y[:5])
+    loaded.unlearn(X[:5], y[:5])
+    assert_same_forests(model, loaded)

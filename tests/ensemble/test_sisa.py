@@ -393,9 +393,7 @@ def _slice_data():
 
 def test_forget_resumes_from_checkpoint_before_the_rows_slice():
     X, y = _slice_data()
-    est = SISAClassifier(
-        MemorizingClassifier(), n_shards=2, n_slices=5, random_state=0
-    )
+    est = SISAClassifier(MemorizingClassifier(), n_shards=2, n_slices=5, random_state=0)
     model = clone(est).fit(X, y)
     slice_of = _bucket(row_fingerprints(X), 0, 5, 0x5A5A_0002)
     row = int(np.flatnonzero(slice_of == 4)[0])  # a row of the last slice
@@ -556,12 +554,15 @@ def test_dask_cluster_gives_the_same_model(clf_data):
     X, y = clf_data
     est = _sgd_sisa(n_jobs=-1)
     local = clone(est).fit(X, y).unlearn(X[:12])
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        dashboard_address=None,
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         with distributed.get_task_stream(client) as tasks:
             with joblib.parallel_config(backend="dask"):
                 remote = clone(est).fit(X, y)
