@@ -40,12 +40,14 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseDeletionForest):
     smaller nodes from their rows, and rebuilds only the subtrees whose best
     split changes; a batch shares the work per tree.
 
-    Memory: the trees keep, besides the training rows themselves
-    (``8 * n_features`` bytes per row, needed to rebuild subtrees), about
-    ``8 * 0.63 * n_estimators`` bytes per row for the rows' positions in the
-    trees (bootstrap) plus the cached statistics of the large nodes
-    (``max_features * n_thresholds * (n_classes + 3) * 8`` bytes per cached
-    node); see ``benchmarks/bench_forest.py`` for figures.
+    Memory: the ledger keeps about ``8 * n_features + 49`` bytes per training
+    row (the row itself, needed to rebuild subtrees, its fingerprint index and
+    target); each tree adds 4 bytes per row it holds (0.63 of them on average
+    with ``bootstrap``), about 170 bytes per node, and
+    ``16 * max_features * n_thresholds * (n_classes + 4)`` bytes per node of at
+    least 256 rows (cached split statistics). With 100 trees of depth 10 on
+    80,000 rows of 20 features this is about 2 KB per training row, some 13
+    times the training data; ``benchmarks/bench_forest.py`` prints the figure.
 
     Parameters
     ----------

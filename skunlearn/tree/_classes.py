@@ -79,7 +79,12 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseDeletionForest):
 
     ledger_ : TrainingLedger
         Fingerprints, targets and the training rows (kept to rebuild subtrees).
-        The model keeps about ``8 * n_features + 60`` bytes per training row.
+        Memory: the ledger keeps about ``8 * n_features + 49`` bytes per
+        training row (the row itself, needed to rebuild subtrees, its
+        fingerprint index and target); the tree adds 4 bytes per row (its place
+        in the tree), about 170 bytes per node, and for the classifier about
+        ``16 * max_features * n_thresholds * (n_classes + 4)`` bytes per node of
+        at least 256 rows (cached split statistics).
 
     unlearn_history_ : list of dict
         One record per :meth:`unlearn` call.
@@ -203,7 +208,12 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseDeletionForest):
 
     ledger_ : TrainingLedger
         Fingerprints, targets and the training rows (kept to rebuild subtrees).
-        The model keeps about ``8 * n_features + 60`` bytes per training row.
+        Memory: the ledger keeps about ``8 * n_features + 49`` bytes per
+        training row (the row itself, needed to rebuild subtrees, its
+        fingerprint index and target); the tree adds 4 bytes per row (its place
+        in the tree), about 170 bytes per node, and for the classifier about
+        ``16 * max_features * n_thresholds * (n_classes + 4)`` bytes per node of
+        at least 256 rows (cached split statistics).
 
     unlearn_history_ : list of dict
         One record per :meth:`unlearn` call.
