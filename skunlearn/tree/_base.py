@@ -118,7 +118,8 @@ class _Tree:
 
     def structure(self, n_values):
         """The tree as scikit-learn-like arrays (preorder)."""
-        live = self if self.meta[2] == 0 else self.compacted(0)
+        # rebuilt subtrees are appended: put the nodes back in preorder
+        live = self.compacted(0)
         n = live.n_nodes
         NI, NF = live.NI[:n], live.NF[:n]
         leaf = NI[:, K.LEFT] < 0
@@ -289,7 +290,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         else:
             rs = check_random_state(self.random_state)
             self.seed_ = int(rs.randint(np.iinfo(np.int32).max))
-        X = np.ascontiguousarray(X + 0.0)  # -0.0 -> 0.0: equal values, equal bits
+        # -0.0 -> 0.0: equal values, equal bits. Column-major: a node reads one
+        # feature of its rows at a time, so a column is the unit of locality.
+        X = np.asfortranarray(X + 0.0)
         self._init_ledger(
             X, y_store, {"sample_weight": sw}, keep_X=True, compact="never"
         )
@@ -417,7 +420,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         col = np.empty(X.shape[0], dtype=np.int64)
         for t, tree in enumerate(self.trees_):
             K.apply(tree.NI, tree.NF, X, col)
-            out[:, t] = col
+            out[:, t] = K.preorder_ids(tree.NI[: tree.n_nodes])[col]
         return out
 
     @property
@@ -432,6 +435,8 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         p = self.n_features_in_
         total = np.zeros(p)
         for tree in self.trees_:
+            # preorder, as a refit has it: the same sums in the same order
+            tree = tree.compacted(0)
             n = tree.n_nodes
             NI, NF = tree.NI[:n], tree.NF[:n]
             inner = np.flatnonzero(NI[:, K.LEFT] >= 0)

@@ -869,3 +869,25 @@ def snapshot(NI, NF, NT, SD, X, del_rows):
     for q in range(ns):
         sd[q] = SD[slots[q]]
     return idx, ni, nf, nt, slots, sd
+
+
+@njit(cache=True, nogil=True)
+def preorder_ids(NI):
+    """Preorder position of each reachable node (-1 for garbage)."""
+    n_nodes = NI.shape[0]
+    new_id = np.full(n_nodes, -1, dtype=np.int64)
+    stack = np.empty(n_nodes + 1, dtype=np.int64)
+    stack[0] = 0
+    sp = 1
+    nn = 0
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        new_id[node] = nn
+        nn += 1
+        if NI[node, LEFT] >= 0:
+            stack[sp] = NI[node, RIGHT]
+            sp += 1
+            stack[sp] = NI[node, LEFT]
+            sp += 1
+    return new_id

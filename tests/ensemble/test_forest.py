@@ -83,6 +83,7 @@ def test_classifier_unlearn_equals_refit(problem, opts, criterion, steps):
     assert_same_forests(model, gold)
     assert_array_equal(model.predict_proba(X), gold.predict_proba(X))
     assert_array_equal(model.feature_importances_, gold.feature_importances_)
+    assert_array_equal(model.apply(X), gold.apply(X))
 
 
 @settings(max_examples=30, deadline=None)
