@@ -69,7 +69,7 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseDeletionForest):
     max_features : int, float, {"sqrt", "log2"} or None, default="sqrt"
         Number of candidate features per node.
 
-    n_thresholds : int, default=10
+    n_thresholds : int, default=5
         Candidate thresholds per feature and node.
 
     bootstrap : bool, default=True
@@ -145,7 +145,7 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseDeletionForest):
         min_samples_split=2,
         min_samples_leaf=1,
         max_features="sqrt",
-        n_thresholds=10,
+        n_thresholds=5,
         bootstrap=True,
         n_jobs=None,
         random_state=None,
@@ -221,7 +221,7 @@ class UnlearningForestRegressor(RegressorMixin, _BaseDeletionForest):
     max_features : int, float, {"sqrt", "log2"} or None, default=1.0
         Number of candidate features per node.
 
-    n_thresholds : int, default=10
+    n_thresholds : int, default=5
         Candidate thresholds per feature and node.
 
     bootstrap : bool, default=True
@@ -292,7 +292,7 @@ class UnlearningForestRegressor(RegressorMixin, _BaseDeletionForest):
         min_samples_split=2,
         min_samples_leaf=1,
         max_features=1.0,
-        n_thresholds=10,
+        n_thresholds=5,
         bootstrap=True,
         n_jobs=None,
         random_state=None,

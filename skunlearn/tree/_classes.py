@@ -48,7 +48,7 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseDeletionForest):
     max_features : int, float, {"sqrt", "log2"} or None, default=None
         Number of candidate features per node (all when None).
 
-    n_thresholds : int, default=10
+    n_thresholds : int, default=5
         Candidate thresholds per feature and node.
 
     random_state : int, RandomState instance or None, default=None
@@ -117,7 +117,7 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseDeletionForest):
         min_samples_split=2,
         min_samples_leaf=1,
         max_features=None,
-        n_thresholds=10,
+        n_thresholds=5,
         random_state=None,
     ):
         self.criterion = criterion
@@ -183,7 +183,7 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseDeletionForest):
     max_features : int, float, {"sqrt", "log2"} or None, default=None
         Number of candidate features per node (all when None).
 
-    n_thresholds : int, default=10
+    n_thresholds : int, default=5
         Candidate thresholds per feature and node.
 
     random_state : int, RandomState instance or None, default=None
@@ -247,7 +247,7 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseDeletionForest):
         min_samples_split=2,
         min_samples_leaf=1,
         max_features=None,
-        n_thresholds=10,
+        n_thresholds=5,
         random_state=None,
     ):
         self.criterion = criterion
