@@ -46,8 +46,9 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseDeletionForest):
     with ``bootstrap``), about 170 bytes per node, and
     ``16 * max_features * n_thresholds * (n_classes + 4)`` bytes per node of at
     least 256 rows (cached split statistics). With 100 trees of depth 10 on
-    80,000 rows of 20 features this is about 2 KB per training row, some 13
-    times the training data; ``benchmarks/bench_forest.py`` prints the figure.
+    80,000 rows of 20 features (binary) this is about 1.4 KB per training row,
+    some 9 times the training data; ``benchmarks/bench_forest.py`` prints the
+    figure.
 
     Parameters
     ----------
