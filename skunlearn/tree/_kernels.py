@@ -446,7 +446,12 @@ def build(
     cache_min = P[P_CACHE] if P[P_USECACHE] else 1 << 62
     boot = P[P_BOOT]
     buf = np.empty(W, dtype=np.float64)
-    wr = np.empty(max(m0, 1), dtype=np.float64)
+    # weights are computed once and partitioned along with the rows
+    wall = np.empty(max(m0, 1), dtype=np.float64)
+    tmpw = np.empty(max(m0, 1), dtype=np.float64)
+    for q in range(m0):
+        i = order[s0 + q]
+        wall[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
     tmp = np.empty(max(m0, 1), dtype=order.dtype)
     cap = m0 + 64
     st_s = np.empty(cap, dtype=np.int64)
@@ -481,9 +486,7 @@ def build(
         if par >= 0:
             NI[par, LEFT if sd == 0 else RIGHT] = node
         rows = order[s : s + m]
-        for q in range(m):
-            i = rows[q]
-            wr[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
+        wr = wall[s - s0 : s - s0 + m]
         NK[node] = key
         NI[node, START] = s
         NI[node, END] = s + m
@@ -520,14 +523,18 @@ def build(
         nr = 0
         for q in range(m):
             i = rows[q]
+            wq = wr[q]
             if X[i, f] <= v:
                 rows[nl] = i
+                wr[nl] = wq
                 nl += 1
             else:
                 tmp[nr] = i
+                tmpw[nr] = wq
                 nr += 1
         for q in range(nr):
             rows[nl + q] = tmp[q]
+            wr[nl + q] = tmpw[q]
         # right pushed first: the left child is built next (preorder ids)
         st_s[sp] = s + nl
         st_m[sp] = nr
