@@ -68,6 +68,7 @@ from sklearn.linear_model import (
     TweedieRegressor,
 )
 from sklearn.linear_model._linear_loss import LinearModelLoss
+from sklearn.utils.validation import _num_samples
 
 from ..base import UnlearnUpdate
 from ._base import StrategyNotApplicable, UnlearningStrategy, register_strategy
@@ -247,14 +248,14 @@ class WarmStartConvexStrategy(UnlearningStrategy):
         self.newton_state_ = None
         if isinstance(estimator, LogisticRegression) and self._newton_ok(estimator, y):
             nt = _Newton(estimator)
-            n = np.shape(X)[0]
+            n = _num_samples(X)
             if nt.n_dof <= _MAX_NEWTON_DOF and n * nt.n_dof**2 <= _FIT_HESSIAN_BUDGET:
                 Xv = np.asarray(X, dtype=np.float64) if not sp.issparse(X) else X
-                self.newton_state_ = self._state(
-                    estimator,
-                    nt,
-                    [(Xv, np.asarray(y), fit_params.get("sample_weight"))],
-                )
+                yv = np.asarray(y)
+                if yv.ndim == 2 and yv.shape[1] == 1:
+                    yv = yv.ravel()
+                sw = fit_params.get("sample_weight")
+                self.newton_state_ = self._state(estimator, nt, [(Xv, yv, sw)])
         return estimator
 
     @staticmethod

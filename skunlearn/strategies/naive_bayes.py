@@ -109,7 +109,9 @@ class NaiveBayesStrategy(UnlearningStrategy):
             )
         sample_weight = fit_params.get("sample_weight")
         estimator.fit(X, y, sample_weight=sample_weight)
-        y_arr = np.asarray(y).ravel() if np.ndim(y) == 2 else np.asarray(y)
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2:
+            y_arr = y_arr.ravel()
         y_idx = np.searchsorted(estimator.classes_, y_arr)
         # Unweighted rows per class: a class leaves ``classes_`` when its last
         # row goes, whatever the weights.

@@ -118,7 +118,7 @@ class NeighborsStrategy(UnlearningStrategy):
             )
         if isinstance(X, KDTree | BallTree | NearestNeighbors):
             raise StrategyNotApplicable("prebuilt index as input")
-        return estimator.fit(X) if y is None else estimator.fit(X, y)
+        return estimator.fit(X, y)
 
     def validate_forget(self, estimator, X):
         allow_nan = estimator.metric == "nan_euclidean"
