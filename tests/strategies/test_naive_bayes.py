@@ -18,7 +18,7 @@ from sklearn.naive_bayes import (
 )
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skunlearn import Unlearnable, UnknownRowsError
+from skunlearn import UnknownRowsError, Unlearnable
 from skunlearn.utils.estimator_checks import check_unlearning
 
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)
@@ -100,7 +100,8 @@ def test_gold_standard(est, X, y, weighted):
 
 
 @pytest.mark.parametrize(
-    "est", [GaussianNB(), MultinomialNB(), ComplementNB(), BernoulliNB(), CategoricalNB()]
+    "est",
+    [GaussianNB(), MultinomialNB(), ComplementNB(), BernoulliNB(), CategoricalNB()],
 )
 def test_class_losing_its_last_row(est):
     X, y = X_IRIS.astype(np.int64) if isinstance(est, CategoricalNB) else X_IRIS, Y_IRIS
@@ -113,7 +114,9 @@ def test_class_losing_its_last_row(est):
     assert_array_equal(model.classes_, [1, 2])
     assert model.unlearn_history_[-1]["details"]["classes_removed"] == 1
     assert_same_fitted(model.estimator_, gold)
-    assert_allclose(model.predict_proba(X[keep]), gold.predict_proba(X[keep]), rtol=1e-9)
+    assert_allclose(
+        model.predict_proba(X[keep]), gold.predict_proba(X[keep]), rtol=1e-9
+    )
 
 
 def test_gaussian_epsilon_recomputed_from_retained_rows():
@@ -197,7 +200,12 @@ def test_property_counts_and_moments(seed, n, n_classes, frac):
     keep = np.setdiff1d(np.arange(n), forget)
     if keep.size == 0:
         return
-    for est in (MultinomialNB(), GaussianNB(), CategoricalNB(), BernoulliNB(binarize=2)):
+    for est in (
+        MultinomialNB(),
+        GaussianNB(),
+        CategoricalNB(),
+        BernoulliNB(binarize=2),
+    ):
         Xe = X.astype(np.int64) if isinstance(est, CategoricalNB) else X
         # Duplicate rows may carry different targets: pass y to say which.
         model = Unlearnable(est).fit(Xe, y).unlearn(Xe[forget], y[forget])

@@ -21,7 +21,7 @@ from sklearn.neighbors import (
 )
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skunlearn import Unlearnable, UnknownRowsError
+from skunlearn import UnknownRowsError, Unlearnable
 from skunlearn.utils.estimator_checks import check_unlearning, retained_indices
 
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)
@@ -46,7 +46,12 @@ def test_sklearn_compatible(estimator, check):
 
 def assert_same_index(est, gold):
     """The fitted index (rows, targets, classes, method, tree arrays) is a refit's."""
-    for name in ("n_samples_fit_", "_fit_method", "effective_metric_", "n_features_in_"):
+    for name in (
+        "n_samples_fit_",
+        "_fit_method",
+        "effective_metric_",
+        "n_features_in_",
+    ):
         assert getattr(est, name) == getattr(gold, name), name
     if sp.issparse(gold._fit_X):
         assert_array_equal(est._fit_X.toarray(), gold._fit_X.toarray())
@@ -87,9 +92,17 @@ CASES = [
     (KNeighborsClassifier(algorithm="ball_tree", weights="distance"), X_WINE, Y_WINE),
     (KNeighborsClassifier(algorithm="brute", metric="manhattan"), X_WINE, Y_WINE),
     (KNeighborsRegressor(n_neighbors=4), X_DIA, Y_DIA),
-    (KNeighborsRegressor(algorithm="kd_tree", leaf_size=5), X_IRIS[:, :3], Y_IRIS + 0.5),
+    (
+        KNeighborsRegressor(algorithm="kd_tree", leaf_size=5),
+        X_IRIS[:, :3],
+        Y_IRIS + 0.5,
+    ),
     (NearestNeighbors(algorithm="ball_tree", metric="chebyshev"), X_IRIS, None),
-    (RadiusNeighborsClassifier(radius=1.5, outlier_label="most_frequent"), X_IRIS, Y_IRIS),
+    (
+        RadiusNeighborsClassifier(radius=1.5, outlier_label="most_frequent"),
+        X_IRIS,
+        Y_IRIS,
+    ),
     (RadiusNeighborsRegressor(radius=0.2), X_DIA, Y_DIA),
     (KNeighborsTransformer(n_neighbors=4), X_IRIS, None),
 ]
