@@ -175,15 +175,26 @@ class _Newton:
         """Newton step ``H^{-1} g`` for the penalised Hessian."""
         H = H_loss.copy()
         H[np.diag_indices_from(H)] += np.where(self.penalised, 1.0 / self.C, 0.0)
+        u = None
+        if not self.binary and self.fit_intercept:
+            # Adding one constant to every class's intercept changes no
+            # probability: H is singular along u. The gradient is orthogonal
+            # to u, so solving with H + u u^T gives the step orthogonal to u,
+            # which keeps the intercepts' sum (zero after a fit) where it is.
+            u = np.zeros(self.n_dof)
+            u[-self.n_classes :] = 1.0 / np.sqrt(self.n_classes)
+            H += np.outer(u, u)
+            g_total = g_total - u * (u @ g_total)
         try:
             factor = linalg.cho_factor(H, lower=True, check_finite=False)
             if not np.all(np.diag(factor[0]) > 0):
                 raise linalg.LinAlgError
-            return linalg.cho_solve(factor, g_total, check_finite=False)
+            step = linalg.cho_solve(factor, g_total, check_finite=False)
         except (linalg.LinAlgError, ValueError):
-            # Multinomial with intercepts: shifting all intercepts together
-            # changes nothing; the minimum-norm step is the right one.
-            return linalg.lstsq(H, g_total, check_finite=False)[0]
+            step = linalg.lstsq(H, g_total, check_finite=False)[0]
+        if u is not None:
+            step -= u * (u @ step)
+        return step
 
 
 class WarmStartConvexStrategy(UnlearningStrategy):
