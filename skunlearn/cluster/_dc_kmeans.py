@@ -347,6 +347,7 @@ class DCKMeans(
         if len(nodes) > 1:
             self._solve_up(nodes, range(self.n_leaves))
         self.leaf_rows_ = leaf_rows
+        self.leaf_of_ = leaf.astype(np.int32)
         self.nodes_ = nodes
         self.cluster_centers_, self.n_iter_ = self._root_centers(nodes)
         # The ledger keeps the rows (leaves are re-solved on them) and never
@@ -378,7 +379,10 @@ class DCKMeans(
                 f"{self.n_clusters} rows; a refit would fail. Nothing was forgotten."
             )
         gone = np.asarray(match.rows)
-        leaves = np.unique(_leaf_of(row_fingerprints(X), self.seed_, self.n_leaves))
+        leaves = np.unique(self.leaf_of_[gone])
+        # A forgotten row's leaf is a hash of its content: erase it.
+        leaf_of = self.leaf_of_.copy()
+        leaf_of[gone] = -1
         X_all = self.ledger_.X
         w_all = self.ledger_.sample_props.get("sample_weight")
         leaf_rows = list(self.leaf_rows_)
@@ -394,6 +398,7 @@ class DCKMeans(
         centers, n_iter = self._root_centers(nodes)
         return UnlearnUpdate(
             attributes={
+                "leaf_of_": leaf_of,
                 "leaf_rows_": leaf_rows,
                 "nodes_": nodes,
                 "cluster_centers_": centers,

@@ -36,6 +36,7 @@ from sklearn.naive_bayes import (
     GaussianNB,
     MultinomialNB,
 )
+from sklearn.preprocessing import binarize
 from sklearn.utils.validation import _check_sample_weight
 
 from ..base import UnlearnUpdate
@@ -156,7 +157,11 @@ class NaiveBayesStrategy(UnlearningStrategy):
         if isinstance(estimator, GaussianNB):
             self._gaussian(new, estimator, new_strategy, X, y_idx, w, present)
         else:
-            Xc = estimator._check_X(X)
+            # X was validated like predict input and matched training rows, so
+            # it passed fit's checks already; only Bernoulli transforms it.
+            Xc = X
+            if isinstance(estimator, BernoulliNB) and estimator.binarize is not None:
+                Xc = binarize(X, threshold=estimator.binarize)
             Y = np.zeros((rows.size, k_all))
             Y[np.arange(rows.size), y_idx] = 1.0 if w is None else w
             new.classes_ = estimator.classes_[present]
@@ -164,7 +169,6 @@ class NaiveBayesStrategy(UnlearningStrategy):
             if isinstance(estimator, CategoricalNB):
                 self._categorical(new, estimator, new_strategy, Xc, Y, present)
             else:
-                # BernoulliNB._check_X binarizes already.
                 removed = np.asarray(
                     (sp.csr_array(Xc).T @ Y).T if sp.issparse(Xc) else Y.T @ Xc
                 )
@@ -182,7 +186,7 @@ class NaiveBayesStrategy(UnlearningStrategy):
         )
 
     def _gaussian(self, new, est, new_strategy, X, y_idx, w, present):
-        X = np.asarray(est._check_X(X), dtype=np.float64)
+        X = np.asarray(X, dtype=np.float64)
         n_g, mean_g, m2_g = _downdate(*self.global_, *_moments(X))
         new_strategy.global_ = (n_g, mean_g, m2_g)
         # What a refit computes: var_smoothing times the largest np.var of its X.
