@@ -51,7 +51,45 @@ def _retrain_logistic():
     return Unlearnable(make_pipeline(StandardScaler(), LogisticRegression()), strategy="retrain")
 
 
+def _logistic_warm_start():
+    from sklearn.linear_model import LogisticRegression
+
+    from .wrapper import Unlearnable
+
+    # newton-cholesky converges on the unscaled features, where lbfgs would
+    # stop at max_iter.
+    return Unlearnable(LogisticRegression(solver="newton-cholesky", tol=1e-10))
+
+
+def _naive_bayes():
+    from sklearn.naive_bayes import MultinomialNB
+
+    from .wrapper import Unlearnable
+
+    return Unlearnable(MultinomialNB())
+
+
+def _neighbors():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from .wrapper import Unlearnable
+
+    return Unlearnable(KNeighborsClassifier(n_neighbors=5))
+
+
+def _dc_kmeans():
+    from .cluster import DCKMeans
+
+    return DCKMeans(n_clusters=3, n_leaves=8, branching=4, random_state=0)
+
+
 DEMO_CASES = [
     DemoCase("linear, closed form (Ridge)", "diabetes", _ridge),
     DemoCase("any estimator, retrain fallback", "breast_cancer", _retrain_logistic),
+    DemoCase(
+        "convex, warm start (LogisticRegression)", "breast_cancer", _logistic_warm_start
+    ),
+    DemoCase("naive Bayes counts (MultinomialNB)", "digits", _naive_bayes),
+    DemoCase("nearest neighbours index (KNeighbors)", "wine", _neighbors),
+    DemoCase("k-means, divide and conquer (DCKMeans)", "iris", _dc_kmeans),
 ]
