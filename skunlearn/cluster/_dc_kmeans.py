@@ -205,6 +205,16 @@ class DCKMeans(
         Names of features seen during :term:`fit`, when ``X`` has string
         column names.
 
+    leaf_rows_ : list of ndarray
+        Ledger row ids of the retained rows of each leaf, in training order.
+
+    leaf_of_ : ndarray of shape (n_stored,)
+        Leaf of each stored row (-1 for forgotten rows).
+
+    nodes_ : list of list of tuple
+        For each level (leaves first), each node's ``(centres, weights,
+        n_iter)``.
+
     ledger_ : TrainingLedger
         Fingerprints and the retained training rows (leaves are re-solved on
         them).

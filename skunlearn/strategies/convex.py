@@ -25,16 +25,22 @@ number of rows (Guo et al.'s ``lambda n / 2`` does), removing rows ``F`` gives
 
 (``grad J(w)`` is zero at an exact optimum; the strategy uses its actual
 value, so the step is also right when the fit stopped at ``tol``). The
-Hessian of ``J`` on all rows is computed once (one pass, ``O(n p^2)``) at the
-first Newton request and then *downdated* by the forgotten rows' Hessian at
-the current point, so each request costs ``O(k p^2 + p^3)`` plus one
-gradient pass over the retained rows, ``O(n p)``, to measure the result:
-``gradient_residual_norm = ||grad f_r(w_new)||_2``, the gradient of the
-objective the solver minimises on the retained rows (Guo et al.'s
-certificate quantity, in the solver's units, comparable with ``tol``). When
-it exceeds ``residual_threshold``, the exact path runs from ``w_new``. Later
-Newton steps use the downdated Hessian, evaluated at an earlier point: a
-quasi-Newton step whose quality the residual reports.
+Hessian of ``J`` on all rows (``p x p`` for ``p`` coefficients) is computed
+in ``fit`` when ``n p^2 <= 2e9`` (about as much work as a few solver
+iterations), otherwise at the first Newton request, and is then *downdated*
+by the forgotten rows' Hessian at each request. A request costs ``O(k p^2 +
+p^3)`` for the step plus one gradient pass over the retained rows, ``O(n
+p)``, to measure the result: ``gradient_residual_norm = ||grad f_r(w_new)||_2``,
+the gradient of the objective the solver minimises on the retained rows (Guo
+et al.'s certificate quantity, in the solver's units, comparable with
+``tol``). When it exceeds ``residual_threshold``, the exact path runs from
+``w_new``. Later steps use the downdated Hessian, evaluated at earlier
+points: a quasi-Newton step whose quality the residual reports.
+
+The exact path uses the same step (when a Hessian is held) as its starting
+point, so the resumed solver typically stops after one or a few iterations.
+For the multinomial loss with intercepts, the step keeps the sum of the
+intercepts fixed (the loss does not depend on it), as a refit does.
 
 Other strictly convex models: :class:`~sklearn.linear_model.PoissonRegressor`,
 :class:`~sklearn.linear_model.GammaRegressor` and
@@ -141,9 +147,10 @@ class _Newton:
         )
 
     def targets(self, y):
-        idx = np.searchsorted(self.classes, y)
         if self.binary:
-            return (idx == 1).astype(np.float64), idx
+            positive = y == self.classes[1]
+            return positive.astype(np.float64), positive.astype(np.intp)
+        idx = np.searchsorted(self.classes, y)
         return idx.astype(np.float64), idx
 
     def weights(self, y_idx, sw):
@@ -257,6 +264,14 @@ class WarmStartConvexStrategy(UnlearningStrategy):
             raise StrategyNotApplicable("non-numeric columns")
         estimator.fit(X, y, **fit_params)
         self.newton_state_ = None
+        if isinstance(estimator, LogisticRegression):
+            y_arr = np.asarray(y)
+            if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+                y_arr = y_arr.ravel()
+            self.class_rows_ = np.bincount(
+                np.searchsorted(estimator.classes_, y_arr),
+                minlength=estimator.classes_.size,
+            )
         if isinstance(estimator, LogisticRegression) and self._newton_ok(estimator, y):
             nt = _Newton(estimator)
             n = _num_samples(X)
@@ -316,6 +331,8 @@ class WarmStartConvexStrategy(UnlearningStrategy):
         keep = ledger.retained(exclude=match.rows)
         X_r, y_r, props_r = ledger.take(keep)
         X_f, y_f, props_f = ledger.take(match.rows)
+        if y_r.ndim == 2 and y_r.shape[1] == 1:  # a column vector, as fit accepts
+            y_r, y_f = y_r.ravel(), y_f.ravel()
         sw_r, sw_f = props_r.get("sample_weight"), props_f.get("sample_weight")
         retained = (X_r, y_r, props_r)
         new_strategy = copy.copy(self)
@@ -327,7 +344,13 @@ class WarmStartConvexStrategy(UnlearningStrategy):
         }
         start_w = None
         if is_logistic:
-            same_classes = np.unique(y_r).size == estimator.classes_.size
+            # Rows per class after the request (no sort of the retained labels).
+            counts = self.class_rows_ - np.bincount(
+                np.searchsorted(estimator.classes_, y_f),
+                minlength=estimator.classes_.size,
+            )
+            same_classes = bool(np.all(counts > 0))
+            new_strategy.class_rows_ = counts
             newton_ok = same_classes and self._newton_ok(estimator, y_r)
             if not newton_ok and method == "newton":
                 details["newton_skipped"] = (
@@ -392,7 +415,11 @@ class WarmStartConvexStrategy(UnlearningStrategy):
                         details=details,
                         retained=retained,
                     )
+        if is_logistic:
+            details["_same_classes"] = same_classes
         new_est = self._resume(estimator, X_r, y_r, props_r, start_w, details)
+        if is_logistic and not same_classes:
+            new_strategy.class_rows_ = counts[counts > 0]
         return UnlearnUpdate(
             attributes={"estimator_": new_est, "strategy_": new_strategy},
             strategy=self.name,
@@ -407,7 +434,7 @@ class WarmStartConvexStrategy(UnlearningStrategy):
         new = clone(estimator)
         same_shape = True
         if isinstance(estimator, LogisticRegression):
-            same_shape = np.unique(y_r).size == estimator.classes_.size
+            same_shape = details.pop("_same_classes", True)
         if same_shape:
             new.set_params(warm_start=True)
             if start_w is not None:
