@@ -95,7 +95,8 @@ def _weighted_kmeans(X, w, k, rng, max_iter, tol, n_init):
         n_iter = 0
         for it in range(1, max_iter + 1):
             n_iter = it
-            labels = _sq_dist(X, C, x_sq).argmin(axis=1)
+            # ||x||^2 is the same for every centre: argmin needs only the rest.
+            labels = ((C * C).sum(axis=1) - 2.0 * (X @ C.T)).argmin(axis=1)
             onehot = np.zeros((k, m))
             onehot[labels, rows] = w
             mass = onehot.sum(axis=1)
@@ -160,7 +161,7 @@ class DCKMeans(
         of the number of rows, so that deletions never move rows between
         leaves.
 
-    branching : int, default=16
+    branching : int, default=64
         Number of children of each internal node.
 
     n_init : int, default=1
@@ -261,7 +262,7 @@ class DCKMeans(
         n_clusters=8,
         *,
         n_leaves=256,
-        branching=16,
+        branching=64,
         n_init=1,
         max_iter=100,
         tol=1e-4,
