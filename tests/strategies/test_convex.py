@@ -36,7 +36,6 @@ TIGHT = dict(tol=1e-10, max_iter=10_000)
 @parametrize_with_checks(
     [
         Unlearnable(LogisticRegression()),
-        Unlearnable(LogisticRegression(solver="newton-cholesky")),
         Unlearnable(PoissonRegressor()),
     ]
 )
