@@ -2,7 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from . import linear, preprocessing, retrain  # noqa: F401  (importing registers them)
+from . import composite, linear, preprocessing, retrain  # noqa: F401  (registers them)
 from ._base import (
     StrategyNotApplicable,
     UnlearningStrategy,
