@@ -143,6 +143,15 @@ class UnlearningStrategy:
             input_name="X_forget",
         )
 
+    def align_forget(self, estimator, X):
+        """Align a forget DataFrame's columns with the fitted ``estimator``'s.
+
+        Called before any validation. The default returns ``X`` unchanged (so
+        columns in another order raise, as in ``predict``); estimators that
+        select columns by name (``ColumnTransformer``) reorder them.
+        """
+        return X
+
     def unlearn(self, estimator, ledger, match, X, y, params):
         """Compute the estimator without the matched rows.
 

@@ -38,7 +38,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import _safe_indexing
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.metadata_routing import _routing_enabled, process_routing
-from sklearn.utils.validation import _is_arraylike, _num_samples
+from sklearn.utils.validation import _check_feature_names, _is_arraylike, _num_samples
 
 from ..base import UnlearnUpdate
 from ._base import (
@@ -56,12 +56,40 @@ from .retrain import NativeStrategy, RetrainStrategy
 
 __all__ = [
     "ColumnTransformerStrategy",
+    "align_forget_columns",
     "FeatureUnionStrategy",
     "PipelineStrategy",
 ]
 
 
 # ------------------------------------------------------------------ helpers
+def align_forget_columns(pipeline, X):
+    """Check a forget DataFrame's columns against the pipeline's, as ``predict`` does.
+
+    Columns missing or extra raise a ``ValueError`` naming them. Columns in
+    another order are matched by name when the first step selects columns by
+    name (a :class:`~sklearn.compose.ColumnTransformer`, as its ``transform``
+    does), and raise scikit-learn's own error otherwise.
+    """
+    first = next((s for _, s in pipeline.steps if not _is_passthrough(s)), None)
+    names = getattr(first, "feature_names_in_", None)
+    if names is None or not hasattr(X, "columns"):
+        return X
+    columns = [str(c) for c in X.columns]
+    missing = [c for c in names if c not in columns]
+    extra = [c for c in columns if c not in set(names)]
+    if missing or extra:
+        raise ValueError(
+            "The forget set's columns differ from those seen in fit: missing "
+            f"{missing}, unexpected {extra}. Nothing was forgotten."
+        )
+    if list(names) != columns:
+        if isinstance(first, ColumnTransformer):
+            return X[list(names)]
+        _check_feature_names(first, X, reset=False)  # raises sklearn's error
+    return X
+
+
 def _is_passthrough(step):
     return step is None or (isinstance(step, str) and step in ("passthrough", "drop"))
 
@@ -161,6 +189,13 @@ class _CompositeStrategy(UnlearningStrategy):
 
     def validate_forget(self, estimator, X):
         # The steps validate the forget rows as their transform/predict would.
+        return X
+
+    def align_forget(self, estimator, X):
+        if isinstance(estimator, ColumnTransformer):
+            return align_forget_columns(Pipeline([("ct", estimator)]), X)
+        if isinstance(estimator, Pipeline):
+            return align_forget_columns(estimator, X)
         return X
 
     def unlearn(self, estimator, ledger, match, X, y, params):
