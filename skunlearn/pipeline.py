@@ -11,7 +11,8 @@ strategy with ``Unlearnable(pipeline)``
 
 from sklearn.base import _fit_context
 from sklearn.pipeline import Pipeline as _Pipeline
-from sklearn.pipeline import _name_estimators
+from sklearn.pipeline import _final_estimator_has, _name_estimators
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples
 
 from .base import UnlearningMixin, UnlearnUpdate
@@ -135,6 +136,7 @@ class Pipeline(UnlearningMixin, _Pipeline):
         self._init_ledger(X, y, props, keep_X=strategy.keeps_rows)
         return self
 
+    @available_if(_Pipeline._can_fit_transform)
     def fit_transform(self, X, y=None, **params):
         """Fit, then transform ``X`` with the fitted steps.
 
@@ -156,6 +158,7 @@ class Pipeline(UnlearningMixin, _Pipeline):
         """
         return self.fit(X, y, **params).transform(X)
 
+    @available_if(_final_estimator_has("fit_predict"))
     def fit_predict(self, X, y=None, **params):
         """Fit, then predict ``X`` with the fitted steps.
 

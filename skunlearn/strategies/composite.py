@@ -357,6 +357,26 @@ class PipelineStrategy(_CompositeStrategy):
         model, _, _ = raw._build(template, zstats, inverse=None)
         return model
 
+    def _downdate_raw(self, final, X, y, w):
+        """The raw-data statistics without rows ``X`` (as the closed form does)."""
+        raw = self.raw_
+        k = X.shape[0]
+        w = np.ones(k) if w is None else np.asarray(w, dtype=np.float64)
+        removed_counts = None
+        if raw.classifier_:
+            y_idx = np.searchsorted(raw.classes_all_, y)
+            Y = np.zeros((k, raw.classes_all_.size))
+            Y[np.arange(k), y_idx] = 1.0
+            w = w * raw._class_weights(final, y_idx)
+            removed_counts = np.bincount(y_idx, minlength=raw.classes_all_.size)
+        else:
+            Y = np.asarray(y, dtype=np.float64).reshape(k, -1)
+        stats, _ = raw.stats_.without(X, Y, w, removed_counts)
+        new = copy.copy(raw)
+        new.stats_ = stats
+        new.inverse_ = None
+        return new
+
     def _unlearn_fused(self, pipeline, X, y, props):
         i_s, i_f = self.layout_
         routed = self._route(pipeline, {**props, **self.static_params_})
@@ -370,11 +390,7 @@ class PipelineStrategy(_CompositeStrategy):
         new_scaler, scaler_state = result
         raw_X = X.to_numpy() if hasattr(X, "to_numpy") else X
         raw_X = np.asarray(raw_X, dtype=np.float64)
-        k = raw_X.shape[0]
-        update = self.raw_.unlearn(
-            final, _ForgetOnlyLedger(y, p_f, k), _AllRows(k), raw_X, y, {}
-        )
-        raw = update.attributes["strategy_"]
+        raw = self._downdate_raw(final, raw_X, y, p_f.get("sample_weight"))
         new_final = self._scaled_model(final, new_scaler, raw)
         new = copy.copy(pipeline)
         steps = list(pipeline.steps)
@@ -392,7 +408,11 @@ class PipelineStrategy(_CompositeStrategy):
                 "strategy": "fused_affine_closed_form",
                 "steps": [
                     {"step": name_s, "strategy": "moments", "changed": True},
-                    {"step": name_f, "strategy": "closed_form", **update.details},
+                    {
+                        "step": name_f,
+                        "strategy": "closed_form",
+                        "rows_downdated": int(raw_X.shape[0]),
+                    },
                 ],
             },
         )
