@@ -51,7 +51,17 @@ def _retrain_logistic():
     return Unlearnable(make_pipeline(StandardScaler(), LogisticRegression()), strategy="retrain")
 
 
+def _pipeline():
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
+
+    from .pipeline import make_pipeline
+
+    return make_pipeline(StandardScaler(), Ridge(alpha=1.0))
+
+
 DEMO_CASES = [
     DemoCase("linear, closed form (Ridge)", "diabetes", _ridge),
     DemoCase("any estimator, retrain fallback", "breast_cancer", _retrain_logistic),
+    DemoCase("pipeline, fused scaler + closed form", "diabetes", _pipeline),
 ]
