@@ -56,17 +56,22 @@ def bench_fused(n, d, k, repeat, rng):
     gone[np.concatenate(forget_sets)] = True
     X_r, y_r = X[~gone], y[~gone]
     t_refit = _median_time(
-        lambda: sk_make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(X_r, y_r), repeat
+        lambda: sk_make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(X_r, y_r),
+        repeat,
     )
     gold = sk_make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(X_r, y_r)
-    err = np.max(np.abs(fitted[-1].coef_ - gold[-1].coef_)) / np.max(np.abs(gold[-1].coef_))
+    err = np.max(np.abs(fitted[-1].coef_ - gold[-1].coef_)) / np.max(
+        np.abs(gold[-1].coef_)
+    )
     print(f"[fused] StandardScaler+Ridge n={n:,} d={d} forget {k} rows (x{repeat})")
     print(f"  fit (ours, once)      {t_fit:9.3f} s")
     print(f"  refit on retained     {t_refit:9.3f} s  (sklearn Pipeline, median)")
     print(f"  unlearn {k} rows      {t_unlearn:9.4f} s  (median)")
     print(f"  speed-up vs refit     {t_refit / t_unlearn:9.0f} x   (target >= 100x)")
-    print(f"  max rel. coef error vs refit: {err:.1e}; strategy: "
-          f"{fitted.unlearn_history_[-1]['details']['strategy']}")
+    print(
+        f"  max rel. coef error vs refit: {err:.1e}; strategy: "
+        f"{fitted.unlearn_history_[-1]['details']['strategy']}"
+    )
 
 
 def _mixed_data(n, rng):
@@ -112,16 +117,22 @@ def bench_mixed(n, k, repeat, rng):
         gone[np.concatenate(forget_sets)] = True
         df_r, y_r = df[~gone], y[~gone]
         t_refit = _median_time(
-            lambda: sk_make_pipeline(ct(), clone(final)).fit(df_r, y_r), repeat
+            lambda f=final, X=df_r, t=y_r: sk_make_pipeline(ct(), clone(f)).fit(X, t),
+            repeat,
         )
         t_unlearn = float(np.median(times))
         steps = fitted.unlearn_history_[-1]["details"]["steps"]
-        print(f"[mixed] ColumnTransformer + {label} n={n:,} forget {k} rows (x{repeat})")
+        print(
+            f"[mixed] ColumnTransformer + {label} n={n:,} forget {k} rows (x{repeat})"
+        )
         print(f"  refit on retained     {t_refit:9.3f} s")
         print(f"  unlearn               {t_unlearn:9.3f} s")
         print(f"  ratio                 {t_refit / t_unlearn:9.2f} x")
-        print("  why: " + "; ".join(f"{s['step']}: {s['strategy']}" for s in steps)
-              + " (the scaler's mean moves, so the model is refit on the retained rows)")
+        print(
+            "  why: "
+            + "; ".join(f"{s['step']}: {s['strategy']}" for s in steps)
+            + " (the scaler's mean moves, so the model is refit on the retained rows)"
+        )
 
 
 def main():

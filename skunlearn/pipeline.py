@@ -1,4 +1,4 @@
-"""A scikit-learn ``Pipeline`` that can forget rows: :class:`Pipeline`, :func:`make_pipeline`.
+"""A scikit-learn ``Pipeline`` that can forget rows: ``Pipeline``, ``make_pipeline``.
 
 The subclass adds :meth:`~skunlearn.base.UnlearningMixin.unlearn` to
 scikit-learn's :class:`~sklearn.pipeline.Pipeline` the way imbalanced-learn

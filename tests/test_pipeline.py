@@ -67,8 +67,13 @@ def test_make_pipeline_is_a_sklearn_pipeline_with_unlearn():
     ids=["fused", "passthrough", "transformer"],
 )
 def test_pipeline_equals_refit(steps):
-    check_unlearning(make_pipeline(*[clone(s) if s != "passthrough" else s for s in steps]),
-                     X, Y, forget=15, rtol=1e-9)
+    check_unlearning(
+        make_pipeline(*[clone(s) if s != "passthrough" else s for s in steps]),
+        X,
+        Y,
+        forget=15,
+        rtol=1e-9,
+    )
 
 
 def test_history_request_id_and_step_records():
@@ -79,13 +84,17 @@ def test_history_request_id_and_step_records():
     names = [s["step"] for s in record["details"]["steps"]]
     assert names == ["simpleimputer", "standardscaler", "ridge"]
     assert record["details"]["steps"][0]["strategy"] == "imputer_counts"
-    assert record["details"]["steps"][1]["reason"] == "an upstream step's output changed"
+    assert (
+        record["details"]["steps"][1]["reason"] == "an upstream step's output changed"
+    )
 
 
 def test_step_sample_weight_is_forgotten_with_rows():
     w = RNG.uniform(0.5, 2.0, len(Y))
     pipe = make_pipeline(StandardScaler(), Ridge())
-    check_unlearning(pipe, X, Y, forget=10, fit_params={"ridge__sample_weight": w}, rtol=1e-9)
+    check_unlearning(
+        pipe, X, Y, forget=10, fit_params={"ridge__sample_weight": w}, rtol=1e-9
+    )
     with pytest.raises(ValueError, match="stepname__parameter"):
         make_pipeline(StandardScaler(), Ridge()).fit(X, Y, sample_weight=w)
 
@@ -104,7 +113,9 @@ def test_pickle_and_skops_roundtrip_after_unlearn(tmp_path):
 def test_set_output_pandas_and_categorical_pipeline():
     import pandas as pd
 
-    df = pd.DataFrame({"c": RNG.choice(["a", "b", "z"], 60).astype(object), "x": RNG.randn(60)})
+    df = pd.DataFrame(
+        {"c": RNG.choice(["a", "b", "z"], 60).astype(object), "x": RNG.randn(60)}
+    )
     pipe = make_pipeline(OneHotEncoder(sparse_output=False, handle_unknown="ignore"))
     pipe.set_output(transform="pandas").fit(df[["c"]])
     rows = np.flatnonzero(df["c"].to_numpy() == "z")
@@ -121,7 +132,9 @@ def test_transform_input_is_refused():
 
 
 def test_unlearnable_and_subclass_share_one_strategy():
-    a = Unlearnable(sk_make_pipeline(SimpleImputer(), StandardScaler(), Ridge())).fit(X, Y)
+    a = Unlearnable(sk_make_pipeline(SimpleImputer(), StandardScaler(), Ridge())).fit(
+        X, Y
+    )
     b = make_pipeline(SimpleImputer(), StandardScaler(), Ridge()).fit(X, Y)
     a.unlearn(X[:7])
     b.unlearn(X[:7])

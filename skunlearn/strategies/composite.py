@@ -45,8 +45,6 @@ from ._base import (
     StepUpdate,
     StrategyNotApplicable,
     UnlearningStrategy,
-    _AllRows,
-    _ForgetOnlyLedger,
     get_strategy,
     register_strategy,
 )
@@ -182,7 +180,7 @@ def _refit_one(strategy, estimator, retained, *, reason, transform=False):
 
 
 class _CompositeStrategy(UnlearningStrategy):
-    """Standalone ``unlearn`` (through :class:`~skunlearn.Unlearnable`) via ``unlearn_step``."""
+    """Standalone ``unlearn`` (``Unlearnable(composite)``) through ``unlearn_step``."""
 
     keeps_rows = True
     sample_props = None  # every per-row fit parameter may be routed to a step
@@ -243,7 +241,7 @@ class PipelineStrategy(_CompositeStrategy):
 
     # -------------------------------------------------------------- routing
     def _route(self, pipeline, params):
-        """Per-step fit parameters: ``{step_name: (transformer_params, fit_params)}``."""
+        """Per-step fit parameters: ``{name: (transformer_params, fit_params)}``."""
         routed = pipeline._check_method_params(method="fit", props=params)
         out = {}
         for name, step in pipeline.steps:

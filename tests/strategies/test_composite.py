@@ -10,7 +10,12 @@ import sklearn
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, RidgeClassifier
+from sklearn.linear_model import (
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    RidgeClassifier,
+)
 from sklearn.pipeline import FeatureUnion
 from sklearn.pipeline import make_pipeline as sk_make_pipeline
 from sklearn.preprocessing import (
@@ -41,14 +46,22 @@ def _mixed(n=300, seed=0):
     df.loc[rng.rand(n) < 0.1, "income"] = np.nan
     rare = [5, 77, n - 3]
     df.loc[rare, "city"] = "metz"  # the rare category
-    score = (df["income"].fillna(22000) / 22000) + (df["city"] == "paris") + rng.randn(n) * 0.3
+    score = (
+        (df["income"].fillna(22000) / 22000)
+        + (df["city"] == "paris")
+        + rng.randn(n) * 0.3
+    )
     return df, (score > 1.3).astype(int).to_numpy(), score.to_numpy(), rare
 
 
 def _column_transformer():
     return ColumnTransformer(
         [
-            ("num", sk_make_pipeline(SimpleImputer(), StandardScaler()), ["age", "income"]),
+            (
+                "num",
+                sk_make_pipeline(SimpleImputer(), StandardScaler()),
+                ["age", "income"],
+            ),
             ("cat", OneHotEncoder(handle_unknown="ignore"), ["city", "job"]),
         ]
     )
@@ -91,7 +104,9 @@ def _assert_same_fitted(actual, expected, rtol):
             assert repr(got) == repr(value), name
 
 
-@pytest.mark.parametrize("final", [LogisticRegression(), Ridge()], ids=["logistic", "ridge"])
+@pytest.mark.parametrize(
+    "final", [LogisticRegression(), Ridge()], ids=["logistic", "ridge"]
+)
 @pytest.mark.parametrize("which", ["random", "rare_category"])
 @pytest.mark.parametrize("entry", ["Unlearnable", "skunlearn.pipeline"])
 def test_mixed_type_pipeline_equals_refit(final, which, entry):
@@ -106,7 +121,9 @@ def test_mixed_type_pipeline_equals_refit(final, which, entry):
     model.fit(df, y)
     model.unlearn(df.iloc[forget])
     keep = np.setdiff1d(np.arange(len(df)), forget)
-    gold = sk_make_pipeline(_column_transformer(), clone(final)).fit(df.iloc[keep], y[keep])
+    gold = sk_make_pipeline(_column_transformer(), clone(final)).fit(
+        df.iloc[keep], y[keep]
+    )
     fitted = model.estimator_ if entry == "Unlearnable" else model
     X_eval = df.iloc[keep]
     rtol = 1e-9 if isinstance(final, Ridge) else 1e-7
@@ -140,7 +157,12 @@ def test_mixed_type_check_unlearning_and_residue():
     df, _, y_reg, _ = _mixed(n=120)
     check_unlearning(
         Unlearnable(sk_make_pipeline(_column_transformer(), Ridge())),
-        df, y_reg, forget=10, rtol=1e-9, X_eval=df, check_unknown=False,
+        df,
+        y_reg,
+        forget=10,
+        rtol=1e-9,
+        X_eval=df,
+        check_unknown=False,
         check_residue=False,
     )
     model = make_pipeline(_column_transformer(), Ridge()).fit(df, y_reg)
@@ -148,7 +170,10 @@ def test_mixed_type_check_unlearning_and_residue():
     blob = pickle.dumps(model)
     # Forgotten rows' unique numeric values are gone from the pickle.
     for value in df.iloc[[5, 77]][["age", "income"]].to_numpy().ravel():
-        if np.isfinite(value) and value not in df.drop(index=[5, 77])[["age", "income"]].values:
+        if (
+            np.isfinite(value)
+            and value not in df.drop(index=[5, 77])[["age", "income"]].values
+        ):
             assert np.float64(value).tobytes() not in blob
 
 
@@ -160,7 +185,8 @@ def _regression(n=400, d=6, seed=0):
 
 
 @pytest.mark.parametrize(
-    "scaler", [StandardScaler(), StandardScaler(with_mean=False), StandardScaler(with_std=False)]
+    "scaler",
+    [StandardScaler(), StandardScaler(with_mean=False), StandardScaler(with_std=False)],
 )
 @pytest.mark.parametrize("final", [Ridge(alpha=3.0), LinearRegression()])
 def test_fused_path_equals_refit_and_keeps_no_rows(scaler, final):
@@ -195,7 +221,10 @@ def test_fused_ridge_classifier():
     labels = np.digitize(y, np.quantile(y, [0.33, 0.66]))
     check_unlearning(
         Unlearnable(sk_make_pipeline(StandardScaler(), RidgeClassifier())),
-        X, labels, forget=25, rtol=1e-9,
+        X,
+        labels,
+        forget=25,
+        rtol=1e-9,
     )
 
 
@@ -206,12 +235,17 @@ def test_metadata_routing_reaches_steps_during_unlearn():
         for scaler in (StandardScaler(), MinMaxScaler()):
             pipe = sk_make_pipeline(
                 clone(scaler).set_fit_request(sample_weight=True)
-                if hasattr(scaler, "set_fit_request") and isinstance(scaler, StandardScaler)
+                if hasattr(scaler, "set_fit_request")
+                and isinstance(scaler, StandardScaler)
                 else clone(scaler),
                 Ridge().set_fit_request(sample_weight=True),
             )
             result = check_unlearning(
-                Unlearnable(pipe), X, y, forget=20, fit_params={"sample_weight": w},
+                Unlearnable(pipe),
+                X,
+                y,
+                forget=20,
+                fit_params={"sample_weight": w},
                 rtol=1e-9,
             )
             est = result["unlearned"]
@@ -266,9 +300,12 @@ def test_feature_union_and_minmax_refit_paths():
 def test_column_transformer_sparse_output_tracks_density():
     rng = np.random.RandomState(0)
     n = 200
-    df = pd.DataFrame({"x": rng.randn(n), "c": rng.choice(list("abcdefgh"), n).astype(object)})
+    df = pd.DataFrame(
+        {"x": rng.randn(n), "c": rng.choice(list("abcdefgh"), n).astype(object)}
+    )
     ct = ColumnTransformer(
-        [("n", "passthrough", ["x"]), ("c", OneHotEncoder(), ["c"])], sparse_threshold=0.3
+        [("n", "passthrough", ["x"]), ("c", OneHotEncoder(), ["c"])],
+        sparse_threshold=0.3,
     )
     est = Unlearnable(ct).fit(df)
     est.unlearn(df.iloc[:50])

@@ -1,4 +1,4 @@
-"""Exact unlearning of preprocessing transformers (skunlearn.strategies.preprocessing)."""
+"""Exact unlearning of preprocessing transformers (strategies/preprocessing.py)."""
 
 import numpy as np
 import pandas as pd
@@ -48,8 +48,11 @@ CASES = [
     (FunctionTransformer(np.abs), X_NUM, "stateless"),
     (SplineTransformer(n_knots=4), X_NUM, "extremes"),
     (SplineTransformer(n_knots=4, knots="quantile"), X_NUM, "extremes"),
-    (SplineTransformer(knots=np.linspace(-400, 400, 5)[:, None].repeat(4, 1)), X_NUM,
-     "stateless"),
+    (
+        SplineTransformer(knots=np.linspace(-400, 400, 5)[:, None].repeat(4, 1)),
+        X_NUM,
+        "stateless",
+    ),
     (RobustScaler(), X_NUM, "retrain"),
 ]
 
@@ -79,19 +82,27 @@ def test_transformer_equals_refit(transformer, X, strategy, which):
             continue
         assert np.asarray(actual).shape == np.asarray(expected).shape, name
         np.testing.assert_allclose(
-            np.asarray(actual, dtype=float), np.asarray(expected, dtype=float),
-            rtol=1e-9, atol=1e-12, err_msg=name,
+            np.asarray(actual, dtype=float),
+            np.asarray(expected, dtype=float),
+            rtol=1e-9,
+            atol=1e-12,
+            err_msg=name,
         )
 
 
 def test_standard_scaler_sample_weight_and_counts_dtype():
     w = RNG.uniform(0.5, 2, X_NUM.shape[0])
     result = check_unlearning(
-        Unlearnable(StandardScaler()), X_NUM, fit_params={"sample_weight": w},
-        forget=20, rtol=1e-9,
+        Unlearnable(StandardScaler()),
+        X_NUM,
+        fit_params={"sample_weight": w},
+        forget=20,
+        rtol=1e-9,
     )
     est, gold = result["unlearned"], result["gold"]
-    assert np.asarray(est.n_samples_seen_).dtype == np.asarray(gold.n_samples_seen_).dtype
+    assert (
+        np.asarray(est.n_samples_seen_).dtype == np.asarray(gold.n_samples_seen_).dtype
+    )
     np.testing.assert_allclose(est.n_samples_seen_, gold.n_samples_seen_, rtol=1e-12)
 
 
@@ -124,9 +135,17 @@ def test_scaler_and_imputer_property(seed, k, nan_frac):
     X[0] = 1.0  # every column keeps an observed value among rows 0 and 1
     X[1] = 2.0
     forget = rng.choice(np.arange(2, 40), size=k, replace=False)
-    for transformer in (StandardScaler(), SimpleImputer(), SimpleImputer(strategy="most_frequent")):
+    for transformer in (
+        StandardScaler(),
+        SimpleImputer(),
+        SimpleImputer(strategy="most_frequent"),
+    ):
         check_unlearning(
-            Unlearnable(transformer), X, forget=forget, rtol=1e-8, check_unknown=False,
+            Unlearnable(transformer),
+            X,
+            forget=forget,
+            rtol=1e-8,
+            check_unknown=False,
             check_residue=False,
         )
 
@@ -149,7 +168,9 @@ ENCODERS = [
     OneHotEncoder(sparse_output=False),
     OneHotEncoder(sparse_output=False, drop="first"),
     OneHotEncoder(sparse_output=False, handle_unknown="ignore", drop="if_binary"),
-    OneHotEncoder(sparse_output=False, handle_unknown="infrequent_if_exist", min_frequency=3),
+    OneHotEncoder(
+        sparse_output=False, handle_unknown="infrequent_if_exist", min_frequency=3
+    ),
     OrdinalEncoder(),
     OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
     OneHotEncoder(
@@ -165,7 +186,11 @@ def test_encoder_category_disappears(encoder, forget):
     df = _frame()
     X_eval = df.drop(index=forget)
     result = check_unlearning(
-        Unlearnable(encoder), df, forget=forget, X_eval=X_eval, check_unknown=False,
+        Unlearnable(encoder),
+        df,
+        forget=forget,
+        X_eval=X_eval,
+        check_unknown=False,
         rtol=0,
     )
     est, gold = result["unlearned"], result["gold"]
@@ -173,7 +198,9 @@ def test_encoder_category_disappears(encoder, forget):
     for a, b in zip(est.categories_, gold.categories_):
         assert a.dtype == b.dtype
         assert pd.Series(a).equals(pd.Series(b))
-    np.testing.assert_array_equal(est.get_feature_names_out(), gold.get_feature_names_out())
+    np.testing.assert_array_equal(
+        est.get_feature_names_out(), gold.get_feature_names_out()
+    )
     if hasattr(gold.estimator_, "drop_idx_"):
         assert repr(est.drop_idx_) == repr(gold.drop_idx_)
 
@@ -185,7 +212,9 @@ def test_encoder_unknown_rows_raise_and_leave_model_unchanged():
     unknown = pd.DataFrame({"color": ["orange"], "size": [1]})
     with pytest.raises(UnknownRowsError, match="position"):
         est.unlearn(unknown)
-    assert all(pd.Series(a).equals(pd.Series(b)) for a, b in zip(before, est.categories_))
+    assert all(
+        pd.Series(a).equals(pd.Series(b)) for a, b in zip(before, est.categories_)
+    )
     assert est.unlearn_history_ == []
 
 
@@ -194,7 +223,9 @@ def test_encoder_sequential_requests_match_refit():
     est = Unlearnable(OneHotEncoder(sparse_output=False)).fit(df)
     est.unlearn(df.iloc[[4]]).unlearn(df.iloc[[9, 20]])
     gold = OneHotEncoder(sparse_output=False).fit(df.drop(index=[4, 9, 20]))
-    np.testing.assert_array_equal(est.get_feature_names_out(), gold.get_feature_names_out())
+    np.testing.assert_array_equal(
+        est.get_feature_names_out(), gold.get_feature_names_out()
+    )
     assert "purple" not in est.categories_[0].tolist()
 
 
@@ -203,4 +234,6 @@ def test_stateless_changes_nothing():
     before = est.estimator_
     est.unlearn(X_NUM[:3])
     assert est.estimator_ is before
-    assert clone(est).fit(X_NUM[3:]).transform(X_NUM).shape == est.transform(X_NUM).shape
+    assert (
+        clone(est).fit(X_NUM[3:]).transform(X_NUM).shape == est.transform(X_NUM).shape
+    )

@@ -48,7 +48,9 @@ def test_refit_search_equals_search_on_retained_rows(search):
     gold = clone(search).fit(X[12:], Y[12:])
     assert model.best_params_ == gold.best_params_
     np.testing.assert_allclose(
-        model.cv_results_["mean_test_score"], gold.cv_results_["mean_test_score"], rtol=1e-9
+        model.cv_results_["mean_test_score"],
+        gold.cv_results_["mean_test_score"],
+        rtol=1e-9,
     )
     np.testing.assert_allclose(model.predict(X), gold.predict(X), rtol=1e-9)
     assert model.unlearn_history_[-1]["details"]["search_redone"] is True
@@ -69,12 +71,16 @@ def test_search_rejects_unknown_unlearn_params():
 
 
 def test_search_over_unlearnable_and_cross_validate():
-    search = GridSearchCV(Unlearnable(Ridge()), {"estimator__alpha": [0.01, 1.0, 100.0]}, cv=3)
+    search = GridSearchCV(
+        Unlearnable(Ridge()), {"estimator__alpha": [0.01, 1.0, 100.0]}, cv=3
+    )
     search.fit(X, Y)
     plain = GridSearchCV(Ridge(), {"alpha": [0.01, 1.0, 100.0]}, cv=3).fit(X, Y)
     assert search.best_params_["estimator__alpha"] == plain.best_params_["alpha"]
     np.testing.assert_allclose(
-        search.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"], rtol=1e-9
+        search.cv_results_["mean_test_score"],
+        plain.cv_results_["mean_test_score"],
+        rtol=1e-9,
     )
     best = search.best_estimator_
     best.unlearn(X[:5])
