@@ -112,6 +112,11 @@ def _fit_step(estimator, X, y, params, *, transform):
                 strategy.static_params_ = _split_params(params, _num_samples(X))[1]
             out = fitted.fit_transform(X, y, **params)
             return strategy, fitted, out
+        if transform and hasattr(strategy, "fit_transform"):
+            # A composite's fit_transform output may differ from its transform
+            # (e.g. a TargetEncoder inside cross-fits), as in Pipeline.fit.
+            fitted, out = strategy.fit_transform(clone(estimator), X, y, params)
+            return strategy, fitted, out
         fitted = strategy.fit(clone(estimator), X, y, params)
     except StrategyNotApplicable:
         strategy = RetrainStrategy()
@@ -135,7 +140,9 @@ def _adopt(strategy, estimator, X, y, params):
         return strategy, estimator
 
 
-def _unlearn_one(strategy, estimator, X, y, props, retained, params):
+def _unlearn_one(
+    strategy, estimator, X, y, props, retained, params, *, transform=False
+):
     """Unlearn one step given its forget input; returns a :class:`StepUpdate`."""
     if isinstance(strategy, NativeStrategy):
         # An unlearning estimator as a step: its own unlearn, on a copy so
@@ -154,7 +161,13 @@ def _unlearn_one(strategy, estimator, X, y, props, retained, params):
             details={"strategy": "native", "inner": record["strategy"]},
         )
     if isinstance(strategy, RetrainStrategy):
-        return _refit_one(strategy, estimator, retained, reason="retrain strategy")
+        return _refit_one(
+            strategy,
+            estimator,
+            retained,
+            reason="retrain strategy",
+            transform=transform,
+        )
     return strategy.unlearn_step(estimator, X, y, props, retained, params)
 
 
@@ -473,7 +486,14 @@ class PipelineStrategy(_CompositeStrategy):
             else:
                 p_f = self._step_params(routed_f, i, name, n_steps)
                 upd = _unlearn_one(
-                    strategy, step, Xf, y, p_f, retained_for(i, name), {}
+                    strategy,
+                    step,
+                    Xf,
+                    y,
+                    p_f,
+                    retained_for(i, name),
+                    {},
+                    transform=not last,
                 )
                 if not last:
                     # Unchanged upstream: the forget rows' input to the next
@@ -549,7 +569,11 @@ class ColumnTransformerStrategy(_CompositeStrategy):
         }
 
     def fit(self, estimator, X, y, fit_params):
-        estimator.fit_transform(X, y, **fit_params)
+        return self.fit_transform(estimator, X, y, fit_params)[0]
+
+    def fit_transform(self, estimator, X, y, fit_params):
+        """Fit as :meth:`fit`; also return ``estimator.fit_transform``'s output."""
+        output = estimator.fit_transform(X, y, **fit_params)
         n = _num_samples(X)
         self.static_params_ = _split_params(fit_params, n)[1]
         sub_params = self._sub_params(estimator, fit_params)
@@ -570,7 +594,7 @@ class ColumnTransformerStrategy(_CompositeStrategy):
             (name, mapping.get(name, trans), cols)
             for name, trans, cols in estimator.transformers_
         ]
-        return estimator
+        return estimator, output
 
     def unlearn_step(self, estimator, X, y, props, retained, params):
         sub_f = self._sub_params(estimator, {**props, **self.static_params_})
@@ -591,6 +615,7 @@ class ColumnTransformerStrategy(_CompositeStrategy):
             return get
 
         new_subs = {}
+        sub_outputs = {}
         new_strategies = dict(self.subs_)
         blocks = dict(self.blocks_)
         records = []
@@ -607,7 +632,11 @@ class ColumnTransformerStrategy(_CompositeStrategy):
                 sub_f.get(name, {}),
                 retained_cols(name, cols),
                 {},
+                transform=True,
             )
+            if upd.retained_output is not None:
+                # e.g. TargetEncoder: fit_transform is not fit().transform()
+                sub_outputs[name] = upd.retained_output
             new_subs[name] = upd.estimator
             new_strategies[name] = upd.strategy
             records.append({"step": name, "changed": bool(upd.changed), **upd.details})
@@ -628,7 +657,9 @@ class ColumnTransformerStrategy(_CompositeStrategy):
         if changed_any:
             X_r = retained_cols(None, slice(None))()[0]
             outs = [
-                new_subs[name].transform(_safe_indexing(X_r, cols, axis=1))
+                sub_outputs[name]
+                if name in sub_outputs
+                else new_subs[name].transform(_safe_indexing(X_r, cols, axis=1))
                 for name, _, cols in self._fitted(estimator)
             ]
             for (name, _, _), out in zip(self._fitted(estimator), outs):

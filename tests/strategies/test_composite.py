@@ -381,3 +381,61 @@ def test_failure_midway_leaves_pipeline_unchanged(monkeypatch):
         pipe.unlearn(df.iloc[:4])
     assert [s for _, s in pipe.steps] == steps_before
     assert pipe.ledger_.n_rows == n_before and pipe.unlearn_history_ == []
+
+
+def test_target_encoder_step_is_refit_like_pipeline_fit():
+    from sklearn.preprocessing import TargetEncoder
+
+    df, _, y, _ = _mixed(n=200)
+    cats = df[["city", "job"]]
+    pipe = sk_make_pipeline(TargetEncoder(random_state=0), Ridge())
+    model = Unlearnable(pipe).fit(cats, y)
+    model.unlearn(cats.iloc[:5], y[:5])
+    gold = clone(pipe).fit(cats.iloc[5:], y[5:])
+    np.testing.assert_allclose(model.predict(cats), gold.predict(cats), rtol=1e-9)
+    steps = model.unlearn_history_[-1]["details"]["steps"]
+    assert [s["strategy"] for s in steps] == ["refit", "refit"]
+
+
+@pytest.mark.parametrize("remainder", ["drop", "passthrough", StandardScaler()])
+def test_column_transformer_remainder_and_nesting(remainder):
+    X, y = _regression(n=200, d=5)
+    ct = ColumnTransformer(
+        [
+            ("a", StandardScaler(), [0, 1]),
+            (
+                "b",
+                FeatureUnion([("p", PolynomialFeatures(2)), ("m", MinMaxScaler())]),
+                [2],
+            ),
+            ("gone", "drop", [3]),
+        ],
+        remainder=remainder,
+    )
+    result = check_unlearning(
+        Unlearnable(sk_make_pipeline(ct, Ridge())), X, y, forget=20, rtol=1e-8
+    )
+    est, gold = result["unlearned"], result["gold"]
+    np.testing.assert_array_equal(
+        est.estimator_[0].get_feature_names_out(),
+        gold.estimator_[0].get_feature_names_out(),
+    )
+    check_unlearning(Unlearnable(clone(ct)), X, forget=[0, 1, 2], rtol=1e-9)
+
+
+def test_target_encoder_inside_column_transformer():
+    from sklearn.preprocessing import TargetEncoder
+
+    df, _, y, _ = _mixed(n=200)
+    ct = ColumnTransformer(
+        [
+            ("num", SimpleImputer(), ["age"]),
+            ("te", TargetEncoder(random_state=0), ["city"]),
+        ]
+    )
+    pipe = sk_make_pipeline(ct, Ridge())
+    model = Unlearnable(pipe).fit(df, y)
+    model.unlearn(df.iloc[:5], y[:5])
+    gold = clone(pipe).fit(df.iloc[5:], y[5:])
+    np.testing.assert_allclose(model.predict(df), gold.predict(df), rtol=1e-9)
+    np.testing.assert_allclose(model.estimator_[-1].coef_, gold[-1].coef_, rtol=1e-9)
