@@ -384,11 +384,12 @@ def test_failure_midway_leaves_pipeline_unchanged(monkeypatch):
 
 
 def test_target_encoder_step_is_refit_like_pipeline_fit():
+    from sklearn.model_selection import KFold
     from sklearn.preprocessing import TargetEncoder
 
     df, _, y, _ = _mixed(n=200)
     cats = df[["city", "job"]]
-    pipe = sk_make_pipeline(TargetEncoder(random_state=0), Ridge())
+    pipe = sk_make_pipeline(TargetEncoder(cv=KFold(5, shuffle=True, random_state=0)), Ridge())
     model = Unlearnable(pipe).fit(cats, y)
     model.unlearn(cats.iloc[:5], y[:5])
     gold = clone(pipe).fit(cats.iloc[5:], y[5:])
@@ -424,13 +425,14 @@ def test_column_transformer_remainder_and_nesting(remainder):
 
 
 def test_target_encoder_inside_column_transformer():
+    from sklearn.model_selection import KFold
     from sklearn.preprocessing import TargetEncoder
 
     df, _, y, _ = _mixed(n=200)
     ct = ColumnTransformer(
         [
             ("num", SimpleImputer(), ["age"]),
-            ("te", TargetEncoder(random_state=0), ["city"]),
+            ("te", TargetEncoder(cv=KFold(5, shuffle=True, random_state=0)), ["city"]),
         ]
     )
     pipe = sk_make_pipeline(ct, Ridge())
