@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import sklearn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -389,7 +391,9 @@ def test_target_encoder_step_is_refit_like_pipeline_fit():
 
     df, _, y, _ = _mixed(n=200)
     cats = df[["city", "job"]]
-    pipe = sk_make_pipeline(TargetEncoder(cv=KFold(5, shuffle=True, random_state=0)), Ridge())
+    pipe = sk_make_pipeline(
+        TargetEncoder(cv=KFold(5, shuffle=True, random_state=0)), Ridge()
+    )
     model = Unlearnable(pipe).fit(cats, y)
     model.unlearn(cats.iloc[:5], y[:5])
     gold = clone(pipe).fit(cats.iloc[5:], y[5:])
@@ -441,3 +445,49 @@ def test_target_encoder_inside_column_transformer():
     gold = clone(pipe).fit(df.iloc[5:], y[5:])
     np.testing.assert_allclose(model.predict(df), gold.predict(df), rtol=1e-9)
     np.testing.assert_allclose(model.estimator_[-1].coef_, gold[-1].coef_, rtol=1e-9)
+
+
+def test_metadata_routing_into_column_transformer_steps():
+    X, y = _regression(n=200, d=4)
+    w = np.random.RandomState(5).uniform(0.2, 3.0, len(y))
+    with sklearn.config_context(enable_metadata_routing=True):
+        ct = ColumnTransformer(
+            [
+                ("s", StandardScaler().set_fit_request(sample_weight=True), [0, 1]),
+                ("m", MinMaxScaler(), [2, 3]),
+            ]
+        )
+        pipe = sk_make_pipeline(ct, Ridge().set_fit_request(sample_weight=True))
+        result = check_unlearning(
+            Unlearnable(pipe),
+            X,
+            y,
+            forget=15,
+            fit_params={"sample_weight": w},
+            rtol=1e-9,
+        )
+    scaler = result["unlearned"].estimator_[0].named_transformers_["s"]
+    gold = result["gold"].estimator_[0].named_transformers_["s"]
+    np.testing.assert_allclose(scaler.n_samples_seen_, gold.n_samples_seen_, rtol=1e-12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    k=st.integers(1, 40),
+    alpha=st.floats(1e-3, 1e3),
+    with_mean=st.booleans(),
+)
+def test_fused_path_property(seed, k, alpha, with_mean):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(60, 4) * rng.uniform(0.01, 100, 4) + rng.uniform(-1e3, 1e3, 4)
+    y = X @ rng.randn(4) + rng.randn(60)
+    forget = rng.choice(60, size=k, replace=False)
+    pipe = make_pipeline(StandardScaler(with_mean=with_mean), Ridge(alpha=alpha)).fit(
+        X, y
+    )
+    pipe.unlearn(X[forget])
+    keep = np.setdiff1d(np.arange(60), forget)
+    gold = sk_make_pipeline(StandardScaler(with_mean=with_mean), Ridge(alpha=alpha))
+    gold.fit(X[keep], y[keep])
+    np.testing.assert_allclose(pipe.predict(X), gold.predict(X), rtol=1e-8, atol=1e-8)
