@@ -209,7 +209,10 @@ class Pipeline(UnlearningMixin, _Pipeline):
         )
 
     def _get_unlearning_guarantee(self):
-        # Approximate as soon as one step that is itself an unlearner is.
+        # Approximate as soon as one step (however nested) is.
+        strategy = getattr(self, "unlearn_strategy_", None)
+        if strategy is not None:
+            return "exact" if strategy.exact else "approximate"
         for _, step in self.steps:
             if getattr(step, "unlearning_guarantee", "exact") == "approximate":
                 return "approximate"

@@ -140,6 +140,13 @@ def _adopt(strategy, estimator, X, y, params):
         return strategy, estimator
 
 
+def _is_exact(strategy, estimator):
+    """Whether a step's unlearning is exact (its own guarantee for unlearners)."""
+    if isinstance(strategy, NativeStrategy):
+        return getattr(estimator, "unlearning_guarantee", "exact") == "exact"
+    return bool(getattr(strategy, "exact", True))
+
+
 def _unlearn_one(
     strategy, estimator, X, y, props, retained, params, *, transform=False
 ):
@@ -301,6 +308,13 @@ class PipelineStrategy(_CompositeStrategy):
                 Xt = out
         estimator.steps = steps
         self.steps_ = strategies
+        # Exact only if every step is (an approximate unlearner inside makes
+        # the whole composite approximate).
+        self.exact = all(
+            _is_exact(st, est)
+            for st, (_, est) in zip(strategies, steps)
+            if st is not None
+        )
         return estimator
 
     # ---------------------------------------------------------------- fused
@@ -590,6 +604,7 @@ class ColumnTransformerStrategy(_CompositeStrategy):
             self.blocks_[name] = _block_stats(trans2.transform(Xc))
         self.n_rows_ = n
         mapping = dict(fitted)
+        self.exact = all(_is_exact(self.subs_[k], v) for k, v in mapping.items())
         estimator.transformers_ = [
             (name, mapping.get(name, trans), cols)
             for name, trans, cols in estimator.transformers_
@@ -719,6 +734,8 @@ class FeatureUnionStrategy(_CompositeStrategy):
             self.subs_[name] = strategy
             new_list.append((name, trans2))
         estimator.transformer_list = new_list
+        named = dict(new_list)
+        self.exact = all(_is_exact(st, named[k]) for k, st in self.subs_.items())
         return estimator
 
     def unlearn_step(self, estimator, X, y, props, retained, params):

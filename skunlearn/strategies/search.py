@@ -26,7 +26,7 @@ from sklearn.utils.validation import _num_samples
 
 from ..base import UnlearnUpdate
 from ._base import UnlearningStrategy, get_strategy, register_strategy
-from .composite import _adopt, _split_params, _unlearn_one
+from .composite import _adopt, _is_exact, _split_params, _unlearn_one
 
 __all__ = ["SearchStrategy"]
 
@@ -64,6 +64,7 @@ class SearchStrategy(UnlearningStrategy):
         )
         estimator.best_estimator_ = best
         self.best_ = strategy
+        self.exact = _is_exact(strategy, best)
         return estimator
 
     def validate_forget(self, estimator, X):

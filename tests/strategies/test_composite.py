@@ -41,7 +41,7 @@ def _mixed(n=300, seed=0):
             "age": rng.normal(40, 12, n),
             "income": rng.lognormal(10, 0.5, n),
             "city": rng.choice(["paris", "lyon", "nice"], n).astype(object),
-            "job": rng.choice(["a", "b", "c", "d"], n).astype(object),
+            "job": rng.choice(["a", "b", "c", "d"], n),  # pandas string dtype
         }
     )
     df.loc[rng.rand(n) < 0.1, "age"] = np.nan
@@ -491,3 +491,41 @@ def test_fused_path_property(seed, k, alpha, with_mean):
     gold = sk_make_pipeline(StandardScaler(with_mean=with_mean), Ridge(alpha=alpha))
     gold.fit(X[keep], y[keep])
     np.testing.assert_allclose(pipe.predict(X), gold.predict(X), rtol=1e-8, atol=1e-8)
+
+
+def test_approximate_step_makes_the_composite_approximate():
+    from sklearn.base import BaseEstimator, RegressorMixin
+
+    from skunlearn.base import UnlearningMixin, UnlearnUpdate
+
+    class MeanModel(UnlearningMixin, RegressorMixin, BaseEstimator):
+        """Predicts a running mean; declares itself approximate for the test."""
+
+        _unlearning_guarantee = "approximate"
+
+        def fit(self, X, y):
+            self.mean_ = float(np.mean(y))
+            self.n_features_in_ = np.asarray(X).shape[1]
+            self._init_ledger(X, y)
+            return self
+
+        def _unlearn(self, match, X, y, **params):
+            keep = self.ledger_.retained(exclude=match.rows)
+            return UnlearnUpdate(
+                attributes={"mean_": float(np.mean(self.ledger_.y[keep]))},
+                strategy="mean",
+                exact=False,
+            )
+
+        def predict(self, X):
+            return np.full(np.asarray(X).shape[0], self.mean_)
+
+    X, y = _regression(n=50, d=3)
+    pipe = make_pipeline(PolynomialFeatures(), MeanModel()).fit(X, y)
+    assert pipe.unlearning_guarantee == "approximate"
+    wrapped = Unlearnable(sk_make_pipeline(PolynomialFeatures(), MeanModel())).fit(X, y)
+    assert wrapped.unlearning_guarantee == "approximate"
+    wrapped.unlearn(X[:3])
+    assert wrapped.unlearn_history_[-1]["exact"] is False
+    assert wrapped.unlearn_history_[-1]["details"]["steps"][1]["strategy"] == "native"
+    np.testing.assert_allclose(wrapped.predict(X[:1]), np.mean(y[3:]))
