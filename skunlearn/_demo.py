@@ -8,8 +8,8 @@ gold standard, compare).
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 __all__ = ["DEMO_CASES", "DemoCase"]
 
@@ -48,7 +48,9 @@ def _retrain_logistic():
 
     from .wrapper import Unlearnable
 
-    return Unlearnable(make_pipeline(StandardScaler(), LogisticRegression()), strategy="retrain")
+    return Unlearnable(
+        make_pipeline(StandardScaler(), LogisticRegression()), strategy="retrain"
+    )
 
 
 def _pipeline():
