@@ -10,6 +10,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline as SkPipeline
 from sklearn.pipeline import make_pipeline as sk_make_pipeline
+from sklearn.pipeline import make_union
 from sklearn.preprocessing import (
     MaxAbsScaler,
     OneHotEncoder,
@@ -37,8 +38,12 @@ _SAME_AS_SKLEARN = {
         make_pipeline(StandardScaler(), Ridge()),
         make_pipeline(StandardScaler(), LogisticRegression()),
         make_pipeline(PolynomialFeatures(), StandardScaler()),
+        Unlearnable(sk_make_pipeline(StandardScaler(), Ridge())),
+        Unlearnable(make_union(StandardScaler(), PolynomialFeatures())),
     ],
-    expected_failed_checks=lambda est: _SAME_AS_SKLEARN,
+    expected_failed_checks=lambda est: (
+        {} if isinstance(est, Unlearnable) else _SAME_AS_SKLEARN
+    ),
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -18,6 +18,7 @@ from sklearn.preprocessing import (
     SplineTransformer,
     StandardScaler,
 )
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skunlearn import Unlearnable
 from skunlearn.exceptions import UnknownRowsError
@@ -55,6 +56,22 @@ CASES = [
     ),
     (RobustScaler(), X_NUM, "retrain"),
 ]
+
+
+@parametrize_with_checks(
+    [
+        Unlearnable(StandardScaler()),
+        Unlearnable(SimpleImputer()),
+        Unlearnable(OneHotEncoder(handle_unknown="ignore")),
+        Unlearnable(OrdinalEncoder()),
+        Unlearnable(MinMaxScaler()),
+        Unlearnable(MaxAbsScaler()),
+        Unlearnable(PolynomialFeatures()),
+        Unlearnable(SplineTransformer()),
+    ]
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
 
 
 def _extreme_rows(X):

@@ -7,6 +7,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline as sk_make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skunlearn import Unlearnable
 from skunlearn.utils.estimator_checks import check_unlearning
@@ -91,3 +92,14 @@ def test_search_over_unlearnable_and_cross_validate():
     cv_plain = cross_validate(Ridge(), X, Y, cv=3)
     np.testing.assert_allclose(cv["test_score"], cv_plain["test_score"], rtol=1e-9)
     assert all(hasattr(e, "unlearn") for e in cv["estimator"])
+
+
+@parametrize_with_checks(
+    [Unlearnable(GridSearchCV(Ridge(), {"alpha": [0.1, 1.0]}, cv=2))],
+    expected_failed_checks=lambda est: {
+        "check_supervised_y_2d": "scikit-learn's GridSearchCV(Ridge()) fails it too: "
+        "the search does not declare Ridge's multi-output support"
+    },
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
