@@ -22,6 +22,14 @@ data are an affine transform of those on raw data,
 
 so the composite keeps the raw statistics and the scaler's moments, downdates
 both, and derives the scaled model exactly, touching no retained row.
+
+**Limits.** Steps without a strategy (``RobustScaler``, ``TargetEncoder``,
+any estimator) are refit on their retained input with ``fit_transform``, as
+``Pipeline.fit`` does, so a cross-fitting ``TargetEncoder`` stays exact in a
+``Pipeline`` or ``ColumnTransformer``; inside a ``FeatureUnion`` the union's
+output for the retained rows is recomputed with ``transform``, which differs
+from ``fit_transform`` for such cross-fitting steps. ``Pipeline(memory=...)``
+and ``transform_input`` go to the retrain strategy.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
