@@ -198,6 +198,25 @@ class UnlearningStrategy:
 
         return self.fit(clone(estimator), X, y, fit_params)
 
+    def refit(self, estimator, X, y, fit_params):
+        """Fit the step anew on new input, for a composite whose upstream changed.
+
+        ``estimator`` is the current fitted step; its input for the retained
+        rows changed (an upstream scaler moved), so it must be refit. The
+        default is a fresh :meth:`fit` of a clone. Strategies whose refit can
+        start from the current solution (a strictly convex model reaches the
+        same optimum from any start) override this to warm-start.
+
+        Returns
+        -------
+        strategy, estimator : UnlearningStrategy, object
+            The new strategy state and the fitted step.
+        """
+        from sklearn.base import clone
+
+        strategy = type(self)()
+        return strategy, strategy.fit(clone(estimator), X, y, fit_params)
+
     def unlearn_step(self, estimator, X, y, props, retained, params):
         """Unlearn rows of a step given the step's input for them.
 

@@ -190,9 +190,15 @@ def _refit_one(strategy, estimator, retained, *, reason, transform=False):
     X_r, y_r, props_r = retained()
     start = time.perf_counter()
     static = getattr(strategy, "static_params_", {}) or {}
-    new_strategy, new, out = _fit_step(
-        estimator, X_r, y_r, {**props_r, **static}, transform=transform
-    )
+    params = {**props_r, **static}
+    if type(strategy).refit is not UnlearningStrategy.refit:
+        # The step's strategy refits from its current state (e.g. warm start).
+        new_strategy, new = strategy.refit(estimator, X_r, y_r, params)
+        out = new.transform(X_r) if transform else None
+    else:
+        new_strategy, new, out = _fit_step(
+            estimator, X_r, y_r, params, transform=transform
+        )
     return StepUpdate(
         estimator=new,
         strategy=new_strategy,

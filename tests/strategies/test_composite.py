@@ -529,3 +529,41 @@ def test_approximate_step_makes_the_composite_approximate():
     assert wrapped.unlearn_history_[-1]["exact"] is False
     assert wrapped.unlearn_history_[-1]["details"]["steps"][1]["strategy"] == "native"
     np.testing.assert_allclose(wrapped.predict(X[:1]), np.mean(y[3:]))
+
+
+def test_step_strategy_refit_hook_is_used_after_an_upstream_change():
+    from skunlearn.strategies import UnlearningStrategy, register_strategy
+    from skunlearn.strategies._base import _REGISTRY
+
+    class WarmRidge(Ridge):
+        pass
+
+    calls = []
+
+    class WarmStrategy(UnlearningStrategy):
+        name = "warm"
+        keeps_rows = True
+
+        @classmethod
+        def supports(cls, estimator):
+            return isinstance(estimator, WarmRidge)
+
+        def fit(self, estimator, X, y, fit_params):
+            return estimator.fit(X, y, **fit_params)
+
+        def refit(self, estimator, X, y, fit_params):
+            calls.append(estimator.coef_.copy())  # the current solution is at hand
+            new = WarmStrategy()
+            return new, new.fit(clone(estimator), X, y, fit_params)
+
+    register_strategy(WarmRidge, WarmStrategy)
+    try:
+        X, y = _regression()
+        pipe = make_pipeline(MinMaxScaler(), WarmRidge()).fit(X, y)
+        pipe.unlearn(X[[int(np.argmax(X[:, 0]))]])  # moves the scaler
+        assert len(calls) == 1
+        keep = np.arange(len(X)) != int(np.argmax(X[:, 0]))
+        gold = sk_make_pipeline(MinMaxScaler(), Ridge()).fit(X[keep], y[keep])
+        np.testing.assert_allclose(pipe.predict(X), gold.predict(X), rtol=1e-9)
+    finally:
+        _REGISTRY.pop(WarmRidge, None)
