@@ -49,6 +49,7 @@ from sklearn.utils.metadata_routing import _routing_enabled, process_routing
 from sklearn.utils.validation import _check_feature_names, _is_arraylike, _num_samples
 
 from ..base import UnlearnUpdate
+from ..utils._threads import single_blas_thread
 from ._base import (
     StepUpdate,
     StrategyNotApplicable,
@@ -56,7 +57,7 @@ from ._base import (
     get_strategy,
     register_strategy,
 )
-from .linear import ClosedFormLinearStrategy, _Stats
+from .linear import _SMALL_D, ClosedFormLinearStrategy, _Stats
 from .preprocessing import StandardScalerStrategy
 from .retrain import NativeStrategy, RetrainStrategy
 
@@ -417,6 +418,13 @@ class PipelineStrategy(_CompositeStrategy):
         return new
 
     def _unlearn_fused(self, pipeline, X, y, props):
+        # Small dense algebra (k x d and d x d): one BLAS thread is faster,
+        # far more so on a busy machine (see utils._threads).
+        small = pipeline.steps[self.layout_[0]][1].n_features_in_ <= _SMALL_D
+        with single_blas_thread(small and _num_samples(X) <= 65536):
+            return self._unlearn_fused_impl(pipeline, X, y, props)
+
+    def _unlearn_fused_impl(self, pipeline, X, y, props):
         i_s, i_f = self.layout_
         routed = self._route(pipeline, {**props, **self.static_params_})
         name_s, scaler = pipeline.steps[i_s]
