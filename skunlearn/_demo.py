@@ -61,8 +61,18 @@ def _sisa_trees():
     return SISAClassifier(DecisionTreeClassifier(), n_shards=5, random_state=0)
 
 
+def _pipeline():
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
+
+    from .pipeline import make_pipeline
+
+    return make_pipeline(StandardScaler(), Ridge(alpha=1.0))
+
+
 DEMO_CASES = [
     DemoCase("linear, closed form (Ridge)", "diabetes", _ridge),
     DemoCase("any estimator, retrain fallback", "breast_cancer", _retrain_logistic),
+    DemoCase("pipeline, fused scaler + closed form", "diabetes", _pipeline),
     DemoCase("SISA shard ensemble (trees)", "digits", _sisa_trees),
 ]

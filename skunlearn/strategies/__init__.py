@@ -2,7 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from . import linear, retrain  # noqa: F401  (importing registers them)
+from . import composite, linear, preprocessing, retrain, search  # noqa: F401
 from ._base import (
     StrategyNotApplicable,
     UnlearningStrategy,
