@@ -8,8 +8,8 @@ gold standard, compare).
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 __all__ = ["DEMO_CASES", "DemoCase"]
 
@@ -48,7 +48,26 @@ def _retrain_logistic():
 
     from .wrapper import Unlearnable
 
-    return Unlearnable(make_pipeline(StandardScaler(), LogisticRegression()), strategy="retrain")
+    return Unlearnable(
+        make_pipeline(StandardScaler(), LogisticRegression()), strategy="retrain"
+    )
+
+
+def _sisa_trees():
+    from sklearn.tree import DecisionTreeClassifier
+
+    from .ensemble import SISAClassifier
+
+    return SISAClassifier(DecisionTreeClassifier(), n_shards=5, random_state=0)
+
+
+def _pipeline():
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
+
+    from .pipeline import make_pipeline
+
+    return make_pipeline(StandardScaler(), Ridge(alpha=1.0))
 
 
 def _logistic_warm_start():
@@ -86,6 +105,8 @@ def _dc_kmeans():
 DEMO_CASES = [
     DemoCase("linear, closed form (Ridge)", "diabetes", _ridge),
     DemoCase("any estimator, retrain fallback", "breast_cancer", _retrain_logistic),
+    DemoCase("pipeline, fused scaler + closed form", "diabetes", _pipeline),
+    DemoCase("SISA shard ensemble (trees)", "digits", _sisa_trees),
     DemoCase(
         "convex, warm start (LogisticRegression)", "breast_cancer", _logistic_warm_start
     ),

@@ -373,8 +373,12 @@ class TrainingLedger:
             y_arr = np.asarray(y)
             yfp = row_fingerprints(y_arr.reshape(k, -1))
             group_key = np.concatenate([fp, yfp], axis=1)
+        group_key = np.ascontiguousarray(group_key)
+        as_void = group_key.view(
+            np.dtype((np.void, group_key.dtype.itemsize * group_key.shape[1]))
+        )
         _, inverse, counts = np.unique(
-            group_key, axis=0, return_inverse=True, return_counts=True
+            as_void.ravel(), return_inverse=True, return_counts=True
         )
         inverse = inverse.ravel()
         order = np.argsort(inverse, kind="stable")
@@ -479,7 +483,9 @@ class TrainingLedger:
         self._alive[rows] = False
         self.n_rows -= rows.size
         if self.y is not None:
-            self.y[rows] = None if self.y.dtype == object else np.zeros(1, self.y.dtype)[0]
+            self.y[rows] = (
+                None if self.y.dtype == object else np.zeros(1, self.y.dtype)[0]
+            )
         for v in self.sample_props.values():
             v[rows] = 0
         if isinstance(self.X, np.ndarray):

@@ -131,7 +131,9 @@ class UnlearningMixin:
         return type(self)._unlearning_guarantee
 
     # ----------------------------------------------------------- for families
-    def _init_ledger(self, X, y=None, sample_props=None, *, keep_X=False, compact="auto"):
+    def _init_ledger(
+        self, X, y=None, sample_props=None, *, keep_X=False, compact="auto"
+    ):
         """Record the training rows; call at the end of ``fit``."""
         props = {k: v for k, v in (sample_props or {}).items() if v is not None}
         self.ledger_ = TrainingLedger(X, y, props, keep_X=keep_X, compact=compact)
@@ -258,4 +260,3 @@ def is_unlearner(estimator):
     return callable(getattr(estimator, "unlearn", None)) and hasattr(
         estimator, "unlearning_guarantee"
     )
-

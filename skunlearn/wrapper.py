@@ -6,7 +6,7 @@ import time
 
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils._set_output import _safe_set_output
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -200,12 +200,15 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
 
     # -------------------------------------------------------------- unlearn
     def _validate_forget_data(self, X, y):
+        X = self.strategy_.align_forget(self.estimator_, X)
         validate_data(self, X, reset=False, skip_check_array=True)
         X = self.strategy_.validate_forget(self.estimator_, X)
         return X, self._validate_forget_target(y, _num_samples(X))
 
     def _unlearn(self, match, X, y, **params):
-        return self.strategy_.unlearn(self.estimator_, self.ledger_, match, X, y, params)
+        return self.strategy_.unlearn(
+            self.estimator_, self.ledger_, match, X, y, params
+        )
 
     def unlearn(self, X, y=None, *, request_id=None, **params):
         check_is_fitted(self, "strategy_")

@@ -2,7 +2,8 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from . import convex, linear, naive_bayes, neighbors, retrain  # noqa: F401  (importing registers them)  # noqa: F401
+from . import composite, linear, preprocessing, retrain, search  # noqa: F401
+from . import convex, naive_bayes, neighbors  # noqa: F401
 from ._base import (
     StrategyNotApplicable,
     UnlearningStrategy,

@@ -3,7 +3,8 @@
 The fitted model is a function of sufficient statistics: the weighted mean of
 the rows and targets, and the centred cross-products
 
-    Cxx = sum_i w_i (x_i - xbar)(x_i - xbar)^T,   Cxy = sum_i w_i (x_i - xbar)(y_i - ybar)^T
+    Cxx = sum_i w_i (x_i - xbar)(x_i - xbar)^T
+    Cxy = sum_i w_i (x_i - xbar)(y_i - ybar)^T
 
 (uncentred when ``fit_intercept=False``). Forgetting rows subtracts their
 contribution with the reverse of Chan et al.'s parallel update, which keeps
@@ -35,6 +36,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ..base import UnlearnUpdate
 from ..exceptions import NumericalDriftWarning
+from ..utils._threads import single_blas_thread, warm_up
 from ._base import StrategyNotApplicable, UnlearningStrategy, register_strategy
 
 __all__ = ["ClosedFormLinearStrategy"]
@@ -43,6 +45,7 @@ _CHUNK = 65536
 _WOODBURY_MIN_D = 64
 _RESIDUAL_TOL = 1e-10
 _DRIFT_RATIO = 1e6
+_SMALL_D = 512  # below this, one BLAS thread is faster for d x d work
 
 
 def _weighted_moments(X, Y, w, center, shift=None):
@@ -145,7 +148,7 @@ class _Stats:
         return new, low_rank
 
 
-def _solve(Cxx, B, alphas):
+def _solve(Cxx, B, alphas, want_inverse=True):
     """Solve ``(Cxx + alpha_j I) W[:, j] = B[:, j]``; minimum norm if singular.
 
     Returns ``(W, inverse)`` where ``inverse`` is ``(Cxx + alpha I)^-1`` when a
@@ -164,7 +167,7 @@ def _solve(Cxx, B, alphas):
                 raise linalg.LinAlgError
             W[:, cols] = linalg.cho_solve(factor, B[:, cols], check_finite=False)
             if alphas.size == 1 or np.all(alphas == alpha):
-                if d >= _WOODBURY_MIN_D:
+                if want_inverse and d >= _WOODBURY_MIN_D:
                     inverse = linalg.cho_solve(factor, eye, check_finite=False)
         except linalg.LinAlgError:
             # Singular (alpha = 0 and rank-deficient rows): minimum-norm
@@ -204,6 +207,13 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
     @classmethod
     def supports(cls, estimator):
         if not isinstance(estimator, LinearRegression | Ridge | RidgeClassifier):
+            return False
+        # A subclass that overrides fit may fit something else: retrain it.
+        if type(estimator).fit not in (
+            LinearRegression.fit,
+            Ridge.fit,
+            RidgeClassifier.fit,
+        ):
             return False
         if getattr(estimator, "positive", False):
             return False
@@ -252,12 +262,15 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
             Y = Y.reshape(X.shape[0], -1)
             counts = None
         self.stats_ = _Stats(
-            estimator.fit_intercept, *_weighted_moments(X, Y, w, estimator.fit_intercept),
-            X.shape[0], counts,
+            estimator.fit_intercept,
+            *_weighted_moments(X, Y, w, estimator.fit_intercept),
+            X.shape[0],
+            counts,
         )
-        self.inverse_ = None
-        self._n_woodbury = 0
-        return self._build(estimator, self.stats_, inverse=None)[0]
+        fitted, self.inverse_, _ = self._build(estimator, self.stats_, inverse=None)
+        if X.shape[1] <= _SMALL_D:
+            warm_up()
+        return fitted
 
     def _class_weights(self, estimator, y_idx):
         cw = estimator.class_weight
@@ -318,11 +331,16 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
             except linalg.LinAlgError:
                 W = None
         if W is None:
-            W, inverse = _solve(stats.Cxx, B, alphas)
+            # Keep an inverse for later Woodbury updates only while requests
+            # are small (a large one gains nothing from it).
+            small = low_rank is None or low_rank.shape[0] < stats.Cxx.shape[0] / 6
+            W, inverse = _solve(stats.Cxx, B, alphas, want_inverse=small)
             info["solve"] = "cholesky"
         coef = W.T.astype(self.dtype_, copy=False)  # (t, d)
         intercept = (y_mean - stats.x_mean @ W) if stats.center else None
-        new = copy.copy(estimator)
+        # A shallow copy without going through BaseEstimator.__getstate__.
+        new = object.__new__(type(estimator))
+        new.__dict__.update(estimator.__dict__)
         t = coef.shape[0]
         if isinstance(estimator, LinearRegression):
             new.coef_ = coef.ravel() if self.y_ndim_ == 1 else coef
@@ -371,10 +389,11 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
             removed_counts = np.bincount(y_idx, minlength=self.classes_all_.size)
         else:
             Y = np.asarray(y_stored, dtype=np.float64).reshape(rows.size, -1)
-        stats, low_rank = self.stats_.without(X, Y, w, removed_counts)
-        new_est, inverse, info = self._build(
-            estimator, stats, self.inverse_, low_rank=low_rank
-        )
+        with single_blas_thread(X.shape[1] <= _SMALL_D and rows.size <= _CHUNK):
+            stats, low_rank = self.stats_.without(X, Y, w, removed_counts)
+            new_est, inverse, info = self._build(
+                estimator, stats, self.inverse_, low_rank=low_rank
+            )
         drift = stats.mass / max(float(np.trace(stats.Cxx)), 1e-300)
         if drift > _DRIFT_RATIO:
             warnings.warn(

@@ -42,7 +42,8 @@ class RetrainStrategy(UnlearningStrategy):
     def unlearn(self, estimator, ledger, match, X, y, params):
         if params:
             raise TypeError(
-                f"The retrain strategy takes no unlearning parameters, got {sorted(params)}."
+                "The retrain strategy takes no unlearning parameters, got "
+                f"{sorted(params)}."
             )
         keep = ledger.retained(exclude=match.rows)
         X_r, y_r, props_r = ledger.take(keep)

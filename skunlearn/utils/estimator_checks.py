@@ -64,7 +64,9 @@ def retained_indices(X, forget, y=None):
     """
     fp = row_fingerprints(X)
     if y is not None:
-        fp = np.concatenate([fp, row_fingerprints(np.asarray(y).reshape(len(fp), -1))], 1)
+        fp = np.concatenate(
+            [fp, row_fingerprints(np.asarray(y).reshape(len(fp), -1))], 1
+        )
     keys = [bytes(r) for r in fp]
     taken = set()
     removed = []
@@ -276,9 +278,7 @@ def check_unlearning(
                 _assert_close(actual, expected, rtol, atol, method)
         for attr in attributes:
             if hasattr(gold, attr):
-                _assert_close(
-                    getattr(est, attr), getattr(gold, attr), rtol, atol, attr
-                )
+                _assert_close(getattr(est, attr), getattr(gold, attr), rtol, atol, attr)
     if check_residue:
         assert_no_residue(est, _unique_forget_values(X, forget, retained))
     return {"unlearned": est, "gold": gold, "forget": forget, "retained": retained}
@@ -303,4 +303,6 @@ def _assert_close(actual, expected, rtol, atol, what):
             err_msg=f"{what} differs from the gold standard",
         )
     else:
-        assert_array_equal(actual, expected, err_msg=f"{what} differs from the gold standard")
+        assert_array_equal(
+            actual, expected, err_msg=f"{what} differs from the gold standard"
+        )

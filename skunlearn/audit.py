@@ -1,0 +1,890 @@
+"""The five-step unlearning audit, its report, and its plots.
+
+The field's protocol: (1) fit the original model; (2) choose the rows to
+forget (random, a whole class, or a user mask); (3) unlearn them; (4) retrain
+the gold standard, the model fitted without them; (5) compare the three
+models: accuracy on the forget / retain / test rows, time, membership
+inference against never-seen rows, agreement with the gold standard.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import copy
+import numbers
+import time
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    RealNotInt,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.validation import _num_samples
+
+from ._ledger import row_fingerprints
+from .metrics import (
+    compare_to_gold_standard,
+    forget_score,
+    membership_inference_auc,
+    per_sample_loss,
+)
+from .metrics._membership import ATTACKS, _task
+
+__all__ = ["LossDistributionDisplay", "UnlearningReport", "audit_unlearning"]
+
+MODELS = ("original", "unlearned", "gold_standard")
+MODEL_LABELS = {
+    "original": "original",
+    "unlearned": "unlearned",
+    "gold_standard": "gold standard",
+}
+SETS = ("forget", "retain", "unseen")
+_LOGIT_TICKS = (1e-4, 1e-3, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999)
+_SET_STYLE = {
+    "forget": ("#d62728", "forget rows (asked to be forgotten)"),
+    "retain": ("#1f77b4", "retained training rows"),
+    "unseen": ("#7f7f7f", "never-seen test rows"),
+}
+
+
+class UnlearningReport:
+    """Result of :func:`audit_unlearning`: three models compared.
+
+    Printing the report shows a table; :meth:`to_frame` and :meth:`to_dict`
+    give the numbers; :meth:`plot` draws the loss distributions.
+
+    Attributes
+    ----------
+    info : dict
+        What was audited: ``estimator``, ``task`` (``"classification"`` or
+        ``"regression"``), ``score_name`` (``"accuracy"`` or ``"r2"``),
+        ``forget`` (how the rows were chosen), ``n_train``, ``n_forget``,
+        ``n_retain``, ``n_test``, ``n_unseen`` (rows the attack used as
+        never-seen), ``attack``, ``loss_kind`` (what the losses are:
+        ``"cross_entropy"``, ``"squared_error"``, ``"margin"`` or
+        ``"zero_one"``), ``strategy`` and ``exact`` (from the unlearned model's
+        history), ``guarantee``.
+
+    metrics : dict of str to dict
+        For each of ``"original"``, ``"unlearned"`` and ``"gold_standard"``:
+        ``seconds`` (fit, unlearn and retrain time respectively),
+        ``score_forget``, ``score_retain``, ``score_test`` (accuracy or R^2),
+        ``mia_auc``, ``forget_score``, ``agreement_forget`` and
+        ``agreement_test`` (with the gold standard's predictions), and
+        ``js_divergence_test`` (classifiers with probabilities) or
+        ``relative_error_test`` (regressors).
+
+    speedup : float
+        Retrain time divided by unlearn time.
+
+    losses : dict of str to dict of str to ndarray
+        Per-row losses (see :func:`~skunlearn.metrics.per_sample_loss`) of
+        each model on the ``"forget"``, ``"retain"`` and ``"unseen"`` rows.
+
+    estimators : dict of str to estimator
+        The three fitted models, by name.
+    """
+
+    def __init__(self, info, metrics, losses, estimators=None):
+        self.info = info
+        self.metrics = metrics
+        self.losses = losses
+        self.estimators = estimators or {}
+
+    @property
+    def speedup(self):
+        """Retrain time divided by unlearn time."""
+        unlearn = self.metrics["unlearned"]["seconds"]
+        retrain = self.metrics["gold_standard"]["seconds"]
+        return retrain / unlearn if unlearn > 0 else float("inf")
+
+    def to_dict(self, *, include_losses=False):
+        """The report as plain Python (JSON-serialisable) data.
+
+        Parameters
+        ----------
+        include_losses : bool, default=False
+            Include the per-row losses (lists of floats).
+
+        Returns
+        -------
+        report : dict
+            ``{"info": ..., "speedup": ..., "metrics": {model: {...}}}`` and,
+            when asked, ``"losses"``.
+        """
+        out = {
+            "info": dict(self.info),
+            "speedup": _plain(self.speedup),
+            "metrics": {
+                m: {k: _plain(v) for k, v in d.items()} for m, d in self.metrics.items()
+            },
+        }
+        if include_losses:
+            out["losses"] = {
+                m: {s: [float(v) for v in arr] for s, arr in d.items()}
+                for m, d in self.losses.items()
+            }
+        return out
+
+    def to_frame(self):
+        """The metrics as a pandas DataFrame, one row per model.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Indexed by ``"original"``, ``"unlearned"``, ``"gold_standard"``.
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - pandas is a test dependency
+            raise ImportError(
+                "UnlearningReport.to_frame requires pandas; install it with "
+                "`pip install pandas`, or use to_dict() instead."
+            ) from exc
+        frame = pd.DataFrame.from_dict(self.metrics, orient="index")
+        frame.index.name = "model"
+        return frame.loc[[m for m in MODELS if m in self.metrics]]
+
+    def plot(self, *, ax=None, **kwargs):
+        """Plot the loss distributions; see :class:`LossDistributionDisplay`.
+
+        Returns
+        -------
+        display : LossDistributionDisplay
+        """
+        return LossDistributionDisplay.from_report(self, ax=ax, **kwargs)
+
+    def _table(self):
+        info, m = self.info, self.metrics
+        score = "R^2" if info["task"] == "regression" else "acc"
+        lines = [
+            f"Unlearning audit of {info['estimator']} ({info['task']})",
+            f"  rows: {info['n_train']} training ({info['n_forget']} forgotten: "
+            f"{info['forget']}; {info['n_retain']} retained), {info['n_test']} test",
+            f"  unlearning: strategy {info['strategy']!r}, "
+            f"{'exact' if info['exact'] else 'approximate'}; "
+            f"{_fmt_seconds(m['unlearned']['seconds'])} vs "
+            f"{_fmt_seconds(m['gold_standard']['seconds'])} to retrain "
+            f"(speed-up {_fmt_speedup(self.speedup)})",
+            "",
+        ]
+        header = (
+            f"{'model':<14}{'time':>10}{score + ' forget':>12}{score + ' retain':>12}"
+            f"{score + ' test':>10}{'MIA AUC':>9}{'forget_score':>14}{'agree':>8}"
+        )
+        lines.append(header)
+        lines.append("-" * len(header))
+        for name in MODELS:
+            row = m[name]
+            lines.append(
+                f"{MODEL_LABELS[name]:<14}{_fmt_seconds(row['seconds']):>10}"
+                f"{_fmt(row['score_forget']):>12}{_fmt(row['score_retain']):>12}"
+                f"{_fmt(row['score_test']):>10}{_fmt(row['mia_auc']):>9}"
+                f"{_fmt(row['forget_score']):>14}{_fmt(row['agreement_test']):>8}"
+            )
+        lines += [
+            "",
+            "time: fit (original), unlearn (unlearned), retrain (gold standard).",
+            f"MIA AUC: {info['attack']} attack, forget rows vs {info['n_unseen']} "
+            "never-seen rows (0.5: indistinguishable);",
+            "forget_score = 1 - 2|AUC - 0.5| (1: forgotten rows look never seen).",
+            "agree: share of test predictions equal (within 1e-7) to the gold "
+            "standard's.",
+        ]
+        return "\n".join(lines)
+
+    def __str__(self):
+        return self._table()
+
+    def __repr__(self):
+        return self._table()
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _fmt(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    return f"{value:.3f}"
+
+
+def _fmt_seconds(seconds):
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def _fmt_speedup(speedup):
+    if not np.isfinite(speedup):
+        return "inf"
+    return f"{speedup:.1f}x" if speedup < 100 else f"{speedup:.0f}x"
+
+
+def _score(task, y_true, y_pred):
+    if len(y_true) == 0:
+        return float("nan")
+    if task == "regression":
+        if len(y_true) < 2:
+            return float("nan")
+        return float(r2_score(y_true, y_pred))
+    return float(accuracy_score(y_true, y_pred))
+
+
+def _split(n, y, task, test_size, rng, among=None):
+    """Train / test positions among ``among`` (default: all rows), stratified
+    for classifiers when every class has at least two rows."""
+    among = np.arange(n) if among is None else among
+    stratify = None
+    if task == "classification":
+        y_sub = np.asarray(_safe_indexing(y, among))
+        _, counts = np.unique(y_sub, return_counts=True)
+        if counts.min() >= 2:
+            stratify = y_sub
+    try:
+        train, test = train_test_split(
+            among, test_size=test_size, random_state=rng, stratify=stratify
+        )
+    except ValueError:
+        train, test = train_test_split(among, test_size=test_size, random_state=rng)
+    return np.sort(train), np.sort(test)
+
+
+def _retained_positions(X_train, y_train, forget_pos):
+    """Training positions kept by ``unlearn``, in training order.
+
+    Without duplicated rows, all the others. With duplicates, the ledger
+    forgets the earliest copies, so the gold standard keeps the later ones.
+    """
+    n = _num_samples(X_train)
+    fp = row_fingerprints(X_train)
+    if y_train is not None:
+        fp = np.concatenate(
+            [fp, row_fingerprints(np.asarray(y_train).reshape(n, -1))], axis=1
+        )
+    keep = np.ones(n, dtype=bool)
+    if np.unique(fp, axis=0).shape[0] == n:
+        keep[forget_pos] = False
+        return np.flatnonzero(keep)
+    keys = [bytes(r) for r in fp]
+    wanted = {}
+    for pos in forget_pos:
+        wanted[keys[pos]] = wanted.get(keys[pos], 0) + 1
+    for i, key in enumerate(keys):
+        if wanted.get(key, 0) > 0:
+            wanted[key] -= 1
+            keep[i] = False
+    return np.flatnonzero(keep)
+
+
+def _estimator_name(estimator):
+    inner = getattr(estimator, "estimator", None)
+    if inner is not None and hasattr(inner, "get_params"):
+        return f"{type(estimator).__name__}({type(inner).__name__})"
+    return type(estimator).__name__
+
+
+def _loss_kind(estimator):
+    """What :func:`~skunlearn.metrics.per_sample_loss` computes for ``estimator``."""
+    from .metrics._membership import _has_method
+
+    if _task(estimator) == "regression":
+        return "squared_error"
+    if _has_method(estimator, "predict_proba"):
+        return "cross_entropy"
+    if _has_method(estimator, "decision_function"):
+        return "margin"
+    return "zero_one"
+
+
+def _forget_kind(forget, n):
+    if isinstance(forget, str) and forget == "random":
+        return "random"
+    if isinstance(forget, str):
+        return "class"
+    if hasattr(forget, "__len__") and not isinstance(forget, str | bytes):
+        mask = np.asarray(forget)
+        if mask.dtype != bool or mask.shape != (n,):
+            raise ValueError(
+                f"A forget mask must be a boolean array of shape ({n},); got dtype "
+                f"{mask.dtype} and shape {mask.shape}."
+            )
+        return "mask"
+    return "class"
+
+
+@validate_params(
+    {
+        "estimator": [HasMethods(["fit", "unlearn"])],
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like"],
+        "forget": ["array-like", numbers.Integral, str, None],
+        "forget_size": [
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
+        "test_size": [
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
+        "attack": [StrOptions(set(ATTACKS))],
+        "random_state": ["random_state"],
+        "unlearn_params": [dict, None],
+        "n_repeats": [Interval(numbers.Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=False,
+)
+def audit_unlearning(
+    estimator,
+    X,
+    y,
+    *,
+    forget="random",
+    forget_size=0.1,
+    test_size=0.25,
+    attack="loss",
+    random_state=0,
+    unlearn_params=None,
+    n_repeats=1,
+):
+    """Run the five-step unlearning protocol and compare the three models.
+
+    1. Split ``X, y`` into training and test rows, and fit the original
+       model (a clone of ``estimator``) on the training rows.
+    2. Choose the rows to forget among the training rows.
+    3. Unlearn them from a copy of the original model (timed).
+    4. Retrain the gold standard, a clone fitted on the retained rows (timed).
+    5. Compare the original, unlearned and gold-standard models: accuracy
+       (or R^2) on the forget, retain and test rows, a membership attack of
+       the forget rows against never-seen test rows, and agreement with the
+       gold standard's predictions.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        An unfitted unlearning estimator (e.g. ``Unlearnable(Ridge())``).
+        Cloned; not modified.
+
+    X : {array-like, sparse matrix, dataframe} of shape (n_samples, n_features)
+        The data.
+
+    y : array-like of shape (n_samples,)
+        The targets.
+
+    forget : "random", class label or array-like of bool, default="random"
+        Which training rows to forget: ``"random"`` draws ``forget_size`` of
+        them; a class label (any other string, or a number) forgets every
+        training row of that class (the attack then compares them with the
+        test rows of that class); a boolean mask of shape ``(n_samples,)``
+        forgets the marked rows (they are all put in the training set; the
+        test rows are drawn from the others).
+
+    forget_size : float or int, default=0.1
+        With ``forget="random"``: fraction (float) or number (int) of the
+        training rows to forget.
+
+    test_size : float or int, default=0.25
+        Fraction or number of rows held out as never-seen test rows.
+
+    attack : {"loss", "confidence", "entropy", "logistic"}, default="loss"
+        Membership attack; see :func:`~skunlearn.metrics.membership_inference_auc`.
+
+    random_state : int, RandomState instance or None, default=0
+        Seed of the split and of the random forget set.
+
+    unlearn_params : dict, default=None
+        Extra parameters of ``unlearn``.
+
+    n_repeats : int, default=1
+        Time unlearning (each time on a fresh copy of the original) and
+        retraining this many times and report the medians.
+
+    Returns
+    -------
+    report : UnlearningReport
+        Print it for a table; ``to_frame()``, ``to_dict()``, ``plot()``.
+
+    See Also
+    --------
+    LossDistributionDisplay : Plot of the per-row loss distributions.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> from skunlearn.audit import audit_unlearning
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> report = audit_unlearning(Unlearnable(Ridge()), X, y, random_state=0)
+    >>> report.info["n_forget"], report.info["exact"]
+    (33, True)
+    >>> report.metrics["unlearned"]["agreement_test"]
+    1.0
+    """
+    rng = check_random_state(random_state)
+    n = _num_samples(X)
+    y_all = np.asarray(y)
+    if y_all.shape[0] != n:
+        raise ValueError(f"X has {n} rows but y has {y_all.shape[0]}.")
+    task = _task(estimator)
+    kind = _forget_kind(forget, n)
+
+    # Step 1 (split) and 2 (choose the forget rows), as positions in X.
+    if kind == "mask":
+        mask = np.asarray(forget)
+        if not mask.any():
+            raise ValueError("The forget mask selects no row.")
+        train, test = _split(
+            n, y_all, task, test_size, rng, among=np.flatnonzero(~mask)
+        )
+        train = np.sort(np.concatenate([train, np.flatnonzero(mask)]))
+        forget_pos = np.flatnonzero(mask[train])
+        description = f"user mask of {forget_pos.size} rows"
+    else:
+        train, test = _split(n, y_all, task, test_size, rng)
+        if kind == "random":
+            n_train = train.size
+            k = (
+                forget_size
+                if isinstance(forget_size, numbers.Integral)
+                else int(round(forget_size * n_train))
+            )
+            if not 1 <= k < n_train:
+                raise ValueError(
+                    f"forget_size={forget_size!r} gives {k} rows to forget out of "
+                    f"{n_train} training rows; it must be at least 1 and leave one."
+                )
+            forget_pos = np.sort(rng.choice(n_train, size=k, replace=False))
+            description = f"random {k / n_train:.0%}"
+        else:
+            if task != "classification":
+                raise ValueError(
+                    "forget=<class label> needs a classifier; use 'random' or a mask."
+                )
+            forget_pos = np.flatnonzero(y_all[train] == forget)
+            if forget_pos.size == 0:
+                raise ValueError(f"No training row has the class {forget!r}.")
+            description = f"every row of class {forget!r}"
+    if forget_pos.size >= train.size:
+        raise ValueError(
+            "The forget set holds every training row; nothing would remain."
+        )
+
+    X_train, y_train = _safe_indexing(X, train), y_all[train]
+    X_test, y_test = _safe_indexing(X, test), y_all[test]
+    X_forget, y_forget = _safe_indexing(X_train, forget_pos), y_train[forget_pos]
+    retain_pos = _retained_positions(X_train, y_train, forget_pos)
+    X_retain, y_retain = _safe_indexing(X_train, retain_pos), y_train[retain_pos]
+    if kind == "class" and np.any(y_test == forget):
+        unseen = np.flatnonzero(y_test == forget)
+    else:
+        unseen = np.arange(test.size)
+    X_unseen, y_unseen = _safe_indexing(X_test, unseen), y_test[unseen]
+
+    # Step 1: the original model.
+    start = time.perf_counter()
+    original = clone(estimator).fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+    # Step 3: unlearn, on a copy so that the original stays for comparison.
+    # Step 4: the gold standard. Each is timed n_repeats times (fresh copies),
+    # and the median kept: a first call pays one-off costs (lazy imports,
+    # thread pools) that say nothing about the method.
+    times_unlearn, times_retrain, unlearned_models, gold_models = [], [], [], []
+    for _ in range(n_repeats):
+        model = copy.deepcopy(original)
+        start = time.perf_counter()
+        model.unlearn(X_forget, y_forget, **(unlearn_params or {}))
+        times_unlearn.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        refit = clone(estimator).fit(X_retain, y_retain)
+        times_retrain.append(time.perf_counter() - start)
+        # Keep only the first of each: the others were for timing.
+        if not unlearned_models:
+            unlearned_models.append(model)
+            gold_models.append(refit)
+    unlearned, gold = unlearned_models[0], gold_models[0]
+    unlearn_seconds = float(np.median(times_unlearn))
+    retrain_seconds = float(np.median(times_retrain))
+
+    # Step 5: compare.
+    seconds = {
+        "original": fit_seconds,
+        "unlearned": unlearn_seconds,
+        "gold_standard": retrain_seconds,
+    }
+    models = {"original": original, "unlearned": unlearned, "gold_standard": gold}
+    metrics, losses = {}, {}
+    data = {
+        "forget": (X_forget, y_forget),
+        "retain": (X_retain, y_retain),
+        "test": (X_test, y_test),
+    }
+    for name, model in models.items():
+        row = {"seconds": seconds[name]}
+        for set_name, (Xs, ys) in data.items():
+            row[f"score_{set_name}"] = _score(task, ys, model.predict(Xs))
+        row["mia_auc"] = membership_inference_auc(
+            model, X_forget, y_forget, X_unseen, y_unseen, attack=attack
+        )
+        row["forget_score"] = forget_score(
+            model, X_forget, y_forget, X_unseen, y_unseen, attack=attack
+        )
+        comparison_forget = compare_to_gold_standard(model, gold, X_forget)
+        comparison_test = compare_to_gold_standard(model, gold, X_test)
+        row["agreement_forget"] = comparison_forget["agreement"]
+        row["agreement_test"] = comparison_test["agreement"]
+        for key in ("js_divergence", "relative_error"):
+            if key in comparison_test:
+                row[f"{key}_test"] = comparison_test[key]
+        metrics[name] = row
+        losses[name] = {
+            "forget": per_sample_loss(model, X_forget, y_forget),
+            "retain": per_sample_loss(model, X_retain, y_retain),
+            "unseen": per_sample_loss(model, X_unseen, y_unseen),
+        }
+    history = getattr(unlearned, "unlearn_history_", None) or [{}]
+    loss_kind = _loss_kind(original)
+    info = {
+        "estimator": _estimator_name(estimator),
+        "task": task,
+        "score_name": "r2" if task == "regression" else "accuracy",
+        "forget": description,
+        "n_train": int(train.size),
+        "n_forget": int(forget_pos.size),
+        "n_retain": int(retain_pos.size),
+        "n_test": int(test.size),
+        "n_unseen": int(unseen.size),
+        "attack": attack,
+        "loss_kind": loss_kind,
+        "strategy": history[-1].get("strategy", "unknown"),
+        "exact": bool(history[-1].get("exact", False)),
+        "guarantee": getattr(unlearned, "unlearning_guarantee", "unknown"),
+    }
+    return UnlearningReport(info, metrics, losses, estimators=models)
+
+
+class LossDistributionDisplay:
+    """Per-row loss distributions of forget, retained and never-seen rows.
+
+    One panel per model (original, unlearned, gold standard). A model that
+    remembers the forget rows fits them better than never-seen rows: the red
+    histogram (forget rows) sits with the blue one (retained training rows)
+    instead of the grey one (never-seen rows). After good unlearning the red
+    and grey histograms match, as they do for the gold standard.
+
+    The x axis shows the loss in a readable unit: for classifiers with
+    probabilities, the probability given to the true class on a logit scale
+    (right means well fitted; :func:`~skunlearn.metrics.per_sample_loss` is
+    ``-log`` of it); for regressors, the absolute error on a log scale (left
+    means well fitted); otherwise the loss itself.
+
+    Create it with :meth:`from_report` or :meth:`from_estimator`; the
+    constructor only stores data.
+
+    Parameters
+    ----------
+    losses : dict of str to dict of str to ndarray
+        ``{model_name: {"forget": ..., "retain": ..., "unseen": ...}}``, the
+        per-row losses of :func:`~skunlearn.metrics.per_sample_loss`.
+
+    loss_kind : {"cross_entropy", "squared_error", "margin", "zero_one"}, \
+            default="cross_entropy"
+        What the losses are, which sets the x axis.
+
+    forget_scores : dict of str to float, default=None
+        ``forget_score`` of each model, shown in the panel titles.
+
+    Attributes
+    ----------
+    ax_ : ndarray of matplotlib Axes
+        One axes per model.
+
+    figure_ : matplotlib Figure
+        The figure holding the axes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from skunlearn import Unlearnable
+    >>> from skunlearn.audit import LossDistributionDisplay, audit_unlearning
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> report = audit_unlearning(
+    ...     Unlearnable(DecisionTreeClassifier(random_state=0)), X, y)
+    >>> display = LossDistributionDisplay.from_report(report)
+    >>> len(display.ax_)
+    3
+    """
+
+    def __init__(self, losses, *, loss_kind="cross_entropy", forget_scores=None):
+        self.losses = losses
+        self.loss_kind = loss_kind
+        self.forget_scores = forget_scores
+
+    @classmethod
+    def from_report(cls, report, *, ax=None, title=True, **kwargs):
+        """Plot the losses stored in an :class:`UnlearningReport`.
+
+        Parameters
+        ----------
+        report : UnlearningReport
+            From :func:`audit_unlearning`.
+
+        ax : array-like of matplotlib Axes, default=None
+            One axes per model (three); None creates a figure.
+
+        title : bool, default=True
+            When the figure is created here, give it a title naming the
+            estimator and the forget set.
+
+        **kwargs : dict
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : LossDistributionDisplay
+        """
+        display = cls(
+            report.losses,
+            loss_kind=report.info.get("loss_kind", "cross_entropy"),
+            forget_scores={
+                m: report.metrics[m]["forget_score"] for m in report.metrics
+            },
+        )
+        created = ax is None
+        display.plot(ax=ax, **kwargs)
+        if title and created:
+            display.figure_.suptitle(
+                f"{report.info['estimator']}: {report.info['n_forget']} training rows "
+                f"forgotten ({report.info['forget']})",
+                fontsize=11,
+            )
+        return display
+
+    @classmethod
+    def from_estimator(
+        cls,
+        unlearned,
+        X_forget,
+        y_forget,
+        X_retain,
+        y_retain,
+        X_unseen,
+        y_unseen,
+        *,
+        original=None,
+        gold_standard=None,
+        ax=None,
+        **kwargs,
+    ):
+        """Plot the losses of fitted models on given rows.
+
+        Parameters
+        ----------
+        unlearned : estimator object
+            The fitted model after ``unlearn``.
+
+        X_forget, y_forget : array-like
+            The forgotten rows and their targets.
+
+        X_retain, y_retain : array-like
+            Retained training rows and their targets.
+
+        X_unseen, y_unseen : array-like
+            Rows never used in training, and their targets.
+
+        original : estimator object, default=None
+            The model before ``unlearn``, plotted first when given.
+
+        gold_standard : estimator object, default=None
+            The model retrained on the retained rows, plotted last when given.
+
+        ax : array-like of matplotlib Axes, default=None
+            One axes per model; None creates a figure.
+
+        **kwargs : dict
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : LossDistributionDisplay
+        """
+        models = {
+            "original": original,
+            "unlearned": unlearned,
+            "gold_standard": gold_standard,
+        }
+        losses, scores = {}, {}
+        for name, model in models.items():
+            if model is None:
+                continue
+            losses[name] = {
+                "forget": per_sample_loss(model, X_forget, y_forget),
+                "retain": per_sample_loss(model, X_retain, y_retain),
+                "unseen": per_sample_loss(model, X_unseen, y_unseen),
+            }
+            scores[name] = forget_score(model, X_forget, y_forget, X_unseen, y_unseen)
+        display = cls(losses, loss_kind=_loss_kind(unlearned), forget_scores=scores)
+        return display.plot(ax=ax, **kwargs)
+
+    def _axis(self, values):
+        """Transformed values, bin edges, axis scale and label."""
+        pooled = np.concatenate([np.ravel(v) for v in values])
+        if self.loss_kind == "cross_entropy":
+            # p_y = exp(-loss), kept inside (0, 1) for the logit axis.
+            lo_p, hi_p = 1e-4, 1 - 1e-4
+            transform = lambda v: np.clip(np.exp(-np.asarray(v)), lo_p, hi_p)  # noqa: E731
+            p = transform(pooled)
+            lo = max(lo_p, float(np.quantile(p, 0.005)))
+            hi = min(hi_p, float(np.quantile(p, 0.995)))
+            if hi - lo < 1e-6:
+                lo, hi = max(lo_p, lo / 2), min(hi_p, 1 - (1 - hi) / 2)
+            logit = np.log(np.array([lo, hi]) / (1 - np.array([lo, hi])))
+            grid = np.linspace(logit[0], logit[1], self._bins + 1)
+            edges = 1 / (1 + np.exp(-grid))
+            label = (
+                "probability given to the true class (logit scale; right: fits better)"
+            )
+            return transform, edges, "logit", label
+        if self.loss_kind == "squared_error":
+            err = np.sqrt(np.clip(pooled, 0, None))
+            positive = err[err > 0]
+            hi = float(positive.max()) if positive.size else 1.0
+            lo = float(np.quantile(positive, 0.005)) if positive.size else hi / 1e3
+            lo = min(max(lo, hi * 1e-6), hi / 10)
+            edges = np.geomspace(lo, hi, self._bins + 1)
+            transform = lambda v: np.clip(np.sqrt(np.clip(v, 0, None)), lo, hi)  # noqa: E731
+            return (
+                transform,
+                edges,
+                "log",
+                "absolute error (log scale; left: fits better)",
+            )
+        lo, hi = float(pooled.min()), float(pooled.max())
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = np.linspace(lo, hi, self._bins + 1)
+        label = (
+            "negative margin of the true class"
+            if self.loss_kind == "margin"
+            else "loss"
+        )
+        return np.asarray, edges, "linear", label
+
+    def plot(self, *, ax=None, bins=20, legend=True):
+        """Draw the histograms.
+
+        Parameters
+        ----------
+        ax : array-like of matplotlib Axes, default=None
+            One axes per model; None creates a figure with a row of panels.
+
+        bins : int, default=20
+            Number of bins, shared by all panels.
+
+        legend : bool, default=True
+            Draw a legend under the panels.
+
+        Returns
+        -------
+        display : LossDistributionDisplay
+            Itself, with ``ax_`` and ``figure_`` set.
+        """
+        import matplotlib.pyplot as plt
+
+        names = [m for m in MODELS if m in self.losses] + [
+            m for m in self.losses if m not in MODELS
+        ]
+        if ax is None:
+            _, ax = plt.subplots(
+                1,
+                len(names),
+                figsize=(4.0 * len(names), 3.6),
+                sharey=True,
+                squeeze=False,
+                layout="constrained",
+            )
+            ax = ax[0]
+        ax = np.atleast_1d(np.asarray(ax, dtype=object)).ravel()
+        if ax.size != len(names):
+            raise ValueError(
+                f"Expected {len(names)} axes, one per model; got {ax.size}."
+            )
+        self._bins = bins
+        transform, edges, scale, label = self._axis(
+            [v for d in self.losses.values() for v in d.values()]
+        )
+        handles = []
+        for a, name in zip(ax, names):
+            for set_name in SETS:
+                values = np.asarray(self.losses[name].get(set_name, []), dtype=float)
+                if values.size == 0:
+                    continue
+                color, text = _SET_STYLE[set_name]
+                # Values beyond the axis go in the end bins (a perfect fit has
+                # loss 0).
+                shown = np.clip(transform(values), edges[0], edges[-1])
+                weights = np.full(shown.size, 1.0 / shown.size)
+                a.hist(
+                    shown,
+                    bins=edges,
+                    weights=weights,
+                    histtype="stepfilled",
+                    color=color,
+                    alpha=0.18,
+                )
+                _, _, patches = a.hist(
+                    shown,
+                    bins=edges,
+                    weights=weights,
+                    histtype="step",
+                    color=color,
+                    linewidth=1.8 if set_name == "forget" else 1.2,
+                    label=text,
+                )
+                if a is ax[0]:
+                    handles.append(patches[0])
+            a.set_xscale(scale)
+            if scale == "logit":
+                # Plain probabilities as ticks: 0.01, 0.5, 0.99, 0.999, ...
+                from matplotlib.ticker import NullFormatter
+
+                ticks = [t for t in _LOGIT_TICKS if edges[0] <= t <= edges[-1]]
+                a.set_xticks(ticks, [f"{t:g}" for t in ticks])
+                a.xaxis.set_minor_formatter(NullFormatter())
+            title = MODEL_LABELS.get(name, name)
+            if self.forget_scores and name in self.forget_scores:
+                title += f"   (forget_score {self.forget_scores[name]:.2f})"
+            a.set_title(title, fontsize=10)
+            a.set_xlabel(label, fontsize=8)
+            a.tick_params(labelsize=8)
+        ax[0].set_ylabel("share of rows", fontsize=9)
+        self.ax_ = ax
+        self.figure_ = ax[0].figure
+        if legend:
+            self.figure_.legend(
+                handles=handles,
+                loc="outside lower center",
+                ncol=3,
+                fontsize=8,
+                frameon=False,
+            )
+        return self

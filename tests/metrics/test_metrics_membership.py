@@ -1,0 +1,252 @@
+"""Membership inference, forget_score and gold-standard comparisons."""
+
+import copy
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
+from sklearn.model_selection import GridSearchCV
+from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skunlearn import Unlearnable
+from skunlearn.base import UnlearningMixin, UnlearnUpdate
+from skunlearn.metrics import (
+    compare_to_gold_standard,
+    forget_score,
+    jensen_shannon_divergence,
+    make_forget_scorer,
+    membership_inference_auc,
+    per_sample_loss,
+    prediction_agreement,
+    relative_prediction_error,
+    simple_mia_score,
+)
+
+
+@pytest.fixture(scope="module")
+def overfit_case():
+    """An overfit forest, the same forest after unlearning, and the gold standard."""
+    X, y = make_classification(
+        n_samples=500, n_features=10, flip_y=0.25, random_state=0
+    )
+    X_train, y_train, X_test, y_test = X[:300], y[:300], X[300:], y[300:]
+    forget = np.arange(60)
+    est = Unlearnable(ExtraTreesClassifier(n_estimators=30, random_state=0))
+    original = clone(est).fit(X_train, y_train)
+    unlearned = copy.deepcopy(original).unlearn(X_train[forget], y_train[forget])
+    gold = clone(est).fit(X_train[60:], y_train[60:])
+    data = (X_train[forget], y_train[forget], X_test, y_test)
+    return original, unlearned, gold, data
+
+
+def test_forget_score_low_for_overfit_original_high_for_gold(overfit_case):
+    original, unlearned, gold, data = overfit_case
+    assert forget_score(original, *data) < 0.2
+    assert forget_score(gold, *data) > 0.8
+    # An exact unlearner is the gold standard.
+    assert forget_score(unlearned, *data) == pytest.approx(forget_score(gold, *data))
+    assert membership_inference_auc(original, *data) > 0.9
+
+
+@pytest.mark.parametrize("attack", ["loss", "confidence", "entropy", "logistic"])
+def test_every_attack_sees_the_overfit_model(overfit_case, attack):
+    original, _, gold, data = overfit_case
+    auc_original = membership_inference_auc(original, *data, attack=attack)
+    auc_gold = membership_inference_auc(gold, *data, attack=attack)
+    assert 0 <= auc_gold <= 1
+    assert auc_original > 0.8
+    assert abs(auc_gold - 0.5) < abs(auc_original - 0.5)
+
+
+def test_auc_is_antisymmetric_and_forget_score_symmetric(overfit_case):
+    original, _, _, (Xf, yf, Xu, yu) = overfit_case
+    auc = membership_inference_auc(original, Xf, yf, Xu, yu)
+    swapped = membership_inference_auc(original, Xu, yu, Xf, yf)
+    assert auc + swapped == pytest.approx(1.0)
+    assert forget_score(original, Xf, yf, Xu, yu) == pytest.approx(
+        forget_score(original, Xu, yu, Xf, yf)
+    )
+    # Same rows on both sides: indistinguishable by construction.
+    assert membership_inference_auc(original, Xf, yf, Xf, yf) == 0.5
+    assert forget_score(original, Xf, yf, Xf, yf) == 1.0
+
+
+def test_over_forgetting_is_penalised():
+    X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+    model = Ridge().fit(X[100:], y[100:])
+    # "Forget" rows the model fits far worse than unseen rows: AUC near 0.
+    y_bad = y[:50] + 500.0
+    auc = membership_inference_auc(model, X[:50], y_bad, X[50:100], y[50:100])
+    assert auc < 0.05
+    score = forget_score(model, X[:50], y_bad, X[50:100], y[50:100])
+    assert score == pytest.approx(1 - 2 * abs(auc - 0.5))
+    assert score < 0.1
+
+
+def test_regressor_uses_squared_error_and_rejects_label_free_attacks():
+    X, y = make_regression(n_samples=100, n_features=3, random_state=0)
+    model = Ridge().fit(X, y)
+    np.testing.assert_allclose(
+        per_sample_loss(model, X, y), (model.predict(X) - y) ** 2
+    )
+    with pytest.raises(ValueError, match="predict_proba"):
+        membership_inference_auc(
+            model, X[:10], y[:10], X[10:], y[10:], attack="entropy"
+        )
+
+
+def test_per_sample_loss_is_cross_entropy_and_margin():
+    X, y = make_classification(
+        n_samples=120, n_classes=3, n_informative=4, random_state=0
+    )
+    model = LogisticRegression().fit(X, y)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(
+        per_sample_loss(model, X, y), -np.log(proba[np.arange(y.size), y]), rtol=1e-10
+    )
+    ridge = RidgeClassifier().fit(X, y)
+    d = ridge.decision_function(X)
+    margin_loss = per_sample_loss(ridge, X, y)
+    others = d.copy()
+    others[np.arange(y.size), y] = -np.inf
+    np.testing.assert_allclose(margin_loss, others.max(1) - d[np.arange(y.size), y])
+
+
+def test_simple_mia_accuracy(overfit_case):
+    original, _, gold, data = overfit_case
+    assert simple_mia_score(original, *data) > 0.7
+    assert 0.3 < simple_mia_score(gold, *data) < 0.7
+
+
+def test_invalid_parameters_are_named():
+    X, y = make_regression(n_samples=30, n_features=2, random_state=0)
+    model = Ridge().fit(X, y)
+    with pytest.raises(InvalidParameterError, match="attack"):
+        forget_score(model, X[:5], y[:5], X[5:], y[5:], attack="guess")
+    with pytest.raises(ValueError, match="X_forget is empty"):
+        forget_score(model, X[:0], y[:0], X[5:], y[5:])
+
+
+# ------------------------------------------------------------- gold standard
+def test_agreement_divergence_and_relative_error():
+    assert prediction_agreement([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
+    assert prediction_agreement([1.0, 2.0], [1.0 + 1e-12, 2.5]) == 0.5
+    assert jensen_shannon_divergence([[0.5, 0.5]], [[0.5, 0.5]]) == 0.0
+    assert jensen_shannon_divergence([[1, 0], [0, 1]], [[0, 1], [0, 1]]) == 0.5
+    # Natural-log base: ln 2 at most.
+    assert jensen_shannon_divergence([[1, 0]], [[0, 1]], base=np.e) == pytest.approx(
+        np.log(2)
+    )
+    assert relative_prediction_error([1.0, 3.0], [1.0, 3.0]) == 0.0
+    assert relative_prediction_error([2.0, 2.0], [1.0, 3.0]) == pytest.approx(1.0)
+    assert relative_prediction_error([2.0, 3.0], [2.0, 2.0]) == np.inf
+    with pytest.raises(ValueError, match="shape"):
+        prediction_agreement([1, 2], [[1, 2], [1, 2]])
+
+
+def test_compare_to_gold_standard_after_forgetting_a_class():
+    X, y = make_classification(
+        n_samples=150, n_classes=3, n_informative=4, random_state=0
+    )
+    est = Unlearnable(LogisticRegression())
+    model = est.fit(X, y)
+    gold = LogisticRegression().fit(X[y != 2], y[y != 2])
+    model.unlearn(X[y == 2], y[y == 2])
+    result = compare_to_gold_standard(model, gold, X)
+    assert result["agreement"] > 0.98
+    assert result["js_divergence"] < 1e-3
+    # Against the original model, which still knows class 2.
+    original = LogisticRegression().fit(X, y)
+    far = compare_to_gold_standard(original, gold, X)
+    assert far["agreement"] < 0.9 and far["js_divergence"] > 0.05
+
+
+# ------------------------------------------------------------------- scorer
+class _ForgetfulTree(UnlearningMixin, RegressorMixin, BaseEstimator):
+    """A test unlearner whose ``method`` is an unlearning hyperparameter:
+    ``"retrain"`` forgets exactly, ``"noop"`` claims to and changes nothing."""
+
+    _unlearning_guarantee = "approximate"
+
+    def __init__(self, method="retrain"):
+        self.method = method
+
+    def fit(self, X, y):
+        self.tree_ = DecisionTreeRegressor(random_state=0).fit(X, y)
+        self._init_ledger(X, y, keep_X=True)
+        return self
+
+    def predict(self, X):
+        return self.tree_.predict(X)
+
+    def _unlearn(self, match, X, y, **params):
+        if self.method == "noop":
+            return UnlearnUpdate(attributes={}, strategy="noop", exact=False)
+        X_r, y_r, _ = self.ledger_.take(self.ledger_.retained(exclude=match.rows))
+        tree = DecisionTreeRegressor(random_state=0).fit(X_r, y_r)
+        return UnlearnUpdate(attributes={"tree_": tree}, strategy="retrain")
+
+
+def test_forget_scorer_tunes_the_unlearning_method_in_grid_search():
+    X, y = make_regression(n_samples=240, n_features=4, noise=20, random_state=0)
+    search = GridSearchCV(
+        _ForgetfulTree(),
+        {"method": ["noop", "retrain"]},
+        scoring={"forget": make_forget_scorer(), "r2": "r2"},
+        refit="forget",
+        cv=3,
+        error_score="raise",
+    ).fit(X, y)
+    scores = search.cv_results_["mean_test_forget"]
+    assert search.best_params_ == {"method": "retrain"}
+    assert scores[0] < 0.2 < 0.6 < scores[1]
+
+
+def test_forget_scorer_finds_training_rows_in_the_given_data():
+    X, y = make_regression(n_samples=150, n_features=4, noise=5, random_state=0)
+    model = Unlearnable(Ridge()).fit(X[:100], y[:100])
+    scorer = make_forget_scorer(X, y, forget_size=20)
+    value = scorer(model, X[100:], y[100:])
+    assert 0 <= value <= 1
+    # The fitted model is untouched: the scorer forgets on a copy.
+    assert model.ledger_.n_rows == 100 and model.unlearn_history_ == []
+    with pytest.raises(ValueError, match="make_forget_scorer\\(X, y\\)"):
+        make_forget_scorer()(model, X[100:], y[100:])
+    with pytest.raises(TypeError, match="unlearning estimator"):
+        make_forget_scorer(X, y)(Ridge().fit(X, y), X, y)
+
+
+# ------------------------------------------------------------ properties
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_f=st.integers(2, 30), n_u=st.integers(2, 30))
+def test_auc_and_forget_score_properties(seed, n_f, n_u):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n_f + n_u + 20, 3)
+    y = rng.randn(X.shape[0])
+    model = Ridge().fit(X[-20:], y[-20:])
+    f, u = slice(0, n_f), slice(n_f, n_f + n_u)
+    auc = membership_inference_auc(model, X[f], y[f], X[u], y[u])
+    swapped = membership_inference_auc(model, X[u], y[u], X[f], y[f])
+    assert 0 <= auc <= 1 and auc + swapped == pytest.approx(1.0)
+    score = forget_score(model, X[f], y[f], X[u], y[u])
+    assert 0 <= score <= 1 and score == pytest.approx(1 - 2 * abs(auc - 0.5))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), k=st.integers(2, 6))
+def test_jensen_shannon_is_symmetric_and_bounded(seed, k):
+    rng = np.random.RandomState(seed)
+    p = rng.dirichlet(np.ones(k), size=10)
+    q = rng.dirichlet(np.ones(k), size=10)
+    js = jensen_shannon_divergence(p, q)
+    assert 0 <= js <= 1
+    assert js == pytest.approx(jensen_shannon_divergence(q, p))
+    assert jensen_shannon_divergence(p, p) == pytest.approx(0.0, abs=1e-12)
