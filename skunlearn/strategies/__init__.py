@@ -2,8 +2,16 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from . import composite, linear, preprocessing, retrain, search  # noqa: F401
-from . import convex, naive_bayes, neighbors  # noqa: F401
+from . import (  # noqa: F401  # noqa: F401
+    composite,
+    convex,
+    linear,
+    naive_bayes,
+    neighbors,
+    preprocessing,
+    retrain,
+    search,
+)
 from ._base import (
     StrategyNotApplicable,
     UnlearningStrategy,
