@@ -93,7 +93,9 @@ def measure(net, X_f, y_f, X_r, y_r, X_te, y_te, X_mia, y_mia, gold_pred):
         "acc_test": float((pred_te == y_te).mean()),
         "mia_auc": auc,
         "forget_score": 1 - 2 * abs(auc - 0.5),
-        "agreement": float((pred_te == gold_pred).mean()) if gold_pred is not None else 1.0,
+        "agreement": float((pred_te == gold_pred).mean())
+        if gold_pred is not None
+        else 1.0,
     }
 
 
@@ -133,7 +135,15 @@ def run(task, scenario, methods, epochs, seed, device, n_samples):
     return rows, t_gold
 
 
-COLS = ("time_frac", "acc_forget", "acc_retain", "acc_test", "mia_auc", "forget_score", "agreement")
+COLS = (
+    "time_frac",
+    "acc_forget",
+    "acc_retain",
+    "acc_test",
+    "mia_auc",
+    "forget_score",
+    "agreement",
+)
 
 
 def table(results):
@@ -143,9 +153,7 @@ def table(results):
         med = {c: np.nanmedian([r[name][c] for r in results]) for c in COLS}
         ep = np.median([r[name].get("epochs", 0) for r in results])
         print(
-            f"{name:>16} "
-            + " ".join(f"{med[c]:12.3f}" for c in COLS)
-            + f" {ep:6.1f}"
+            f"{name:>16} " + " ".join(f"{med[c]:12.3f}" for c in COLS) + f" {ep:6.1f}"
         )
     return {
         name: {c: float(np.nanmedian([r[name][c] for r in results])) for c in COLS}
@@ -158,7 +166,9 @@ def acceptance(med, method, scenario):
     checks = {"time <= 10%": m["time_frac"] <= 0.10}
     if scenario == "random":
         checks["|test - gold| <= 2 pts"] = abs(m["acc_test"] - g["acc_test"]) <= 0.02
-        checks["|forget - gold| <= 3 pts"] = abs(m["acc_forget"] - g["acc_forget"]) <= 0.03
+        checks["|forget - gold| <= 3 pts"] = (
+            abs(m["acc_forget"] - g["acc_forget"]) <= 0.03
+        )
         checks["|AUC - gold| <= 0.03"] = abs(m["mia_auc"] - g["mia_auc"]) <= 0.03
     else:
         checks["forget-class acc <= 5%"] = m["acc_forget"] <= 0.05
@@ -175,7 +185,7 @@ def main(argv=None):
     p.add_argument("--tasks", default="digits,classification")
     p.add_argument("--scenarios", default="random,class")
     p.add_argument("--methods", default=",".join(CLASSIFIER_METHODS))
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     methods = args.methods.split(",")
@@ -191,12 +201,19 @@ def main(argv=None):
             results, golds = [], []
             for seed in range(args.repeats):
                 r, t_gold = run(
-                    task, scenario, methods, args.epochs, seed, args.device, args.n_samples
+                    task,
+                    scenario,
+                    methods,
+                    args.epochs,
+                    seed,
+                    args.device,
+                    args.n_samples,
                 )
                 results.append(r)
                 golds.append(t_gold)
             print(
-                f"\n== {task}, {scenario} forgetting (retraining {np.median(golds):.1f} s; "
+                f"\n== {task}, {scenario} forgetting "
+                f"(retraining {np.median(golds):.1f} s; "
                 f"block {time.perf_counter() - t0:.0f} s) =="
             )
             med = table(results)
@@ -204,7 +221,9 @@ def main(argv=None):
                 checks = acceptance(med, default, scenario)
                 print(
                     f"default ({default}): "
-                    + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in checks.items())
+                    + ", ".join(
+                        f"{k}: {'met' if v else 'NOT met'}" for k, v in checks.items()
+                    )
                 )
             summary[(task, scenario)] = med
     return summary

@@ -31,6 +31,7 @@ __all__ = [
     "GaussianRelabel",
     "GradientAscent",
     "L1Sparse",
+    "LossMatching",
     "NegGradPlus",
     "NetUnlearningMethod",
     "RandomLabels",
@@ -144,6 +145,9 @@ class UnlearningContext:
         self.target_mean, self.target_std = target_mean, target_std
         self._retain_order = None
         self._retain_pos = 0
+        self.min_steps = 8
+        self.forget_losses = None
+        self.calib_losses = None
 
     # ------------------------------------------------------------- outputs
     @staticmethod
@@ -163,7 +167,9 @@ class UnlearningContext:
         if self.task == "classification":
             return F.nll_loss(self.log_proba(module, X), y, reduction="none")
         out = self.output(module, X)
-        return ((out.reshape(out.shape[0], -1) - y.reshape(y.shape[0], -1)) ** 2).mean(1)
+        return ((out.reshape(out.shape[0], -1) - y.reshape(y.shape[0], -1)) ** 2).mean(
+            1
+        )
 
     def task_loss(self, module, X, y):
         """Mean task loss over a batch."""
@@ -171,11 +177,19 @@ class UnlearningContext:
 
     # ------------------------------------------------------------- batches
     def forget_batches(self):
-        """Shuffled batches of forget row positions (one pass)."""
+        """Batches of forget row positions for one epoch.
+
+        One shuffled pass over the forget rows, repeated until the epoch has
+        at least ``min_steps`` batches: a small forget set still gets enough
+        steps between two checks of the stopping rule.
+        """
         n = self.X_forget.shape[0]
-        order = torch.randperm(n, generator=self.generator)
         bs = min(self.batch_size, n)
-        return [order[i : i + bs] for i in range(0, n, bs)]
+        out = []
+        while len(out) < self.min_steps or not out:
+            order = torch.randperm(n, generator=self.generator)
+            out.extend(order[i : i + bs] for i in range(0, n, bs))
+        return out
 
     def retain_batch(self):
         """Next batch of retain row positions, cycling over shuffled passes."""
@@ -189,15 +203,15 @@ class UnlearningContext:
         return idx
 
     def steps_per_epoch(self):
-        """Optimisation steps in one unlearning epoch: one per forget batch."""
+        """Optimisation steps in one unlearning epoch."""
         n = self.X_forget.shape[0]
-        return max(1, math.ceil(n / min(self.batch_size, max(n, 1))))
+        return max(self.min_steps, math.ceil(n / min(self.batch_size, max(n, 1))))
 
     def random_other_labels(self, y):
         """A uniformly drawn wrong label for each row (classification)."""
-        shift = torch.randint(
-            1, self.n_outputs, y.shape, generator=self.generator
-        ).to(y.device)
+        shift = torch.randint(1, self.n_outputs, y.shape, generator=self.generator).to(
+            y.device
+        )
         return (y + shift) % self.n_outputs
 
     # ---------------------------------------------------------- evaluation
@@ -233,8 +247,10 @@ class UnlearningContext:
             stats["forget_acc"] = float(af.mean())
             if removed is not None and removed.any():
                 stats["removed_acc"] = float(af[removed].mean())
+        self.forget_losses = lf
         if self.X_calib is not None and self.X_calib.shape[0]:
             lc, ac = self._losses(self.X_calib, self.y_calib)
+            self.calib_losses = np.sort(lc)
             stats["calib_loss"] = float(lc.mean())
             if ac is not None:
                 stats["calib_acc"] = float(ac.mean())
@@ -311,11 +327,7 @@ class NetUnlearningMethod(BaseEstimator):
 
     # ----------------------------------------------------------- the loop
     def _check(self, ctx):
-        if ctx.task not in self.tasks:
-            raise ValueError(
-                f"unlearn_method={self.name!r} does not apply to {ctx.task}; "
-                f"use one of {sorted(m for m, c in METHODS.items() if ctx.task in c.tasks)}."
-            )
+        self.check_task(ctx.task)
         for name in ("max_epochs", "repair_epochs"):
             v = getattr(self, name)
             if not isinstance(v, int | np.integer) or v < 0:
@@ -330,6 +342,14 @@ class NetUnlearningMethod(BaseEstimator):
         if "removed_acc" in stats:
             ok &= stats["removed_acc"] <= self.class_tol
         return bool(ok)
+
+    def check_task(self, task):
+        """Raise ValueError if the method does not apply to ``task``."""
+        if task not in self.tasks:
+            raise ValueError(
+                f"unlearn_method={self.name!r} does not apply to {task}; "
+                f"use one of {sorted(m for m, c in METHODS.items() if task in c.tasks)}."  # noqa: E501
+            )
 
     def run(self, ctx):
         """Edit ``ctx.module`` in place; return a summary of what was done.
@@ -349,7 +369,8 @@ class NetUnlearningMethod(BaseEstimator):
         optimizer = torch.optim.Adam(ctx.module.parameters(), lr=self.lr)
         state = self._setup(ctx)
         calibrated = bool(self.calibrate) and (
-            ctx.X_calib is not None and ctx.X_calib.shape[0] > 0
+            ctx.X_calib is not None
+            and ctx.X_calib.shape[0] > 0
             or (ctx.removed is not None and bool(ctx.removed.any()))
         )
         printer = _EpochPrinter(ctx.verbose)
@@ -358,14 +379,26 @@ class NetUnlearningMethod(BaseEstimator):
         reached = calibrated and self._reached(stats)
         epochs = 0
         budget_hit = False
-        while not reached and epochs < self.max_epochs:
+        best_gap, since_best = _gap(stats), 0
+        while not reached and epochs < self.max_epochs and since_best < _PATIENCE:
             t0 = time.perf_counter()
             epochs += 1
             self._epoch(ctx, optimizer, epochs - 1, state)
             stats = ctx.evaluate()
             printer.row(epochs, "forget", stats, time.perf_counter() - t0)
             reached = calibrated and self._reached(stats)
-            if self.max_seconds is not None and time.perf_counter() - start > self.max_seconds:
+            if calibrated:
+                # Stop on a plateau: the rule may be out of reach (few
+                # calibration rows, or a method that cannot get there).
+                gap = _gap(stats)
+                best_gap, since_best = (
+                    min(gap, best_gap),
+                    (0 if gap < best_gap - 1e-3 else since_best + 1),
+                )
+            if (
+                self.max_seconds is not None
+                and time.perf_counter() - start > self.max_seconds
+            ):
                 budget_hit = True
                 break
         for r in range(self.repair_epochs):
@@ -385,10 +418,26 @@ class NetUnlearningMethod(BaseEstimator):
         }
 
 
+_PATIENCE = 3
+
+
+def _gap(stats):
+    """Distance to the stopping rule's target (0 when reached)."""
+    gap = abs(stats.get("mia_auc", 0.5) - 0.5)
+    return gap + stats.get("removed_acc", 0.0)
+
+
 class _EpochPrinter:
     """An epoch table in skorch's style (``verbose``)."""
 
-    _cols = ("forget_loss", "forget_acc", "calib_loss", "calib_acc", "mia_auc", "removed_acc")
+    _cols = (
+        "forget_loss",
+        "forget_acc",
+        "calib_loss",
+        "calib_acc",
+        "mia_auc",
+        "removed_acc",
+    )
 
     def __init__(self, verbose):
         self.verbose = verbose
@@ -399,11 +448,22 @@ class _EpochPrinter:
             return
         cols = [c for c in self._cols if c in stats]
         if not self.header:
-            print("  ".join(["  epoch", "   phase"] + [f"{c:>11}" for c in cols] + ["    dur"]))
-            print("  ".join(["-------", "--------"] + ["-" * 11] * len(cols) + ["-------"]))
+            print(
+                "  ".join(
+                    ["  epoch", "   phase"] + [f"{c:>11}" for c in cols] + ["    dur"]
+                )
+            )
+            print(
+                "  ".join(
+                    ["-------", "--------"] + ["-" * 11] * len(cols) + ["-------"]
+                )
+            )
             self.header = True
         vals = [f"{stats[c]:11.4f}" for c in cols]
-        print("  ".join([f"{epoch:7d}", f"{phase:>8}"] + vals + [f"{dur:7.4f}"]), flush=True)
+        print(
+            "  ".join([f"{epoch:7d}", f"{phase:>8}"] + vals + [f"{dur:7.4f}"]),
+            flush=True,
+        )
 
 
 # --------------------------------------------------------------------- methods
@@ -644,7 +704,9 @@ class SCRUB(NetUnlearningMethod):
             with torch.no_grad():
                 t = ctx.log_proba(ctx.teacher, x)
             s = ctx.log_proba(ctx.module, x)
-            loss = self.gamma * F.nll_loss(s, y) + self.alpha * _kl_teacher_student(t, s, T)
+            loss = self.gamma * F.nll_loss(s, y) + self.alpha * _kl_teacher_student(
+                t, s, T
+            )
             loss.backward()
             optimizer.step()
 
@@ -776,7 +838,9 @@ class SalUn(NetUnlearningMethod):
         # Gradient of the summed forget loss at the trained weights.
         for i in range(0, ctx.X_forget.shape[0], 4096):
             sl = slice(i, i + 4096)
-            ctx.row_loss(ctx.module, ctx.X_forget[sl], ctx.y_forget[sl]).sum().backward()
+            ctx.row_loss(
+                ctx.module, ctx.X_forget[sl], ctx.y_forget[sl]
+            ).sum().backward()
         grads = [
             p.grad.abs() if p.grad is not None else torch.zeros_like(p) for p in params
         ]
@@ -784,7 +848,9 @@ class SalUn(NetUnlearningMethod):
         flat = torch.cat([g.flatten() for g in grads])
         # Salient = large |gradient|: the top (1 - threshold) fraction is trained.
         k = int(flat.numel() * self.threshold)
-        cut = torch.kthvalue(flat.cpu(), max(k, 1)).values.to(flat.device) if k else None
+        cut = (
+            torch.kthvalue(flat.cpu(), max(k, 1)).values.to(flat.device) if k else None
+        )
         masks = [
             torch.ones_like(g) if cut is None else (g > cut).to(g.dtype) for g in grads
         ]
@@ -852,7 +918,9 @@ class L1Sparse(NetUnlearningMethod):
         idx_r = ctx.retain_batch()
         g = self.gamma * (1 - epoch / max(self.max_epochs, 1))
         l1 = sum(p.abs().sum() for p in ctx.module.parameters() if p.requires_grad)
-        return ctx.task_loss(ctx.module, ctx.X_retain[idx_r], ctx.y_retain[idx_r]) + g * l1
+        return (
+            ctx.task_loss(ctx.module, ctx.X_retain[idx_r], ctx.y_retain[idx_r]) + g * l1
+        )
 
 
 class RandomLabels(NetUnlearningMethod):
@@ -965,6 +1033,113 @@ class GaussianRelabel(NetUnlearningMethod):
         return l_f + self.alpha * l_r
 
 
+class LossMatching(NetUnlearningMethod):
+    """Match the forget rows' losses to those of rows never trained on.
+
+    A calibrated NegGrad+: instead of ascending the loss of every forget row,
+    each forget row gets a target loss, the quantile of the calibration rows'
+    losses at its own rank among the forget rows (re-ranked every epoch), and
+    steps minimise ``L_retain + lam * smooth_l1(loss_i, target_i)``. Rows
+    below their target are pushed up, rows above it pulled down, so the
+    forget rows' loss distribution moves onto the never-seen rows' and stays
+    there. Forget rows of a class with no retained row left are pushed away
+    from their label with ``-log(1 - p_y)`` (the retrained net never predicts
+    that class). Without calibration rows it falls back to NegGrad+'s
+    ascent on ``-log(1 - p_y)``.
+
+    Parameters
+    ----------
+    lam : float, default=1.0
+        Weight of the forget term.
+    retain_steps : int, default=1
+        Extra steps on retain rows only after each forget step: they hold
+        utility while the forget rows move (fine-tuning *after* forgetting
+        would let the net re-learn them).
+    max_epochs : int, default=20
+    lr : float, default=1e-3
+    batch_size : int or None, default=None
+    repair_epochs : int, default=0
+    tol, class_tol, calibrate, max_seconds, random_state
+        See :class:`Finetune`.
+    """
+
+    name = "loss_matching"
+    tasks = ("classification", "regression")
+
+    def __init__(
+        self,
+        *,
+        lam=1.0,
+        retain_steps=1,
+        max_epochs=20,
+        lr=1e-3,
+        batch_size=None,
+        repair_epochs=0,
+        tol=0.02,
+        class_tol=0.02,
+        calibrate=True,
+        max_seconds=None,
+        random_state=0,
+    ):
+        self.lam = lam
+        self.retain_steps = retain_steps
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.repair_epochs = repair_epochs
+        self.tol = tol
+        self.class_tol = class_tol
+        self.calibrate = calibrate
+        self.max_seconds = max_seconds
+        self.random_state = random_state
+
+    def _targets(self, ctx):
+        lf, lc = ctx.forget_losses, ctx.calib_losses
+        if lc is None or lf is None or not lf.size:
+            return None
+        ranks = (rankdata(lf, method="ordinal") - 0.5) / lf.size
+        t = np.quantile(lc, ranks)
+        return torch.as_tensor(t, dtype=torch.float32, device=ctx.X_forget.device)
+
+    def _epoch(self, ctx, optimizer, epoch, state):
+        targets = self._targets(ctx)
+        removed = ctx.removed
+        ctx.module.train()
+        for idx_f in ctx.forget_batches():
+            idx_r = ctx.retain_batch()
+            optimizer.zero_grad(set_to_none=True)
+            xf, yf = ctx.X_forget[idx_f], ctx.y_forget[idx_f]
+            l_r = ctx.task_loss(ctx.module, ctx.X_retain[idx_r], ctx.y_retain[idx_r])
+            if ctx.task == "classification":
+                logp = ctx.log_proba(ctx.module, xf)
+                lf = F.nll_loss(logp, yf, reduction="none")
+                p_y = logp.gather(1, yf[:, None]).squeeze(1).exp()
+                away = -torch.log1p(-p_y.clamp(max=1 - 1e-6))
+            else:
+                lf = ctx.row_loss(ctx.module, xf, yf)
+                away = -lf
+            gone = (
+                removed[idx_f]
+                if removed is not None
+                else torch.zeros_like(lf, dtype=bool)
+            )
+            if targets is None:
+                per_row = away
+            else:
+                match = F.smooth_l1_loss(lf, targets[idx_f], reduction="none")
+                per_row = torch.where(gone, away, match)
+            loss = l_r + self.lam * per_row.mean()
+            loss.backward()
+            optimizer.step()
+            for _ in range(self.retain_steps):
+                idx_r = ctx.retain_batch()
+                optimizer.zero_grad(set_to_none=True)
+                ctx.task_loss(
+                    ctx.module, ctx.X_retain[idx_r], ctx.y_retain[idx_r]
+                ).backward()
+                optimizer.step()
+
+
 METHODS = {
     cls.name: cls
     for cls in (
@@ -977,6 +1152,7 @@ METHODS = {
         L1Sparse,
         RandomLabels,
         GaussianRelabel,
+        LossMatching,
     )
 }
 

@@ -178,8 +178,12 @@ class _UnlearningNetMixin(UnlearningMixin):
         is_valid[valid] = True
         train_idx = np.flatnonzero(~is_valid)
         budget = self.retain_budget
-        if budget is not None and (not isinstance(budget, int | np.integer) or budget < 1):
-            raise ValueError(f"retain_budget must be None or a positive int, got {budget!r}.")
+        if budget is not None and (
+            not isinstance(budget, int | np.integer) or budget < 1
+        ):
+            raise ValueError(
+                f"retain_budget must be None or a positive int, got {budget!r}."
+            )
         y_arr = None if y is None else np.asarray(y)
         if "ledger_" in self.__dict__:
             if self.ledger_.y is None or y_arr is None:
@@ -205,8 +209,14 @@ class _UnlearningNetMixin(UnlearningMixin):
             self.n_features_in_ = X.shape[1]
         if budget is not None and retain_rows.size > budget:
             # A fixed-seed sample keeps fitting deterministic.
-            pick = np.sort(np.random.default_rng(0).choice(retain_rows.size, budget, False))
-            retain_X, retain_y, retain_rows = retain_X[pick], retain_y[pick], retain_rows[pick]
+            pick = np.sort(
+                np.random.default_rng(0).choice(retain_rows.size, budget, False)
+            )
+            retain_X, retain_y, retain_rows = (
+                retain_X[pick],
+                retain_y[pick],
+                retain_rows[pick],
+            )
         self.retain_X_ = np.array(retain_X, copy=True)
         self.retain_y_ = np.array(retain_y, copy=True)
         self.retain_rows_ = np.asarray(retain_rows, dtype=np.intp)
@@ -250,6 +260,7 @@ class _UnlearningNetMixin(UnlearningMixin):
 
     def _unlearn(self, match, X, y, X_calib=None, y_calib=None):
         method = self._resolve_method()
+        method.check_task(self._task)
         rows = match.rows
         _, y_stored, _ = self.ledger_.take(rows)
         y_f = y_stored if y is None else y
@@ -312,7 +323,9 @@ class _UnlearningNetMixin(UnlearningMixin):
             removed = torch.as_tensor(~np.isin(y_tr, present), device=device)
             n_outputs = int(self._n_outputs())
         else:
-            mean = torch.as_tensor(y_ret.mean(axis=0), device=device, dtype=torch.float32)
+            mean = torch.as_tensor(
+                y_ret.mean(axis=0), device=device, dtype=torch.float32
+            )
             std = torch.as_tensor(y_ret.std(axis=0), device=device, dtype=torch.float32)
         batch_size = method.batch_size or self.batch_size
         if batch_size == -1:
@@ -326,7 +339,9 @@ class _UnlearningNetMixin(UnlearningMixin):
                 module=student,
                 task=self._task,
                 output_to_log_proba=(
-                    self._output_to_log_proba() if self._task == "classification" else None
+                    self._output_to_log_proba()
+                    if self._task == "classification"
+                    else None
                 ),
                 X_retain=tx(attributes["retain_X_"]),
                 y_retain=ty(y_ret),
@@ -407,11 +422,13 @@ class _UnlearningNetMixin(UnlearningMixin):
 
 _PARAMS_DOC = """
     unlearn_method : str, NetUnlearningMethod class or instance, default="auto"
-        How :meth:`unlearn` edits the net: ``"finetune"``,
-        ``"gradient_ascent"``, ``"neggrad_plus"``, ``"scrub"``,
-        ``"bad_teacher"``, ``"salun"``, ``"l1_sparse"``, ``"random_labels"``
-        (classifier), ``"gaussian_relabel"`` (regressor), or a method object;
-        ``"auto"`` is the default chosen by measurement. Its hyperparameters
+        How :meth:`unlearn` edits the net: ``"loss_matching"``,
+        ``"finetune"``, ``"gradient_ascent"``, ``"neggrad_plus"``,
+        ``"scrub"``, ``"bad_teacher"``, ``"salun"``, ``"l1_sparse"``,
+        ``"random_labels"`` (classifier only), ``"gaussian_relabel"``
+        (regressor only), or a method object. ``"auto"`` is
+        ``"loss_matching"``, chosen by measurement
+        (``benchmarks/bench_neural_net.py``). Its hyperparameters
         are set as ``unlearn_method__<name>`` (e.g.
         ``unlearn_method__max_epochs=5``), so ``GridSearchCV`` can tune them.
 
@@ -493,14 +510,14 @@ class UnlearningNeuralNetClassifier(_UnlearningNetMixin, NeuralNetClassifier):
     )
 
     _task = "classification"
-    _default_method = "neggrad_plus"
+    _default_method = "loss_matching"
 
     def __init__(
         self,
         module,
         *args,
         criterion=torch.nn.NLLLoss,
-        train_split=ValidSplit(5, stratified=True),
+        train_split=ValidSplit(5, stratified=True),  # noqa: B008 (skorch's default)
         classes=None,
         unlearn_method="auto",
         retain_budget=None,
@@ -568,7 +585,7 @@ class UnlearningNeuralNetRegressor(_UnlearningNetMixin, NeuralNetRegressor):
     )
 
     _task = "regression"
-    _default_method = "neggrad_plus"
+    _default_method = "loss_matching"
 
     def __init__(
         self,
@@ -582,4 +599,3 @@ class UnlearningNeuralNetRegressor(_UnlearningNetMixin, NeuralNetRegressor):
         super().__init__(module, *args, criterion=criterion, **kwargs)
         self.unlearn_method = unlearn_method
         self.retain_budget = retain_budget
-

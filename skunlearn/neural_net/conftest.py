@@ -3,5 +3,8 @@
 import importlib.util
 
 collect_ignore_glob = []
-if importlib.util.find_spec("torch") is None or importlib.util.find_spec("skorch") is None:
+if (
+    importlib.util.find_spec("torch") is None
+    or importlib.util.find_spec("skorch") is None
+):
     collect_ignore_glob = ["*.py"]
