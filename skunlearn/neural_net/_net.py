@@ -167,11 +167,18 @@ class _UnlearningNetMixin(UnlearningMixin):
             raise ValueError(f"X must be 2-D, got {X.ndim} dimension(s).")
         if "valid_indices_" in self.__dict__:
             del self.valid_indices_
-        super().partial_fit(X, y, classes=classes, **fit_params)
-        self._record_rows(X, y)
+        # torch modules compute in float32: float64 input is cast for the
+        # module, while the ledger fingerprints the rows as given, so that a
+        # forget request with the caller's own values matches.
+        X_model = X.astype(np.float32) if X.dtype == np.float64 else X
+        y_model = y
+        if y is not None and self._task == "regression" and y.dtype == np.float64:
+            y_model = y.astype(np.float32)
+        super().partial_fit(X_model, y_model, classes=classes, **fit_params)
+        self._record_rows(X, y_model, X_model)
         return self
 
-    def _record_rows(self, X, y):
+    def _record_rows(self, X_given, y, X):
         n = X.shape[0]
         valid = self.__dict__.pop("valid_indices_", np.empty(0, np.intp))
         is_valid = np.zeros(n, dtype=bool)
@@ -189,7 +196,7 @@ class _UnlearningNetMixin(UnlearningMixin):
             if self.ledger_.y is None or y_arr is None:
                 raise ValueError("partial_fit after fit needs y as fit had.")
             offset = self.ledger_.n_stored
-            self.ledger_ = _append_ledger(self.ledger_, X, y_arr)
+            self.ledger_ = _append_ledger(self.ledger_, X_given, y_arr)
             retain_X = np.concatenate([self.retain_X_, X[train_idx]])
             retain_y = np.concatenate([self.retain_y_, y_arr[train_idx]])
             retain_rows = np.concatenate([self.retain_rows_, offset + train_idx])
@@ -200,7 +207,7 @@ class _UnlearningNetMixin(UnlearningMixin):
             if y_arr is None:
                 raise ValueError("Unlearning nets need y at fit.")
             history = []
-            self._init_ledger(X, y_arr, keep_X=False, compact="never")
+            self._init_ledger(X_given, y_arr, keep_X=False, compact="never")
             self.unlearn_history_ = history
             retain_X, retain_y, retain_rows = X[train_idx], y_arr[train_idx], train_idx
             self.calib_X_ = X[valid].copy()
@@ -220,6 +227,14 @@ class _UnlearningNetMixin(UnlearningMixin):
         self.retain_X_ = np.array(retain_X, copy=True)
         self.retain_y_ = np.array(retain_y, copy=True)
         self.retain_rows_ = np.asarray(retain_rows, dtype=np.intp)
+
+    def infer(self, x, **fit_params):
+        """Run the module on a batch; float64 input is cast to float32 first."""
+        if isinstance(x, torch.Tensor) and x.dtype == torch.float64:
+            x = x.float()
+        elif isinstance(x, np.ndarray) and x.dtype == np.float64:
+            x = x.astype(np.float32)
+        return super().infer(x, **fit_params)
 
     # -------------------------------------------------------------- unlearn
     def _validate_forget_data(self, X, y):
