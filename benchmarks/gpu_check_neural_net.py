@@ -16,9 +16,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import torch  # noqa: E402
-
 import bench_neural_net  # noqa: E402
+import torch  # noqa: E402
 
 
 def main():
