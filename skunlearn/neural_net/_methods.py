@@ -189,7 +189,8 @@ class UnlearningContext:
         while len(out) < self.min_steps or not out:
             order = torch.randperm(n, generator=self.generator)
             out.extend(order[i : i + bs] for i in range(0, n, bs))
-        return out
+        device = self.X_forget.device
+        return [idx.to(device) for idx in out]
 
     def retain_batch(self):
         """Next batch of retain row positions, cycling over shuffled passes."""
@@ -200,7 +201,7 @@ class UnlearningContext:
             self._retain_pos = 0
         idx = self._retain_order[self._retain_pos : self._retain_pos + bs]
         self._retain_pos += bs
-        return idx
+        return idx.to(self.X_retain.device)
 
     def steps_per_epoch(self):
         """Optimisation steps in one unlearning epoch."""
@@ -419,6 +420,7 @@ class NetUnlearningMethod(BaseEstimator):
 
 
 _PATIENCE = 3
+_EPS_LOSS = 1e-4
 
 
 def _gap(stats):
@@ -1039,7 +1041,9 @@ class LossMatching(NetUnlearningMethod):
     A calibrated NegGrad+: instead of ascending the loss of every forget row,
     each forget row gets a target loss, the quantile of the calibration rows'
     losses at its own rank among the forget rows (re-ranked every epoch), and
-    steps minimise ``L_retain + lam * smooth_l1(loss_i, target_i)``. Rows
+    steps minimise ``L_retain + lam * smooth_l1(log loss_i, log target_i)``
+    (log-losses, so that the low-loss end, where memorised rows sit, counts
+    as much as the high end). Rows
     below their target are pushed up, rows above it pulled down, so the
     forget rows' loss distribution moves onto the never-seen rows' and stays
     there. Forget rows of a class with no retained row left are pushed away
@@ -1049,7 +1053,7 @@ class LossMatching(NetUnlearningMethod):
 
     Parameters
     ----------
-    lam : float, default=1.0
+    lam : float, default=0.5
         Weight of the forget term.
     retain_steps : int, default=1
         Extra steps on retain rows only after each forget step: they hold
@@ -1069,7 +1073,7 @@ class LossMatching(NetUnlearningMethod):
     def __init__(
         self,
         *,
-        lam=1.0,
+        lam=0.5,
         retain_steps=1,
         max_epochs=20,
         lr=1e-3,
@@ -1126,7 +1130,13 @@ class LossMatching(NetUnlearningMethod):
             if targets is None:
                 per_row = away
             else:
-                match = F.smooth_l1_loss(lf, targets[idx_f], reduction="none")
+                # Compare log-losses: the low-loss end of the distribution,
+                # where memorised rows sit, weighs as much as the high end.
+                match = F.smooth_l1_loss(
+                    torch.log(lf + _EPS_LOSS),
+                    torch.log(targets[idx_f] + _EPS_LOSS),
+                    reduction="none",
+                )
                 per_row = torch.where(gone, away, match)
             loss = l_r + self.lam * per_row.mean()
             loss.backward()

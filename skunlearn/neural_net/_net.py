@@ -346,7 +346,11 @@ class _UnlearningNetMixin(UnlearningMixin):
         if batch_size == -1:
             batch_size = max(len(X_tr), len(y_ret))
         generator = torch.Generator().manual_seed(int(method.random_state))
-        devices = [device] if device.type == "cuda" else []
+        devices = []
+        if device.type == "cuda":
+            devices = [
+                torch.cuda.current_device() if device.index is None else device.index
+            ]
         student = copy.deepcopy(self.module_)
         with torch.random.fork_rng(devices=devices, device_type=device.type):
             torch.manual_seed(int(method.random_state))
