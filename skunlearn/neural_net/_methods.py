@@ -104,6 +104,9 @@ class UnlearningContext:
     batch_size : int
     generator : torch.Generator
         CPU generator for index draws (deterministic with the method's seed).
+    fit_seconds : float or None
+        Training time of the net (sum of its history's epoch durations); the
+        default time budget is a fraction of it.
     target_mean, target_std : torch.Tensor
         Moments of the retained targets (regression relabelling).
     """
@@ -127,6 +130,7 @@ class UnlearningContext:
         verbose,
         target_mean=None,
         target_std=None,
+        fit_seconds=None,
     ):
         self.module = module
         self.teacher = copy.deepcopy(module).eval()
@@ -146,6 +150,7 @@ class UnlearningContext:
         self._retain_order = None
         self._retain_pos = 0
         self.min_steps = 8
+        self.fit_seconds = fit_seconds
         self.forget_losses = None
         self.calib_losses = None
 
@@ -380,6 +385,9 @@ class NetUnlearningMethod(BaseEstimator):
         reached = calibrated and self._reached(stats)
         epochs = 0
         budget_hit = False
+        budget = self.max_seconds
+        if budget is None and ctx.fit_seconds:
+            budget = _DEFAULT_BUDGET * ctx.fit_seconds
         best_gap, since_best = _gap(stats), 0
         while not reached and epochs < self.max_epochs and since_best < _PATIENCE:
             t0 = time.perf_counter()
@@ -397,8 +405,8 @@ class NetUnlearningMethod(BaseEstimator):
                     (0 if gap < best_gap - 1e-3 else since_best + 1),
                 )
             if (
-                self.max_seconds is not None
-                and time.perf_counter() - start > self.max_seconds
+                budget is not None
+                and time.perf_counter() - start > budget
             ):
                 budget_hit = True
                 break
@@ -420,6 +428,7 @@ class NetUnlearningMethod(BaseEstimator):
 
 
 _PATIENCE = 3
+_DEFAULT_BUDGET = 0.08
 _EPS_LOSS = 1e-4
 
 
@@ -491,7 +500,8 @@ class Finetune(NetUnlearningMethod):
     calibrate : bool, default=True
         Use the stopping rule; False runs ``max_epochs`` epochs.
     max_seconds : float or None, default=None
-        Time budget of the forgetting phase.
+        Time budget of the forgetting phase (checked after each epoch).
+        None: 8% of the net's training time, as its skorch history records.
     random_state : int, default=0
         Seed of the batches and random draws (deterministic on CPU).
     """

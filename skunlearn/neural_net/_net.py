@@ -375,6 +375,7 @@ class _UnlearningNetMixin(UnlearningMixin):
                 verbose=self.verbose,
                 target_mean=mean,
                 target_std=std,
+                fit_seconds=self._fit_seconds(),
             )
             summary = method.run(ctx)
         student.train(self.module_.training)
@@ -386,6 +387,12 @@ class _UnlearningNetMixin(UnlearningMixin):
         attributes["callbacks_"] = _strip_cached_weights(self.callbacks_)
         details.update(summary)
         return UnlearnUpdate(attributes, "neural_net", exact=False, details=details)
+
+    def _fit_seconds(self):
+        try:
+            return float(sum(self.history_[:, "dur"]))
+        except (KeyError, IndexError, TypeError):
+            return None
 
     def _n_outputs(self):
         # The module's output width: classes of the task, including any class
