@@ -428,7 +428,7 @@ class NetUnlearningMethod(BaseEstimator):
 
 
 _PATIENCE = 3
-_DEFAULT_BUDGET = 0.08
+_DEFAULT_BUDGET = 0.05
 _EPS_LOSS = 1e-4
 
 
