@@ -288,17 +288,6 @@ class NetUnlearningMethod(BaseEstimator):
     #: tasks the method supports
     tasks = ("classification",)
     name = "base"
-    _common = (
-        "max_epochs",
-        "lr",
-        "batch_size",
-        "repair_epochs",
-        "tol",
-        "class_tol",
-        "calibrate",
-        "max_seconds",
-        "random_state",
-    )
 
     # ----------------------------------------------------------- the method
     def _setup(self, ctx):

@@ -160,6 +160,13 @@ class _UnlearningNetMixin(UnlearningMixin):
         -------
         self : object
         """
+        budget = self.retain_budget
+        if budget is not None and (
+            not isinstance(budget, int | np.integer) or budget < 1
+        ):
+            raise ValueError(
+                f"retain_budget must be None or a positive int, got {budget!r}."
+            )
         X = _to_numpy(X)
         if y is not None:
             y = _to_numpy(y, "y")
@@ -175,28 +182,22 @@ class _UnlearningNetMixin(UnlearningMixin):
         if y is not None and self._task == "regression" and y.dtype == np.float64:
             y_model = y.astype(np.float32)
         super().partial_fit(X_model, y_model, classes=classes, **fit_params)
-        self._record_rows(X, y_model, X_model)
+        self._record_rows(X, y, X_model, y_model)
         return self
 
-    def _record_rows(self, X_given, y, X):
+    def _record_rows(self, X_given, y_given, X, y):
         n = X.shape[0]
         valid = self.__dict__.pop("valid_indices_", np.empty(0, np.intp))
         is_valid = np.zeros(n, dtype=bool)
         is_valid[valid] = True
         train_idx = np.flatnonzero(~is_valid)
         budget = self.retain_budget
-        if budget is not None and (
-            not isinstance(budget, int | np.integer) or budget < 1
-        ):
-            raise ValueError(
-                f"retain_budget must be None or a positive int, got {budget!r}."
-            )
         y_arr = None if y is None else np.asarray(y)
         if "ledger_" in self.__dict__:
             if self.ledger_.y is None or y_arr is None:
                 raise ValueError("partial_fit after fit needs y as fit had.")
             offset = self.ledger_.n_stored
-            self.ledger_ = _append_ledger(self.ledger_, X_given, y_arr)
+            self.ledger_ = _append_ledger(self.ledger_, X_given, y_given)
             retain_X = np.concatenate([self.retain_X_, X[train_idx]])
             retain_y = np.concatenate([self.retain_y_, y_arr[train_idx]])
             retain_rows = np.concatenate([self.retain_rows_, offset + train_idx])
@@ -207,7 +208,7 @@ class _UnlearningNetMixin(UnlearningMixin):
             if y_arr is None:
                 raise ValueError("Unlearning nets need y at fit.")
             history = []
-            self._init_ledger(X_given, y_arr, keep_X=False, compact="never")
+            self._init_ledger(X_given, y_given, keep_X=False, compact="never")
             self.unlearn_history_ = history
             retain_X, retain_y, retain_rows = X[train_idx], y_arr[train_idx], train_idx
             self.calib_X_ = X[valid].copy()

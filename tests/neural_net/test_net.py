@@ -163,6 +163,18 @@ def test_regressor_methods(method):
     assert net.unlearn_history_[-1]["details"]["method"] == method
 
 
+def test_regressor_float64_input_matches_by_given_values():
+    X, y = make_regression(n_samples=120, n_features=4, random_state=0)
+    net = UnlearningNeuralNetRegressor(_mlp(4, 1), max_epochs=3, verbose=0).fit(
+        X, y.reshape(-1, 1)
+    )
+    assert net.retain_X_.dtype == np.float32
+    # float64 rows and targets, as given to fit, are found and forgotten
+    net.unlearn(X[50:60], y[50:60].reshape(-1, 1))
+    assert net.ledger_.n_rows == 110
+    assert net.predict(X).shape == (120, 1)
+
+
 def test_classifier_only_method_on_regressor_raises_unchanged():
     X, y = make_regression(n_samples=100, n_features=4, random_state=0)
     X, y = X.astype(np.float32), y.astype(np.float32).reshape(-1, 1)
@@ -296,6 +308,11 @@ def test_retain_budget_and_partial_fit(task):
     # a new fit starts a new training set
     net.fit(X[:100], y[:100])
     assert net.ledger_.n_rows == 100 and net.unlearn_history_ == []
+
+
+def test_bad_retain_budget_raises_before_training(task):
+    with pytest.raises(ValueError, match="retain_budget"):
+        _clf(retain_budget=0).fit(task["X"], task["y"])
 
 
 def test_external_calibration_rows(task):
