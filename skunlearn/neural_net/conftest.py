@@ -1,10 +1,8 @@
 # Doctest collection imports every module; without the ``nn`` extra
 # (torch, skorch) this subpackage cannot be imported, so skip it.
-import importlib.util
-
 collect_ignore_glob = []
-if (
-    importlib.util.find_spec("torch") is None
-    or importlib.util.find_spec("skorch") is None
-):
+try:
+    import skorch  # noqa: F401
+    import torch  # noqa: F401
+except ImportError:
     collect_ignore_glob = ["*.py"]
