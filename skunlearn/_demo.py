@@ -102,6 +102,28 @@ def _dc_kmeans():
     return DCKMeans(n_clusters=3, n_leaves=8, branching=4, random_state=0)
 
 
+def _skorch_mlp():
+    # Raises ImportError without the ``nn`` extra (torch, skorch); the demo
+    # runner skips the case with a note.
+    import torch
+
+    from .neural_net import UnlearningNeuralNetClassifier
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)
+    )
+    return UnlearningNeuralNetClassifier(
+        module,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=30,
+        verbose=0,
+        iterator_train__shuffle=True,
+    )
+
+
 DEMO_CASES = [
     DemoCase("linear, closed form (Ridge)", "diabetes", _ridge),
     DemoCase("any estimator, retrain fallback", "breast_cancer", _retrain_logistic),
@@ -113,4 +135,5 @@ DEMO_CASES = [
     DemoCase("naive Bayes counts (MultinomialNB)", "digits", _naive_bayes),
     DemoCase("nearest neighbours index (KNeighbors)", "wine", _neighbors),
     DemoCase("k-means, divide and conquer (DCKMeans)", "iris", _dc_kmeans),
+    DemoCase("neural net (skorch), approximate", "digits", _skorch_mlp),
 ]
