@@ -10,6 +10,7 @@ semantics, in ``O(k log n)`` for ``k`` forget rows and ``n`` training rows.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import functools
 import hashlib
 import numbers
 
@@ -31,11 +32,15 @@ _CANONICAL_NAN = np.array([np.nan]).view(np.uint64)[0]
 _CHUNK = 8192
 
 
+@functools.lru_cache(maxsize=64)
 def _column_constants(n_columns):
+    # Cached: building a Generator costs more than hashing a small request.
     rng = np.random.default_rng(_SEED + n_columns)
     k1 = rng.integers(1, 2**63, size=n_columns, dtype=np.uint64) | np.uint64(1)
     k2 = rng.integers(1, 2**63, size=n_columns, dtype=np.uint64) | np.uint64(1)
     add = rng.integers(1, 2**63, size=n_columns, dtype=np.uint64)
+    for a in (k1, k2, add):
+        a.flags.writeable = False
     return k1, k2, add
 
 
@@ -298,7 +303,12 @@ class TrainingLedger:
             self.X = np.array(X, copy=True) if not isinstance(X, list) else X
         if compact not in ("auto", "always", "never"):
             raise ValueError(f"Unknown compact policy {compact!r}.")
-        self.compact_policy = "always" if keep_X and compact == "auto" else compact
+        # Kept rows are erased in place when they are a numpy array; other
+        # containers (DataFrames, sparse matrices) are compacted at once.
+        erasable = self.X is None or isinstance(self.X, np.ndarray)
+        self.compact_policy = (
+            "always" if compact == "auto" and not erasable else compact
+        )
 
     # ------------------------------------------------------------------ views
     @property
@@ -490,8 +500,10 @@ class TrainingLedger:
             v[rows] = 0
         if isinstance(self.X, np.ndarray):
             self.X[rows] = 0
-        if self.compact_policy == "always" or (
-            self.compact_policy == "auto" and self.n_rows < self.n_stored // 2
+        if (
+            self.compact_policy == "always"
+            or (self.compact_policy == "auto" and compacted is not None)
+            or (self.compact_policy == "auto" and self.n_rows < self.n_stored // 2)
         ):
             self.compact(compacted)
 

@@ -63,18 +63,21 @@ class UnlearningReport:
     ----------
     info : dict
         What was audited: ``estimator``, ``task`` (``"classification"`` or
-        ``"regression"``), ``score_name`` (``"accuracy"`` or ``"r2"``),
+        ``"regression"`` or ``"clustering"``), ``score_name`` (``"accuracy"``,
+        ``"r2"`` or ``"neg_sse_per_row"``),
         ``forget`` (how the rows were chosen), ``n_train``, ``n_forget``,
         ``n_retain``, ``n_test``, ``n_unseen`` (rows the attack used as
         never-seen), ``attack``, ``loss_kind`` (what the losses are:
-        ``"cross_entropy"``, ``"squared_error"``, ``"margin"`` or
+        ``"cross_entropy"``, ``"squared_error"``, ``"squared_distance_to_centre"``,
+        ``"margin"`` or
         ``"zero_one"``), ``strategy`` and ``exact`` (from the unlearned model's
         history), ``guarantee``.
 
     metrics : dict of str to dict
         For each of ``"original"``, ``"unlearned"`` and ``"gold_standard"``:
         ``seconds`` (fit, unlearn and retrain time respectively),
-        ``score_forget``, ``score_retain``, ``score_test`` (accuracy or R^2),
+        ``score_forget``, ``score_retain``, ``score_test`` (accuracy, R^2, or
+        for clusterers minus the mean squared distance to the nearest centre),
         ``mia_auc``, ``forget_score``, ``agreement_forget`` and
         ``agreement_test`` (with the gold standard's predictions), and
         ``js_divergence_test`` (classifiers with probabilities) or
@@ -167,7 +170,7 @@ class UnlearningReport:
 
     def _table(self):
         info, m = self.info, self.metrics
-        score = "R^2" if info["task"] == "regression" else "acc"
+        score = _SCORE_NAMES[info["task"]]
         lines = [
             f"Unlearning audit of {info['estimator']} ({info['task']})",
             f"  rows: {info['n_train']} training ({info['n_forget']} forgotten: "
@@ -237,6 +240,10 @@ def _fmt_speedup(speedup):
     return f"{speedup:.1f}x" if speedup < 100 else f"{speedup:.0f}x"
 
 
+#: what the "score" columns hold, by task
+_SCORE_NAMES = {"classification": "acc", "regression": "R^2", "clustering": "-SSE/row"}
+
+
 def _score(task, y_true, y_pred):
     if len(y_true) == 0:
         return float("nan")
@@ -304,8 +311,11 @@ def _loss_kind(estimator):
     """What :func:`~skunlearn.metrics.per_sample_loss` computes for ``estimator``."""
     from .metrics._membership import _has_method
 
-    if _task(estimator) == "regression":
+    task = _task(estimator)
+    if task == "regression":
         return "squared_error"
+    if task == "clustering":
+        return "squared_distance_to_centre"
     if _has_method(estimator, "predict_proba"):
         return "cross_entropy"
     if _has_method(estimator, "decision_function"):
@@ -538,7 +548,13 @@ def audit_unlearning(
     for name, model in models.items():
         row = {"seconds": seconds[name]}
         for set_name, (Xs, ys) in data.items():
-            row[f"score_{set_name}"] = _score(task, ys, model.predict(Xs))
+            if task == "clustering":
+                # negative mean squared distance to the nearest centre
+                row[f"score_{set_name}"] = -float(
+                    np.mean(per_sample_loss(model, Xs, ys))
+                )
+            else:
+                row[f"score_{set_name}"] = _score(task, ys, model.predict(Xs))
         row["mia_auc"] = membership_inference_auc(
             model, X_forget, y_forget, X_unseen, y_unseen, attack=attack
         )
@@ -563,7 +579,9 @@ def audit_unlearning(
     info = {
         "estimator": _estimator_name(estimator),
         "task": task,
-        "score_name": "r2" if task == "regression" else "accuracy",
+        "score_name": {"regression": "r2", "clustering": "neg_sse_per_row"}.get(
+            task, "accuracy"
+        ),
         "forget": description,
         "n_train": int(train.size),
         "n_forget": int(forget_pos.size),
@@ -603,7 +621,8 @@ class LossDistributionDisplay:
         ``{model_name: {"forget": ..., "retain": ..., "unseen": ...}}``, the
         per-row losses of :func:`~skunlearn.metrics.per_sample_loss`.
 
-    loss_kind : {"cross_entropy", "squared_error", "margin", "zero_one"}, \
+    loss_kind : {"cross_entropy", "squared_error", "squared_distance_to_centre", \
+            "margin", "zero_one"}, \
             default="cross_entropy"
         What the losses are, which sets the x axis.
 
@@ -764,7 +783,7 @@ class LossDistributionDisplay:
                 "probability given to the true class (logit scale; right: fits better)"
             )
             return transform, edges, "logit", label
-        if self.loss_kind == "squared_error":
+        if self.loss_kind in ("squared_error", "squared_distance_to_centre"):
             err = np.sqrt(np.clip(pooled, 0, None))
             positive = err[err > 0]
             hi = float(positive.max()) if positive.size else 1.0
@@ -772,12 +791,12 @@ class LossDistributionDisplay:
             lo = min(max(lo, hi * 1e-6), hi / 10)
             edges = np.geomspace(lo, hi, self._bins + 1)
             transform = lambda v: np.clip(np.sqrt(np.clip(v, 0, None)), lo, hi)  # noqa: E731
-            return (
-                transform,
-                edges,
-                "log",
-                "absolute error (log scale; left: fits better)",
+            what = (
+                "absolute error"
+                if self.loss_kind == "squared_error"
+                else "distance to the nearest centre"
             )
+            return transform, edges, "log", f"{what} (log scale; left: fits better)"
         lo, hi = float(pooled.min()), float(pooled.max())
         if hi <= lo:
             lo, hi = lo - 0.5, hi + 0.5

@@ -437,7 +437,9 @@ def _demo_table(results):
                 _fmt_seconds(u["seconds"]),
                 _fmt_seconds(g["seconds"]),
                 _fmt_speedup(report.speedup),
-                "R^2" if report.info["task"] == "regression" else "accuracy",
+                {"regression": "R^2", "clustering": "-SSE/row"}.get(
+                    report.info["task"], "accuracy"
+                ),
                 pair("score_forget"),
                 pair("score_retain"),
                 pair("score_test"),
@@ -564,10 +566,11 @@ def _cmd_demo(args, out):
         out.write("\n".join(_demo_table(results)) + "\n\n")
         out.write(
             "u/g: unlearned model / gold standard (retrained without the forgotten "
-            "rows).\nscore: accuracy or R^2 on the forgotten, retained and test rows. "
-            "MIA AUC: loss-based\nmembership attack, forgotten vs test rows (0.5: "
-            "indistinguishable); forget_score = 1 - 2|AUC - 0.5|.\nagree: share of "
-            "test predictions equal to the gold standard's. "
+            "rows).\nscore: accuracy, R^2, or -SSE/row for clustering (minus the "
+            "squared distance to the nearest centre)\non the forgotten, retained and "
+            "test rows. MIA AUC: loss-based membership attack, forgotten vs test\n"
+            "rows (0.5: indistinguishable); forget_score = 1 - 2|AUC - 0.5|.\n"
+            "agree: share of test predictions equal to the gold standard's. "
             f"Total {elapsed:.1f} s.\n"
         )
     if args.plot:

@@ -200,6 +200,7 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
 
     # -------------------------------------------------------------- unlearn
     def _validate_forget_data(self, X, y):
+        X = self.strategy_.align_forget(self.estimator_, X)
         validate_data(self, X, reset=False, skip_check_array=True)
         X = self.strategy_.validate_forget(self.estimator_, X)
         return X, self._validate_forget_target(y, _num_samples(X))

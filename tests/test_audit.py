@@ -154,3 +154,24 @@ def test_forget_a_class_given_by_name_with_dataframes():
     assert r.info["forget"] == "every row of class 'grignolino'"
     assert r.metrics["gold_standard"]["score_forget"] == 0.0
     assert r.metrics["unlearned"]["agreement_test"] == 1.0
+
+
+def test_clusterers_are_audited_by_distance_to_centre():
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import load_iris
+
+    from skunlearn import Unlearnable
+    from skunlearn.metrics import per_sample_loss
+
+    X, y = load_iris(return_X_y=True)
+    km = KMeans(n_clusters=3, n_init=2, random_state=0).fit(X)
+    expected = ((X[:, None, :] - km.cluster_centers_[None]) ** 2).sum(2).min(1)
+    np.testing.assert_allclose(per_sample_loss(km, X, y), expected, rtol=1e-10)
+    report = audit_unlearning(
+        Unlearnable(KMeans(n_clusters=3, n_init=2, random_state=0)), X, y
+    )
+    assert report.info["task"] == "clustering"
+    assert report.info["loss_kind"] == "squared_distance_to_centre"
+    gold = report.metrics["gold_standard"]
+    assert gold["score_retain"] < 0  # minus a mean squared distance
+    assert report.metrics["unlearned"]["agreement_test"] == 1.0

@@ -15,6 +15,7 @@ ESTIMATORS = [
     Unlearnable(Ridge()),
     Unlearnable(RidgeClassifier()),
     Unlearnable(LogisticRegression()),
+    Unlearnable(LogisticRegression(), strategy="retrain"),
 ]
 
 

@@ -15,6 +15,7 @@ from sklearn.linear_model import (
     RidgeClassifier,
 )
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
 
 from skunlearn import UnknownRowsError, Unlearnable
 from skunlearn.exceptions import ForgetAllRowsError, NumericalDriftWarning
@@ -38,21 +39,30 @@ def _data(n=80, d=4, seed=0, offset=0.0):
         Ridge(fit_intercept=False, solver="svd"),
         RidgeClassifier(),
         RidgeClassifier(class_weight={0: 2.0, 1: 0.5}),
-        LogisticRegression(),
+        SVC(),  # no registered strategy: retrain
     ],
 )
 def test_gold_standard(estimator):
     X, y = _data()
-    if isinstance(estimator, RidgeClassifier | LogisticRegression):
+    if isinstance(estimator, RidgeClassifier | SVC):
         y = np.digitize(y, [-1, 1])
     check_unlearning(Unlearnable(estimator), X, y, forget=0.2, rtol=1e-9, atol=1e-10)
+
+
+def test_forced_retrain_strategy_is_exact():
+    X, y = _data()
+    y = np.digitize(y, [-1, 1])
+    model = Unlearnable(LogisticRegression(), strategy="retrain")
+    result = check_unlearning(model, X, y, forget=0.2, rtol=1e-12, atol=1e-12)
+    record = result["unlearned"].unlearn_history_[-1]
+    assert record["strategy"] == "retrain" and record["details"]["refit_rows"] == 64
 
 
 def test_strategy_choice_and_guarantee():
     assert isinstance(
         Unlearnable(Ridge()).fit(*_data()).strategy_, ClosedFormLinearStrategy
     )
-    model = Unlearnable(LogisticRegression()).fit(*_data()[:1], np.arange(80) % 2)
+    model = Unlearnable(SVC()).fit(*_data()[:1], np.arange(80) % 2)
     assert isinstance(model.strategy_, RetrainStrategy)
     assert model.unlearning_guarantee == "exact"
     assert isinstance(
@@ -349,7 +359,7 @@ def test_sample_weight_is_forgotten_with_its_row():
         rtol=1e-9,
     )
     check_unlearning(
-        Unlearnable(LogisticRegression()),
+        Unlearnable(LogisticRegression(), strategy="retrain"),
         X,
         (y > 0).astype(int),
         fit_params={"sample_weight": sw},

@@ -13,7 +13,7 @@ for rows drawn like the never-seen ones.
 import numbers
 
 import numpy as np
-from sklearn.base import is_classifier, is_regressor
+from sklearn.base import is_classifier, is_clusterer, is_regressor
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedShuffleSplit, cross_val_score
@@ -47,7 +47,10 @@ def _has_method(estimator, name):
 
 
 def _task(estimator):
-    """``"classification"`` or ``"regression"``, from tags, then from methods."""
+    """``"classification"``, ``"regression"`` or ``"clustering"``, from tags,
+    then from methods."""
+    if is_clusterer(estimator):
+        return "clustering"
     if is_classifier(estimator):
         return "classification"
     if is_regressor(estimator):
@@ -116,7 +119,8 @@ def per_sample_loss(estimator, X, y):
     estimator has ``predict_proba``; otherwise the negative margin of the true
     class's decision function (``max_{k != y} f_k - f_y``), which orders rows
     the same way a loss would. Regressors: the squared error (averaged over
-    outputs).
+    outputs). Clusterers: the squared distance to the nearest cluster centre
+    (``y`` is ignored), the quantity k-means minimises.
 
     Parameters
     ----------
@@ -145,7 +149,10 @@ def per_sample_loss(estimator, X, y):
     >>> per_sample_loss(model, X, y + 1.0).round(6)
     array([1., 1., 1.])
     """
-    if _task(estimator) == "regression":
+    task = _task(estimator)
+    if task == "clustering":
+        return _squared_distance_to_centre(estimator, X)
+    if task == "regression":
         pred = np.asarray(estimator.predict(X), dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         if pred.ndim == 1 and y.ndim == 2 and y.shape[1] == 1:
@@ -163,11 +170,23 @@ def per_sample_loss(estimator, X, y):
     return (np.asarray(estimator.predict(X)) != y).astype(np.float64)
 
 
+def _squared_distance_to_centre(estimator, X):
+    if _has_method(estimator, "transform"):
+        distances = np.asarray(estimator.transform(X), dtype=np.float64)
+        return distances.min(axis=1) ** 2
+    centres = np.asarray(estimator.cluster_centers_, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    sq = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    return sq.min(axis=1)
+
+
 def _attack_scores(estimator, X, y, attack):
     """Per-row membership score: higher means "more likely a training row"."""
     if attack == "loss":
         return -per_sample_loss(estimator, X, y)
-    if _task(estimator) == "regression" or not _has_method(estimator, "predict_proba"):
+    if _task(estimator) != "classification" or not _has_method(
+        estimator, "predict_proba"
+    ):
         raise ValueError(
             f"attack={attack!r} needs a classifier with predict_proba; "
             f"{type(estimator).__name__} has none. Use attack='loss'."

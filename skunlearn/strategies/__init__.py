@@ -2,7 +2,16 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from . import linear, retrain  # noqa: F401  (importing registers them)
+from . import (  # noqa: F401  # noqa: F401
+    composite,
+    convex,
+    linear,
+    naive_bayes,
+    neighbors,
+    preprocessing,
+    retrain,
+    search,
+)
 from ._base import (
     StrategyNotApplicable,
     UnlearningStrategy,

@@ -2,11 +2,14 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_array
 
 __all__ = [
+    "StepUpdate",
     "StrategyNotApplicable",
     "UnlearningStrategy",
     "get_strategy",
@@ -21,6 +24,67 @@ class StrategyNotApplicable(Exception):
     :class:`~skunlearn.Unlearnable` then falls back to the retrain strategy
     (and says so in ``strategy_``). Raised only before anything is fitted.
     """
+
+
+@dataclass
+class StepUpdate:
+    """What unlearning one step of a composite model computed.
+
+    Returned by :meth:`UnlearningStrategy.unlearn_step`; nothing is committed
+    until the composite model commits the whole update.
+
+    Parameters
+    ----------
+    estimator : object
+        The step as if fit on the retained rows (a new object).
+    strategy : UnlearningStrategy
+        The strategy holding the new state (a new object, or ``self`` when
+        the state is unchanged).
+    changed : bool
+        Whether the step's output for the retained rows may differ from its
+        output before (a downstream step must then be refit).
+    details : dict
+        Facts for ``unlearn_history_``.
+    exact : bool
+        Whether the step equals its gold standard.
+    retained_output : object or None
+        The new step's output on the retained rows, when it was computed
+        anyway (saves the composite a transform).
+    """
+
+    estimator: object
+    strategy: object
+    changed: bool = True
+    details: dict = field(default_factory=dict)
+    exact: bool = True
+    retained_output: object = None
+
+
+class _ForgetOnlyLedger:
+    """A ledger holding just the forget rows' payload (rows ``0..k-1``).
+
+    Lets :meth:`UnlearningStrategy.unlearn_step` reuse a strategy's
+    ledger-based :meth:`~UnlearningStrategy.unlearn` when the forget rows come
+    from a composite model rather than from the strategy's own ledger.
+    """
+
+    def __init__(self, y, sample_props, n):
+        self.y = None if y is None else np.asarray(y)
+        self.sample_props = {k: np.asarray(v) for k, v in sample_props.items()}
+        self.X = None
+        self.n_rows = n
+
+    def take(self, rows):
+        y = None if self.y is None else self.y[rows]
+        return None, y, {k: v[rows] for k, v in self.sample_props.items()}
+
+
+class _AllRows:
+    """A match naming rows ``0..k-1`` of a :class:`_ForgetOnlyLedger`."""
+
+    def __init__(self, k):
+        self.rows = np.arange(k)
+        self.n_rows = k
 
 
 class UnlearningStrategy:
@@ -79,6 +143,15 @@ class UnlearningStrategy:
             input_name="X_forget",
         )
 
+    def align_forget(self, estimator, X):
+        """Align a forget DataFrame's columns with the fitted ``estimator``'s.
+
+        Called before any validation. The default returns ``X`` unchanged (so
+        columns in another order raise, as in ``predict``); estimators that
+        select columns by name (``ColumnTransformer``) reorder them.
+        """
+        return X
+
     def unlearn(self, estimator, ledger, match, X, y, params):
         """Compute the estimator without the matched rows.
 
@@ -102,6 +175,120 @@ class UnlearningStrategy:
             changed, ``strategy_``.
         """
         raise NotImplementedError
+
+    # ------------------------------------------------- steps of composites
+    # A composite model (Pipeline, ColumnTransformer, FeatureUnion, search)
+    # unlearns each of its steps with these three methods. The defaults work
+    # for any strategy; strategies override them to be faster.
+
+    def adopt(self, estimator, X, y, fit_params):
+        """Build this strategy's state for ``estimator`` already fit on ``X``.
+
+        ``estimator`` was fit by a composite model's own ``fit`` (e.g. inside
+        :class:`~sklearn.compose.ColumnTransformer`). The default fits a clone
+        with :meth:`fit` (same result, one more fit); strategies that can read
+        their state from the fitted estimator override it.
+
+        Returns
+        -------
+        estimator : object
+            The fitted estimator to keep.
+        """
+        from sklearn.base import clone
+
+        return self.fit(clone(estimator), X, y, fit_params)
+
+    def refit(self, estimator, X, y, fit_params):
+        """Fit the step anew on new input, for a composite whose upstream changed.
+
+        ``estimator`` is the current fitted step; its input for the retained
+        rows changed (an upstream scaler moved), so it must be refit. The
+        default is a fresh :meth:`fit` of a clone. Strategies whose refit can
+        start from the current solution (a strictly convex model reaches the
+        same optimum from any start) override this to warm-start.
+
+        Returns
+        -------
+        strategy, estimator : UnlearningStrategy, object
+            The new strategy state and the fitted step.
+        """
+        from sklearn.base import clone
+
+        strategy = type(self)()
+        return strategy, strategy.fit(clone(estimator), X, y, fit_params)
+
+    def unlearn_step(self, estimator, X, y, props, retained, params):
+        """Unlearn rows of a step given the step's input for them.
+
+        Parameters
+        ----------
+        estimator : object
+            The fitted step (not to be modified).
+        X : array-like
+            The forget rows as the step saw them in ``fit`` (already
+            transformed by the unchanged upstream steps).
+        y : array-like or None
+            Their targets.
+        props : dict
+            Their per-row fit parameters routed to this step.
+        retained : callable
+            ``retained()`` returns ``(X, y, props)``, the step's input for the
+            retained rows; called only when needed (it may be costly).
+        params : dict
+            Unlearning parameters.
+
+        Returns
+        -------
+        update : StepUpdate
+        """
+        if self.keeps_rows:
+            return refit_step(estimator, retained, self)
+        update = self.unlearn(
+            estimator,
+            _ForgetOnlyLedger(y, props, X.shape[0] if hasattr(X, "shape") else len(X)),
+            _AllRows(X.shape[0] if hasattr(X, "shape") else len(X)),
+            X,
+            y,
+            params,
+        )
+        attrs = update.attributes
+        return StepUpdate(
+            estimator=attrs.get("estimator_", estimator),
+            strategy=attrs.get("strategy_", self),
+            changed=True,
+            details={"strategy": update.strategy, **update.details},
+            exact=update.exact,
+        )
+
+
+def refit_step(estimator, retained, strategy=None):
+    """Refit a step on its input for the retained rows (exact, as slow as ``fit``).
+
+    Used when an upstream step's output changed, or when the step's strategy
+    needs the retained rows. ``strategy`` (its class) rebuilds its state.
+    """
+    import time
+
+    from sklearn.base import clone
+
+    X_r, y_r, props_r = retained()
+    start = time.perf_counter()
+    if strategy is None or type(strategy).fit is UnlearningStrategy.fit:
+        new_strategy = None
+        new = clone(estimator).fit(X_r, y_r, **props_r)
+    else:
+        new_strategy = type(strategy)()
+        new = new_strategy.fit(clone(estimator), X_r, y_r, props_r)
+    return StepUpdate(
+        estimator=new,
+        strategy=new_strategy,
+        changed=True,
+        details={
+            "strategy": "refit",
+            "refit_rows": int(X_r.shape[0]) if hasattr(X_r, "shape") else len(X_r),
+            "refit_seconds": time.perf_counter() - start,
+        },
+    )
 
 
 _REGISTRY = {}

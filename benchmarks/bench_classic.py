@@ -1,0 +1,215 @@
+"""Unlearning vs refitting for the classic families, measured side by side.
+
+Sizes from issue 7:
+
+- LogisticRegression, n = 200,000, d = 50 (binary, make_classification),
+  forgetting 1 row and 1% of the rows: refit from scratch on the retained rows
+  vs the exact path (resumed solver) vs ``method="newton"``;
+- naive Bayes (GaussianNB, MultinomialNB) and nearest neighbours
+  (KNeighborsClassifier with a KD-tree, d = 8; brute force, d = 32) at
+  n = 1,000,000, forgetting 1 row;
+- k-means at n = 100,000 (d = 10, 10 blobs): DCKMeans deletion vs a DCKMeans
+  refit and a scikit-learn KMeans refit, and DCKMeans's inertia vs KMeans's.
+
+Every figure is a median over a few repetitions, taken in the same run as
+the figures it is compared with. The machine may be shared: read the
+ratios, not the absolute times. Usage: ``python benchmarks/bench_classic.py
+[logistic|nb|neighbors|kmeans ...]`` (default: all).
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import sys
+import time
+import warnings
+from pathlib import Path
+
+# Measure the skunlearn of this checkout, not another installed copy.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.cluster import KMeans  # noqa: E402
+from sklearn.datasets import make_blobs, make_classification  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.naive_bayes import GaussianNB, MultinomialNB  # noqa: E402
+from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
+
+from skunlearn import Unlearnable  # noqa: E402
+from skunlearn.cluster import DCKMeans  # noqa: E402
+
+
+def _median_time(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def _unlearn_times(model, X, y, batches, **params):
+    times = []
+    for rows in batches:
+        start = time.perf_counter()
+        model.unlearn(X[rows], y[rows] if y is not None else None, **params)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), model.unlearn_history_[-1]
+
+
+def _report(name, refit, ours, extra="", build=None):
+    print(
+        f"  {name:<34} refit {refit * 1e3:10.2f} ms   unlearn {ours * 1e3:9.3f} ms"
+        f"   speed-up {refit / ours:8.1f}x {extra}"
+    )
+    if build is not None:
+        # A refit also needs the retained rows as one array: X[keep], y[keep].
+        print(
+            f"  {'':<34} with X[keep] {(refit + build) * 1e3:7.2f} ms"
+            f"{'':<28}speed-up {(refit + build) / ours:8.1f}x"
+        )
+
+
+def _build_time(X, y, keep):
+    return _median_time(lambda: (X[keep], None if y is None else y[keep]), 3)
+
+
+def _batches(rng, n, size, count, used):
+    out = []
+    for _ in range(count):
+        rows = rng.choice(n, size, replace=False)
+        rows = rows[~np.isin(rows, used)]
+        used.extend(rows.tolist())
+        out.append(rows)
+    return out
+
+
+def bench_logistic():
+    n, d = 200_000, 50
+    print(f"LogisticRegression (lbfgs, tol=1e-4, C=1), n={n:,}, d={d}")
+    X, y = make_classification(
+        n_samples=n, n_features=d, n_informative=30, n_redundant=10, random_state=0
+    )
+    rng = np.random.RandomState(0)
+    est = LogisticRegression()
+    t_plain = _median_time(lambda: clone(est).fit(X, y), 1)
+    start = time.perf_counter()
+    model = Unlearnable(est).fit(X, y)
+    t_fit = time.perf_counter() - start
+    print(
+        f"  fit: plain {t_plain:.2f} s, Unlearnable {t_fit:.2f} s (fingerprints and "
+        f"the Hessian kept for Newton); refit iterations {model.n_iter_[0]}"
+    )
+    used = []
+    for label, size in (("1 row", 1), ("1% of rows", n // 100)):
+        batches_exact = _batches(rng, n, size, 3, used)
+        batches_newton = _batches(rng, n, size, 3, used)
+        keep = np.setdiff1d(np.arange(n), used)
+        refit = _median_time(lambda keep=keep: clone(est).fit(X[keep], y[keep]), 2)
+        exact, rec = _unlearn_times(model, X, y, batches_exact)
+        _report(
+            f"exact, forget {label}",
+            refit,
+            exact,
+            f"(solver n_iter {rec['details']['n_iter']})",
+        )
+        newton, rec = _unlearn_times(model, X, y, batches_newton, method="newton")
+        _report(
+            f"newton, forget {label}",
+            refit,
+            newton,
+            f"(residual {rec['details']['gradient_residual_norm']:.1e})",
+        )
+        gold = clone(est).set_params(tol=1e-8, max_iter=1000).fit(X[keep], y[keep])
+        print(
+            f"    max |coef - refit(tol=1e-8)| after these requests: "
+            f"{np.abs(model.coef_ - gold.coef_).max():.1e}"
+        )
+
+
+def bench_naive_bayes():
+    n, d = 1_000_000, 20
+    print(f"Naive Bayes, n={n:,}, d={d}, forgetting 1 row")
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 5, n)
+    X_real = rng.randn(n, d) + y[:, None]
+    X_count = rng.poisson(2.0 + y[:, None], size=(n, d)).astype(np.float64)
+    for est, X in ((GaussianNB(), X_real), (MultinomialNB(), X_count)):
+        model = Unlearnable(est).fit(X, y)
+        batches = _batches(rng, n, 1, 5, [])
+        keep = np.setdiff1d(np.arange(n), np.concatenate(batches))
+        X_r, y_r = X[keep], y[keep]
+        refit = _median_time(
+            lambda est=est, X_r=X_r, y_r=y_r: clone(est).fit(X_r, y_r), 3
+        )
+        ours, _ = _unlearn_times(model, X, y, batches)
+        _report(type(est).__name__, refit, ours, build=_build_time(X, y, keep))
+
+
+def bench_neighbors():
+    n = 1_000_000
+    print(f"Nearest neighbours, n={n:,}, forgetting 1 row")
+    rng = np.random.RandomState(0)
+    for d in (8, 32):
+        X = rng.randn(n, d)
+        y = rng.randint(0, 3, n)
+        est = KNeighborsClassifier()
+        model = Unlearnable(est).fit(X, y)
+        # Tree builds take seconds at this size: two repetitions each.
+        batches = _batches(rng, n, 1, 2, [])
+        keep = np.setdiff1d(np.arange(n), np.concatenate(batches))
+        X_r, y_r = X[keep], y[keep]
+        refit = _median_time(
+            lambda est=est, X_r=X_r, y_r=y_r: clone(est).fit(X_r, y_r), 2
+        )
+        ours, rec = _unlearn_times(model, X, y, batches)
+        _report(
+            f"KNeighborsClassifier d={d} ({rec['details']['index']})",
+            refit,
+            ours,
+            build=_build_time(X, y, keep),
+        )
+        del X, model, X_r
+
+
+def bench_kmeans():
+    n, d, k = 100_000, 10, 10
+    print(f"k-means, n={n:,}, d={d}, k={k}, forgetting 1 row")
+    X, _ = make_blobs(n, n_features=d, centers=k, cluster_std=3.0, random_state=0)
+    rng = np.random.RandomState(0)
+    dc = DCKMeans(n_clusters=k, random_state=0)
+    km = KMeans(n_clusters=k, random_state=0)
+    model = clone(dc).fit(X)
+    batches = _batches(rng, n, 1, 15, [])
+    keep = np.setdiff1d(np.arange(n), np.concatenate(batches))
+    X_r = X[keep]
+    refit_dc = _median_time(lambda: clone(dc).fit(X_r), 3)
+    refit_km = _median_time(lambda: clone(km).fit(X_r), 3)
+    ours, rec = _unlearn_times(model, X, None, batches)
+    _report("DCKMeans vs DCKMeans refit", refit_dc, ours, str(rec["details"]))
+    _report(
+        "DCKMeans vs KMeans refit", refit_km, ours, build=_build_time(X, None, keep)
+    )
+    gold = clone(dc).fit(X_r)
+    kmeans = clone(km).fit(X_r)
+    print(
+        f"  equal to a DCKMeans refit: "
+        f"{np.array_equal(gold.cluster_centers_, model.cluster_centers_)}; inertia "
+        f"DCKMeans / KMeans = {model.inertia_ / kmeans.inertia_:.4f}"
+    )
+
+
+BENCHES = {
+    "logistic": bench_logistic,
+    "nb": bench_naive_bayes,
+    "neighbors": bench_neighbors,
+    "kmeans": bench_kmeans,
+}
+
+if __name__ == "__main__":
+    warnings.simplefilter("ignore")
+    names = sys.argv[1:] or list(BENCHES)
+    for name in names:
+        start = time.perf_counter()
+        BENCHES[name]()
+        print(f"  ({time.perf_counter() - start:.0f} s)\n")

@@ -1,0 +1,530 @@
+"""Divide-and-conquer k-means built for deletion (Ginart et al. 2019)."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numbers
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.metrics.pairwise import euclidean_distances
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from .._ledger import row_fingerprints
+from ..base import UnlearningMixin, UnlearnUpdate
+
+__all__ = ["DCKMeans"]
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _leaf_of(fingerprints, seed, n_leaves):
+    """Leaf of each row: a hash of its content fingerprint and the seed."""
+    h = fingerprints[:, 0] ^ (fingerprints[:, 1] * _MIX) ^ np.uint64(seed)
+    h = h ^ (h >> np.uint64(31))
+    h = h * np.uint64(0xBF58476D1CE4E5B9)
+    h = h ^ (h >> np.uint64(29))
+    return (h % np.uint64(n_leaves)).astype(np.intp)
+
+
+def _sq_dist(X, C, x_sq):
+    d = x_sq[:, None] - 2.0 * (X @ C.T) + (C * C).sum(axis=1)[None, :]
+    return np.maximum(d, 0.0, out=d)
+
+
+def _kmeans_pp(X, w, k, rng, x_sq):
+    """Weighted greedy k-means++ seeding (D^2 sampling, best of a few trials).
+
+    As in :class:`~sklearn.cluster.KMeans`: each new centre is the best of
+    ``2 + log(k)`` candidates drawn with probability proportional to the
+    weighted squared distance to the centres so far.
+    """
+    m = X.shape[0]
+    n_trials = 2 + int(np.log(k))
+    centers = np.empty((k, X.shape[1]))
+    cum_w = np.cumsum(w)
+    first = min(int(np.searchsorted(cum_w, rng.random() * cum_w[-1])), m - 1)
+    centers[0] = X[first]
+    closest = _sq_dist(X, centers[:1], x_sq)[:, 0]
+    for c in range(1, k):
+        mass = np.cumsum(w * closest)
+        if mass[-1] <= 0:  # every point sits on a centre already
+            cand = np.searchsorted(cum_w, rng.random(n_trials) * cum_w[-1])
+        else:
+            cand = np.searchsorted(mass, rng.random(n_trials) * mass[-1])
+        cand = np.minimum(cand, m - 1)
+        trial = np.minimum(closest[:, None], _sq_dist(X, X[cand], x_sq))
+        best = int(np.argmin(w @ trial))
+        closest = trial[:, best]
+        centers[c] = X[cand[best]]
+    return centers
+
+
+def _weighted_kmeans(X, w, k, rng, max_iter, tol, n_init):
+    """Weighted Lloyd from k-means++ seeds; returns ``(centers, weights, n_iter)``.
+
+    A node with at most ``k`` points keeps them as its centres. Everything is a
+    function of ``(X, w)`` in their order and of ``rng``.
+    """
+    pos = w > 0
+    if not pos.all():
+        X, w = X[pos], w[pos]
+    m = X.shape[0]
+    if m <= k:
+        return X.copy(), w.copy(), 0
+    x_sq = (X * X).sum(axis=1)
+    rows = np.arange(m)
+    mean = np.average(X, axis=0, weights=w)
+    tol_abs = (
+        tol * float(np.average(((X - mean) ** 2).sum(axis=1), weights=w)) / X.shape[1]
+    )
+    best = None
+    for _ in range(n_init):
+        C = _kmeans_pp(X, w, k, rng, x_sq)
+        n_iter = 0
+        for it in range(1, max_iter + 1):
+            n_iter = it
+            # ||x||^2 is the same for every centre: argmin needs only the rest.
+            labels = ((C * C).sum(axis=1) - 2.0 * (X @ C.T)).argmin(axis=1)
+            onehot = np.zeros((k, m))
+            onehot[labels, rows] = w
+            mass = onehot.sum(axis=1)
+            sums = onehot @ X
+            new_C = C.copy()
+            nz = mass > 0
+            new_C[nz] = sums[nz] / mass[nz, None]
+            shift = float(((new_C - C) ** 2).sum())
+            C = new_C
+            if shift <= tol_abs:
+                break
+        d2 = _sq_dist(X, C, x_sq)
+        labels = d2.argmin(axis=1)
+        inertia = float(w @ d2[np.arange(m), labels])
+        if best is None or inertia < best[0]:
+            mass = np.bincount(labels, weights=w, minlength=k)
+            best = (inertia, C, mass, n_iter)
+    return best[1], best[2], best[3]
+
+
+class DCKMeans(
+    UnlearningMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    ClusterMixin,
+    BaseEstimator,
+):
+    """Divide-and-conquer k-means with fast, exact deletion (Ginart et al. 2019).
+
+    The training rows are split into ``n_leaves`` leaves by a hash of each
+    row's content and the seed (never by position). Each leaf is clustered
+    with weighted k-means (k-means++ seeding, Lloyd iterations) into
+    ``n_clusters`` centres weighted by their cluster's mass; the centres of
+    ``branching`` consecutive sibling nodes are clustered again by their
+    parent, and so on up to the root, whose centres are the model's
+    ``cluster_centers_``. Forgetting rows re-solves only their leaves and the
+    ancestors of those leaves: ``O(n / n_leaves + n_clusters * branching *
+    depth)`` points instead of ``n``.
+
+    **Guarantee.** Every random choice of a node is drawn from a generator
+    seeded by ``(seed, level, node index)``, and a node's input is its rows (a
+    leaf, in training order) or its children's centres: a node is a function
+    of its input and its seed alone. Hence, for an integer ``random_state``,
+    ``DCKMeans(...).fit(X).unlearn(X_f)`` has exactly the ``cluster_centers_``
+    (and so ``labels_``, ``inertia_``, predictions) of
+    ``DCKMeans(...).fit(X_retain)`` with the same parameters: equal output for
+    output, which implies Ginart et al.'s guarantee that the unlearned model
+    has the distribution of a refit on the retained rows. With
+    ``random_state=None`` the seed is drawn once in ``fit`` independently of
+    the data, and the unlearned model is distributed as a refit on the
+    retained rows (Ginart et al.'s exact-unlearning definition), though not
+    equal to any particular refit.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters.
+
+    n_leaves : int, default=256
+        Number of leaves. More leaves make a deletion cheaper (smaller leaves)
+        and the clustering slightly coarser; it is a parameter, not a function
+        of the number of rows, so that deletions never move rows between
+        leaves.
+
+    branching : int, default=64
+        Number of children of each internal node.
+
+    n_init : int, default=1
+        Number of k-means++ restarts in each node; the best (lowest weighted
+        inertia) is kept.
+
+    max_iter : int, default=100
+        Maximum number of Lloyd iterations in each node and restart.
+
+    tol : float, default=1e-4
+        Relative tolerance (to the mean variance of the node's input) on the
+        squared centre shift to declare convergence, as in
+        :class:`~sklearn.cluster.KMeans`.
+
+    random_state : int, RandomState instance or None, default=None
+        Determines the seed of every node and the leaf of every row. Pass an
+        int for reproducible results and for equality with a refit.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        The root's centres.
+
+    labels_ : ndarray of shape (n_samples,)
+        Label of each retained training row, in training order (computed on
+        access from the retained rows).
+
+    inertia_ : float
+        Sum of (weighted) squared distances of the retained training rows to
+        their closest centre (computed on access).
+
+    n_iter_ : int
+        Lloyd iterations of the root's best run.
+
+    seed_ : int
+        The seed derived from ``random_state`` in ``fit``.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when ``X`` has string
+        column names.
+
+    leaf_rows_ : list of ndarray
+        Ledger row ids of the retained rows of each leaf, in training order.
+
+    leaf_of_ : ndarray of shape (n_stored,)
+        Leaf of each stored row (-1 for forgotten rows).
+
+    nodes_ : list of list of tuple
+        For each level (leaves first), each node's ``(centres, weights,
+        n_iter)``.
+
+    ledger_ : TrainingLedger
+        Fingerprints and the retained training rows (leaves are re-solved on
+        them).
+
+    unlearn_history_ : list of dict
+        One record per :meth:`unlearn` call (``details`` give the leaves and
+        nodes re-solved).
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : Lloyd's k-means on all rows at once.
+
+    References
+    ----------
+    A. Ginart, M. Guan, G. Valiant, J. Zou. "Making AI Forget You: Data
+    Deletion in Machine Learning", NeurIPS 2019.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunlearn.cluster import DCKMeans
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.randn(100, 2), rng.randn(100, 2) + 8])
+    >>> km = DCKMeans(n_clusters=2, n_leaves=8, random_state=0).fit(X)
+    >>> km.unlearn(X[:10]).unlearn_history_[-1]["details"]["leaves_resolved"] <= 8
+    True
+    >>> refit = DCKMeans(n_clusters=2, n_leaves=8, random_state=0).fit(X[10:])
+    >>> bool(np.array_equal(km.cluster_centers_, refit.cluster_centers_))
+    True
+    """
+
+    _parameter_constraints = {
+        "n_clusters": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_leaves": [Interval(numbers.Integral, 1, None, closed="left")],
+        "branching": [Interval(numbers.Integral, 2, None, closed="left")],
+        "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        n_leaves=256,
+        branching=64,
+        n_init=1,
+        max_iter=100,
+        tol=1e-4,
+        random_state=None,
+    ):
+        self.n_clusters = n_clusters
+        self.n_leaves = n_leaves
+        self.branching = branching
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    # ------------------------------------------------------------ the tree
+    def _solve(self, X, w, level, index):
+        rng = np.random.default_rng([self.seed_, level, index])
+        return _weighted_kmeans(
+            X, w, self.n_clusters, rng, self.max_iter, self.tol, self.n_init
+        )
+
+    def _levels(self):
+        """Number of nodes at each level, leaves first."""
+        sizes = [self.n_leaves]
+        while sizes[-1] > 1:
+            sizes.append(-(-sizes[-1] // self.branching))
+        return sizes
+
+    def _solve_up(self, nodes, dirty_leaves):
+        """Re-solve the ancestors of ``dirty_leaves``; ``nodes`` is updated."""
+        dirty = set(int(i) for i in dirty_leaves)
+        n_solved = 0
+        root_iter = None
+        for level in range(1, len(self._levels())):
+            parents = sorted({i // self.branching for i in dirty})
+            below = nodes[level - 1]
+            for p in parents:
+                kids = range(
+                    p * self.branching, min((p + 1) * self.branching, len(below))
+                )
+                C = np.vstack([below[c][0] for c in kids])
+                W = np.concatenate([below[c][1] for c in kids])
+                nodes[level][p] = self._solve(C, W, level, p)
+                n_solved += 1
+                root_iter = nodes[level][p][2]
+            dirty = set(parents)
+        return n_solved, root_iter
+
+    def _root_centers(self, nodes):
+        C, W, n_iter = nodes[-1][0]
+        if C.shape[0] < self.n_clusters:
+            # Fewer distinct weighted points than clusters (heavy duplication):
+            # repeat centres, as KMeans returns duplicate centres then.
+            reps = -(-self.n_clusters // max(C.shape[0], 1))
+            C = np.tile(C, (reps, 1))[: self.n_clusters]
+        return C, n_iter
+
+    # ----------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Cluster ``X`` through the tree of sub-problems.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X = validate_data(self, X, dtype=np.float64, order="C")
+        n = X.shape[0]
+        if n < self.n_clusters:
+            raise ValueError(
+                f"n_samples={n} should be >= n_clusters={self.n_clusters}."
+            )
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        self.seed_ = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        leaf = _leaf_of(row_fingerprints(X), self.seed_, self.n_leaves)
+        order = np.argsort(leaf, kind="stable")
+        bounds = np.searchsorted(leaf[order], np.arange(self.n_leaves + 1))
+        leaf_rows = [order[bounds[j] : bounds[j + 1]] for j in range(self.n_leaves)]
+        nodes = [[None] * s for s in self._levels()]
+        for j, rows in enumerate(leaf_rows):
+            nodes[0][j] = self._solve(X[rows], w[rows], 0, j)
+        if len(nodes) > 1:
+            self._solve_up(nodes, range(self.n_leaves))
+        self.leaf_rows_ = leaf_rows
+        self.leaf_of_ = leaf.astype(np.int32)
+        self.nodes_ = nodes
+        self.cluster_centers_, self.n_iter_ = self._root_centers(nodes)
+        # The ledger keeps the rows (leaves are re-solved on them) and never
+        # compacts, so that row ids in ``leaf_rows_`` stay valid; forgotten
+        # rows are zeroed in place.
+        self._init_ledger(
+            X,
+            None,
+            {"sample_weight": None if sample_weight is None else w},
+            keep_X=True,
+            compact="never",
+        )
+        return self
+
+    # ------------------------------------------------------------- unlearn
+    def _validate_forget_data(self, X, y):
+        X = validate_data(self, X, dtype=np.float64, reset=False, ensure_min_samples=0)
+        return X, None
+
+    def _unlearn(self, match, X, y, **params):
+        if params:
+            raise TypeError(
+                "DCKMeans.unlearn takes no unlearning parameters, got "
+                f"{sorted(params)}."
+            )
+        if self.ledger_.n_rows - match.n_rows < self.n_clusters:
+            raise ValueError(
+                f"Forgetting {match.n_rows} rows leaves fewer than n_clusters="
+                f"{self.n_clusters} rows; a refit would fail. Nothing was forgotten."
+            )
+        gone = np.asarray(match.rows)
+        leaves = np.unique(self.leaf_of_[gone])
+        # A forgotten row's leaf is a hash of its content: erase it.
+        leaf_of = self.leaf_of_.copy()
+        leaf_of[gone] = -1
+        X_all = self.ledger_.X
+        w_all = self.ledger_.sample_props.get("sample_weight")
+        leaf_rows = list(self.leaf_rows_)
+        nodes = [list(level) for level in self.nodes_]
+        for j in leaves:
+            rows = leaf_rows[j][~np.isin(leaf_rows[j], gone)]
+            leaf_rows[j] = rows
+            w = np.ones(rows.size) if w_all is None else w_all[rows]
+            nodes[0][j] = self._solve(X_all[rows], w, 0, int(j))
+        n_solved = leaves.size
+        if len(nodes) > 1:
+            n_solved += self._solve_up(nodes, leaves)[0]
+        centers, n_iter = self._root_centers(nodes)
+        return UnlearnUpdate(
+            attributes={
+                "leaf_of_": leaf_of,
+                "leaf_rows_": leaf_rows,
+                "nodes_": nodes,
+                "cluster_centers_": centers,
+                "n_iter_": n_iter,
+            },
+            strategy="dc_kmeans",
+            exact=True,
+            details={
+                "leaves_resolved": int(leaves.size),
+                "nodes_resolved": int(n_solved),
+            },
+        )
+
+    # ------------------------------------------------------- derived output
+    def _retained(self):
+        rows = self.ledger_.retained()
+        w = self.ledger_.sample_props.get("sample_weight")
+        return self.ledger_.X[rows], (None if w is None else w[rows])
+
+    @property
+    def labels_(self):
+        """Labels of the retained training rows, in training order."""
+        check_is_fitted(self, "cluster_centers_")
+        return self._labels(self._retained()[0])
+
+    @property
+    def inertia_(self):
+        """Weighted sum of squared distances of the retained rows to their centre."""
+        check_is_fitted(self, "cluster_centers_")
+        X, w = self._retained()
+        return self._inertia(X, w)
+
+    def _labels(self, X):
+        d = euclidean_distances(X, self.cluster_centers_, squared=True)
+        return d.argmin(axis=1).astype(np.int32)
+
+    def _inertia(self, X, w):
+        d = euclidean_distances(X, self.cluster_centers_, squared=True).min(axis=1)
+        return float(d.sum() if w is None else w @ d)
+
+    def predict(self, X):
+        """Index of the closest centre of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to assign.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "cluster_centers_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return self._labels(X)
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the labels of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def transform(self, X):
+        """Distances of each row to each centre.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to transform.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_clusters)
+        """
+        check_is_fitted(self, "cluster_centers_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return euclidean_distances(X, self.cluster_centers_)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the (weighted) inertia of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self, "cluster_centers_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        w = None if sample_weight is None else _check_sample_weight(sample_weight, X)
+        return -self._inertia(X, w)
+
+    @property
+    def _n_features_out(self):
+        return self.n_clusters

@@ -1,0 +1,628 @@
+"""skorch nets that can forget rows of their training data (approximately)."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
+from skorch.dataset import ValidSplit
+
+from .._ledger import TrainingLedger, row_fingerprints
+from ..base import UnlearningMixin, UnlearnUpdate
+from ._methods import UnlearningContext, get_method
+
+__all__ = ["UnlearningNeuralNetClassifier", "UnlearningNeuralNetRegressor"]
+
+_STATE = (
+    "ledger_",
+    "unlearn_history_",
+    "retain_X_",
+    "retain_y_",
+    "retain_rows_",
+    "calib_X_",
+    "calib_y_",
+    "calib_rows_",
+    "n_features_in_",
+)
+
+
+def _to_numpy(X, what="X"):
+    """A 2-D numeric numpy array of the rows (numpy, torch tensor or DataFrame)."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    elif hasattr(X, "to_numpy") and hasattr(X, "columns"):
+        X = X.to_numpy()
+    elif isinstance(X, dict | torch.utils.data.Dataset):
+        raise TypeError(
+            f"Unlearning nets take {what} as one 2-D array (numpy, torch tensor or "
+            f"DataFrame), not {type(X).__name__}."
+        )
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be numeric, got dtype {X.dtype}.")
+    return X
+
+
+def _append_ledger(ledger, X, y):
+    """A ledger holding ``ledger``'s rows (same ids) followed by the rows of ``X``."""
+    old_fp = ledger.fingerprints()
+    fp = np.concatenate([old_fp, row_fingerprints(X)])
+    y_all = None
+    if ledger.y is not None and y is not None:
+        y_all = np.concatenate([ledger.y, np.asarray(y, dtype=ledger.y.dtype)])
+    new = TrainingLedger(np.empty((0, 1)), None, keep_X=False, compact="never")
+    order = np.argsort(fp[:, 0], kind="stable")
+    new._key = fp[order, 0]
+    new._key2 = fp[order, 1]
+    new._entry_row = order.astype(np.intp)
+    new._row_entry = np.empty(fp.shape[0], dtype=np.intp)
+    new._row_entry[order] = np.arange(fp.shape[0], dtype=np.intp)
+    new._alive = np.concatenate([ledger.alive, np.ones(len(X), dtype=bool)])
+    new.n_rows = int(new._alive.sum())
+    new.y = y_all
+    return new
+
+
+def _strip_cached_weights(callbacks):
+    """Deep copies of the callbacks without cached module weights.
+
+    Callbacks such as ``EarlyStopping(load_best=True)`` keep a copy of the
+    best weights seen in training: residue of the forgotten rows.
+    """
+    out = []
+    for name, cb in callbacks:
+        cb = copy.deepcopy(cb)
+        for attr, value in list(vars(cb).items()):
+            if attr.endswith("_") and _holds_tensor(value):
+                setattr(cb, attr, None)
+        out.append((name, cb))
+    return out
+
+
+def _holds_tensor(value):
+    if isinstance(value, torch.Tensor):
+        return True
+    if isinstance(value, dict):
+        return any(isinstance(v, torch.Tensor) for v in value.values())
+    return False
+
+
+class _UnlearningNetMixin(UnlearningMixin):
+    """What the classifier and regressor share: recording rows, unlearning."""
+
+    _unlearning_guarantee = "approximate"
+    prefixes_ = NeuralNet.prefixes_ + ["unlearn_method"]
+    _task = None
+    _default_method = None
+
+    def set_params(self, **kwargs):
+        """Set parameters; ``unlearn_method__*`` ones never re-initialise the net.
+
+        Returns
+        -------
+        self : object
+        """
+        ours = {
+            k: kwargs.pop(k)
+            for k in list(kwargs)
+            if k == "retain_budget" or k.split("__", 1)[0] == "unlearn_method"
+        }
+        for key, value in ours.items():
+            if "__" in key:
+                self._params_to_validate.add(key)
+            setattr(self, key, value)
+        if kwargs:
+            super().set_params(**kwargs)
+        return self
+
+    # ------------------------------------------------------------------ fit
+    def initialize(self):
+        # A fresh initialisation starts a new training set.
+        for name in _STATE:
+            if name in self.__dict__:
+                delattr(self, name)
+        return super().initialize()
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        train, valid = super().get_split_datasets(X, y, **fit_params)
+        # skorch's ValidSplit returns Subsets: their indices tell which rows the
+        # net never trains on; those are the calibration rows for unlearning.
+        idx = getattr(valid, "indices", None) if valid is not None else None
+        self.valid_indices_ = (
+            np.asarray(idx, dtype=np.intp) if idx is not None else np.empty(0, np.intp)
+        )
+        return train, valid
+
+    def fit(self, X, y=None, **fit_params):
+        """Initialise and fit the module, and record the training rows.
+
+        See :meth:`skorch.NeuralNet.fit`. ``X`` must be one 2-D numeric array
+        (numpy, torch tensor or DataFrame). Rows of skorch's validation split
+        are kept as calibration rows for :meth:`unlearn`; up to
+        ``retain_budget`` of the other rows are kept as the retain set.
+
+        Returns
+        -------
+        self : object
+        """
+        X = _to_numpy(X)
+        return super().fit(X, y, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Fit the module further on ``X``; its rows join the training rows.
+
+        See :meth:`skorch.NeuralNet.partial_fit`.
+
+        Returns
+        -------
+        self : object
+        """
+        budget = self.retain_budget
+        if budget is not None and (
+            not isinstance(budget, int | np.integer) or budget < 1
+        ):
+            raise ValueError(
+                f"retain_budget must be None or a positive int, got {budget!r}."
+            )
+        X = _to_numpy(X)
+        if y is not None:
+            y = _to_numpy(y, "y")
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D, got {X.ndim} dimension(s).")
+        if "valid_indices_" in self.__dict__:
+            del self.valid_indices_
+        # torch modules compute in float32: float64 input is cast for the
+        # module, while the ledger fingerprints the rows as given, so that a
+        # forget request with the caller's own values matches.
+        X_model = X.astype(np.float32) if X.dtype == np.float64 else X
+        y_model = y
+        if y is not None and self._task == "regression" and y.dtype == np.float64:
+            y_model = y.astype(np.float32)
+        super().partial_fit(X_model, y_model, classes=classes, **fit_params)
+        self._record_rows(X, y, X_model, y_model)
+        return self
+
+    def _record_rows(self, X_given, y_given, X, y):
+        n = X.shape[0]
+        valid = self.__dict__.pop("valid_indices_", np.empty(0, np.intp))
+        is_valid = np.zeros(n, dtype=bool)
+        is_valid[valid] = True
+        train_idx = np.flatnonzero(~is_valid)
+        budget = self.retain_budget
+        y_arr = None if y is None else np.asarray(y)
+        if "ledger_" in self.__dict__:
+            if self.ledger_.y is None or y_arr is None:
+                raise ValueError("partial_fit after fit needs y as fit had.")
+            offset = self.ledger_.n_stored
+            self.ledger_ = _append_ledger(self.ledger_, X_given, y_given)
+            retain_X = np.concatenate([self.retain_X_, X[train_idx]])
+            retain_y = np.concatenate([self.retain_y_, y_arr[train_idx]])
+            retain_rows = np.concatenate([self.retain_rows_, offset + train_idx])
+            self.calib_X_ = np.concatenate([self.calib_X_, X[valid]])
+            self.calib_y_ = np.concatenate([self.calib_y_, y_arr[valid]])
+            self.calib_rows_ = np.concatenate([self.calib_rows_, offset + valid])
+        else:
+            if y_arr is None:
+                raise ValueError("Unlearning nets need y at fit.")
+            history = []
+            self._init_ledger(X_given, y_given, keep_X=False, compact="never")
+            self.unlearn_history_ = history
+            retain_X, retain_y, retain_rows = X[train_idx], y_arr[train_idx], train_idx
+            self.calib_X_ = X[valid].copy()
+            self.calib_y_ = y_arr[valid].copy()
+            self.calib_rows_ = valid.copy()
+            self.n_features_in_ = X.shape[1]
+        if budget is not None and retain_rows.size > budget:
+            # A fixed-seed sample keeps fitting deterministic.
+            pick = np.sort(
+                np.random.default_rng(0).choice(retain_rows.size, budget, False)
+            )
+            retain_X, retain_y, retain_rows = (
+                retain_X[pick],
+                retain_y[pick],
+                retain_rows[pick],
+            )
+        self.retain_X_ = np.array(retain_X, copy=True)
+        self.retain_y_ = np.array(retain_y, copy=True)
+        self.retain_rows_ = np.asarray(retain_rows, dtype=np.intp)
+
+    def infer(self, x, **fit_params):
+        """Run the module on a batch; float64 input is cast to float32 first."""
+        if isinstance(x, torch.Tensor) and x.dtype == torch.float64:
+            x = x.float()
+        elif isinstance(x, np.ndarray) and x.dtype == np.float64:
+            x = x.astype(np.float32)
+        return super().infer(x, **fit_params)
+
+    # -------------------------------------------------------------- unlearn
+    def _validate_forget_data(self, X, y):
+        X = _to_numpy(X)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X_forget has shape {X.shape}; the net was fit on "
+                f"{self.n_features_in_} features."
+            )
+        if X.dtype.kind == "f" and not np.isfinite(X).all():
+            raise ValueError("X_forget contains NaN or infinity.")
+        if y is not None:
+            y = _to_numpy(y, "y")
+        return X, self._validate_forget_target(y, X.shape[0])
+
+    def _device(self):
+        if self.device is None:
+            return next(self.module_.parameters()).device
+        return torch.device(self.device)
+
+    def _output_to_log_proba(self):
+        crit = self.criterion_
+        if isinstance(crit, torch.nn.CrossEntropyLoss):
+            return lambda out: F.log_softmax(out, dim=1)
+        if isinstance(crit, torch.nn.NLLLoss):
+            # skorch's convention: the module returns probabilities.
+            eps = torch.finfo(torch.float32).eps
+            return lambda out: torch.log(out + eps)
+        nonlin = self._get_predict_nonlinearity()
+        eps = torch.finfo(torch.float32).eps
+        return lambda out: torch.log(nonlin(out) + eps)
+
+    def _resolve_method(self):
+        method = self.unlearn_method
+        if method == "auto":
+            method = self._default_method
+        return get_method(method, self.get_params_for("unlearn_method"))
+
+    def _unlearn(self, match, X, y, X_calib=None, y_calib=None):
+        method = self._resolve_method()
+        method.check_task(self._task)
+        rows = match.rows
+        _, y_stored, _ = self.ledger_.take(rows)
+        y_f = y_stored if y is None else y
+        held_out = np.isin(rows, self.calib_rows_)
+        keep_r = ~np.isin(self.retain_rows_, rows)
+        keep_c = ~np.isin(self.calib_rows_, rows)
+        attributes = {
+            "retain_X_": self.retain_X_[keep_r],
+            "retain_y_": self.retain_y_[keep_r],
+            "retain_rows_": self.retain_rows_[keep_r],
+            "calib_X_": self.calib_X_[keep_c],
+            "calib_y_": self.calib_y_[keep_c],
+            "calib_rows_": self.calib_rows_[keep_c],
+        }
+        details = {
+            "method": method.name,
+            "params": method.get_params(),
+            "n_trained_forgotten": int((~held_out).sum()),
+            "n_held_out_forgotten": int(held_out.sum()),
+        }
+        if held_out.all():
+            # The net never trained on these rows: dropping them from the
+            # calibration set is all there is to forget.
+            details["note"] = "only held-out calibration rows were forgotten"
+            return UnlearnUpdate(attributes, "neural_net", exact=False, details=details)
+        if attributes["retain_X_"].shape[0] == 0:
+            raise ValueError(
+                "No retained training row is kept to repair the net with (raise "
+                "retain_budget). Nothing was forgotten."
+            )
+        if X_calib is not None:
+            if y_calib is None:
+                raise ValueError("X_calib needs y_calib.")
+            Xc, yc = _to_numpy(X_calib, "X_calib"), _to_numpy(y_calib, "y_calib")
+            if Xc.ndim != 2 or Xc.shape[1] != self.n_features_in_ or len(yc) != len(Xc):
+                raise ValueError("X_calib / y_calib do not match the training data.")
+        else:
+            Xc, yc = attributes["calib_X_"], attributes["calib_y_"]
+
+        device = self._device()
+        x_dtype = self.retain_X_.dtype
+
+        def tx(a):
+            return torch.as_tensor(np.asarray(a, dtype=x_dtype), device=device)
+
+        def ty(a):
+            a = np.asarray(a)
+            if self._task == "classification":
+                return torch.as_tensor(a.astype(np.int64), device=device)
+            return torch.as_tensor(a.astype(self.retain_y_.dtype), device=device)
+
+        X_tr, y_tr = X[~held_out], np.asarray(y_f)[~held_out]
+        removed = None
+        n_outputs = None
+        mean = std = None
+        y_ret = attributes["retain_y_"]
+        if self._task == "classification":
+            alive = self.ledger_.retained(exclude=rows)
+            present = np.unique(self.ledger_.y[alive])
+            removed = torch.as_tensor(~np.isin(y_tr, present), device=device)
+            n_outputs = int(self._n_outputs())
+        else:
+            mean = torch.as_tensor(
+                y_ret.mean(axis=0), device=device, dtype=torch.float32
+            )
+            std = torch.as_tensor(y_ret.std(axis=0), device=device, dtype=torch.float32)
+        batch_size = method.batch_size or self.batch_size
+        if batch_size == -1:
+            batch_size = max(len(X_tr), len(y_ret))
+        generator = torch.Generator().manual_seed(int(method.random_state))
+        devices = []
+        if device.type == "cuda":
+            devices = [
+                torch.cuda.current_device() if device.index is None else device.index
+            ]
+        student = copy.deepcopy(self.module_)
+        with torch.random.fork_rng(devices=devices, device_type=device.type):
+            torch.manual_seed(int(method.random_state))
+            ctx = UnlearningContext(
+                module=student,
+                task=self._task,
+                output_to_log_proba=(
+                    self._output_to_log_proba()
+                    if self._task == "classification"
+                    else None
+                ),
+                X_retain=tx(attributes["retain_X_"]),
+                y_retain=ty(y_ret),
+                X_forget=tx(X_tr),
+                y_forget=ty(y_tr),
+                X_calib=tx(Xc) if len(Xc) else None,
+                y_calib=ty(yc) if len(Xc) else None,
+                removed=removed,
+                n_outputs=n_outputs,
+                batch_size=int(batch_size),
+                generator=generator,
+                verbose=self.verbose,
+                target_mean=mean,
+                target_std=std,
+                fit_seconds=self._fit_seconds(),
+            )
+            summary = method.run(ctx)
+        student.train(self.module_.training)
+        named = list(student.named_parameters())
+        args, kwargs = self.get_params_for_optimizer("optimizer", named)
+        # A fresh optimiser: momentum buffers hold gradients of forgotten rows.
+        attributes["module_"] = student
+        attributes["optimizer_"] = self.optimizer(*args, **kwargs)
+        attributes["callbacks_"] = _strip_cached_weights(self.callbacks_)
+        details.update(summary)
+        return UnlearnUpdate(attributes, "neural_net", exact=False, details=details)
+
+    def _fit_seconds(self):
+        try:
+            return float(sum(self.history_[:, "dur"]))
+        except (KeyError, IndexError, TypeError):
+            return None
+
+    def _n_outputs(self):
+        # The module's output width: classes of the task, including any class
+        # with no training row left.
+        return self._module_width()
+
+    def _module_width(self):
+        src = self.retain_X_ if len(self.retain_X_) else self.calib_X_
+        was = self.module_.training
+        self.module_.eval()
+        try:
+            with torch.no_grad():
+                out = self.module_(torch.as_tensor(src[:1]).to(self._device()))
+        finally:
+            self.module_.train(was)
+        out = out[0] if isinstance(out, tuple | list) else out
+        return int(out.shape[1])
+
+    def unlearn(self, X, y=None, *, request_id=None, X_calib=None, y_calib=None):
+        """Forget rows of the training data (approximately).
+
+        The net is edited with ``unlearn_method`` (see the class docstring)
+        on a copy of its module; the copy replaces ``module_`` only if the
+        method finishes. Forget rows that were in skorch's validation split
+        (the net never trained on them) are only dropped from the
+        calibration rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_forget, n_features)
+            Rows to forget, matched by content against the training rows.
+
+        y : array-like of shape (n_forget,), default=None
+            Their targets; when omitted, the stored targets are used.
+
+        request_id : str, default=None
+            Caller's identifier of the deletion request, kept in
+            ``unlearn_history_``.
+
+        X_calib, y_calib : array-like, default=None
+            Rows the net never saw, used for the stopping rule instead of the
+            calibration rows kept at ``fit``. Not stored.
+
+        Returns
+        -------
+        self : object
+        """
+        params = {}
+        if X_calib is not None or y_calib is not None:
+            params = {"X_calib": X_calib, "y_calib": y_calib}
+        return super().unlearn(X, y, request_id=request_id, **params)
+
+
+_PARAMS_DOC = """
+    unlearn_method : str, NetUnlearningMethod class or instance, default="auto"
+        How :meth:`unlearn` edits the net: ``"loss_matching"``,
+        ``"finetune"``, ``"gradient_ascent"``, ``"neggrad_plus"``,
+        ``"scrub"``, ``"bad_teacher"``, ``"salun"``, ``"l1_sparse"``,
+        ``"random_labels"`` (classifier only), ``"gaussian_relabel"``
+        (regressor only), or a method object. ``"auto"`` is
+        ``"loss_matching"``, chosen by measurement
+        (``benchmarks/bench_neural_net.py``). Its hyperparameters
+        are set as ``unlearn_method__<name>`` (e.g.
+        ``unlearn_method__max_epochs=5``), so ``GridSearchCV`` can tune them.
+
+    retain_budget : int or None, default=None
+        Most training rows kept (a fixed-seed sample) for the retain side of
+        the methods; None keeps every training row. Rows of skorch's
+        validation split are kept apart, as calibration rows.
+"""
+
+
+class UnlearningNeuralNetClassifier(_UnlearningNetMixin, NeuralNetClassifier):
+    __doc__ = (
+        """skorch's NeuralNetClassifier with an approximate ``unlearn`` method.
+
+    A drop-in replacement for :class:`skorch.NeuralNetClassifier` (same
+    parameters, plus the two below). ``fit`` also records the training rows:
+    fingerprints of every row (to match forget requests by content), the rows
+    of skorch's validation split (the calibration rows: never trained on),
+    and the other rows, or a sample of ``retain_budget`` of them. ``unlearn``
+    edits a copy of the module with the chosen method, stops when the forget
+    rows' losses look like the calibration rows' (their membership AUC
+    reaches 0.5) or, for a class with no retained row left, when its rows are
+    no longer recognised, repairs utility on the retain rows, and commits the
+    copy. The result approximates the net retrained without the rows; for an
+    exact alternative use SISA over this net (``skunlearn.ensemble``).
+
+    ``X`` must be one 2-D numeric array (numpy, torch tensor, DataFrame) and
+    ``y`` integer class labels ``0 .. n_classes - 1``, as skorch's loss needs.
+
+    Parameters
+    ----------
+    module : torch module (class or instance)
+        As in skorch.
+    *args, **kwargs
+        Every parameter of :class:`skorch.NeuralNetClassifier`.
+"""
+        + _PARAMS_DOC
+        + """
+    Attributes
+    ----------
+    module_, optimizer_, criterion_, history_, callbacks_
+        As in skorch. ``unlearn`` replaces ``module_`` and builds a fresh
+        ``optimizer_`` (no momentum from the forgotten rows).
+    ledger_ : TrainingLedger
+        Fingerprints and targets of the training rows.
+    retain_X_, retain_y_, retain_rows_ : ndarray
+        The kept training rows (or their sample), targets and ledger ids.
+    calib_X_, calib_y_, calib_rows_ : ndarray
+        The calibration rows (skorch's validation split).
+    unlearn_history_ : list of dict
+        One record per ``unlearn``: method, epochs run, whether the stopping
+        rule was calibrated and reached, ``exact=False``.
+
+    See Also
+    --------
+    UnlearningNeuralNetRegressor : The regressor.
+    skunlearn.neural_net.SCRUB : The method objects and their parameters.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skunlearn.neural_net import UnlearningNeuralNetClassifier
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> module = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.ReLU(),
+    ...                              torch.nn.Linear(16, 2))
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=5, lr=0.1,
+    ...     verbose=0, unlearn_method="neggrad_plus",
+    ...     unlearn_method__max_epochs=3).fit(X, y)
+    >>> net.unlearn(X[:10]).unlearn_history_[-1]["n_removed"]
+    10
+    >>> net.unlearning_guarantee
+    'approximate'
+    """
+    )
+
+    _task = "classification"
+    _default_method = "loss_matching"
+
+    def __init__(
+        self,
+        module,
+        *args,
+        criterion=torch.nn.NLLLoss,
+        train_split=ValidSplit(5, stratified=True),  # noqa: B008 (skorch's default)
+        classes=None,
+        unlearn_method="auto",
+        retain_budget=None,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            *args,
+            criterion=criterion,
+            train_split=train_split,
+            classes=classes,
+            **kwargs,
+        )
+        self.unlearn_method = unlearn_method
+        self.retain_budget = retain_budget
+
+
+class UnlearningNeuralNetRegressor(_UnlearningNetMixin, NeuralNetRegressor):
+    __doc__ = (
+        """skorch's NeuralNetRegressor with an approximate ``unlearn`` method.
+
+    A drop-in replacement for :class:`skorch.NeuralNetRegressor`; see
+    :class:`UnlearningNeuralNetClassifier` for what is kept and how
+    ``unlearn`` works. The methods optimise the squared error;
+    ``"neggrad_plus"``, ``"finetune"``, ``"gradient_ascent"`` and
+    ``"gaussian_relabel"`` apply.
+
+    Parameters
+    ----------
+    module : torch module (class or instance)
+        As in skorch.
+    *args, **kwargs
+        Every parameter of :class:`skorch.NeuralNetRegressor`.
+"""
+        + _PARAMS_DOC
+        + """
+    Attributes
+    ----------
+    module_, optimizer_, criterion_, history_, callbacks_
+        As in skorch.
+    ledger_ : TrainingLedger
+        Fingerprints and targets of the training rows.
+    retain_X_, retain_y_, retain_rows_, calib_X_, calib_y_, calib_rows_ : ndarray
+        Kept training rows and calibration rows, as for the classifier.
+    unlearn_history_ : list of dict
+        One record per ``unlearn``.
+
+    See Also
+    --------
+    UnlearningNeuralNetClassifier : The classifier.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skunlearn.neural_net import UnlearningNeuralNetRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 3).astype(np.float32)
+    >>> y = (X @ np.ones((3, 1))).astype(np.float32)
+    >>> net = UnlearningNeuralNetRegressor(
+    ...     torch.nn.Linear(3, 1), max_epochs=5, verbose=0,
+    ...     unlearn_method__max_epochs=2).fit(X, y)
+    >>> net.unlearn(X[:5]).unlearn_history_[-1]["strategy"]
+    'neural_net'
+    """
+    )
+
+    _task = "regression"
+    _default_method = "loss_matching"
+
+    def __init__(
+        self,
+        module,
+        *args,
+        criterion=torch.nn.MSELoss,
+        unlearn_method="auto",
+        retain_budget=None,
+        **kwargs,
+    ):
+        super().__init__(module, *args, criterion=criterion, **kwargs)
+        self.unlearn_method = unlearn_method
+        self.retain_budget = retain_budget

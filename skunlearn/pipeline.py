@@ -1,0 +1,261 @@
+"""A scikit-learn ``Pipeline`` that can forget rows: ``Pipeline``, ``make_pipeline``.
+
+The subclass adds :meth:`~skunlearn.base.UnlearningMixin.unlearn` to
+scikit-learn's :class:`~sklearn.pipeline.Pipeline` the way imbalanced-learn
+adds ``fit_resample``: everything else is scikit-learn's. It shares its
+strategy with ``Unlearnable(pipeline)``
+(:class:`~skunlearn.strategies.composite.PipelineStrategy`).
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from sklearn.base import _fit_context
+from sklearn.pipeline import Pipeline as _Pipeline
+from sklearn.pipeline import _final_estimator_has, _name_estimators
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _num_samples
+
+from .base import UnlearningMixin, UnlearnUpdate
+from .strategies.composite import PipelineStrategy, _split_params, align_forget_columns
+
+__all__ = ["Pipeline", "make_pipeline"]
+
+
+class Pipeline(UnlearningMixin, _Pipeline):
+    """A :class:`sklearn.pipeline.Pipeline` with an exact ``unlearn`` method.
+
+    ``fit`` fits each step with its unlearning strategy (the same fitted
+    steps as scikit-learn's ``Pipeline.fit``); ``unlearn`` forgets rows step
+    by step: a step unlearns incrementally while the steps before it are
+    unchanged, and is refit on the retained rows once an upstream step's output
+    changed. ``unlearn_history_`` lists, step by step, what was done.
+    ``[StandardScaler, Ridge/LinearRegression/RidgeClassifier]`` takes a fused
+    closed-form path that touches no retained row (and keeps none).
+
+    Parameters
+    ----------
+    steps : list of tuples
+        ``(name, estimator)`` pairs, as for :class:`sklearn.pipeline.Pipeline`.
+        Steps may be unlearning estimators themselves; their own ``unlearn``
+        is used.
+
+    transform_input : list of str, default=None
+        Not supported by ``unlearn`` (must be None); kept for API compatibility.
+
+    memory : str or object with the joblib.Memory interface, default=None
+        Ignored by ``fit`` (the steps are fit by their strategies).
+
+    verbose : bool, default=False
+        As in :class:`sklearn.pipeline.Pipeline`.
+
+    Attributes
+    ----------
+    named_steps : :class:`~sklearn.utils.Bunch`
+        Access the steps by name.
+
+    unlearn_strategy_ : PipelineStrategy
+        The strategy's state (per-step states, or the fused statistics).
+
+    ledger_ : TrainingLedger
+        Fingerprints of the retained rows (and the rows themselves unless the
+        fused path applies).
+
+    unlearn_history_ : list of dict
+        One record per :meth:`unlearn` call; ``details["steps"]`` says, step by
+        step, what was done.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit` (from the first step).
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit` (from the first step).
+
+    See Also
+    --------
+    make_pipeline : Build a :class:`Pipeline` from estimators.
+    skunlearn.Unlearnable : Wraps any pipeline with the same strategy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skunlearn.pipeline import make_pipeline
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.randn(200, 3), rng.randn(200)
+    >>> pipe = make_pipeline(StandardScaler(), Ridge()).fit(X, y)
+    >>> pipe.unlearn(X[:5]).unlearn_history_[-1]["details"]["strategy"]
+    'fused_affine_closed_form'
+    >>> refit = make_pipeline(StandardScaler(), Ridge()).fit(X[5:], y[5:])
+    >>> bool(np.allclose(pipe.predict(X), refit.predict(X), rtol=1e-10))
+    True
+    """
+
+    def __init__(self, steps, *, transform_input=None, memory=None, verbose=False):
+        super().__init__(
+            steps, transform_input=transform_input, memory=memory, verbose=verbose
+        )
+
+    @_fit_context(
+        # estimators in Pipeline.steps are not validated yet
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y=None, **params):
+        """Fit every step with its unlearning strategy.
+
+        Parameters
+        ----------
+        X : iterable
+            Training data; must fulfil the input requirements of the first step.
+
+        y : iterable, default=None
+            Training targets.
+
+        **params : dict of str -> object
+            ``stepname__param`` fit parameters (or, with metadata routing
+            enabled, parameters routed to the steps that request them).
+            Per-row parameters such as ``sample_weight`` are kept with their
+            rows and forgotten with them.
+
+        Returns
+        -------
+        self : Pipeline
+            This estimator.
+        """
+        if self.transform_input is not None:
+            raise ValueError(
+                "skunlearn's Pipeline does not support transform_input; use "
+                "Unlearnable(sklearn.pipeline.Pipeline(...)) (retrain strategy)."
+            )
+        self._validate_steps()
+        strategy = PipelineStrategy()
+        strategy.fit(self, X, y, params)
+        self.unlearn_strategy_ = strategy
+        n = _num_samples(X)
+        props = _split_params(params, n)[0]
+        self._init_ledger(X, y, props, keep_X=strategy.keeps_rows)
+        return self
+
+    @available_if(_Pipeline._can_fit_transform)
+    def fit_transform(self, X, y=None, **params):
+        """Fit, then transform ``X`` with the fitted steps.
+
+        Parameters
+        ----------
+        X : iterable
+            Training data.
+
+        y : iterable, default=None
+            Training targets.
+
+        **params : dict of str -> object
+            Fit parameters, as for :meth:`fit`.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, n_transformed_features)
+            Transformed samples.
+        """
+        return self.fit(X, y, **params).transform(X)
+
+    @available_if(_final_estimator_has("fit_predict"))
+    def fit_predict(self, X, y=None, **params):
+        """Fit, then predict ``X`` with the fitted steps.
+
+        Parameters
+        ----------
+        X : iterable
+            Training data.
+
+        y : iterable, default=None
+            Training targets.
+
+        **params : dict of str -> object
+            Fit parameters, as for :meth:`fit`.
+
+        Returns
+        -------
+        y_pred : ndarray
+            Predictions.
+        """
+        return self.fit(X, y, **params).predict(X)
+
+    def _validate_forget_data(self, X, y):
+        X = align_forget_columns(self, X)
+        return X, self._validate_forget_target(y, _num_samples(X))
+
+    def _unlearn(self, match, X, y, **params):
+        strategy = self.unlearn_strategy_
+        _, y_f, props = self.ledger_.take(match.rows)
+        cache = {}
+
+        def retained():
+            if "r" not in cache:
+                cache["r"] = self.ledger_.take(
+                    self.ledger_.retained(exclude=match.rows)
+                )
+            return cache["r"]
+
+        step = strategy.unlearn_step(self, X, y_f, props, retained, params)
+        return UnlearnUpdate(
+            attributes={
+                "steps": step.estimator.steps,
+                "unlearn_strategy_": step.strategy,
+            },
+            strategy=strategy.name,
+            exact=step.exact,
+            details=step.details,
+            retained=cache.get("r"),
+        )
+
+    def _get_unlearning_guarantee(self):
+        # Approximate as soon as one step (however nested) is.
+        strategy = getattr(self, "unlearn_strategy_", None)
+        if strategy is not None:
+            return "exact" if strategy.exact else "approximate"
+        for _, step in self.steps:
+            if getattr(step, "unlearning_guarantee", "exact") == "approximate":
+                return "approximate"
+        return "exact"
+
+
+def make_pipeline(*steps, memory=None, transform_input=None, verbose=False):
+    """Build a skunlearn :class:`Pipeline` from estimators, naming them automatically.
+
+    Parameters
+    ----------
+    *steps : list of estimators
+        The steps, in order.
+
+    memory : str or object with the joblib.Memory interface, default=None
+        Ignored by ``fit`` (see :class:`Pipeline`).
+
+    transform_input : list of str, default=None
+        Not supported (must be None).
+
+    verbose : bool, default=False
+        As in :func:`sklearn.pipeline.make_pipeline`.
+
+    Returns
+    -------
+    p : Pipeline
+        A pipeline with an ``unlearn`` method.
+
+    See Also
+    --------
+    Pipeline : The class built.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skunlearn.pipeline import make_pipeline
+    >>> make_pipeline(StandardScaler(), Ridge())
+    Pipeline(steps=[('standardscaler', StandardScaler()), ('ridge', Ridge())])
+    """
+    return Pipeline(
+        _name_estimators(steps),
+        transform_input=transform_input,
+        memory=memory,
+        verbose=verbose,
+    )

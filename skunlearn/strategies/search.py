@@ -1,0 +1,141 @@
+"""Unlearning for hyperparameter searches: GridSearchCV, RandomizedSearchCV.
+
+``Unlearnable(GridSearchCV(...))`` unlearns the search's ``best_estimator_``
+with the strategy of its type (closed form for ``Ridge``, composite for a
+pipeline, ...): afterwards ``best_estimator_`` equals
+``clone(best_estimator_).fit(X_retain, y_retain)``. The search itself is not
+redone by default: ``best_params_``, ``best_score_`` and ``cv_results_`` still
+come from the original search, which saw the forgotten rows (aggregated
+scores, not the rows).
+
+``unlearn(X_forget, refit_search=True)`` redoes the whole search on the
+retained rows, for users who need the chosen hyperparameters (and
+``cv_results_``) to be free of the forgotten rows too; the result then equals
+``clone(search).fit(X_retain, y_retain)``, the gold standard of the search.
+To allow that at any time, the strategy keeps the training rows.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import copy
+import time
+
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils.metadata_routing import _routing_enabled, process_routing
+from sklearn.utils.validation import _num_samples
+
+from ..base import UnlearnUpdate
+from ._base import UnlearningStrategy, get_strategy, register_strategy
+from .composite import _adopt, _is_exact, _split_params, _unlearn_one
+
+__all__ = ["SearchStrategy"]
+
+
+class SearchStrategy(UnlearningStrategy):
+    """Unlearn a fitted search's ``best_estimator_``, or redo the search.
+
+    Unlearning parameter ``refit_search`` (bool, default False): redo the
+    search on the retained rows instead of unlearning ``best_estimator_``.
+    ``fit`` runs the search, then fits the best estimator's strategy state
+    (for most strategies one more fit of the best estimator on all rows).
+    Searches with ``refit=False`` have no ``best_estimator_`` and go to the
+    retrain strategy.
+    """
+
+    name = "search"
+    keeps_rows = True
+    sample_props = None
+
+    @classmethod
+    def supports(cls, estimator):
+        return isinstance(estimator, BaseSearchCV) and estimator.refit is not False
+
+    def _best_params(self, search, params):
+        if _routing_enabled():
+            return dict(process_routing(search, "fit", **params).estimator.fit)
+        return dict(params)
+
+    def fit(self, estimator, X, y, fit_params):
+        estimator.fit(X, y, **fit_params)
+        self.static_params_ = _split_params(fit_params, _num_samples(X))[1]
+        best = estimator.best_estimator_
+        strategy, best = _adopt(
+            get_strategy(best)(), best, X, y, self._best_params(estimator, fit_params)
+        )
+        estimator.best_estimator_ = best
+        self.best_ = strategy
+        self.exact = _is_exact(strategy, best)
+        return estimator
+
+    def validate_forget(self, estimator, X):
+        return X  # the best estimator validates the rows itself
+
+    def unlearn(self, estimator, ledger, match, X, y, params):
+        params = dict(params)
+        refit_search = params.pop("refit_search", False)
+        if params:
+            raise TypeError(
+                f"The search strategy takes only 'refit_search', got {sorted(params)}."
+            )
+        keep = ledger.retained(exclude=match.rows)
+        cache = {}
+
+        def retained():
+            if "r" not in cache:
+                cache["r"] = ledger.take(keep)
+            return cache["r"]
+
+        if refit_search:
+            X_r, y_r, props_r = retained()
+            start = time.perf_counter()
+            from sklearn.base import clone
+
+            state = SearchStrategy()
+            new = state.fit(
+                clone(estimator), X_r, y_r, {**props_r, **self.static_params_}
+            )
+            return UnlearnUpdate(
+                attributes={"estimator_": new, "strategy_": state},
+                strategy=self.name,
+                exact=True,
+                details={
+                    "search_redone": True,
+                    "refit_rows": int(keep.size),
+                    "refit_seconds": time.perf_counter() - start,
+                },
+                retained=cache["r"],
+            )
+        _, y_f, props_f = ledger.take(match.rows)
+
+        def retained_best():
+            X_r, y_r, props_r = retained()
+            routed = self._best_params(estimator, {**props_r, **self.static_params_})
+            return X_r, y_r, routed
+
+        upd = _unlearn_one(
+            self.best_,
+            estimator.best_estimator_,
+            X,
+            y_f,
+            self._best_params(estimator, {**props_f, **self.static_params_}),
+            retained_best,
+            {},
+        )
+        new = copy.copy(estimator)
+        new.best_estimator_ = upd.estimator
+        state = copy.copy(self)
+        state.best_ = upd.strategy
+        return UnlearnUpdate(
+            attributes={"estimator_": new, "strategy_": state},
+            strategy=self.name,
+            exact=upd.exact,
+            details={
+                "search_redone": False,
+                "hyperparameters": "from the original search",
+                "best_estimator": upd.details,
+            },
+            retained=cache.get("r"),
+        )
+
+
+register_strategy(BaseSearchCV, SearchStrategy)
