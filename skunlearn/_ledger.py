@@ -427,6 +427,28 @@ class TrainingLedger:
                 multi = ok & (group_count[idx] > 1)
                 ok &= ~multi
             entries[idx[ok]] = c[ok]
+        # Middle path: a lone forget row whose fingerprint also fills erased
+        # slots (forgetting overwrites a key with its left neighbour's) has
+        # one live candidate with its second lane; the loop below would take
+        # it too, unless its target differs (left to the loop).
+        idx = np.flatnonzero(
+            (entries < 0) & (group_count == 1) & (hi > lo) & (hi - lo <= 8)
+        )
+        if idx.size:
+            span = lo[idx, None] + np.arange(8)
+            inside = span < hi[idx, None]
+            span = np.where(inside, span, lo[idx, None])
+            good = (
+                inside
+                & (self._key2[span] == fp[idx, 1:2])
+                & self._alive[self._entry_row[span]]
+            )
+            one = good.sum(axis=1) == 1
+            idx, c = idx[one], span[one][good[one]]
+            if y is not None and idx.size:
+                same = _targets_equal(self.y[self._entry_row[c]], y_arr[idx])
+                idx, c = idx[same], c[same]
+            entries[idx] = c
         slow = np.flatnonzero(entries < 0)
         unknown = []
         if slow.size:
