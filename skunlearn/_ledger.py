@@ -431,8 +431,11 @@ class TrainingLedger:
         # slots (forgetting overwrites a key with its left neighbour's) has
         # one live candidate with its second lane; the loop below would take
         # it too, unless its target differs (left to the loop).
-        idx = np.flatnonzero(
-            (entries < 0) & (group_count == 1) & (hi > lo) & (hi - lo <= 8)
+        missing = entries < 0
+        idx = (
+            np.flatnonzero(missing & (group_count == 1) & (hi > lo) & (hi - lo <= 8))
+            if missing.any()
+            else missing[:0]
         )
         if idx.size:
             span = lo[idx, None] + np.arange(8)
