@@ -207,7 +207,8 @@ class UnlearningMixin:
         ForgetAllRowsError
             If the request would forget every training row.
         """
-        check_is_fitted(self, "ledger_")
+        if not hasattr(self, "ledger_"):  # the check's cost, only when it fails
+            check_is_fitted(self, "ledger_")
         start = time.perf_counter()
         X_f, y_f = self._validate_forget_data(X, y)
         match = self.ledger_.match(X_f, y_f)

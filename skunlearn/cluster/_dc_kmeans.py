@@ -43,12 +43,14 @@ def _sq_dist(X, C, x_sq):
     return np.maximum(d, 0.0, out=d)
 
 
-def _kmeans_pp(X, w, k, rng, x_sq):
+def _kmeans_pp(X, w, k, rng, x_sq, X_m2):
     """Weighted greedy k-means++ seeding (D^2 sampling, best of a few trials).
 
     As in :class:`~sklearn.cluster.KMeans`: each new centre is the best of
     ``2 + log(k)`` candidates drawn with probability proportional to the
-    weighted squared distance to the centres so far.
+    weighted squared distance to the centres so far. ``X_m2`` is ``-2 X``.
+    Nodes are small, so the loop is written with as few numpy calls as
+    possible (each costs more than its arithmetic here).
     """
     m = X.shape[0]
     n_trials = 2 + int(np.log(k))
@@ -57,14 +59,22 @@ def _kmeans_pp(X, w, k, rng, x_sq):
     first = min(int(np.searchsorted(cum_w, rng.random() * cum_w[-1])), m - 1)
     centers[0] = X[first]
     closest = _sq_dist(X, centers[:1], x_sq)[:, 0]
+    # The same stream as one ``rng.random(n_trials)`` per centre.
+    draws = rng.random((k - 1, n_trials))
+    x_col = x_sq[:, None]
     for c in range(1, k):
         mass = np.cumsum(w * closest)
         if mass[-1] <= 0:  # every point sits on a centre already
-            cand = np.searchsorted(cum_w, rng.random(n_trials) * cum_w[-1])
+            cand = np.searchsorted(cum_w, draws[c - 1] * cum_w[-1])
         else:
-            cand = np.searchsorted(mass, rng.random(n_trials) * mass[-1])
-        cand = np.minimum(cand, m - 1)
-        trial = np.minimum(closest[:, None], _sq_dist(X, X[cand], x_sq))
+            cand = np.searchsorted(mass, draws[c - 1] * mass[-1])
+        np.minimum(cand, m - 1, out=cand)
+        # Squared distances to the candidates: |x|^2 - 2 x.c + |c|^2.
+        trial = X_m2 @ X[cand].T
+        trial += x_col
+        trial += x_sq[cand]
+        np.maximum(trial, 0.0, out=trial)
+        np.minimum(trial, closest[:, None], out=trial)
         best = int(np.argmin(w @ trial))
         closest = trial[:, best]
         centers[c] = X[cand[best]]
@@ -84,6 +94,7 @@ def _weighted_kmeans(X, w, k, rng, max_iter, tol, n_init):
     if m <= k:
         return X.copy(), w.copy(), 0
     x_sq = (X * X).sum(axis=1)
+    X_m2 = -2.0 * X
     rows = np.arange(m)
     mean = np.average(X, axis=0, weights=w)
     tol_abs = (
@@ -91,20 +102,27 @@ def _weighted_kmeans(X, w, k, rng, max_iter, tol, n_init):
     )
     best = None
     for _ in range(n_init):
-        C = _kmeans_pp(X, w, k, rng, x_sq)
+        C = _kmeans_pp(X, w, k, rng, x_sq, X_m2)
         n_iter = 0
+        onehot = np.zeros((k, m))
         for it in range(1, max_iter + 1):
             n_iter = it
             # ||x||^2 is the same for every centre: argmin needs only the rest.
-            labels = ((C * C).sum(axis=1) - 2.0 * (X @ C.T)).argmin(axis=1)
-            onehot = np.zeros((k, m))
+            score = X_m2 @ C.T
+            score += (C * C).sum(axis=1)
+            labels = score.argmin(axis=1)
+            onehot.fill(0.0)
             onehot[labels, rows] = w
             mass = onehot.sum(axis=1)
             sums = onehot @ X
-            new_C = C.copy()
-            nz = mass > 0
-            new_C[nz] = sums[nz] / mass[nz, None]
-            shift = float(((new_C - C) ** 2).sum())
+            if mass.all():
+                new_C = sums / mass[:, None]
+            else:
+                new_C = C.copy()
+                nz = mass > 0
+                new_C[nz] = sums[nz] / mass[nz, None]
+            diff = (new_C - C).ravel()
+            shift = float(diff @ diff)
             C = new_C
             if shift <= tol_abs:
                 break

@@ -39,6 +39,16 @@ points: a quasi-Newton step whose quality the residual reports.
 
 The exact path uses the same step (when a Hessian is held) as its starting
 point, so the resumed solver typically stops after one or a few iterations.
+
+Neither path copies the retained rows: both read the ledger's stored rows in
+place, with zero weight for the forgotten slots (erased, compacted lazily)
+and for the rows being forgotten. A fit with zero weights minimises the same
+weight-normalised objective as a fit on the retained rows, and the lbfgs,
+newton-cg and newton-cholesky solvers stop on its gradient; sag/saga (whose
+step size and sampling see every stored row), ``class_weight="balanced"``
+(computed from the labels alone) and a request that removes a class's last
+row resume on a copy of the retained rows instead (``retained_copy`` in the
+history). The Newton certificate is one blocked pass over the stored rows.
 For the multinomial loss with intercepts, the step keeps the sum of the
 intercepts fixed (the loss does not depend on it), as a refit does.
 
@@ -86,6 +96,30 @@ _MAX_NEWTON_DOF = 3000
 #: Largest ``n_samples * n_coefficients ** 2`` for which fit computes the Hessian.
 _FIT_HESSIAN_BUDGET = 2e9
 _METHODS = ("exact", "newton")
+#: Bytes of rows per block in the passes over the stored rows (cache sized).
+_BLOCK_BYTES = 1 << 21
+#: Solvers whose fit on the stored rows with zero weights for the rows left
+#: out is the fit on the retained rows (deterministic, stopping on the
+#: gradient of the weight-normalised objective).
+_MASKED_SOLVERS = ("lbfgs", "newton-cg", "newton-cholesky")
+
+
+_BLAS_CONTROLLER = []
+
+
+def _one_blas_thread():
+    """Context limiting BLAS to one thread.
+
+    A request's products are small (``k x p`` blocks) or memory bound (the
+    passes over the stored rows): a second BLAS thread gains little and, on
+    a busy machine, makes each call wait for a descheduled thread (measured:
+    a 2000-row request took 80 ms with two threads, 14 ms with one).
+    """
+    if not _BLAS_CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER.append(ThreadpoolController())
+    return _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def _effective_penalty(est):
@@ -174,6 +208,52 @@ class _Newton:
             out = self.loss.gradient_hessian(w, X, y_enc, sample_weight=s)
             return out[0] * S, out[1] * S
         return self.loss.gradient(w, X, y_enc, sample_weight=s) * S
+
+    def grad_stored(self, w, X, y_enc, s, hessian=False):
+        """Loss part of ``grad J`` (and its Hessian) over stored rows, sum form.
+
+        ``s`` holds each stored row's weight, zero for the rows outside the
+        sum (forgotten slots, rows being forgotten): no retained copy of ``X``
+        is made. Rows are visited in blocks that fit in cache, so ``X`` is
+        read from memory once although each block is read twice (``X w``,
+        then ``X^T r``).
+        """
+        n = X.shape[0]
+        g = np.zeros(self.n_dof)
+        H = np.zeros((self.n_dof, self.n_dof)) if hessian else None
+        block = max(256, _BLOCK_BYTES // (8 * max(1, self.d)))
+        dense = not sp.issparse(X)
+        k = 1 if self.binary else self.n_classes
+        G = g if self.binary else np.zeros((k, self.d + int(self.fit_intercept)))
+        for start in range(0, n, block):
+            sc = s[start : start + block]
+            if not sc.any():
+                continue
+            Xc = X[start : start + block]
+            if dense:
+                Xc = np.asarray(Xc, dtype=np.float64)
+            yc = y_enc[start : start + block]
+            if hessian:
+                Sc = float(sc.sum())
+                out = self.loss.gradient_hessian(w, Xc, yc, sample_weight=sc)
+                g += out[0] * Sc
+                H += out[1] * Sc
+                continue
+            _, _, raw = self.loss.weight_intercept_raw(w, Xc)
+            r = self.loss.base_loss.gradient(
+                y_true=yc, raw_prediction=raw, sample_weight=sc
+            )
+            if self.binary:
+                g[: self.d] += Xc.T @ r
+                if self.fit_intercept:
+                    g[self.d] += r.sum()
+            else:
+                G[:, : self.d] += np.asarray(r.T @ Xc)
+                if self.fit_intercept:
+                    G[:, self.d] += r.sum(axis=0)
+        if not self.binary and not hessian:
+            g = G.ravel(order="F")
+        return (g, H) if hessian else g
 
     def penalty_grad(self, w):
         return np.where(self.penalised, w / self.C, 0.0)
@@ -328,13 +408,25 @@ class WarmStartConvexStrategy(UnlearningStrategy):
                 "method='newton' is implemented for LogisticRegression only; use "
                 "method='exact'."
             )
-        keep = ledger.retained(exclude=match.rows)
-        X_r, y_r, props_r = ledger.take(keep)
         X_f, y_f, props_f = ledger.take(match.rows)
-        if y_r.ndim == 2 and y_r.shape[1] == 1:  # a column vector, as fit accepts
-            y_r, y_f = y_r.ravel(), y_f.ravel()
-        sw_r, sw_f = props_r.get("sample_weight"), props_f.get("sample_weight")
-        retained = (X_r, y_r, props_r)
+        if y_f.ndim == 2 and y_f.shape[1] == 1:  # a column vector, as fit accepts
+            y_f = y_f.ravel()
+        sw_f = props_f.get("sample_weight")
+        # The retained rows are read where the ledger stores them, with zero
+        # weight for the forgotten slots and the rows being forgotten: no
+        # copy of them is made (the ledger compacts lazily).
+        stored = self._stored_rows(ledger, match)
+        copied = []
+
+        def retained():
+            if not copied:
+                keep = ledger.retained(exclude=match.rows)
+                X_r, y_r, props_r = ledger.take(keep)
+                if y_r.ndim == 2 and y_r.shape[1] == 1:
+                    y_r = y_r.ravel()
+                copied.append((X_r, y_r, props_r))
+            return copied[0]
+
         new_strategy = copy.copy(self)
         new_strategy.newton_state_ = None
         details = {
@@ -343,6 +435,7 @@ class WarmStartConvexStrategy(UnlearningStrategy):
             "tol": float(estimator.tol),
         }
         start_w = None
+        same_classes = True
         if is_logistic:
             # Rows per class after the request (no sort of the retained labels).
             counts = self.class_rows_ - np.bincount(
@@ -351,7 +444,7 @@ class WarmStartConvexStrategy(UnlearningStrategy):
             )
             same_classes = bool(np.all(counts > 0))
             new_strategy.class_rows_ = counts
-            newton_ok = same_classes and self._newton_ok(estimator, y_r)
+            newton_ok = same_classes and self._newton_ok(estimator, None)
             if not newton_ok and method == "newton":
                 details["newton_skipped"] = (
                     "a class lost its last row"
@@ -359,29 +452,34 @@ class WarmStartConvexStrategy(UnlearningStrategy):
                     else "class_weight='balanced' reweights every row"
                 )
             state = self.newton_state_ if newton_ok else None
-            if state is None and newton_ok and method == "newton":
-                nt = _Newton(estimator)
+            rows_r = None
+            if newton_ok and (state is not None or method == "newton"):
+                nt = state["newton"] if state is not None else _Newton(estimator)
+                rows_r = self._loss_rows(nt, stored, retained)
+            H_r = g_r = None
+            t0 = time.perf_counter()
+            if state is not None:
+                w = nt.flat(estimator.coef_, estimator.intercept_)
+                with _one_blas_thread():
+                    g_f, H_f = nt.grad(w, X_f, y_f, sw_f, hessian=True)
+                H_r = state["hessian"] - H_f
+                if state["gradient"] is not None:
+                    g_r = state["gradient"] - g_f
+                else:  # the solver moved since the last Hessian
+                    g_r = self._loss_grad(nt, w, rows_r) + nt.penalty_grad(w)
+            elif newton_ok and method == "newton":
                 if nt.n_dof <= _MAX_NEWTON_DOF:
-                    t0 = time.perf_counter()
-                    state = self._state(
-                        estimator, nt, [(X_r, y_r, sw_r), (X_f, y_f, sw_f)]
-                    )
+                    w = nt.flat(estimator.coef_, estimator.intercept_)
+                    g_r, H_r = self._loss_grad(nt, w, rows_r, hessian=True)
+                    g_r = g_r + nt.penalty_grad(w)
                     details["hessian_seconds"] = time.perf_counter() - t0
                 else:
                     details["newton_skipped"] = (
                         f"more than {_MAX_NEWTON_DOF} coefficients"
                     )
-            if state is not None:
-                t0 = time.perf_counter()
-                nt = state["newton"]
-                w = nt.flat(estimator.coef_, estimator.intercept_)
-                g_all = state["gradient"]
-                if g_all is None:  # the solver moved since the last Hessian
-                    g_all = nt.grad(w, X_r, y_r, sw_r) + nt.grad(w, X_f, y_f, sw_f)
-                    g_all = g_all + nt.penalty_grad(w)
-                g_f, H_f = nt.grad(w, X_f, y_f, sw_f, hessian=True)
-                H_r = state["hessian"] - H_f
-                start_w = w - nt.step(H_r, g_all - g_f)
+            if H_r is not None:
+                with _one_blas_thread():
+                    start_w = w - nt.step(H_r, g_r)
                 details["newton_seconds"] = time.perf_counter() - t0
                 details["start"] = "newton step"
                 new_strategy.newton_state_ = {
@@ -391,9 +489,10 @@ class WarmStartConvexStrategy(UnlearningStrategy):
                 }
             if method == "newton" and start_w is not None:
                 # The certificate's quantity: the gradient of the solver's
-                # objective f_r = J_r / S_r on the retained rows, at w_new.
-                g = nt.grad(start_w, X_r, y_r, sw_r) + nt.penalty_grad(start_w)
-                S_r = float(nt.weights(nt.targets(y_r)[1], sw_r).sum())
+                # objective f_r = J_r / S_r on the retained rows, at w_new,
+                # in one pass over the rows.
+                g = self._loss_grad(nt, start_w, rows_r) + nt.penalty_grad(start_w)
+                S_r = rows_r["S"]
                 residual = float(np.linalg.norm(g)) / S_r
                 details["gradient_residual_norm"] = residual
                 details["gradient_residual_max"] = float(np.max(np.abs(g))) / S_r
@@ -408,16 +507,25 @@ class WarmStartConvexStrategy(UnlearningStrategy):
                     )
                     new_est.n_iter_ = np.asarray([1], dtype=np.int32)
                     details["n_iter"] = 1
+                    details["retained_copy"] = bool(copied)
                     return UnlearnUpdate(
                         attributes={"estimator_": new_est, "strategy_": new_strategy},
                         strategy=self.name,
                         exact=False,
                         details=details,
-                        retained=retained,
+                        retained=copied[0] if copied else None,
                     )
         if is_logistic:
             details["_same_classes"] = same_classes
-        new_est = self._resume(estimator, X_r, y_r, props_r, start_w, details)
+        if stored is not None and self._masked_fit_ok(estimator, same_classes):
+            X_s, y_s, s_r = stored
+            new_est = self._resume(
+                estimator, X_s, y_s, {"sample_weight": s_r}, start_w, details
+            )
+        else:
+            X_r, y_r, props_r = retained()
+            new_est = self._resume(estimator, X_r, y_r, props_r, start_w, details)
+        details["retained_copy"] = bool(copied)
         if is_logistic and not same_classes:
             new_strategy.class_rows_ = counts[counts > 0]
         return UnlearnUpdate(
@@ -425,10 +533,76 @@ class WarmStartConvexStrategy(UnlearningStrategy):
             strategy=self.name,
             exact=True,
             details=details,
-            retained=retained,
+            retained=copied[0] if copied else None,
         )
 
     # ------------------------------------------------------------- helpers
+    @staticmethod
+    def _stored_rows(ledger, match):
+        """``(X, y, weights)`` over the ledger's slots, or None.
+
+        ``weights`` is the ``sample_weight`` of the rows kept after the request
+        (1 without weights) and zero elsewhere; the forgotten slots' targets
+        are set to a retained row's (erased targets need not be valid labels).
+        None when the stored rows are not a numeric array or a sparse matrix.
+        """
+        X = ledger.X
+        if not (
+            (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fiub")
+            or (sp.issparse(X) and X.format == "csr")
+        ):
+            return None
+        y = ledger.y
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        alive = ledger.alive
+        keep = alive.copy()
+        keep[match.rows] = False
+        if not alive.all():
+            y = y.copy()
+            y[~alive] = y[np.flatnonzero(keep)[0]]
+        sw = ledger.sample_props.get("sample_weight")
+        weights = (
+            keep.astype(np.float64)
+            if sw is None
+            else np.where(keep, np.asarray(sw, dtype=np.float64), 0.0)
+        )
+        return X, y, weights
+
+    @staticmethod
+    def _masked_fit_ok(estimator, same_classes):
+        # A fit on the stored rows with zero weights outside the retained rows
+        # minimises the same objective as a fit on the retained rows, and the
+        # solvers below stop on its gradient. Not with classes disappearing
+        # (classes_ comes from y), not with class_weight="balanced" (computed
+        # from the labels without weights), and not for sag/saga (their step
+        # size and sampling see every stored row).
+        if not same_classes:
+            return False
+        solver = getattr(estimator, "solver", "lbfgs")
+        if solver not in _MASKED_SOLVERS:
+            return False
+        cw = getattr(estimator, "class_weight", None)
+        return not (isinstance(cw, str) and cw == "balanced")
+
+    @staticmethod
+    def _loss_rows(nt, stored, retained):
+        """Encoded targets and weights of the retained rows, once per request."""
+        if stored is not None:
+            X, y, sw = stored
+        else:
+            X, y, props = retained()
+            sw = props.get("sample_weight")
+        y_enc, y_idx = nt.targets(y)
+        s = nt.weights(y_idx, sw)
+        if not sp.issparse(X):
+            X = X if stored is not None else np.asarray(X, dtype=np.float64)
+        return {"X": X, "y": y_enc, "s": s, "S": float(s.sum())}
+
+    @staticmethod
+    def _loss_grad(nt, w, rows, hessian=False):
+        with _one_blas_thread():
+            return nt.grad_stored(w, rows["X"], rows["y"], rows["s"], hessian=hessian)
     def _resume(self, estimator, X_r, y_r, props_r, start_w, details):
         """Resume the estimator's own solver on the retained rows."""
         new = clone(estimator)
