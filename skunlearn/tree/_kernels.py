@@ -222,6 +222,7 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
     _select_features(nodekey, p, mtry, feats)
     hk = np.empty(k2, dtype=np.uint64)
     vk = np.empty(k2, dtype=np.float64)
+    cvp = np.empty(k2, dtype=np.float64)
     for j in range(mtry):
         f = feats[j]
         buf[o_f + j] = f
@@ -274,19 +275,17 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
         if nk == 0:
             continue
         base = o_cst + j * k2 * S
+        # padded with +inf: a fixed-length, branch-free count finds the first
+        # stored value >= x (a binary search mispredicts on random values)
+        for t in range(k2):
+            cvp[t] = cv[t] if t < nk else np.inf
         for q in range(m):
             i = rows[q]
             x = X[i, f]
-            # first stored value >= x
             lo = 0
-            hi = nk
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if cv[mid] < x:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo == nk:
+            for t in range(k2):
+                lo += cvp[t] < x
+            if lo >= nk:
                 continue
             b = base + lo * S
             buf[b] += 1.0
