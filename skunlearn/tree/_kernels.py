@@ -223,6 +223,12 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
     hk = np.empty(k2, dtype=np.uint64)
     vk = np.empty(k2, dtype=np.float64)
     cvp = np.empty(k2, dtype=np.float64)
+    xs = np.empty(max(m, 1), dtype=np.float64)
+    # the node's targets, read once for all its candidate features
+    ycq = np.empty(max(m, 1) if clf else 1, dtype=np.int64)
+    if clf:
+        for q in range(m):
+            ycq[q] = yc[rows[q]]
     for j in range(mtry):
         f = feats[j]
         buf[o_f + j] = f
@@ -233,6 +239,7 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
         for q in range(m):
             i = rows[q]
             x = X[i, f]
+            xs[q] = x
             h = h2(fkey, Xb[i, f])
             if nk == k2 and (h > hk[worst] or (h == hk[worst] and x >= vk[worst])):
                 if not (h == hk[worst] and x == vk[worst]):
@@ -280,8 +287,7 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
         for t in range(k2):
             cvp[t] = cv[t] if t < nk else np.inf
         for q in range(m):
-            i = rows[q]
-            x = X[i, f]
+            x = xs[q]
             lo = 0
             for t in range(k2):
                 lo += cvp[t] < x
@@ -290,10 +296,10 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
             b = base + lo * S
             buf[b] += 1.0
             if clf:
-                buf[b + 1 + yc[i]] += wr[q]
+                buf[b + 1 + ycq[q]] += wr[q]
             else:
                 w = wr[q]
-                y = yr[i]
+                y = yr[rows[q]]
                 buf[b + 1] += w
                 buf[b + 2] += w * y
                 buf[b + 3] += w * y * y
