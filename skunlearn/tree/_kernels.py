@@ -202,8 +202,12 @@ def eval_tot(rows, wr, m, yc, yr, P, buf):
 
 
 @njit(cache=True, nogil=True)
-def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
+def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, off):
     """Candidate splits of a node (totals must be in ``buf`` already).
+
+    The node's feature values are read from ``XT[f, off:off + m]`` (a block
+    of the node's rows kept by :func:`build`) when ``XT`` has rows, else
+    from ``X[rows, f]``.
 
     For each candidate feature, the ``2 k`` distinct values with the smallest
     hash are stored: the first ``k`` still present (by hash) are the active
@@ -224,6 +228,7 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
     vk = np.empty(k2, dtype=np.float64)
     cvp = np.empty(k2, dtype=np.float64)
     xs = np.empty(max(m, 1), dtype=np.float64)
+    xbits = xs.view(np.uint64)
     # the node's targets, read once for all its candidate features
     ycq = np.empty(max(m, 1) if clf else 1, dtype=np.int64)
     if clf:
@@ -236,11 +241,16 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
         nk = 0
         worst = 0
         complete = True
+        if XT.shape[0] > 0:
+            for q in range(m):
+                xs[q] = XT[f, off + q]
+        else:
+            for q in range(m):
+                xs[q] = X[rows[q], f]
         for q in range(m):
-            i = rows[q]
-            x = X[i, f]
-            xs[q] = x
-            h = h2(fkey, Xb[i, f])
+            x = xs[q]
+            # the bits of the value (what Xb holds): -0.0 was made 0.0 at fit
+            h = h2(fkey, xbits[q])
             if nk == k2 and (h > hk[worst] or (h == hk[worst] and x >= vk[worst])):
                 if not (h == hk[worst] and x == vk[worst]):
                     complete = False
@@ -458,6 +468,16 @@ def build(
         i = order[s0 + q]
         wall[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
     tmp = np.empty(max(m0, 1), dtype=order.dtype)
+    # the subtree's feature values, one contiguous row per feature, kept in
+    # the order of its rows: nodes deep in the subtree read a short
+    # contiguous run instead of scattered cache lines of X
+    p = P[P_P]
+    XT = np.empty((p, max(m0, 1)), dtype=np.float64)
+    for f in range(p):
+        for q in range(m0):
+            XT[f, q] = X[order[s0 + q], f]
+    tmpx = np.empty(max(m0, 1), dtype=np.float64)
+    goleft = np.empty(max(m0, 1), dtype=np.int64)
     cap = m0 + 64
     st_s = np.empty(cap, dtype=np.int64)
     st_m = np.empty(cap, dtype=np.int64)
@@ -509,7 +529,7 @@ def build(
         if depth >= md or m < mss or m < 2 * msl or pure:
             NI[node, KIND] = 1
             continue
-        eval_splits(rows, wr, m, X, Xb, yc, yr, P, key, buf)
+        eval_splits(rows, wr, m, X, Xb, yc, yr, P, key, buf, XT, s - s0)
         bj, bt = choose(buf, P)
         if bj < 0:
             NI[node, KIND] = 2
@@ -523,23 +543,40 @@ def build(
             SD[n_slots, :] = buf
             NI[node, SLOT] = n_slots
             n_slots += 1
-        # stable partition keeps both children's rows ascending
+        # stable partition keeps both children's rows ascending (branch-free:
+        # written to both sides, the counter of the right side advances)
+        a = s - s0
+        xf = XT[f]
+        for q in range(m):
+            goleft[q] = 1 if xf[a + q] <= v else 0
         nl = 0
         nr = 0
         for q in range(m):
+            g = goleft[q]
             i = rows[q]
             wq = wr[q]
-            if X[i, f] <= v:
-                rows[nl] = i
-                wr[nl] = wq
-                nl += 1
-            else:
-                tmp[nr] = i
-                tmpw[nr] = wq
-                nr += 1
+            rows[nl] = i
+            wr[nl] = wq
+            tmp[nr] = i
+            tmpw[nr] = wq
+            nl += g
+            nr += 1 - g
         for q in range(nr):
             rows[nl + q] = tmp[q]
             wr[nl + q] = tmpw[q]
+        for ff in range(p):
+            col = XT[ff]
+            nl = 0
+            nr = 0
+            for q in range(m):
+                g = goleft[q]
+                xv = col[a + q]
+                col[a + nl] = xv
+                tmpx[nr] = xv
+                nl += g
+                nr += 1 - g
+            for q in range(nr):
+                col[a + nl + q] = tmpx[q]
         # right pushed first: the left child is built next (preorder ids)
         st_s[sp] = s + nl
         st_m[sp] = nr
@@ -683,6 +720,7 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
                 node = NI[node, RIGHT]
     rebuild = np.empty(n_nodes, dtype=np.int64)
     n_rebuild = 0
+    no_block = np.empty((0, 0), dtype=np.float64)
     tmpbuf = np.empty(W, dtype=np.float64)
     rows = np.empty(1024, dtype=order.dtype)
     wr = np.empty(1024, dtype=np.float64)
@@ -740,7 +778,7 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
                     wr = np.empty(e - s, dtype=np.float64)
                 n = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, False)
             eval_tot(rows, wr, n, yc, yr, P, buf)
-            eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf)
+            eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf, no_block, 0)
         bj, bt = choose(buf, P)
         if is_leaf:
             if bj >= 0:
