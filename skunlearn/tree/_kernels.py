@@ -202,11 +202,11 @@ def eval_tot(rows, wr, m, yc, yr, P, buf):
 
 
 @njit(cache=True, nogil=True)
-def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, off):
+def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos):
     """Candidate splits of a node (totals must be in ``buf`` already).
 
-    The node's feature values are read from ``XT[f, off:off + m]`` (a block
-    of the node's rows kept by :func:`build`) when ``XT`` has rows, else
+    The node's feature values are read from ``XT[f, pos]`` (a compact copy
+    of the subtree's rows kept by :func:`build`) when ``XT`` has rows, else
     from ``X[rows, f]``.
 
     For each candidate feature, the ``2 k`` distinct values with the smallest
@@ -243,7 +243,7 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, off):
         complete = True
         if XT.shape[0] > 0:
             for q in range(m):
-                xs[q] = XT[f, off + q]
+                xs[q] = XT[f, pos[q]]
         else:
             for q in range(m):
                 xs[q] = X[rows[q], f]
@@ -468,16 +468,17 @@ def build(
         i = order[s0 + q]
         wall[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
     tmp = np.empty(max(m0, 1), dtype=order.dtype)
-    # the subtree's feature values, one contiguous row per feature, kept in
-    # the order of its rows: nodes deep in the subtree read a short
-    # contiguous run instead of scattered cache lines of X
+    # a compact copy of the subtree's feature values (one row per feature,
+    # its rows in their initial order), read through each row's position
+    # ``pall`` (partitioned with the rows): a node deep in the subtree reads
+    # a few short columns instead of scattered cache lines of all of X
     p = P[P_P]
     XT = np.empty((p, max(m0, 1)), dtype=np.float64)
     for f in range(p):
         for q in range(m0):
             XT[f, q] = X[order[s0 + q], f]
-    tmpx = np.empty(max(m0, 1), dtype=np.float64)
-    goleft = np.empty(max(m0, 1), dtype=np.int64)
+    pall = np.arange(max(m0, 1))
+    tmpp = np.empty(max(m0, 1), dtype=np.int64)
     cap = m0 + 64
     st_s = np.empty(cap, dtype=np.int64)
     st_m = np.empty(cap, dtype=np.int64)
@@ -529,7 +530,8 @@ def build(
         if depth >= md or m < mss or m < 2 * msl or pure:
             NI[node, KIND] = 1
             continue
-        eval_splits(rows, wr, m, X, Xb, yc, yr, P, key, buf, XT, s - s0)
+        pos = pall[s - s0 : s - s0 + m]
+        eval_splits(rows, wr, m, X, Xb, yc, yr, P, key, buf, XT, pos)
         bj, bt = choose(buf, P)
         if bj < 0:
             NI[node, KIND] = 2
@@ -545,38 +547,26 @@ def build(
             n_slots += 1
         # stable partition keeps both children's rows ascending (branch-free:
         # written to both sides, the counter of the right side advances)
-        a = s - s0
         xf = XT[f]
-        for q in range(m):
-            goleft[q] = 1 if xf[a + q] <= v else 0
         nl = 0
         nr = 0
         for q in range(m):
-            g = goleft[q]
+            pq = pos[q]
+            g = 1 if xf[pq] <= v else 0
             i = rows[q]
             wq = wr[q]
             rows[nl] = i
             wr[nl] = wq
+            pos[nl] = pq
             tmp[nr] = i
             tmpw[nr] = wq
+            tmpp[nr] = pq
             nl += g
             nr += 1 - g
         for q in range(nr):
             rows[nl + q] = tmp[q]
             wr[nl + q] = tmpw[q]
-        for ff in range(p):
-            col = XT[ff]
-            nl = 0
-            nr = 0
-            for q in range(m):
-                g = goleft[q]
-                xv = col[a + q]
-                col[a + nl] = xv
-                tmpx[nr] = xv
-                nl += g
-                nr += 1 - g
-            for q in range(nr):
-                col[a + nl + q] = tmpx[q]
+            pos[nl + q] = tmpp[q]
         # right pushed first: the left child is built next (preorder ids)
         st_s[sp] = s + nl
         st_m[sp] = nr
@@ -721,6 +711,7 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
     rebuild = np.empty(n_nodes, dtype=np.int64)
     n_rebuild = 0
     no_block = np.empty((0, 0), dtype=np.float64)
+    no_pos = np.empty(0, dtype=np.int64)
     tmpbuf = np.empty(W, dtype=np.float64)
     rows = np.empty(1024, dtype=order.dtype)
     wr = np.empty(1024, dtype=np.float64)
@@ -778,7 +769,7 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
                     wr = np.empty(e - s, dtype=np.float64)
                 n = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, False)
             eval_tot(rows, wr, n, yc, yr, P, buf)
-            eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf, no_block, 0)
+            eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf, no_block, no_pos)
         bj, bt = choose(buf, P)
         if is_leaf:
             if bj >= 0:
