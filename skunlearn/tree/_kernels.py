@@ -148,7 +148,20 @@ def gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, ascending):
             rows[m] = i
             m += 1
     if ascending:
-        rows[:m] = np.sort(rows[:m])
+        n = alive.shape[0]
+        if 16 * m > n:
+            # a large node: marking its (distinct) rows and scanning all row
+            # ids is linear, where sorting is m log m
+            mark = np.zeros(n, dtype=np.bool_)
+            for q in range(m):
+                mark[rows[q]] = True
+            m2 = 0
+            for i in range(n):
+                if mark[i]:
+                    rows[m2] = i
+                    m2 += 1
+        else:
+            rows[:m] = np.sort(rows[:m])
     for q in range(m):
         i = rows[q]
         wr[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
