@@ -13,11 +13,13 @@ at commit.
 
 import math
 import numbers
+import threading
 import time
 from abc import abstractmethod
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -473,6 +475,22 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         return self.trees_[index].structure(self._n_values_)
 
     # ---------------------------------------------------------------- unlearn
+    def _validate_forget_data(self, X, y):
+        # A float64 array without feature names, of the right width and
+        # finite, is what the full validation would return as it is; checking
+        # that directly saves most of a small deletion's validation time.
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype == np.float64
+            and X.shape[0] > 0
+            and X.shape[1] == getattr(self, "n_features_in_", -1)
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X).all()
+        ):
+            return X, self._validate_forget_target(y, X.shape[0])
+        return super()._validate_forget_data(X, y)
+
     def _validate_forget_target(self, y, n_forget):
         y = super()._validate_forget_target(y, n_forget)
         if y is None or not self._is_classifier:
@@ -511,9 +529,11 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
     _erase_rows = property(_get_erase_rows, _set_erase_rows)
 
     def _rollback(self):
+        # one list of entries per tree; a tree's entries are undone in reverse
         journal = self.__dict__.get("_journal") or []
-        for entry in reversed(journal):
-            _undo(entry)
+        for tree_journal in reversed(journal):
+            for entry in reversed(tree_journal):
+                _undo(entry)
         if journal:
             journal.clear()
 
@@ -546,16 +566,22 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         P = self._P_
         journal = self._journal
         new_trees = list(self.trees_)
-        n_rebuilt = 0
-        touched_trees = 0
         tkeys = np.array([tree.tkey for tree in self.trees_], dtype=np.uint64)
         mult = _mults(tkeys, rk, rows, P[K.P_BOOT])
+        dead = int(rows[0])
+        tasks = []
         for t, tree in enumerate(self.trees_):
             mine = rows[mult[t] > 0]
-            if mine.size == 0:
-                continue
-            touched_trees += 1
-            journal.append(
+            if mine.size:
+                tasks.append((t, tree, mine))
+
+        def work(task):
+            # phase A then B on one tree; trees share nothing, so threads may
+            # run different trees at once (the kernels release the GIL)
+            t, tree, mine = task
+            tree_journal = []
+            journal.append(tree_journal)
+            tree_journal.append(
                 ("nodes", tree)
                 + K.snapshot(tree.NI, tree.NF, tree.NT, tree.SD, X, mine)
             )
@@ -577,14 +603,22 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 mine,
                 P,
             )
-            if rebuild.size:
-                n_rebuilt += rebuild.size
-                if self._rebuild_in_place(tree, rebuild, alive, int(rows[0]), data):
-                    continue
-                new_tree = self._rebuild(tree, rebuild, alive, int(rows[0]), data)
-                # the old tree object goes back to its state before phase A
-                _undo(journal.pop())
+            if rebuild.size == 0:
+                return t, None, 0
+            if self._rebuild_in_place(tree, rebuild, alive, dead, data, tree_journal):
+                return t, None, rebuild.size
+            new_tree = self._rebuild(tree, rebuild, alive, dead, data)
+            # the old tree object goes back to its state before phase A
+            _undo(tree_journal.pop())
+            return t, new_tree, rebuild.size
+
+        results = _run_tasks(work, tasks, effective_n_jobs(self._n_jobs()))
+        n_rebuilt = 0
+        for t, new_tree, n in results:
+            n_rebuilt += n
+            if new_tree is not None:
                 new_trees[t] = new_tree
+        touched_trees = len(tasks)
         return UnlearnUpdate(
             attributes={
                 "trees_": new_trees,
@@ -660,7 +694,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         new.meta[:] = (n_nodes, n_slots, 0)
         return new.compacted()
 
-    def _rebuild_in_place(self, tree, rebuild, alive, dead, data):
+    def _rebuild_in_place(self, tree, rebuild, alive, dead, data, journal):
         """Rebuild subtrees into the tree's spare capacity (journaled).
 
         Returns False, having changed nothing, when the tree must be copied
@@ -685,7 +719,6 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             or 2 * n_garbage > n_nodes
         ):
             return False
-        journal = self._journal
         journal.append(("meta", tree, tree.meta.copy()))
         rows = np.empty(int(sizes.max()), dtype=np.int64)
         wr = np.empty(int(sizes.max()))
@@ -788,6 +821,53 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+_POOLS = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(n_threads):
+    # kept between calls: starting threads costs more than a small deletion
+    with _POOLS_LOCK:
+        pool = _POOLS.get(n_threads)
+        if pool is None:
+            pool = _POOLS[n_threads] = ThreadPoolExecutor(n_threads)
+        return pool
+
+
+def _run_tasks(work, tasks, n_jobs):
+    """``[work(task) for task in tasks]``, on up to ``n_jobs`` threads.
+
+    The calling thread works too. On any failure (an interrupt included) the
+    other threads are stopped and waited for before the exception goes on, so
+    that the caller's rollback never races a thread still writing.
+    """
+    n_threads = min(max(int(n_jobs), 1), len(tasks))
+    if n_threads <= 1:
+        return [work(task) for task in tasks]
+    pending = iter(tasks)  # a list iterator hands each task out once
+    stop = threading.Event()
+
+    def runner():
+        out = []
+        for task in pending:
+            if stop.is_set():
+                break
+            out.append(work(task))
+        return out
+
+    futures = [_pool(n_threads - 1).submit(runner) for _ in range(n_threads - 1)]
+    results = []
+    try:
+        results.extend(runner())
+        for future in futures:
+            results.extend(future.result())
+    except BaseException:
+        stop.set()
+        wait(futures)
+        raise
+    return results
 
 
 def _undo(entry):

@@ -148,7 +148,20 @@ def gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, ascending):
             rows[m] = i
             m += 1
     if ascending:
-        rows[:m] = np.sort(rows[:m])
+        n = alive.shape[0]
+        if 16 * m > n:
+            # a large node: marking its (distinct) rows and scanning all row
+            # ids is linear, where sorting is m log m
+            mark = np.zeros(n, dtype=np.bool_)
+            for q in range(m):
+                mark[rows[q]] = True
+            m2 = 0
+            for i in range(n):
+                if mark[i]:
+                    rows[m2] = i
+                    m2 += 1
+        else:
+            rows[:m] = np.sort(rows[:m])
     for q in range(m):
         i = rows[q]
         wr[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
@@ -202,8 +215,12 @@ def eval_tot(rows, wr, m, yc, yr, P, buf):
 
 
 @njit(cache=True, nogil=True)
-def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
+def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos):
     """Candidate splits of a node (totals must be in ``buf`` already).
+
+    The node's feature values are read from ``XT[f, pos]`` (a compact copy
+    of the subtree's rows kept by :func:`build`) when ``XT`` has rows, else
+    from ``X[rows, f]``.
 
     For each candidate feature, the ``2 k`` distinct values with the smallest
     hash are stored: the first ``k`` still present (by hash) are the active
@@ -222,6 +239,14 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
     _select_features(nodekey, p, mtry, feats)
     hk = np.empty(k2, dtype=np.uint64)
     vk = np.empty(k2, dtype=np.float64)
+    cvp = np.empty(k2, dtype=np.float64)
+    xs = np.empty(max(m, 1), dtype=np.float64)
+    xbits = xs.view(np.uint64)
+    # the node's targets, read once for all its candidate features
+    ycq = np.empty(max(m, 1) if clf else 1, dtype=np.int64)
+    if clf:
+        for q in range(m):
+            ycq[q] = yc[rows[q]]
     for j in range(mtry):
         f = feats[j]
         buf[o_f + j] = f
@@ -229,10 +254,16 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
         nk = 0
         worst = 0
         complete = True
+        if XT.shape[0] > 0:
+            for q in range(m):
+                xs[q] = XT[f, pos[q]]
+        else:
+            for q in range(m):
+                xs[q] = X[rows[q], f]
         for q in range(m):
-            i = rows[q]
-            x = X[i, f]
-            h = h2(fkey, Xb[i, f])
+            x = xs[q]
+            # the bits of the value (what Xb holds): -0.0 was made 0.0 at fit
+            h = h2(fkey, xbits[q])
             if nk == k2 and (h > hk[worst] or (h == hk[worst] and x >= vk[worst])):
                 if not (h == hk[worst] and x == vk[worst]):
                     complete = False
@@ -274,27 +305,24 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf):
         if nk == 0:
             continue
         base = o_cst + j * k2 * S
+        # padded with +inf: a fixed-length, branch-free count finds the first
+        # stored value >= x (a binary search mispredicts on random values)
+        for t in range(k2):
+            cvp[t] = cv[t] if t < nk else np.inf
         for q in range(m):
-            i = rows[q]
-            x = X[i, f]
-            # first stored value >= x
+            x = xs[q]
             lo = 0
-            hi = nk
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if cv[mid] < x:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo == nk:
+            for t in range(k2):
+                lo += cvp[t] < x
+            if lo >= nk:
                 continue
             b = base + lo * S
             buf[b] += 1.0
             if clf:
-                buf[b + 1 + yc[i]] += wr[q]
+                buf[b + 1 + ycq[q]] += wr[q]
             else:
                 w = wr[q]
-                y = yr[i]
+                y = yr[rows[q]]
                 buf[b + 1] += w
                 buf[b + 2] += w * y
                 buf[b + 3] += w * y * y
@@ -453,6 +481,17 @@ def build(
         i = order[s0 + q]
         wall[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
     tmp = np.empty(max(m0, 1), dtype=order.dtype)
+    # a compact copy of the subtree's feature values (one row per feature,
+    # its rows in their initial order), read through each row's position
+    # ``pall`` (partitioned with the rows): a node deep in the subtree reads
+    # a few short columns instead of scattered cache lines of all of X
+    p = P[P_P]
+    XT = np.empty((p, max(m0, 1)), dtype=np.float64)
+    for f in range(p):
+        for q in range(m0):
+            XT[f, q] = X[order[s0 + q], f]
+    pall = np.arange(max(m0, 1))
+    tmpp = np.empty(max(m0, 1), dtype=np.int64)
     cap = m0 + 64
     st_s = np.empty(cap, dtype=np.int64)
     st_m = np.empty(cap, dtype=np.int64)
@@ -504,7 +543,8 @@ def build(
         if depth >= md or m < mss or m < 2 * msl or pure:
             NI[node, KIND] = 1
             continue
-        eval_splits(rows, wr, m, X, Xb, yc, yr, P, key, buf)
+        pos = pall[s - s0 : s - s0 + m]
+        eval_splits(rows, wr, m, X, Xb, yc, yr, P, key, buf, XT, pos)
         bj, bt = choose(buf, P)
         if bj < 0:
             NI[node, KIND] = 2
@@ -518,23 +558,28 @@ def build(
             SD[n_slots, :] = buf
             NI[node, SLOT] = n_slots
             n_slots += 1
-        # stable partition keeps both children's rows ascending
+        # stable partition keeps both children's rows ascending (branch-free:
+        # written to both sides, the counter of the right side advances)
+        xf = XT[f]
         nl = 0
         nr = 0
         for q in range(m):
+            pq = pos[q]
+            g = 1 if xf[pq] <= v else 0
             i = rows[q]
             wq = wr[q]
-            if X[i, f] <= v:
-                rows[nl] = i
-                wr[nl] = wq
-                nl += 1
-            else:
-                tmp[nr] = i
-                tmpw[nr] = wq
-                nr += 1
+            rows[nl] = i
+            wr[nl] = wq
+            pos[nl] = pq
+            tmp[nr] = i
+            tmpw[nr] = wq
+            tmpp[nr] = pq
+            nl += g
+            nr += 1 - g
         for q in range(nr):
             rows[nl + q] = tmp[q]
             wr[nl + q] = tmpw[q]
+            pos[nl + q] = tmpp[q]
         # right pushed first: the left child is built next (preorder ids)
         st_s[sp] = s + nl
         st_m[sp] = nr
@@ -678,6 +723,8 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
                 node = NI[node, RIGHT]
     rebuild = np.empty(n_nodes, dtype=np.int64)
     n_rebuild = 0
+    no_block = np.empty((0, 0), dtype=np.float64)
+    no_pos = np.empty(0, dtype=np.int64)
     tmpbuf = np.empty(W, dtype=np.float64)
     rows = np.empty(1024, dtype=order.dtype)
     wr = np.empty(1024, dtype=np.float64)
@@ -735,7 +782,7 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
                     wr = np.empty(e - s, dtype=np.float64)
                 n = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, False)
             eval_tot(rows, wr, n, yc, yr, P, buf)
-            eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf)
+            eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf, no_block, no_pos)
         bj, bt = choose(buf, P)
         if is_leaf:
             if bj >= 0:

@@ -61,6 +61,7 @@ options = st.fixed_dictionaries(
         "n_thresholds": st.integers(1, 4),
         "bootstrap": st.booleans(),
         "random_state": st.integers(0, 1000),
+        "n_jobs": st.sampled_from([None, 2]),
     }
 )
 
@@ -161,11 +162,13 @@ def test_pickle_roundtrip_then_unlearn():
     assert_same_forests(model, clone_)
 
 
-def test_failed_unlearn_restores_every_tree(monkeypatch):
+# n_jobs=2: trees are updated on two threads; a failure in either restores all
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_failed_unlearn_restores_every_tree(monkeypatch, n_jobs):
     X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
-    model = UnlearningForestClassifier(n_estimators=6, max_depth=8, random_state=0).fit(
-        X, y
-    )
+    model = UnlearningForestClassifier(
+        n_estimators=6, max_depth=8, random_state=0, n_jobs=n_jobs
+    ).fit(X, y)
     before = pickle.dumps(model)
     calls = []
 
@@ -276,11 +279,14 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-def test_failure_during_in_place_rebuild_restores_the_forest(monkeypatch):
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_failure_during_in_place_rebuild_restores_the_forest(monkeypatch, n_jobs):
     from skunlearn.tree import _kernels
 
     X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
-    est = UnlearningForestClassifier(n_estimators=8, max_depth=6, random_state=0)
+    est = UnlearningForestClassifier(
+        n_estimators=8, max_depth=6, random_state=0, n_jobs=n_jobs
+    )
     model = est.fit(X, y)
     real_build = _kernels.build
     calls = []

@@ -210,3 +210,24 @@ def _expected_failed_checks(estimator):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_forget_set_validation_fast_path_and_errors():
+    # float64 arrays take a shortcut past scikit-learn's validation; anything
+    # else (and every bad input) goes through it, with the model unchanged
+    X, y = load_iris(return_X_y=True)
+    model = UnlearningTreeClassifier(random_state=0).fit(X, y)
+    before = pickle.dumps(model)
+    bad = [X[:2].copy(), X[:2, :3], X[:2].ravel()]
+    bad[0][0, 0] = np.nan
+    for X_bad in bad:
+        with pytest.raises(ValueError):
+            model.unlearn(X_bad)
+        assert pickle.dumps(model) == before
+    fast = UnlearningTreeClassifier(random_state=0).fit(X, y).unlearn(X[:3], y[:3])
+    slow = UnlearningTreeClassifier(random_state=0).fit(X, y)
+    slow.unlearn(X[:3].tolist(), list(y[:3]))
+    gold = UnlearningTreeClassifier(random_state=0).fit(X[3:], y[3:])
+    for a in (fast, slow):
+        for key, value in gold.tree_structure().items():
+            assert_array_equal(a.tree_structure()[key], value)
