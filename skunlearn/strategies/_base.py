@@ -109,6 +109,9 @@ class UnlearningStrategy:
     name = "base"
     exact = True
     keeps_rows = False
+    #: whether any finite float64 2-D array of the right width is a valid forget
+    #: set (then Unlearnable skips re-validating it)
+    plain_floats_are_valid = False
     #: per-row fit parameters kept with the rows; None keeps all sample-aligned ones
     sample_props = ("sample_weight",)
 

@@ -23,7 +23,6 @@ from the statistics when its residual exceeds ``1e-10``.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import copy
 import warnings
 
 import numpy as np
@@ -46,6 +45,14 @@ _WOODBURY_MIN_D = 64
 _RESIDUAL_TOL = 1e-10
 _DRIFT_RATIO = 1e6
 _SMALL_D = 512  # below this, one BLAS thread is faster for d x d work
+
+
+def _shallow_copy(obj):
+    # copy.copy without the pickling protocol (BaseEstimator.__getstate__):
+    # a measurable share of a one-row request.
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    return new
 
 
 def _weighted_moments(X, Y, w, center, shift=None):
@@ -139,7 +146,7 @@ class _Stats:
         counts = None
         if self.class_counts is not None:
             counts = self.class_counts - class_counts_removed
-        new = copy.copy(self)
+        new = _shallow_copy(self)
         new.sw, new.x_mean, new.y_mean = sw_r, m_r, my_r
         new.Cxx, new.Cxy = Cxx, Cxy
         new.n_rows = self.n_rows - X.shape[0]
@@ -202,6 +209,7 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
     name = "closed_form"
     exact = True
     keeps_rows = False
+    plain_floats_are_valid = True
     sample_props = ("sample_weight",)
 
     @classmethod
@@ -338,9 +346,7 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
             info["solve"] = "cholesky"
         coef = W.T.astype(self.dtype_, copy=False)  # (t, d)
         intercept = (y_mean - stats.x_mean @ W) if stats.center else None
-        # A shallow copy without going through BaseEstimator.__getstate__.
-        new = object.__new__(type(estimator))
-        new.__dict__.update(estimator.__dict__)
+        new = _shallow_copy(estimator)
         t = coef.shape[0]
         if isinstance(estimator, LinearRegression):
             new.coef_ = coef.ravel() if self.y_ndim_ == 1 else coef
@@ -403,7 +409,7 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
                 NumericalDriftWarning,
                 stacklevel=4,
             )
-        new_strategy = copy.copy(self)
+        new_strategy = _shallow_copy(self)
         new_strategy.stats_ = stats
         new_strategy.inverse_ = inverse
         info.update(mass_ratio=drift, rows_downdated=int(rows.size))
