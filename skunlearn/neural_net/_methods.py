@@ -491,6 +491,8 @@ class Finetune(NetUnlearningMethod):
     max_seconds : float or None, default=None
         Time budget of the forgetting phase (checked after each epoch).
         None: 8% of the net's training time, as its skorch history records.
+        A wall-clock budget can stop two runs after different epochs; for
+        results that depend only on ``random_state``, set a large value.
     random_state : int, default=0
         Seed of the batches and random draws (deterministic on CPU).
     """
