@@ -139,6 +139,23 @@ class UnlearningMixin:
         self.ledger_ = TrainingLedger(X, y, props, keep_X=keep_X, compact=compact)
         self.unlearn_history_ = []
 
+    def _is_valid_float_forget_set(self, X):
+        """Whether ``X`` is what full validation would return unchanged.
+
+        A finite float64 ndarray of the fitted width, for a model fit without
+        feature names. Families whose every such array is valid input skip
+        re-validating it: most of a small request's validation time.
+        """
+        return (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype == np.float64
+            and X.shape[0] > 0
+            and X.shape[1] == getattr(self, "n_features_in_", -1)
+            and not hasattr(self, "feature_names_in_")
+            and bool(np.isfinite(X).all())
+        )
+
     def _validate_forget_data(self, X, y):
         """Validate the forget set like ``predict`` input. Families may override."""
         from sklearn.utils.validation import validate_data

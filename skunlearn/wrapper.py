@@ -4,7 +4,6 @@
 
 import time
 
-import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
@@ -201,16 +200,7 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
 
     # -------------------------------------------------------------- unlearn
     def _validate_forget_data(self, X, y):
-        if (
-            self.strategy_.plain_floats_are_valid
-            and isinstance(X, np.ndarray)
-            and X.dtype == np.float64
-            and X.ndim == 2
-            and X.shape[0] > 0
-            and X.shape[1] == self.n_features_in_
-            and not hasattr(self, "feature_names_in_")
-            and np.isfinite(X).all()
-        ):
+        if self.strategy_.plain_floats_are_valid and self._is_valid_float_forget_set(X):
             # What check_array would return unchanged; skipping it saves most
             # of a small request's overhead. Anything else is validated fully.
             return X, self._validate_forget_target(y, X.shape[0])

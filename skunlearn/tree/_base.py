@@ -476,18 +476,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- unlearn
     def _validate_forget_data(self, X, y):
-        # A float64 array without feature names, of the right width and
-        # finite, is what the full validation would return as it is; checking
-        # that directly saves most of a small deletion's validation time.
-        if (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype == np.float64
-            and X.shape[0] > 0
-            and X.shape[1] == getattr(self, "n_features_in_", -1)
-            and not hasattr(self, "feature_names_in_")
-            and np.isfinite(X).all()
-        ):
+        if self._is_valid_float_forget_set(X):
             return X, self._validate_forget_target(y, X.shape[0])
         return super()._validate_forget_data(X, y)
 
