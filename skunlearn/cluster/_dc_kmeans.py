@@ -23,6 +23,7 @@ from sklearn.utils.validation import (
 
 from .._ledger import row_fingerprints
 from ..base import UnlearningMixin, UnlearnUpdate
+from ._kernels import weighted_kmeans
 
 __all__ = ["DCKMeans"]
 
@@ -43,24 +44,32 @@ def _sq_dist(X, C, x_sq):
     return np.maximum(d, 0.0, out=d)
 
 
-def _kmeans_pp(X, w, k, rng, x_sq, X_m2):
-    """Weighted greedy k-means++ seeding (D^2 sampling, best of a few trials).
+def _n_trials(k):
+    """Candidates per k-means++ centre, as in :class:`~sklearn.cluster.KMeans`."""
+    return 2 + int(np.log(k))
+
+
+def _n_draws(k, n_init):
+    """Uniforms one node's solve consumes: per restart, one + n_trials per centre."""
+    return n_init * (1 + (k - 1) * _n_trials(k))
+
+
+def _kmeans_pp_ref(X, w, k, draws, x_sq, X_m2):
+    """Weighted greedy k-means++ seeding in numpy (reference of the kernel).
 
     As in :class:`~sklearn.cluster.KMeans`: each new centre is the best of
     ``2 + log(k)`` candidates drawn with probability proportional to the
-    weighted squared distance to the centres so far. ``X_m2`` is ``-2 X``.
-    Nodes are small, so the loop is written with as few numpy calls as
-    possible (each costs more than its arithmetic here).
+    weighted squared distance to the centres so far. ``X_m2`` is ``-2 X``;
+    ``draws`` are the uniforms (see :func:`_n_draws`).
     """
     m = X.shape[0]
-    n_trials = 2 + int(np.log(k))
+    n_trials = _n_trials(k)
     centers = np.empty((k, X.shape[1]))
     cum_w = np.cumsum(w)
-    first = min(int(np.searchsorted(cum_w, rng.random() * cum_w[-1])), m - 1)
+    first = min(int(np.searchsorted(cum_w, draws[0] * cum_w[-1])), m - 1)
     centers[0] = X[first]
     closest = _sq_dist(X, centers[:1], x_sq)[:, 0]
-    # The same stream as one ``rng.random(n_trials)`` per centre.
-    draws = rng.random((k - 1, n_trials))
+    draws = draws[1:].reshape(k - 1, n_trials)
     x_col = x_sq[:, None]
     for c in range(1, k):
         mass = np.cumsum(w * closest)
@@ -81,18 +90,13 @@ def _kmeans_pp(X, w, k, rng, x_sq, X_m2):
     return centers
 
 
-def _weighted_kmeans(X, w, k, rng, max_iter, tol, n_init):
-    """Weighted Lloyd from k-means++ seeds; returns ``(centers, weights, n_iter)``.
+def _weighted_kmeans_ref(X, w, k, draws, n_init, max_iter, tol):
+    """Numpy reference of :func:`._kernels.weighted_kmeans` (same contract).
 
-    A node with at most ``k`` points keeps them as its centres. Everything is a
-    function of ``(X, w)`` in their order and of ``rng``.
+    Kept to test the compiled kernel against: equal up to floating-point
+    summation order.
     """
-    pos = w > 0
-    if not pos.all():
-        X, w = X[pos], w[pos]
     m = X.shape[0]
-    if m <= k:
-        return X.copy(), w.copy(), 0
     x_sq = (X * X).sum(axis=1)
     X_m2 = -2.0 * X
     rows = np.arange(m)
@@ -100,9 +104,10 @@ def _weighted_kmeans(X, w, k, rng, max_iter, tol, n_init):
     tol_abs = (
         tol * float(np.average(((X - mean) ** 2).sum(axis=1), weights=w)) / X.shape[1]
     )
+    per_init = draws.shape[0] // n_init
     best = None
-    for _ in range(n_init):
-        C = _kmeans_pp(X, w, k, rng, x_sq, X_m2)
+    for r in range(n_init):
+        C = _kmeans_pp_ref(X, w, k, draws[r * per_init : (r + 1) * per_init], x_sq, X_m2)
         n_iter = 0
         onehot = np.zeros((k, m))
         for it in range(1, max_iter + 1):
@@ -115,12 +120,9 @@ def _weighted_kmeans(X, w, k, rng, max_iter, tol, n_init):
             onehot[labels, rows] = w
             mass = onehot.sum(axis=1)
             sums = onehot @ X
-            if mass.all():
-                new_C = sums / mass[:, None]
-            else:
-                new_C = C.copy()
-                nz = mass > 0
-                new_C[nz] = sums[nz] / mass[nz, None]
+            new_C = C.copy()
+            nz = mass > 0
+            new_C[nz] = sums[nz] / mass[nz, None]
             diff = (new_C - C).ravel()
             shift = float(diff @ diff)
             C = new_C
@@ -133,6 +135,27 @@ def _weighted_kmeans(X, w, k, rng, max_iter, tol, n_init):
             mass = np.bincount(labels, weights=w, minlength=k)
             best = (inertia, C, mass, n_iter)
     return best[1], best[2], best[3]
+
+
+def _weighted_kmeans(X, w, k, rng_seed, max_iter, tol, n_init, kernel=None):
+    """Weighted k-means of one node; returns ``(centers, weights, n_iter)``.
+
+    Rows of zero weight are dropped; a node with at most ``k`` points keeps
+    them as its centres (and draws nothing). Otherwise the uniforms come from
+    ``numpy.random.default_rng(rng_seed)``, so the output is a function of
+    ``(X, w)`` in their order and of ``rng_seed``. ``kernel`` defaults to the
+    compiled :func:`._kernels.weighted_kmeans`.
+    """
+    pos = w > 0
+    if not pos.all():
+        X, w = X[pos], w[pos]
+    if X.shape[0] <= k:
+        return X.copy(), w.copy(), 0
+    draws = np.random.default_rng(rng_seed).random(_n_draws(k, n_init))
+    kernel = weighted_kmeans if kernel is None else kernel
+    return kernel(
+        np.ascontiguousarray(X), np.ascontiguousarray(w), k, draws, n_init, max_iter, tol
+    )
 
 
 class DCKMeans(
@@ -296,9 +319,14 @@ class DCKMeans(
 
     # ------------------------------------------------------------ the tree
     def _solve(self, X, w, level, index):
-        rng = np.random.default_rng([self.seed_, level, index])
         return _weighted_kmeans(
-            X, w, self.n_clusters, rng, self.max_iter, self.tol, self.n_init
+            X,
+            w,
+            self.n_clusters,
+            [self.seed_, level, index],
+            self.max_iter,
+            self.tol,
+            self.n_init,
         )
 
     def _levels(self):
