@@ -23,7 +23,7 @@ from sklearn.utils.validation import (
 
 from .._ledger import row_fingerprints
 from ..base import UnlearningMixin, UnlearnUpdate
-from ._kernels import weighted_kmeans
+from ._kernels import node_draws, weighted_kmeans
 
 __all__ = ["DCKMeans"]
 
@@ -107,7 +107,9 @@ def _weighted_kmeans_ref(X, w, k, draws, n_init, max_iter, tol):
     per_init = draws.shape[0] // n_init
     best = None
     for r in range(n_init):
-        C = _kmeans_pp_ref(X, w, k, draws[r * per_init : (r + 1) * per_init], x_sq, X_m2)
+        C = _kmeans_pp_ref(
+            X, w, k, draws[r * per_init : (r + 1) * per_init], x_sq, X_m2
+        )
         n_iter = 0
         onehot = np.zeros((k, m))
         for it in range(1, max_iter + 1):
@@ -137,25 +139,36 @@ def _weighted_kmeans_ref(X, w, k, draws, n_init, max_iter, tol):
     return best[1], best[2], best[3]
 
 
-def _weighted_kmeans(X, w, k, rng_seed, max_iter, tol, n_init, kernel=None):
+def _weighted_kmeans(X, w, k, key, n_init, max_iter, tol, kernel=None):
     """Weighted k-means of one node; returns ``(centers, weights, n_iter)``.
 
     Rows of zero weight are dropped; a node with at most ``k`` points keeps
-    them as its centres (and draws nothing). Otherwise the uniforms come from
-    ``numpy.random.default_rng(rng_seed)``, so the output is a function of
-    ``(X, w)`` in their order and of ``rng_seed``. ``kernel`` defaults to the
-    compiled :func:`._kernels.weighted_kmeans`.
+    them as its centres (and draws nothing). Otherwise the uniforms are
+    :func:`._kernels.node_draws` of ``key = (seed, level, index)``, so the
+    output is a function of ``(X, w)`` in their order and of ``key``.
+    ``kernel`` defaults to the compiled :func:`._kernels.weighted_kmeans`.
     """
     pos = w > 0
     if not pos.all():
         X, w = X[pos], w[pos]
     if X.shape[0] <= k:
         return X.copy(), w.copy(), 0
-    draws = np.random.default_rng(rng_seed).random(_n_draws(k, n_init))
+    draws = node_draws(key[0], key[1], key[2], _n_draws(k, n_init))
     kernel = weighted_kmeans if kernel is None else kernel
     return kernel(
-        np.ascontiguousarray(X), np.ascontiguousarray(w), k, draws, n_init, max_iter, tol
+        np.ascontiguousarray(X),
+        np.ascontiguousarray(w),
+        k,
+        draws,
+        n_init,
+        max_iter,
+        tol,
     )
+
+
+def _bits(a):
+    """View of a float array as integers: equality of these is bitwise equality."""
+    return a.view(np.int64)
 
 
 class DCKMeans(
@@ -323,41 +336,85 @@ class DCKMeans(
             X,
             w,
             self.n_clusters,
-            [self.seed_, level, index],
+            (self.seed_, level, index),
+            self.n_init,
             self.max_iter,
             self.tol,
-            self.n_init,
         )
 
     def _levels(self):
-        """Number of nodes at each level, leaves first."""
+        """Number of nodes at each level, leaves first, root last."""
         sizes = [self.n_leaves]
         while sizes[-1] > 1:
             sizes.append(-(-sizes[-1] // self.branching))
         return sizes
 
-    def _solve_up(self, nodes, dirty_leaves):
-        """Re-solve the ancestors of ``dirty_leaves``; ``nodes`` is updated."""
-        dirty = set(int(i) for i in dirty_leaves)
-        n_solved = 0
-        root_iter = None
-        for level in range(1, len(self._levels())):
-            parents = sorted({i // self.branching for i in dirty})
-            below = nodes[level - 1]
-            for p in parents:
-                kids = range(
-                    p * self.branching, min((p + 1) * self.branching, len(below))
-                )
-                C = np.vstack([below[c][0] for c in kids])
-                W = np.concatenate([below[c][1] for c in kids])
-                nodes[level][p] = self._solve(C, W, level, p)
-                n_solved += 1
-                root_iter = nodes[level][p][2]
-            dirty = set(parents)
-        return n_solved, root_iter
+    def _empty_blocks(self, n_features):
+        """Zeroed centre and weight blocks of every level below the root."""
+        sizes, b, k = self._levels(), self.branching, self.n_clusters
+        shapes = [
+            [min(b, sizes[lev] - p * b) for p in range(sizes[lev + 1])]
+            for lev in range(len(sizes) - 1)
+        ]
+        C = [[np.zeros((g, k, n_features)) for g in level] for level in shapes]
+        W = [[np.zeros((g, k)) for g in level] for level in shapes]
+        return C, W
 
-    def _root_centers(self, nodes):
-        C, W, n_iter = nodes[-1][0]
+    def _put(self, C_blocks, W_blocks, level, index, result, copied):
+        """Store a node's output in its parent's block; False if bitwise unchanged.
+
+        A node with fewer centres than ``n_clusters`` is padded with zero
+        weights, which the parent drops: its input is the same either way.
+        ``copied`` is None in ``fit``; in ``unlearn``, which must not mutate
+        the fitted blocks, the set of blocks already copied: a changed block
+        is copied once before its first change.
+        """
+        p, c = divmod(index, self.branching)
+        C, W, _ = result
+        new_C = np.zeros_like(C_blocks[level][p][c])
+        new_W = np.zeros_like(W_blocks[level][p][c])
+        new_C[: C.shape[0]] = C
+        new_W[: W.shape[0]] = W
+        old_C, old_W = C_blocks[level][p][c], W_blocks[level][p][c]
+        if np.array_equal(_bits(old_C), _bits(new_C)) and np.array_equal(
+            _bits(old_W), _bits(new_W)
+        ):
+            return False
+        if copied is not None and (level, p) not in copied:
+            copied.add((level, p))
+            C_blocks[level][p] = C_blocks[level][p].copy()
+            W_blocks[level][p] = W_blocks[level][p].copy()
+        C_blocks[level][p][c] = new_C
+        W_blocks[level][p][c] = new_W
+        return True
+
+    def _solve_up(self, C_blocks, W_blocks, root, dirty, copied):
+        """Re-solve the ancestors of the nodes ``dirty`` (indices at level 0).
+
+        Stops early where a re-solved node's output is bitwise unchanged: its
+        ancestors' inputs are then unchanged too. Returns the root's output
+        and the number of nodes solved.
+        """
+        top = len(self._levels()) - 1
+        n_solved = 0
+        for level in range(1, top + 1):
+            parents = sorted({i // self.branching for i in dirty})
+            dirty = []
+            for p in parents:
+                C = C_blocks[level - 1][p]
+                W = W_blocks[level - 1][p]
+                result = self._solve(
+                    C.reshape(-1, C.shape[-1]), W.reshape(-1), level, p
+                )
+                n_solved += 1
+                if level == top:
+                    root = result
+                elif self._put(C_blocks, W_blocks, level, p, result, copied):
+                    dirty.append(p)
+        return root, n_solved
+
+    def _root_centers(self, root):
+        C, W, n_iter = root
         if C.shape[0] < self.n_clusters:
             # Fewer distinct weighted points than clusters (heavy duplication):
             # repeat centres, as KMeans returns duplicate centres then.
@@ -398,15 +455,21 @@ class DCKMeans(
         order = np.argsort(leaf, kind="stable")
         bounds = np.searchsorted(leaf[order], np.arange(self.n_leaves + 1))
         leaf_rows = [order[bounds[j] : bounds[j + 1]] for j in range(self.n_leaves)]
-        nodes = [[None] * s for s in self._levels()]
+        C_blocks, W_blocks = self._empty_blocks(X.shape[1])
+        root = None
         for j, rows in enumerate(leaf_rows):
-            nodes[0][j] = self._solve(X[rows], w[rows], 0, j)
-        if len(nodes) > 1:
-            self._solve_up(nodes, range(self.n_leaves))
+            result = self._solve(X[rows], w[rows], 0, j)
+            if self.n_leaves == 1:
+                root = result
+            else:
+                self._put(C_blocks, W_blocks, 0, j, result, None)
+        root, _ = self._solve_up(C_blocks, W_blocks, root, range(self.n_leaves), None)
         self.leaf_rows_ = leaf_rows
         self.leaf_of_ = leaf.astype(np.int32)
-        self.nodes_ = nodes
-        self.cluster_centers_, self.n_iter_ = self._root_centers(nodes)
+        self.node_centers_ = C_blocks
+        self.node_weights_ = W_blocks
+        self.root_ = root
+        self.cluster_centers_, self.n_iter_ = self._root_centers(root)
         # The ledger keeps the rows (leaves are re-solved on them) and never
         # compacts, so that row ids in ``leaf_rows_`` stay valid; forgotten
         # rows are zeroed in place.
@@ -421,6 +484,8 @@ class DCKMeans(
 
     # ------------------------------------------------------------- unlearn
     def _validate_forget_data(self, X, y):
+        if self._is_valid_float_forget_set(X):
+            return X, None
         X = validate_data(self, X, dtype=np.float64, reset=False, ensure_min_samples=0)
         return X, None
 
@@ -436,28 +501,42 @@ class DCKMeans(
                 f"{self.n_clusters} rows; a refit would fail. Nothing was forgotten."
             )
         gone = np.asarray(match.rows)
-        leaves = np.unique(self.leaf_of_[gone])
+        gone_leaf = self.leaf_of_[gone]
+        order = np.argsort(gone_leaf, kind="stable")
+        gone, gone_leaf = gone[order], gone_leaf[order]
+        leaves, starts = np.unique(gone_leaf, return_index=True)
         # A forgotten row's leaf is a hash of its content: erase it.
         leaf_of = self.leaf_of_.copy()
         leaf_of[gone] = -1
         X_all = self.ledger_.X
         w_all = self.ledger_.sample_props.get("sample_weight")
         leaf_rows = list(self.leaf_rows_)
-        nodes = [list(level) for level in self.nodes_]
-        for j in leaves:
-            rows = leaf_rows[j][~np.isin(leaf_rows[j], gone)]
+        C_blocks = [list(level) for level in self.node_centers_]
+        W_blocks = [list(level) for level in self.node_weights_]
+        root = self.root_
+        dirty = []
+        copied = set()
+        ends = np.append(starts[1:], gone.size)
+        for j, a, b in zip(leaves.tolist(), starts, ends):
+            rows = leaf_rows[j]
+            # Leaf rows ascend (training order), and so do its gone rows here.
+            rows = np.delete(rows, np.searchsorted(rows, gone[a:b]))
             leaf_rows[j] = rows
             w = np.ones(rows.size) if w_all is None else w_all[rows]
-            nodes[0][j] = self._solve(X_all[rows], w, 0, int(j))
-        n_solved = leaves.size
-        if len(nodes) > 1:
-            n_solved += self._solve_up(nodes, leaves)[0]
-        centers, n_iter = self._root_centers(nodes)
+            result = self._solve(X_all[rows], w, 0, j)
+            if self.n_leaves == 1:
+                root = result
+            elif self._put(C_blocks, W_blocks, 0, j, result, copied):
+                dirty.append(j)
+        root, n_solved = self._solve_up(C_blocks, W_blocks, root, dirty, copied)
+        centers, n_iter = self._root_centers(root)
         return UnlearnUpdate(
             attributes={
                 "leaf_of_": leaf_of,
                 "leaf_rows_": leaf_rows,
-                "nodes_": nodes,
+                "node_centers_": C_blocks,
+                "node_weights_": W_blocks,
+                "root_": root,
                 "cluster_centers_": centers,
                 "n_iter_": n_iter,
             },
@@ -465,7 +544,7 @@ class DCKMeans(
             exact=True,
             details={
                 "leaves_resolved": int(leaves.size),
-                "nodes_resolved": int(n_solved),
+                "nodes_resolved": int(leaves.size + n_solved),
             },
         )
 
