@@ -14,7 +14,7 @@ from sklearn.base import (
 )
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -188,21 +188,29 @@ class DCKMeans(
     parent, and so on up to the root, whose centres are the model's
     ``cluster_centers_``. Forgetting rows re-solves only their leaves and the
     ancestors of those leaves: ``O(n / n_leaves + n_clusters * branching *
-    depth)`` points instead of ``n``.
+    depth)`` points instead of ``n``; a re-solved node whose output is
+    bitwise unchanged (e.g. a forgotten row of weight 0) spares its
+    ancestors. Node solves are compiled (numba).
 
-    **Guarantee.** Every random choice of a node is drawn from a generator
-    seeded by ``(seed, level, node index)``, and a node's input is its rows (a
-    leaf, in training order) or its children's centres: a node is a function
-    of its input and its seed alone. Hence, for an integer ``random_state``,
-    ``DCKMeans(...).fit(X).unlearn(X_f)`` has exactly the ``cluster_centers_``
-    (and so ``labels_``, ``inertia_``, predictions) of
-    ``DCKMeans(...).fit(X_retain)`` with the same parameters: equal output for
-    output, which implies Ginart et al.'s guarantee that the unlearned model
-    has the distribution of a refit on the retained rows. With
-    ``random_state=None`` the seed is drawn once in ``fit`` independently of
-    the data, and the unlearned model is distributed as a refit on the
-    retained rows (Ginart et al.'s exact-unlearning definition), though not
-    equal to any particular refit.
+    **Guarantee.** Every random number a node uses is a hash of ``(seed_,
+    level, node index, draw number)``, and a node's input is its rows (a leaf:
+    its retained rows in training order, with their weights) or its
+    children's weighted centres: a node's output is a function of its input
+    and of ``seed_`` alone. Hence, for any ``random_state``, after
+    ``model = DCKMeans(**params).fit(X, sample_weight=sw).unlearn(X_f)``,
+    ``model.cluster_centers_`` and ``model.n_iter_`` are bitwise equal
+    (same machine and library versions) to those of
+    ``DCKMeans(**params).fit(X_retain, sample_weight=sw_retain)`` when the
+    refit draws the same ``seed_``, and so are ``labels_``, ``inertia_``,
+    ``predict`` and ``transform``; ``X_retain`` is ``X`` without the
+    forgotten rows, in training order. An integer ``random_state`` always
+    gives the same ``seed_``: the unlearned model *is* the same-seed refit.
+    With ``random_state=None`` (or a ``RandomState``) ``seed_`` is drawn
+    once in ``fit`` independently of the data, so the unlearned model has
+    exactly the distribution of a refit on the retained rows: Ginart et
+    al.'s exact deletion. The guarantee is about the refit of this
+    estimator, not of :class:`~sklearn.cluster.KMeans`, whose clustering it
+    approximates (typically within a few percent of its inertia).
 
     Parameters
     ----------
@@ -210,17 +218,23 @@ class DCKMeans(
         Number of clusters.
 
     n_leaves : int, default=256
-        Number of leaves. More leaves make a deletion cheaper (smaller leaves)
-        and the clustering slightly coarser; it is a parameter, not a function
-        of the number of rows, so that deletions never move rows between
-        leaves.
+        Number of leaves. More leaves make a leaf's re-solve cheaper (fewer
+        rows) and the tree's upper nodes larger or more numerous; it is a
+        parameter, not a function of the number of rows, so that deletions
+        never move rows between leaves. A deletion re-solves about
+        ``n / n_leaves`` rows, then ``branching * n_clusters`` centres per
+        level above the leaf.
 
-    branching : int, default=64
-        Number of children of each internal node.
+    branching : int, default=16
+        Number of children of each internal node. With the default
+        ``n_leaves``, two levels of 16 nodes sit above the leaves, which
+        roughly balances the cost of the two re-solves above a leaf.
 
-    n_init : int, default=1
+    n_init : "auto" or int, default="auto"
         Number of k-means++ restarts in each node; the best (lowest weighted
-        inertia) is kept.
+        inertia) is kept. ``"auto"``: one in the leaves (they only summarise
+        their rows) and 3 in the nodes above, small weighted problems whose
+        local optima decide the model's quality.
 
     max_iter : int, default=100
         Maximum number of Lloyd iterations in each node and restart.
@@ -266,9 +280,18 @@ class DCKMeans(
     leaf_of_ : ndarray of shape (n_stored,)
         Leaf of each stored row (-1 for forgotten rows).
 
-    nodes_ : list of list of tuple
-        For each level (leaves first), each node's ``(centres, weights,
-        n_iter)``.
+    node_centers_ : list of list of ndarray
+        For each level below the root (leaves first), for each parent node,
+        the centres of its children, of shape ``(n_children, n_clusters,
+        n_features)``; a node with fewer centres than ``n_clusters`` is padded
+        with centres of weight 0 (ignored by its parent).
+
+    node_weights_ : list of list of ndarray
+        The matching weights (cluster masses), of shape ``(n_children,
+        n_clusters)``.
+
+    root_ : tuple
+        The root's ``(centres, weights, n_iter)``.
 
     ledger_ : TrainingLedger
         Fingerprints and the retained training rows (leaves are re-solved on
@@ -305,7 +328,10 @@ class DCKMeans(
         "n_clusters": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_leaves": [Interval(numbers.Integral, 1, None, closed="left")],
         "branching": [Interval(numbers.Integral, 2, None, closed="left")],
-        "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_init": [
+            StrOptions({"auto"}),
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "random_state": ["random_state"],
@@ -316,8 +342,8 @@ class DCKMeans(
         n_clusters=8,
         *,
         n_leaves=256,
-        branching=64,
-        n_init=1,
+        branching=16,
+        n_init="auto",
         max_iter=100,
         tol=1e-4,
         random_state=None,
@@ -332,12 +358,16 @@ class DCKMeans(
 
     # ------------------------------------------------------------ the tree
     def _solve(self, X, w, level, index):
+        if self.n_init == "auto":
+            n_init = 1 if level == 0 else 3
+        else:
+            n_init = self.n_init
         return _weighted_kmeans(
             X,
             w,
             self.n_clusters,
             (self.seed_, level, index),
-            self.n_init,
+            n_init,
             self.max_iter,
             self.tol,
         )
