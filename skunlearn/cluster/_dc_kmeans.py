@@ -155,14 +155,15 @@ def _weighted_kmeans(X, w, k, key, n_init, max_iter, tol, kernel=None):
         return X.copy(), w.copy(), 0
     draws = node_draws(key[0], key[1], key[2], _n_draws(k, n_init))
     kernel = weighted_kmeans if kernel is None else kernel
+    # Plain Python scalars: one compiled specialisation whatever the types given.
     return kernel(
         np.ascontiguousarray(X),
         np.ascontiguousarray(w),
-        k,
+        int(k),
         draws,
-        n_init,
-        max_iter,
-        tol,
+        int(n_init),
+        int(max_iter),
+        float(tol),
     )
 
 
