@@ -35,7 +35,13 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.datasets import make_blobs, make_classification  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.naive_bayes import GaussianNB, MultinomialNB  # noqa: E402
+from sklearn.naive_bayes import (  # noqa: E402
+    BernoulliNB,
+    CategoricalNB,
+    ComplementNB,
+    GaussianNB,
+    MultinomialNB,
+)
 from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
 
 from skunlearn import Unlearnable  # noqa: E402
@@ -137,7 +143,14 @@ def bench_naive_bayes():
     y = rng.randint(0, 5, n)
     X_real = rng.randn(n, d) + y[:, None]
     X_count = rng.poisson(2.0 + y[:, None], size=(n, d)).astype(np.float64)
-    for est, X in ((GaussianNB(), X_real), (MultinomialNB(), X_count)):
+    X_cat = np.minimum(X_count, 9.0)
+    for est, X in (
+        (GaussianNB(), X_real),
+        (MultinomialNB(), X_count),
+        (ComplementNB(), X_count),
+        (BernoulliNB(binarize=2.0), X_count),
+        (CategoricalNB(), X_cat),
+    ):
         model = Unlearnable(est).fit(X, y)
         # Requests take well under a millisecond: 25 of them for a stable median.
         batches = _batches(rng, n, 1, 25, [])

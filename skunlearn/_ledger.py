@@ -19,16 +19,13 @@ import scipy.sparse as sp
 from sklearn.utils import _safe_indexing
 
 from .exceptions import AmbiguousRowsError, UnknownRowsError
+from .utils._hash_kernels import _CANONICAL_NAN, hash_float_rows, hash_word_rows
 
 __all__ = ["ForgetMatch", "TrainingLedger", "row_fingerprints"]
 
 # Fixed, public constants: fingerprints must be reproducible across processes
 # and machines (a model saved today must match a request read tomorrow).
 _SEED = 0x5EED_0F_F0_26
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_CANONICAL_NAN = np.array([np.nan]).view(np.uint64)[0]
 _CHUNK = 8192
 
 
@@ -44,29 +41,9 @@ def _column_constants(n_columns):
     return k1, k2, add
 
 
-def _finalize(h):
-    # splitmix64 finalizer: full avalanche of each lane.
-    h = h ^ (h >> np.uint64(30))
-    h = h * _M1
-    h = h ^ (h >> np.uint64(27))
-    h = h * _M2
-    return h ^ (h >> np.uint64(31))
-
-
 def _hash_words(words, k1, k2, add, out):
-    """Hash a (m, d) uint64 block row by row into ``out`` of shape (m, 2)."""
-    v = words + add
-    v *= k1
-    v ^= v >> np.uint64(31)
-    v *= _M1
-    v ^= v >> np.uint64(29)
-    out[:, 0] = v.sum(axis=1)
-    v *= k2
-    v ^= v >> np.uint64(32)
-    out[:, 1] = v.sum(axis=1)
-    out[:, 1] ^= _GOLDEN
-    # Both lanes at once (fewer passes for the small blocks of a request).
-    out[...] = _finalize(out)
+    """Hash a (m, d) uint64 block of words row by row into ``out`` (m, 2)."""
+    hash_word_rows(np.ascontiguousarray(words), k1, k2, add, out)
 
 
 def _float_words(block):
@@ -209,10 +186,10 @@ def row_fingerprints(X):
 
 
 def _fingerprints_numeric(X, k1, k2, add):
-    n = X.shape[0]
-    out = np.empty((n, 2), dtype=np.uint64)
-    for s in range(0, n, _CHUNK):
-        _hash_words(_float_words(X[s : s + _CHUNK]), k1, k2, add, out[s : s + _CHUNK])
+    # The same bits as ``_hash_words(_float_words(X))``, without the copy.
+    X = np.asarray(X, dtype=np.float64)
+    out = np.empty((X.shape[0], 2), dtype=np.uint64)
+    hash_float_rows(X, k1, k2, add, out)
     return out
 
 
@@ -382,6 +359,24 @@ class TrainingLedger:
         if y is not None:
             y_arr = np.asarray(y)
         if k == 1:
+            # The common request: one row whose fingerprint occurs once in the
+            # index (what the fast path below finds, in scalar operations).
+            f0 = fp[0, 0]
+            key = self._key
+            lo = int(key.searchsorted(f0))
+            if (
+                lo < key.size
+                and key[lo] == f0
+                and (lo + 1 == key.size or key[lo + 1] != f0)
+                and self._key2[lo] == fp[0, 1]
+            ):
+                row = int(self._entry_row[lo])
+                if self._alive[row] and (
+                    y is None or _targets_equal(self.y[row : row + 1], y_arr[:1]).all()
+                ):
+                    return ForgetMatch(
+                        np.array([row], dtype=np.intp), np.array([lo], dtype=np.intp)
+                    )
             # One row is one group (what the grouping below computes for k=1).
             inverse = np.zeros(1, dtype=np.intp)
             rank = np.zeros(1, dtype=np.intp)
@@ -515,17 +510,19 @@ class TrainingLedger:
         # Overwrite each forgotten fingerprint with the nearest key on its left
         # that is not being forgotten now: the index stays sorted and the
         # forgotten fingerprints are gone from memory.
-        if entries.size == 1:
-            src = entries - 1
+        if entries.size == 1:  # the common request, in scalar operations
+            e = int(entries[0])
+            self._key[e] = self._key[e - 1] if e > 0 else 0
+            self._key2[e] = self._key2[e - 1] if e > 0 else 0
         else:
             new_run = np.ones(entries.size, dtype=bool)
             new_run[1:] = (entries[1:] - entries[:-1]) != 1
             run_id = np.cumsum(new_run) - 1
             src = (entries[new_run] - 1)[run_id]
-        fill1 = np.where(src >= 0, self._key[np.maximum(src, 0)], np.uint64(0))
-        fill2 = np.where(src >= 0, self._key2[np.maximum(src, 0)], np.uint64(0))
-        self._key[entries] = fill1
-        self._key2[entries] = fill2
+            fill1 = np.where(src >= 0, self._key[np.maximum(src, 0)], np.uint64(0))
+            fill2 = np.where(src >= 0, self._key2[np.maximum(src, 0)], np.uint64(0))
+            self._key[entries] = fill1
+            self._key2[entries] = fill2
         self._alive[rows] = False
         self.n_rows -= rows.size
         if self.y is not None:

@@ -215,7 +215,8 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         )
 
     def unlearn(self, X, y=None, *, request_id=None, **params):
-        check_is_fitted(self, "strategy_")
+        if "strategy_" not in self.__dict__:  # the check's cost, only when it fails
+            check_is_fitted(self, "strategy_")
         if not isinstance(self.strategy_, NativeStrategy):
             return super().unlearn(X, y, request_id=request_id, **params)
         # The wrapped estimator keeps its own ledger and all-or-nothing

@@ -134,3 +134,86 @@ def test_sequences_of_removals_follow_a_multiset(values, requests, compact):
                 bytes, row_fingerprints(np.array(remaining, dtype=float).reshape(-1, 1))
             )
         )
+
+
+# The fingerprint is a persistent format: a model saved today must match a
+# request read tomorrow. The package hashes with compiled kernels; this numpy
+# transcription of the same arithmetic is the specification they are held to.
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _reference_finalize(h):
+    h = h ^ (h >> np.uint64(30))
+    h = h * _M1
+    h = h ^ (h >> np.uint64(27))
+    h = h * _M2
+    return h ^ (h >> np.uint64(31))
+
+
+def _reference_fingerprints(X):
+    from skunlearn._ledger import _column_constants, _float_words
+
+    words = _float_words(X)
+    k1, k2, add = _column_constants(words.shape[1])
+    v = words + add
+    v *= k1
+    v ^= v >> np.uint64(31)
+    v *= _M1
+    v ^= v >> np.uint64(29)
+    out = np.empty((words.shape[0], 2), dtype=np.uint64)
+    out[:, 0] = v.sum(axis=1)
+    v *= k2
+    v ^= v >> np.uint64(32)
+    out[:, 1] = v.sum(axis=1) ^ _GOLDEN
+    return _reference_finalize(out)
+
+
+def test_fingerprints_known_answers():
+    # Computed by the first released ledger (numpy arithmetic): any change of
+    # these values breaks matching against models saved before it.
+    X = np.array([[0.0, 1.5, -2.0], [np.nan, -0.0, 1e300]])
+    obj = np.array([[1, "a", None], [2.5, "\u00e9", True]], dtype=object)
+    expected = {
+        "numeric": [
+            0xAA80D5FD9F2F6083, 0xB83AE2C25402E1CB,
+            0x8EECA3C89DB6CF04, 0xCE239976E48EF028,
+        ],
+        "object": [
+            0xA8E2790CC2942373, 0xD8804705CC7F1367,
+            0xBD589687223695A9, 0x63E1A4323FE6690D,
+        ],
+    }  # fmt: skip
+    assert row_fingerprints(X).ravel().tolist() == expected["numeric"]
+    assert row_fingerprints(obj).ravel().tolist() == expected["object"]
+
+
+@given(
+    st.integers(1, 40),
+    st.integers(1, 12),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["normal", "ints", "specials"]),
+)
+def test_compiled_fingerprints_equal_the_numpy_reference(n, d, seed, kind):
+    # Numeric rows go through one compiled kernel, object and DataFrame
+    # columns through another (on words): both must give the reference's bits,
+    # or a row would stop matching itself when its dtype changes.
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * 10.0 ** rng.integers(-300, 300, size=(n, d))
+    if kind == "ints":
+        X = rng.integers(-(2**40), 2**40, size=(n, d))
+    elif kind == "specials":
+        pool = np.array([0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf, 1e-310, 1.0])
+        X = rng.choice(pool, size=(n, d))
+    expected = _reference_fingerprints(X)
+    np.testing.assert_array_equal(row_fingerprints(X), expected)
+    np.testing.assert_array_equal(row_fingerprints(X.astype(object)), expected)
+    np.testing.assert_array_equal(row_fingerprints(np.asfortranarray(X)), expected)
+
+
+def test_compiled_finalizer_equals_the_reference_on_arrays():
+    from skunlearn.utils._hash_kernels import finalize
+
+    h = np.random.default_rng(0).integers(0, 2**63, size=1000, dtype=np.uint64)
+    np.testing.assert_array_equal(finalize(h), _reference_finalize(h))

@@ -52,8 +52,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._ledger import _finalize, row_fingerprints
+from .._ledger import row_fingerprints
 from ..base import UnlearningMixin, UnlearnUpdate
+from ..utils._hash_kernels import finalize as _finalize
 
 __all__ = ["SISAClassifier", "SISARegressor"]
 

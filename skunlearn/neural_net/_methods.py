@@ -393,10 +393,7 @@ class NetUnlearningMethod(BaseEstimator):
                     min(gap, best_gap),
                     (0 if gap < best_gap - 1e-3 else since_best + 1),
                 )
-            if (
-                budget is not None
-                and time.perf_counter() - start > budget
-            ):
+            if budget is not None and time.perf_counter() - start > budget:
                 budget_hit = True
                 break
         for r in range(self.repair_epochs):

@@ -18,6 +18,17 @@ __all__ = [
 ]
 
 
+def _shallow_copy(obj):
+    """``copy.copy`` without the pickling protocol (``BaseEstimator.__getstate__``).
+
+    A shallow copy of an estimator or strategy costs a tenth as much this way:
+    a measurable share of a one-row request.
+    """
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    return new
+
+
 class StrategyNotApplicable(Exception):
     """Raised by :meth:`UnlearningStrategy.fit` when the data rule it out.
 

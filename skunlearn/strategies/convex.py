@@ -603,6 +603,7 @@ class WarmStartConvexStrategy(UnlearningStrategy):
     def _loss_grad(nt, w, rows, hessian=False):
         with _one_blas_thread():
             return nt.grad_stored(w, rows["X"], rows["y"], rows["s"], hessian=hessian)
+
     def _resume(self, estimator, X_r, y_r, props_r, start_w, details):
         """Resume the estimator's own solver on the retained rows."""
         new = clone(estimator)

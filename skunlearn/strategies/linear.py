@@ -36,7 +36,12 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from ..base import UnlearnUpdate
 from ..exceptions import NumericalDriftWarning
 from ..utils._threads import single_blas_thread, warm_up
-from ._base import StrategyNotApplicable, UnlearningStrategy, register_strategy
+from ._base import (
+    StrategyNotApplicable,
+    UnlearningStrategy,
+    _shallow_copy,
+    register_strategy,
+)
 
 __all__ = ["ClosedFormLinearStrategy"]
 
@@ -45,14 +50,6 @@ _WOODBURY_MIN_D = 64
 _RESIDUAL_TOL = 1e-10
 _DRIFT_RATIO = 1e6
 _SMALL_D = 512  # below this, one BLAS thread is faster for d x d work
-
-
-def _shallow_copy(obj):
-    # copy.copy without the pickling protocol (BaseEstimator.__getstate__):
-    # a measurable share of a one-row request.
-    new = object.__new__(type(obj))
-    new.__dict__.update(obj.__dict__)
-    return new
 
 
 def _weighted_moments(X, Y, w, center, shift=None):

@@ -25,8 +25,6 @@ No raw row is kept: the cost of a request of ``k`` rows is ``O(k d + K d)``
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import copy
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.naive_bayes import (
@@ -40,7 +38,7 @@ from sklearn.preprocessing import binarize
 from sklearn.utils.validation import _check_sample_weight
 
 from ..base import UnlearnUpdate
-from ._base import UnlearningStrategy, register_strategy
+from ._base import UnlearningStrategy, _shallow_copy, register_strategy
 
 __all__ = ["NaiveBayesStrategy"]
 
@@ -101,19 +99,11 @@ class NaiveBayesStrategy(UnlearningStrategy):
             GaussianNB | MultinomialNB | ComplementNB | BernoulliNB | CategoricalNB,
         )
 
-    def validate_forget(self, estimator, X):
-        # A finite float64 array with columns is what check_array would return
-        # unchanged (naive Bayes takes numeric input): skip its fixed cost,
-        # which dominates a small request. Anything else is checked in full.
-        if (
-            type(X) is np.ndarray
-            and X.dtype == np.float64
-            and X.ndim == 2
-            and X.shape[1] > 0
-            and np.isfinite(X).all()
-        ):
-            return X
-        return super().validate_forget(estimator, X)
+    # Naive Bayes takes any numeric array at predict time, so a finite float64
+    # array of the fitted width is what validation would return unchanged
+    # (Unlearnable then skips re-validating it: most of a small request's
+    # fixed cost). Rows that are not valid training rows fail the match.
+    plain_floats_are_valid = True
 
     # ------------------------------------------------------------------ fit
     def fit(self, estimator, X, y, fit_params):
@@ -167,9 +157,9 @@ class NaiveBayesStrategy(UnlearningStrategy):
         present = class_rows > 0
         # Every class keeps rows (the usual case): no selection to copy.
         keep = slice(None) if present.all() else present
-        new_strategy = copy.copy(self)
+        new_strategy = _shallow_copy(self)
         new_strategy.class_rows_ = class_rows[keep]
-        new = copy.copy(estimator)
+        new = _shallow_copy(estimator)
         if isinstance(estimator, GaussianNB):
             self._gaussian(new, estimator, new_strategy, X, y_idx, w, present)
         else:
@@ -178,13 +168,30 @@ class NaiveBayesStrategy(UnlearningStrategy):
             Xc = X
             if isinstance(estimator, BernoulliNB) and estimator.binarize is not None:
                 Xc = binarize(X, threshold=estimator.binarize)
-            Y = np.zeros((rows.size, k_all))
-            Y[np.arange(rows.size), y_idx] = 1.0 if w is None else w
+            categorical = isinstance(estimator, CategoricalNB)
             new.classes_ = estimator.classes_[present]
-            new.class_count_ = (estimator.class_count_ - Y.sum(axis=0))[keep]
-            if isinstance(estimator, CategoricalNB):
-                self._categorical(new, estimator, new_strategy, Xc, Y, present)
+            if (
+                rows.size == 1
+                and w is None
+                and present.all()
+                and not categorical
+                and not sp.issparse(Xc)
+            ):
+                # One unweighted row, the usual request: subtract it from its
+                # class's counts (what the general product below computes).
+                c = y_idx[0]
+                new.class_count_ = estimator.class_count_.copy()
+                new.class_count_[c] -= 1.0
+                new.feature_count_ = estimator.feature_count_.copy()
+                new.feature_count_[c] -= Xc[0]
+                Y = None
             else:
+                Y = np.zeros((rows.size, k_all))
+                Y[np.arange(rows.size), y_idx] = 1.0 if w is None else w
+                new.class_count_ = (estimator.class_count_ - Y.sum(axis=0))[keep]
+            if categorical:
+                self._categorical(new, estimator, new_strategy, Xc, Y, present)
+            elif Y is not None:
                 removed = np.asarray(
                     (sp.csr_array(Xc).T @ Y).T if sp.issparse(Xc) else Y.T @ Xc
                 )
