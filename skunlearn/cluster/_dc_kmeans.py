@@ -278,9 +278,6 @@ class DCKMeans(
     leaf_rows_ : list of ndarray
         Ledger row ids of the retained rows of each leaf, in training order.
 
-    leaf_of_ : ndarray of shape (n_stored,)
-        Leaf of each stored row (-1 for forgotten rows).
-
     node_centers_ : list of list of ndarray
         For each level below the root (leaves first), for each parent node,
         the centres of its children, of shape ``(n_children, n_clusters,
@@ -496,7 +493,6 @@ class DCKMeans(
                 self._put(C_blocks, W_blocks, 0, j, result, None)
         root, _ = self._solve_up(C_blocks, W_blocks, root, range(self.n_leaves), None)
         self.leaf_rows_ = leaf_rows
-        self.leaf_of_ = leaf.astype(np.int32)
         self.node_centers_ = C_blocks
         self.node_weights_ = W_blocks
         self.root_ = root
@@ -532,14 +528,13 @@ class DCKMeans(
                 f"{self.n_clusters} rows; a refit would fail. Nothing was forgotten."
             )
         gone = np.asarray(match.rows)
-        gone_leaf = self.leaf_of_[gone]
+        X_all = self.ledger_.X
+        # A row's leaf is a hash of its content (the stored row, as in fit):
+        # recomputed here rather than stored, so nothing per row outlives it.
+        gone_leaf = _leaf_of(row_fingerprints(X_all[gone]), self.seed_, self.n_leaves)
         order = np.argsort(gone_leaf, kind="stable")
         gone, gone_leaf = gone[order], gone_leaf[order]
         leaves, starts = np.unique(gone_leaf, return_index=True)
-        # A forgotten row's leaf is a hash of its content: erase it.
-        leaf_of = self.leaf_of_.copy()
-        leaf_of[gone] = -1
-        X_all = self.ledger_.X
         w_all = self.ledger_.sample_props.get("sample_weight")
         leaf_rows = list(self.leaf_rows_)
         C_blocks = [list(level) for level in self.node_centers_]
@@ -550,7 +545,7 @@ class DCKMeans(
         ends = np.append(starts[1:], gone.size)
         for j, a, b in zip(leaves.tolist(), starts, ends):
             rows = leaf_rows[j]
-            # Leaf rows ascend (training order), and so do its gone rows here.
+            # Leaf rows ascend (training order): binary search finds the gone.
             rows = np.delete(rows, np.searchsorted(rows, gone[a:b]))
             leaf_rows[j] = rows
             w = np.ones(rows.size) if w_all is None else w_all[rows]
@@ -563,7 +558,6 @@ class DCKMeans(
         centers, n_iter = self._root_centers(root)
         return UnlearnUpdate(
             attributes={
-                "leaf_of_": leaf_of,
                 "leaf_rows_": leaf_rows,
                 "node_centers_": C_blocks,
                 "node_weights_": W_blocks,
