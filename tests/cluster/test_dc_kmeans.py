@@ -293,3 +293,26 @@ def test_benchmark_size_speed_and_quality():
         [KMeans(n_clusters=10, random_state=s).fit(X[keep]).inertia_ for s in range(3)]
     )
     assert model.inertia_ <= 1.05 * km_mean
+
+
+def test_unlearn_builds_new_blocks_and_never_mutates_old_ones():
+    X, _ = make_blobs(600, centers=3, random_state=4)
+    model = DCKMeans(n_clusters=3, n_leaves=16, branching=4, random_state=0).fit(X)
+    blocks = [list(level) for level in model.node_centers_]
+    weights = [list(level) for level in model.node_weights_]
+    values = [[b.copy() for b in level] for level in blocks]
+    weight_values = [[w.copy() for w in level] for level in weights]
+    leaf_rows = [r.copy() for r in model.leaf_rows_]
+    model.unlearn(X[[1, 2, 300]])
+    # Arrays of the model before the request are untouched (all-or-nothing:
+    # an interrupted request leaves the previous model whole).
+    for old, saved in zip(blocks + weights, values + weight_values):
+        for b, v in zip(old, saved):
+            assert_array_equal(b, v)
+    changed = sum(
+        not np.array_equal(a, b)
+        for old, new in zip(blocks, model.node_centers_)
+        for a, b in zip(old, new)
+    )
+    assert changed >= 1
+    assert sum(r.size for r in model.leaf_rows_) == sum(r.size for r in leaf_rows) - 3
