@@ -1,0 +1,204 @@
+"""Compiled kernels that delete rows from a scikit-learn KDTree / BallTree in place.
+
+scikit-learn's binary trees are four flat arrays (``get_arrays()``): ``data``
+(the rows), ``idx_array`` (a permutation of row ids; every node owns the
+contiguous range ``idx_array[idx_start:idx_end]``), ``node_data`` (records
+``idx_start, idx_end, is_leaf, radius``) and ``node_bounds`` (KD-tree: the
+lower and upper corner of each node's box, shape ``(2, n_nodes, d)``; ball
+tree: the centroids, shape ``(1, n_nodes, d)``). Nodes are a complete binary
+tree in heap order: the children of node ``i`` are ``2 i + 1`` and ``2 i + 2``.
+
+Deleting slots from ``idx_array`` and shifting the tail left keeps every
+node's range contiguous once each ``idx_start`` / ``idx_end`` is lowered by
+the number of deleted slots before it; the nodes that lost a row then get
+their bounds recomputed from the rows they still hold (leaves) or from their
+children (internal nodes), so no trace of a deleted row stays in the tree.
+An empty node gets the box ``[+inf, -inf]``, which every query prunes.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def kd_find_slots(data, idx_array, start, end, is_leaf, lower, upper, rows):
+    """Slot of each row id in ``idx_array`` and the leaf holding it (``-1``: not found).
+
+    Descends from the root into every node whose box contains the row (the
+    boxes are the exact min / max of the node's rows, so the row's own leaf is
+    always reached; ties on a box face may visit a few more nodes).
+    """
+    k = rows.shape[0]
+    d = data.shape[1]
+    slots = np.full(k, -1, np.int64)
+    leaves = np.full(k, -1, np.int64)
+    n_nodes = start.shape[0]
+    stack = np.empty(256, np.int64)  # 2 entries per level at most
+    for q in range(k):
+        r = rows[q]
+        stack[0] = 0
+        top = 1
+        while top > 0 and slots[q] < 0:
+            top -= 1
+            i = stack[top]
+            inside = True
+            for j in range(d):
+                v = data[r, j]
+                if v < lower[i, j] or v > upper[i, j]:
+                    inside = False
+                    break
+            if not inside:
+                continue
+            if is_leaf[i]:
+                for s in range(start[i], end[i]):
+                    if idx_array[s] == r:
+                        slots[q] = s
+                        leaves[q] = i
+                        break
+            else:
+                c = 2 * i + 1
+                if c + 1 < n_nodes and top + 2 <= stack.shape[0]:
+                    stack[top] = c + 1
+                    stack[top + 1] = c
+                    top += 2
+    return slots, leaves
+
+
+@njit(cache=True)
+def scan_slots(idx_array, n_live, rows, n_rows):
+    """Slot of each row id in ``idx_array[:n_live]`` by one scan (``-1``: absent)."""
+    where = np.full(n_rows, -1, np.int64)
+    for q in range(rows.shape[0]):
+        where[rows[q]] = -2
+    for s in range(n_live):
+        r = idx_array[s]
+        if where[r] == -2:
+            where[r] = s
+    out = np.empty(rows.shape[0], np.int64)
+    for q in range(rows.shape[0]):
+        out[q] = where[rows[q]]
+    return out
+
+
+@njit(cache=True)
+def leaf_of_slots(start, end, is_leaf, slots):
+    """The leaf whose range holds each slot (ranges partition the live slots)."""
+    out = np.empty(slots.shape[0], np.int64)
+    n_nodes = start.shape[0]
+    for q in range(slots.shape[0]):
+        s = slots[q]
+        i = 0
+        while not is_leaf[i]:
+            c = 2 * i + 1
+            if c + 1 < n_nodes and s >= end[c]:
+                i = c + 1
+            else:
+                i = c
+        out[q] = i
+    return out
+
+
+@njit(cache=True)
+def remove_slots(idx_array, start, end, n_live, del_slots, mover_slots, mover_rows):
+    """Delete sorted ``del_slots`` from ``idx_array[:n_live]`` and renumber moved rows.
+
+    ``idx_array[mover_slots[i]]`` becomes ``mover_rows[i]`` (a row moved to a
+    new position of ``data``). The tail freed by the shift is zeroed.
+    """
+    for i in range(mover_slots.shape[0]):
+        idx_array[mover_slots[i]] = mover_rows[i]
+    k = del_slots.shape[0]
+    if k == 0:
+        return
+    w = del_slots[0]
+    q = 0
+    for s in range(del_slots[0], n_live):
+        if q < k and s == del_slots[q]:
+            q += 1
+            continue
+        idx_array[w] = idx_array[s]
+        w += 1
+    for s in range(n_live - k, n_live):
+        idx_array[s] = 0
+    for i in range(start.shape[0]):
+        start[i] -= np.searchsorted(del_slots, start[i])
+        end[i] -= np.searchsorted(del_slots, end[i])
+
+
+@njit(cache=True)
+def kd_refresh(data, idx_array, start, end, is_leaf, lower, upper, radius, nodes, p):
+    """Recompute the boxes and radii of ``nodes`` (children before parents)."""
+    d = data.shape[1]
+    n_nodes = start.shape[0]
+    for t in range(nodes.shape[0]):
+        i = nodes[t]
+        for j in range(d):
+            lower[i, j] = np.inf
+            upper[i, j] = -np.inf
+        if is_leaf[i]:
+            for s in range(start[i], end[i]):
+                r = idx_array[s]
+                for j in range(d):
+                    v = data[r, j]
+                    if v < lower[i, j]:
+                        lower[i, j] = v
+                    if v > upper[i, j]:
+                        upper[i, j] = v
+        else:
+            for c in (2 * i + 1, 2 * i + 2):
+                if c < n_nodes:
+                    for j in range(d):
+                        if lower[c, j] < lower[i, j]:
+                            lower[i, j] = lower[c, j]
+                        if upper[c, j] > upper[i, j]:
+                            upper[i, j] = upper[c, j]
+        if end[i] <= start[i]:
+            radius[i] = 0.0
+            continue
+        # As KDTree's init_node: the radius of the box in the metric's p-norm.
+        rad = 0.0
+        for j in range(d):
+            h = 0.5 * abs(upper[i, j] - lower[i, j])
+            if p == np.inf:
+                rad = max(rad, h)
+            else:
+                rad += h**p
+        radius[i] = rad if p == np.inf else rad ** (1.0 / p)
+
+
+_WARM = []
+
+
+def warm_up_once():
+    """:func:`warm_up`, once per process."""
+    if not _WARM:
+        warm_up()
+        _WARM.append(True)
+
+
+def warm_up():
+    """Compile every kernel (once per process; cached on disk by numba).
+
+    Called while planning a deletion, so that the commit, which must not
+    fail, never compiles.
+    """
+    rng = np.random.RandomState(0)
+    data = rng.rand(8, 2)
+    idx = np.arange(8, dtype=np.int64)
+    nd = np.zeros((3, 4), dtype=np.int64)
+    nd[0, :3] = (0, 8, 0)
+    nd[1, :3] = (0, 4, 1)
+    nd[2, :3] = (4, 8, 1)
+    start, end, leaf = nd[:, 0], nd[:, 1], nd[:, 2]
+    lower = np.zeros((3, 2))
+    upper = np.ones((3, 2))
+    radius = np.zeros((3, 4))[:, 3]  # strided, like node_data's radius field
+    rows = np.array([1], dtype=np.int64)
+    kd_find_slots(data, idx, start, end, leaf, lower, upper, rows)
+    scan_slots(idx, 8, rows, 8)
+    leaf_of_slots(start, end, leaf, rows)
+    remove_slots(idx, start, end, 8, rows, rows[:0], rows[:0])
+    kd_refresh(data, idx, start, end, leaf, lower, upper, radius, rows, 2.0)
+    kd_refresh(data, idx, start, end, leaf, lower, upper, radius, rows, np.inf)
