@@ -244,6 +244,10 @@ class NeighborsStrategy(UnlearningStrategy):
             raise StrategyNotApplicable("prebuilt index as input")
         estimator.fit(X, y)
         self._own(estimator)
+        if not sp.issparse(estimator._fit_X):
+            # Load (or compile, once per machine) the deletion kernels now:
+            # a fit is slow anyway, a deletion request should not be.
+            _kernels.warm_up_once()
         return estimator
 
     def _own(self, est):
