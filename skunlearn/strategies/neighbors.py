@@ -331,7 +331,7 @@ class NeighborsStrategy(UnlearningStrategy):
         views = None
         if not sparse and method == est._fit_method and method != "brute":
             views = _tree_views(est._tree)
-        x_buf = _leading_buffer(est._fit_X)
+        x_buf = None if sparse else _leading_buffer(est._fit_X)
         y_buf = None if getattr(est, "_y", None) is None else _leading_buffer(est._y)
         in_place = (
             not sparse
@@ -352,8 +352,10 @@ class NeighborsStrategy(UnlearningStrategy):
         bufs = [x_buf]
         if views is not None:
             data = views[0]
-            if data is not x_buf and data.dtype == x_buf.dtype and (
-                data.shape[1] == x_buf.shape[1]
+            if (
+                data is not x_buf
+                and data.dtype == x_buf.dtype
+                and (data.shape[1] == x_buf.shape[1])
             ):
                 bufs = [data]  # the tree reads the index rows themselves
             elif data is not x_buf:
