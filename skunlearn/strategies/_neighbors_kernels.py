@@ -116,22 +116,30 @@ def compact_slots(idx_array, n_live, del_slots):
 
 @njit(cache=True)
 def renumber_nodes(start, end, del_slots):
-    """Lower each node's range bounds by the number of deleted slots before them."""
+    """Lower each node's range bounds by the number of deleted slots before them.
+
+    The nodes of one level of the tree hold consecutive, ordered ranges, so
+    one merge-like walk over the sorted ``del_slots`` per level does it:
+    ``O(n_nodes + k * n_levels)``.
+    """
     k = del_slots.shape[0]
-    if k <= 8:
-        for i in range(start.shape[0]):
+    n_nodes = start.shape[0]
+    first = 0
+    width = 1
+    while first < n_nodes:
+        q1 = 0
+        q2 = 0
+        for i in range(first, min(first + width, n_nodes)):
             a = start[i]
             b = end[i]
-            for q in range(k):
-                s = del_slots[q]
-                if s < a:
-                    start[i] -= 1
-                if s < b:
-                    end[i] -= 1
-    else:
-        for i in range(start.shape[0]):
-            start[i] -= np.searchsorted(del_slots, start[i])
-            end[i] -= np.searchsorted(del_slots, end[i])
+            while q1 < k and del_slots[q1] < a:
+                q1 += 1
+            while q2 < k and del_slots[q2] < b:
+                q2 += 1
+            start[i] = a - q1
+            end[i] = b - q2
+        first += width
+        width *= 2
 
 
 def remove_slots(idx_array, start, end, n_live, del_slots, mover_slots, mover_rows):
@@ -146,7 +154,7 @@ def remove_slots(idx_array, start, end, n_live, del_slots, mover_slots, mover_ro
     k = del_slots.shape[0]
     if k == 0:
         return
-    if k <= 64:
+    if k <= 256:
         for q in range(k):
             a = int(del_slots[q]) + 1
             b = int(del_slots[q + 1]) if q + 1 < k else n_live

@@ -272,6 +272,20 @@ def test_tree_rebuilt_below_half_of_its_rows(algorithm):
     assert_same_model(model, gold, X, keep, X)
 
 
+@pytest.mark.parametrize("algorithm", ["kd_tree", "ball_tree"])
+def test_large_request_in_place(algorithm):
+    # More than 256 slots at once: idx_array is compacted in one compiled pass.
+    X, y = _data(1000, 3, seed=16)
+    est = KNeighborsClassifier(algorithm=algorithm, leaf_size=8)
+    model = Unlearnable(est).fit(X, y)
+    forget = np.random.RandomState(0).choice(1000, 300, replace=False)
+    model.unlearn(X[forget])
+    assert model.unlearn_history_[-1]["details"]["rebuilt"] is False
+    keep = np.setdiff1d(np.arange(1000), forget)
+    gold = clone(est).fit(X[keep], y[keep])
+    assert_same_model(model, gold, X, keep, X[::7] + 0.01)
+
+
 def test_duplicates_and_repeated_requests():
     X, y = _data(30, 3, seed=7)
     X = np.repeat(X, 2, axis=0)
