@@ -468,6 +468,16 @@ class NeighborsStrategy(UnlearningStrategy):
             else:
                 _refresh_ball(views, est._tree.__getstate__()[11], plan["nodes"])
         est._fit_X = plan["bufs"][0][:n_new]
+        if views is not None:
+            # The tree reads exactly the live rows: the same array object as
+            # _fit_X when it shares its rows (so that a pickle stores them
+            # once and holds none of the zeroed tail).
+            data = views[0]
+            shared = data is plan["bufs"][0]
+            state = est._tree.__getstate__()
+            est._tree.__setstate__(
+                (est._fit_X if shared else data[:n_new],) + tuple(state[1:])
+            )
         if y_buf is not None:
             est._y = y_buf[:n_new]
             if classes is not None:

@@ -77,8 +77,8 @@ def assert_tree_tight(est):
     n = est.n_samples_fit_
     assert node_data["idx_start"][0] == 0 and node_data["idx_end"][0] == n
     assert_array_equal(np.sort(idx[:n]), np.arange(n))
-    assert_array_equal(data[:n], est._fit_X)
-    assert not data[n:].any(), "freed rows must be zeroed"
+    assert data.shape[0] == n
+    assert_array_equal(data, est._fit_X)
     for i, node in enumerate(node_data):
         s, e = node["idx_start"], node["idx_end"]
         pts = data[idx[s:e]]
@@ -360,6 +360,9 @@ def test_no_residue_in_pickle(algorithm):
     model = pickle.loads(pickle.dumps(model))
     model.unlearn(X[forget[4:]])
     keep = np.setdiff1d(np.arange(300), forget)
+    if algorithm != "brute":
+        # The tree reads the index rows themselves: a pickle stores them once.
+        assert model.estimator_._tree.get_arrays()[0] is model.estimator_._fit_X
     assert_no_residue(model, np.unique(X[forget]))
     blob = pickle.dumps(model)
     for value in X[forget].ravel():
