@@ -220,6 +220,24 @@ class NeighborsStrategy(UnlearningStrategy):
     fit_positions_ : ndarray of shape (n_samples_fit_,)
         Position in the training ``X`` of each row the index stores: the row
         at index ``i`` of ``kneighbors`` output is ``X[fit_positions_[i]]``.
+
+    See Also
+    --------
+    skunlearn.Unlearnable : The wrapper that picks this strategy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> from skunlearn import Unlearnable
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
+    >>> y = np.array([0, 0, 1, 1, 1])
+    >>> model = Unlearnable(KNeighborsClassifier(n_neighbors=1)).fit(X, y)
+    >>> model.unlearn(X[[1]]).strategy_.fit_positions_  # X[4] moved to index 1
+    array([0, 4, 2, 3])
+    >>> dist, ind = model.estimator_.kneighbors([[3.8]])
+    >>> model.strategy_.fit_positions_[ind]  # the nearest row is X[4]
+    array([[4]])
     """
 
     name = "neighbors"
