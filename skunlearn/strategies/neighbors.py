@@ -159,35 +159,57 @@ def _tree_views(tree):
     return data, idx, ints[:, 0], ints[:, 1], ints[:, 2], floats[:, 3], bounds
 
 
-def _refresh_ball(tree_views, metric, nodes):
-    """Recompute ball-tree centroids and radii of ``nodes`` (children first).
+def _plan_ball(tree_views, metric, nodes, del_slots):
+    """New ball-tree centroids and radii of ``nodes`` (children first).
 
+    Computed before the commit from the current arrays, leaving out the
+    deleted slots (a row moved to another position keeps its coordinates).
     A leaf gets the mean of its rows and their largest distance to it, as
     ``BallTree`` computes them; an internal node the row-count-weighted mean
     of its children's centroids (the mean of its rows) and the radius
     ``max(dist(c, c_child) + r_child)``, a valid bound by the triangle
-    inequality. An empty node gets the radius ``-inf``: every query prunes it.
+    inequality. An empty node gets the centroid 0 and the radius ``-inf``:
+    every query prunes it.
+
+    Returns
+    -------
+    centroids : ndarray of shape (len(nodes), n_features)
+    radii : ndarray of shape (len(nodes),)
     """
     data, idx, start, end, leaf, radius, bounds = tree_views
     cent = bounds[0]
-    for i in nodes:
+    dead = set(del_slots.tolist())
+    new = {}  # node -> (count, centroid, radius)
+
+    def state(c):
+        if c in new:
+            return new[c]
+        return int(end[c] - start[c]), cent[c], radius[c]
+
+    for i in nodes.tolist():
         s, e = int(start[i]), int(end[i])
-        if e <= s:
-            cent[i] = 0.0
-            radius[i] = -np.inf
-            continue
         if leaf[i]:
-            pts = data[idx[s:e]]
-            c = pts.sum(axis=0) / (e - s)
-            cent[i] = c
-            radius[i] = metric.pairwise(c[None, :], pts).max()
+            slots = [q for q in range(s, e) if q not in dead]
+            if not slots:
+                new[i] = (0, np.zeros(cent.shape[1]), -np.inf)
+                continue
+            pts = data[idx[slots]]
+            c = pts.sum(axis=0) / len(slots)
+            new[i] = (len(slots), c, metric.pairwise(c[None, :], pts).max())
             continue
-        kids = [c for c in (2 * i + 1, 2 * i + 2) if end[c] > start[c]]
-        w = np.array([end[c] - start[c] for c in kids], dtype=np.float64)
-        c = (w[:, None] * cent[kids]).sum(axis=0) / w.sum()
-        cent[i] = c
-        dist = metric.pairwise(c[None, :], cent[kids])[0]
-        radius[i] = float((dist + radius[kids]).max())
+        kids = [state(c) for c in (2 * i + 1, 2 * i + 2)]
+        kids = [k for k in kids if k[0] > 0]
+        if not kids:
+            new[i] = (0, np.zeros(cent.shape[1]), -np.inf)
+            continue
+        w = np.array([k[0] for k in kids], dtype=np.float64)
+        kc = np.array([k[1] for k in kids])
+        c = (w[:, None] * kc).sum(axis=0) / w.sum()
+        dist = metric.pairwise(c[None, :], kc)[0]
+        r = float((dist + np.array([k[2] for k in kids])).max())
+        new[i] = (int(w.sum()), c, r)
+    out = [new[i] for i in nodes.tolist()]
+    return np.array([o[1] for o in out]), np.array([o[2] for o in out], dtype=float)
 
 
 class NeighborsStrategy(UnlearningStrategy):
@@ -441,11 +463,17 @@ class NeighborsStrategy(UnlearningStrategy):
                 if i == 0:
                     break
                 i = (i - 1) // 2
-        return {
+        out = {
             "del_slots": del_slots,
             "mover_slots": mover_slots,
             "nodes": np.array(sorted(nodes, reverse=True), dtype=np.int64),
         }
+        if est._fit_method == "ball_tree":
+            # Computed now (metric calls may fail); the commit only writes them.
+            out["centroids"], out["radii"] = _plan_ball(
+                views, est._tree.__getstate__()[11], out["nodes"], del_slots
+            )
+        return out
 
     # --------------------------------------------------------------- commit
     def _commit_in_place(self, est, ledger, rows, plan, views, classes):
@@ -484,7 +512,9 @@ class NeighborsStrategy(UnlearningStrategy):
                     _kd_p(est),
                 )
             else:
-                _refresh_ball(views, est._tree.__getstate__()[11], plan["nodes"])
+                nodes = plan["nodes"]
+                bounds[0][nodes] = plan["centroids"]
+                radius[nodes] = plan["radii"]
         est._fit_X = plan["bufs"][0][:n_new]
         if views is not None:
             # The tree reads exactly the live rows: the same array object as
