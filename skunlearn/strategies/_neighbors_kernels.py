@@ -68,17 +68,23 @@ def kd_find_slots(data, idx_array, start, end, is_leaf, lower, upper, rows):
 
 @njit(cache=True)
 def scan_slots(idx_array, n_live, rows, n_rows):
-    """Slot of each row id in ``idx_array[:n_live]`` by one scan (``-1``: absent)."""
-    where = np.full(n_rows, -1, np.int64)
-    for q in range(rows.shape[0]):
-        where[rows[q]] = -2
+    """Slot of each row id in ``idx_array[:n_live]`` by one scan (``-1``: absent).
+
+    A byte mask of the wanted rows (``n_rows`` bytes, cache-friendly) marks
+    the hits; each hit is placed by binary search among the sorted rows.
+    """
+    k = rows.shape[0]
+    order = np.argsort(rows)
+    sorted_rows = rows[order]
+    mask = np.zeros(n_rows, np.bool_)
+    for q in range(k):
+        mask[rows[q]] = True
+    out = np.full(k, -1, np.int64)
     for s in range(n_live):
         r = idx_array[s]
-        if where[r] == -2:
-            where[r] = s
-    out = np.empty(rows.shape[0], np.int64)
-    for q in range(rows.shape[0]):
-        out[q] = where[rows[q]]
+        if mask[r]:
+            q = np.searchsorted(sorted_rows, r)
+            out[order[q]] = s
     return out
 
 
@@ -207,6 +213,129 @@ def kd_refresh(data, idx_array, start, end, is_leaf, lower, upper, radius, nodes
         radius[i] = rad if p == np.inf else rad ** (1.0 / p)
 
 
+@njit(cache=True)
+def _pdist(a, b, p):
+    """The Minkowski ``p`` distance (``p`` in [1, inf]) between two vectors."""
+    acc = 0.0
+    if p == np.inf:
+        for j in range(a.shape[0]):
+            acc = max(acc, abs(a[j] - b[j]))
+        return acc
+    if p == 1.0:
+        for j in range(a.shape[0]):
+            acc += abs(a[j] - b[j])
+        return acc
+    if p == 2.0:
+        for j in range(a.shape[0]):
+            acc += (a[j] - b[j]) ** 2
+        return np.sqrt(acc)
+    for j in range(a.shape[0]):
+        acc += abs(a[j] - b[j]) ** p
+    return acc ** (1.0 / p)
+
+
+@njit(cache=True)
+def ball_find_slots(data, idx_array, start, end, is_leaf, cent, radius, rows, p):
+    """As :func:`kd_find_slots` for a ball tree with a Minkowski ``p`` metric.
+
+    Descends into every node whose ball holds the row (a relative slack of
+    1e-9 absorbs rounding; a row not found is looked up by a scan).
+    """
+    k = rows.shape[0]
+    slots = np.full(k, -1, np.int64)
+    n_nodes = start.shape[0]
+    stack = np.empty(256, np.int64)
+    for q in range(k):
+        r = rows[q]
+        stack[0] = 0
+        top = 1
+        while top > 0 and slots[q] < 0:
+            top -= 1
+            i = stack[top]
+            if end[i] <= start[i]:
+                continue
+            dist = _pdist(data[r], cent[i], p)
+            if dist > radius[i] * (1.0 + 1e-9) + 1e-12:
+                continue
+            if is_leaf[i]:
+                for s in range(start[i], end[i]):
+                    if idx_array[s] == r:
+                        slots[q] = s
+                        break
+            else:
+                c = 2 * i + 1
+                if c + 1 < n_nodes and top + 2 <= stack.shape[0]:
+                    stack[top] = c + 1
+                    stack[top + 1] = c
+                    top += 2
+    return slots
+
+
+@njit(cache=True)
+def ball_plan(data, idx_array, start, end, is_leaf, cent, radius, nodes, del_slots, p):
+    """New centroids and radii of ``nodes`` (children first) without ``del_slots``.
+
+    See ``neighbors._plan_ball`` (the same computation for any metric).
+    """
+    n_nodes = start.shape[0]
+    d = data.shape[1]
+    m = nodes.shape[0]
+    where = np.full(n_nodes, -1, np.int64)
+    count = np.zeros(m, np.int64)
+    new_c = np.zeros((m, d))
+    new_r = np.full(m, -np.inf)
+    for t in range(m):
+        i = nodes[t]
+        where[i] = t
+        if is_leaf[i]:
+            q = np.searchsorted(del_slots, start[i])
+            for s in range(start[i], end[i]):
+                if q < del_slots.shape[0] and del_slots[q] == s:
+                    q += 1
+                    continue
+                count[t] += 1
+                for j in range(d):
+                    new_c[t, j] += data[idx_array[s], j]
+            if count[t] == 0:
+                continue
+            for j in range(d):
+                new_c[t, j] /= count[t]
+            q = np.searchsorted(del_slots, start[i])
+            rad = 0.0
+            for s in range(start[i], end[i]):
+                if q < del_slots.shape[0] and del_slots[q] == s:
+                    q += 1
+                    continue
+                rad = max(rad, _pdist(data[idx_array[s]], new_c[t], p))
+            new_r[t] = rad
+            continue
+        total = 0
+        for c in (2 * i + 1, 2 * i + 2):
+            u = where[c]
+            w = count[u] if u >= 0 else end[c] - start[c]
+            if w == 0:
+                continue
+            total += w
+            for j in range(d):
+                new_c[t, j] += w * (new_c[u, j] if u >= 0 else cent[c, j])
+        count[t] = total
+        if total == 0:
+            continue
+        for j in range(d):
+            new_c[t, j] /= total
+        rad = 0.0
+        for c in (2 * i + 1, 2 * i + 2):
+            u = where[c]
+            w = count[u] if u >= 0 else end[c] - start[c]
+            if w == 0:
+                continue
+            cc = new_c[u] if u >= 0 else cent[c]
+            rc = new_r[u] if u >= 0 else radius[c]
+            rad = max(rad, _pdist(new_c[t], cc, p) + rc)
+        new_r[t] = rad
+    return new_c, new_r
+
+
 _WARM = []
 
 
@@ -243,3 +372,7 @@ def warm_up():
     renumber_nodes(nd.copy()[:, 0], nd.copy()[:, 1], rows)
     kd_refresh(data, idx, start, end, leaf, lower, upper, radius, rows, 2.0)
     kd_refresh(data, idx, start, end, leaf, lower, upper, radius, rows, np.inf)
+    cent = np.zeros((1, 3, 2))[0]  # as a ball tree's node_bounds[0]
+    ball_find_slots(data, idx, start, end, leaf, cent, radius, rows, 2.0)
+    nodes = np.array([2, 1, 0], dtype=np.int64)
+    ball_plan(data, idx, start, end, leaf, cent, radius, nodes, rows, 2.0)

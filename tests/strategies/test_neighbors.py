@@ -176,6 +176,8 @@ CASES = [
     (KNeighborsRegressor(n_neighbors=4, p=3), Y_R),
     (KNeighborsRegressor(algorithm="kd_tree", leaf_size=5, metric="manhattan"), Y_R),
     (NearestNeighbors(algorithm="ball_tree", metric="chebyshev", leaf_size=3), None),
+    # not a Minkowski metric: the ball tree is edited through DistanceMetric
+    (KNeighborsClassifier(algorithm="ball_tree", metric="canberra", leaf_size=3), Y_C),
     (
         RadiusNeighborsClassifier(radius=1.5, outlier_label="most_frequent"),
         Y_C,
