@@ -135,6 +135,13 @@ def assert_same_model(model, gold, X, keep, Xq):
         d2, i2 = gold.kneighbors(Xq, n_neighbors=k)
         assert_allclose(d1, d2, rtol=1e-12)
         assert_array_equal(pos[i1], keep[i2])  # the same rows, by content
+        if gold.n_samples_fit_ > k:
+            # Query the index itself (each row's own slot is left out).
+            d1, i1 = est.kneighbors(n_neighbors=k)
+            d2, i2 = gold.kneighbors(n_neighbors=k)
+            order = np.argsort(pos)
+            assert_allclose(d1[order], d2, rtol=1e-12)
+            assert_array_equal(pos[i1[order]], keep[i2])
         g1 = est.kneighbors_graph(Xq, n_neighbors=k, mode="distance")
         g2 = gold.kneighbors_graph(Xq, n_neighbors=k, mode="distance")
         assert_allclose(g1[:, np.argsort(pos)].toarray(), g2.toarray(), rtol=1e-12)
