@@ -398,7 +398,9 @@ class NeighborsStrategy(UnlearningStrategy):
             and (y_buf is None or y_buf.flags.writeable)
         )
         if not in_place:
-            details["rebuilt"] = method != "brute" or sparse
+            # The index is built anew (copied, the tree rebuilt) rather than
+            # edited in place.
+            details["rebuilt"] = True
             return self._copy_update(
                 est, ledger, rows, holes, movers, n_new, method, classes, details
             )
