@@ -28,7 +28,7 @@ from sklearn.neighbors import (
     RadiusNeighborsTransformer,
 )
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skunlearn import UnknownRowsError, Unlearnable
@@ -421,9 +421,12 @@ def test_interrupt_during_commit_is_deferred(monkeypatch):
     assert_same_model(model, gold, X, np.arange(5, 100), X)
 
 
-def test_pipeline_step_is_refit():
+@pytest.mark.parametrize("first", [StandardScaler(), FunctionTransformer(np.tanh)])
+def test_pipeline_step_is_refit(first):
+    # An unchanged upstream step (FunctionTransformer) hands the forget rows
+    # to the neighbours step, which has no ledger: it is refit.
     X, y = _data(120, 4, seed=14)
-    pipe = make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=3))
+    pipe = make_pipeline(first, KNeighborsClassifier(n_neighbors=3))
     result = check_unlearning(Unlearnable(pipe), X, y, forget=10, rtol=1e-9)
     steps = result["unlearned"].unlearn_history_[-1]["details"]["steps"]
     assert steps[-1]["strategy"] == "refit"
