@@ -103,6 +103,17 @@ class UnlearnUpdate:
     retained : tuple or None
         ``(X, y, sample_props)`` of the retained rows when the strategy built
         them already; lets the ledger compact without copying them again.
+
+    commit : callable or None
+        Called with no argument at commit, after the ledger has forgotten the
+        rows (and possibly compacted) and ``attributes`` are set, while
+        interrupts are deferred. For families that edit large fitted arrays
+        in place rather than build new ones: everything that may fail
+        (validation, planning, allocation, compilation) must happen before,
+        in ``_unlearn``; the callable only applies the plan and must not
+        raise. Consumers of an ``UnlearnUpdate`` other than
+        :meth:`UnlearningMixin.unlearn` must call it (or refuse updates that
+        have one).
     """
 
     attributes: dict = field(default_factory=dict)
@@ -110,6 +121,7 @@ class UnlearnUpdate:
     exact: bool = True
     details: dict = field(default_factory=dict)
     retained: tuple | None = None
+    commit: object = None
 
 
 class UnlearningMixin:
@@ -261,6 +273,8 @@ class UnlearningMixin:
             self.ledger_.remove(match, compacted=update.retained)
             for name, value in update.attributes.items():
                 setattr(self, name, value)
+            if update.commit is not None:
+                update.commit()
             self.unlearn_history_.append(record)
         return self
 

@@ -265,6 +265,13 @@ class UnlearningStrategy:
             y,
             params,
         )
+        if update.commit is not None:
+            # In-place edits cannot be deferred to a composite's commit:
+            # such strategies override unlearn_step.
+            raise NotImplementedError(
+                f"{type(self).__name__} edits the model in place at commit; it "
+                "must override unlearn_step to be used inside a composite model."
+            )
         attrs = update.attributes
         return StepUpdate(
             estimator=attrs.get("estimator_", estimator),
