@@ -193,6 +193,14 @@ def _fingerprints_numeric(X, k1, k2, add):
     return out
 
 
+def _target_equal_one(stored, row, y):
+    """Whether ``stored[row]`` equals the one target in ``y`` (scalar path)."""
+    if stored.ndim == 1 and stored.dtype.kind in "iuf" and y.dtype.kind in "iuf":
+        a, b = stored[row], y[0]
+        return bool(a == b or (a != a and b != b))
+    return bool(_targets_equal(stored[row : row + 1], y[:1]).all())
+
+
 def _targets_equal(a, b):
     """Row-wise equality of two target arrays of the same shape."""
     a = np.asarray(a)
@@ -372,7 +380,7 @@ class TrainingLedger:
             ):
                 row = int(self._entry_row[lo])
                 if self._alive[row] and (
-                    y is None or _targets_equal(self.y[row : row + 1], y_arr[:1]).all()
+                    y is None or _target_equal_one(self.y, row, y_arr)
                 ):
                     return ForgetMatch(
                         np.array([row], dtype=np.intp), np.array([lo], dtype=np.intp)

@@ -173,7 +173,9 @@ class UnlearningMixin:
             and X.dtype == np.float64
             and X.shape[0] > 0
             and X.shape[1] == getattr(self, "n_features_in_", -1)
-            and not hasattr(self, "feature_names_in_")
+            # validate_data records feature names in the instance's __dict__
+            # (a failing hasattr through Unlearnable's __getattr__ costs more)
+            and "feature_names_in_" not in self.__dict__
             and bool(np.isfinite(X).all())
         )
 

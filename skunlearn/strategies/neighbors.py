@@ -142,6 +142,10 @@ def _ball_p(est):
     return None
 
 
+_EMPTY = np.empty(0, dtype=np.intp)
+_EMPTY.flags.writeable = False
+
+
 def _leading_buffer(a):
     """The array whose leading rows ``a`` is a view of, or ``a`` itself."""
     base = a.base
@@ -152,7 +156,7 @@ def _leading_buffer(a):
         and base.flags.c_contiguous
         and base.shape[1:] == a.shape[1:]
         and base.shape[0] >= a.shape[0]
-        and base.__array_interface__["data"][0] == a.__array_interface__["data"][0]
+        and base.ctypes.data == a.ctypes.data
     ):
         return base
     return a
@@ -365,7 +369,7 @@ class NeighborsStrategy(UnlearningStrategy):
         rows = np.asarray(match.rows, dtype=np.intp)
         pos = self._pos_of_slot[rows]
         n = est.n_samples_fit_
-        if n != self._n_live or (pos < 0).any():
+        if n != self._n_live or (pos[0] < 0 if pos.size == 1 else (pos < 0).any()):
             raise RuntimeError(
                 "The neighbors index is out of step with the training ledger; "
                 "refit the model. Nothing was forgotten."
@@ -374,10 +378,15 @@ class NeighborsStrategy(UnlearningStrategy):
         n_new = n - k
         # Swap-remove: the rows after n_new that stay fill the freed positions
         # before n_new, in increasing order.
-        tail_dead = np.zeros(n - n_new, dtype=bool)
-        tail_dead[pos[pos >= n_new] - n_new] = True
-        movers = n_new + np.flatnonzero(~tail_dead)
-        holes = np.sort(pos[pos < n_new])
+        if k == 1:  # the common request, in scalar operations
+            last = pos[0] == n_new
+            movers = _EMPTY if last else np.array([n_new], dtype=np.intp)
+            holes = _EMPTY if last else pos
+        else:
+            tail_dead = np.zeros(n - n_new, dtype=bool)
+            tail_dead[pos[pos >= n_new] - n_new] = True
+            movers = n_new + np.flatnonzero(~tail_dead)
+            holes = np.sort(pos[pos < n_new])
         classes = self._plan_classes(est, pos)
         sparse = sp.issparse(est._fit_X)
         method = _auto_method_for(est, n_new, est._fit_X.shape[1], sparse)
@@ -451,7 +460,11 @@ class NeighborsStrategy(UnlearningStrategy):
         y2 = est._y.reshape(est.n_samples_fit_, -1)
         counts, present, dropped = [], [], 0
         for j, c in enumerate(self._class_counts):
-            new = c - np.bincount(y2[pos, j], minlength=c.size)
+            if pos.size == 1:
+                new = c.copy()
+                new[y2[pos[0], j]] -= 1
+            else:
+                new = c - np.bincount(y2[pos, j], minlength=c.size)
             keep = new > 0
             dropped += int(c.size - keep.sum())
             counts.append(new)
@@ -579,6 +592,18 @@ class NeighborsStrategy(UnlearningStrategy):
 
     def _move_maps(self, rows, holes, movers, n_new):
         n = self._n_live
+        if rows.size == 1 and holes.size == 1:
+            # One row swapped with the last (the common request), in scalars.
+            hole, mover = int(holes[0]), int(movers[0])
+            slot = self._slot_of_pos[mover]
+            self._fit_positions[hole] = self._fit_positions[mover]
+            self._fit_positions[mover] = -1
+            self._slot_of_pos[hole] = slot
+            self._slot_of_pos[mover] = -1
+            self._pos_of_slot[rows[0]] = -1
+            self._pos_of_slot[slot] = hole
+            self._n_live = n_new
+            return
         self._fit_positions[holes] = self._fit_positions[movers]
         self._fit_positions[n_new:n] = -1
         self._slot_of_pos[holes] = self._slot_of_pos[movers]
