@@ -71,7 +71,7 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseDeletionForest):
         Number of candidate features per node.
 
     n_thresholds : int, default=5
-        Candidate thresholds per feature and node.
+        Candidate thresholds per feature and node (at most 32).
 
     bootstrap : bool, default=True
         Whether each tree sees a Poisson(1) bootstrap of the rows.
@@ -223,7 +223,7 @@ class UnlearningForestRegressor(RegressorMixin, _BaseDeletionForest):
         Number of candidate features per node.
 
     n_thresholds : int, default=5
-        Candidate thresholds per feature and node.
+        Candidate thresholds per feature and node (at most 32).
 
     bootstrap : bool, default=True
         Whether each tree sees a Poisson(1) bootstrap of the rows.

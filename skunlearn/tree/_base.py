@@ -38,7 +38,7 @@ __all__ = []
 # Nodes with at least this many rows cache their candidate split statistics;
 # smaller nodes are re-evaluated from their rows when one of them goes (a few
 # microseconds), which keeps the cache, and the memory, to the top of the tree.
-_CACHE_MIN_ROWS = 256
+_CACHE_MIN_ROWS = 128
 _MAX_DEPTH_NONE = 1 << 40
 
 
@@ -159,7 +159,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             StrOptions({"sqrt", "log2"}),
             None,
         ],
-        "n_thresholds": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_thresholds": [Interval(numbers.Integral, 1, 32, closed="both")],
         "random_state": ["random_state"],
     }
 
@@ -344,7 +344,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         order = order[:m].astype(np.int32 if n < 2**31 else np.int64)
         md = int(min(P[K.P_MD], 62))
         cap = int(min(2 * m + 1, 2 ** (md + 1) - 1))
-        n_slots = 2 * (m // _CACHE_MIN_ROWS + 1) + 64 if P[K.P_USECACHE] else 0
+        n_slots = 2 * (m // int(P[K.P_CACHE]) + 1) + 64 if P[K.P_USECACHE] else 0
         NI = np.empty((cap, K.N_INT), dtype=np.int64)
         NF = np.zeros((cap, K.VAL + self._n_values_))
         NK = np.empty(cap, dtype=np.uint64)
@@ -570,11 +570,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             t, tree, mine = task
             tree_journal = []
             journal.append(tree_journal)
-            tree_journal.append(
-                ("nodes", tree)
-                + K.snapshot(tree.NI, tree.NF, tree.NT, tree.SD, X, mine)
-            )
-            rebuild = K.delete(
+            out = K.delete(
                 tree.NI,
                 tree.NF,
                 tree.NK,
@@ -592,6 +588,10 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 mine,
                 P,
             )
+            # the paths' nodes as they were, taken by the kernel before it
+            # wrote anything (a failure inside it leaves the tree untouched)
+            tree_journal.append(("nodes", tree) + out[1:])
+            rebuild = out[0]
             if rebuild.size == 0:
                 return t, None, 0
             if self._rebuild_in_place(tree, rebuild, alive, dead, data, tree_journal):
@@ -638,7 +638,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         new.NK = np.concatenate([new.NK, np.empty(extra, dtype=np.uint64)])
         new.NT = np.concatenate([new.NT, np.zeros((extra, new.NT.shape[1]))])
         slot_extra = (
-            int(2 * (sizes.sum() // _CACHE_MIN_ROWS + rebuild.size) + 64)
+            int(2 * (sizes.sum() // int(P[K.P_CACHE]) + rebuild.size) + 64)
             if P[K.P_USECACHE]
             else 0
         )
@@ -698,7 +698,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         bound = np.minimum(2 * sizes + 1, 2**levels - 1)
         need = int(bound.sum())
         slot_need = (
-            int(np.minimum(bound, 2 * (sizes // _CACHE_MIN_ROWS) + 2).sum())
+            int(np.minimum(bound, 2 * (sizes // int(P[K.P_CACHE])) + 2).sum())
             if P[K.P_USECACHE]
             else 0
         )

@@ -49,7 +49,7 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseDeletionForest):
         Number of candidate features per node (all when None).
 
     n_thresholds : int, default=5
-        Candidate thresholds per feature and node.
+        Candidate thresholds per feature and node (at most 32).
 
     random_state : int, RandomState instance or None, default=None
         Seed of every hashed choice. With None, a seed is drawn at ``fit``.
@@ -184,7 +184,7 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseDeletionForest):
         Number of candidate features per node (all when None).
 
     n_thresholds : int, default=5
-        Candidate thresholds per feature and node.
+        Candidate thresholds per feature and node (at most 32).
 
     random_state : int, RandomState instance or None, default=None
         Seed of every hashed choice. With None, a seed is drawn at ``fit``.

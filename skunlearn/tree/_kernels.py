@@ -59,6 +59,8 @@ _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _FEATURE_SALT = np.uint64(0xF0F0F0F0)
+# interleaved copies of a node's candidate bins in split evaluation (a power of 2)
+NH = 4
 _VALUE_SALT = np.uint64(0x0F0F0F0F00000000)
 
 
@@ -169,18 +171,53 @@ def gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, ascending):
 
 
 @njit(cache=True, nogil=True)
-def _select_features(nodekey, p, mtry, out):
-    hs = np.empty(p, dtype=np.uint64)
-    for f in range(p):
-        hs[f] = h2(nodekey ^ _FEATURE_SALT, np.uint64(f))
+def _select_features(nodekey, p, mtry, out, hsel):
+    """The ``mtry`` features of smallest hash, ascending (``hsel``: scratch)."""
     if mtry >= p:
         for f in range(p):
             out[f] = f
         return
-    idx = np.argsort(hs)[:mtry]
-    idx = np.sort(idx)
-    for j in range(mtry):
-        out[j] = idx[j]
+    # insertion into the mtry smallest (hash, feature) pairs seen so far
+    n = 0
+    for f in range(p):
+        h = h2(nodekey ^ _FEATURE_SALT, np.uint64(f))
+        if n == mtry and h >= hsel[mtry - 1]:
+            continue
+        q = n if n < mtry else mtry - 1
+        while q > 0 and hsel[q - 1] > h:
+            hsel[q] = hsel[q - 1]
+            out[q] = out[q - 1]
+            q -= 1
+        hsel[q] = h
+        out[q] = f
+        if n < mtry:
+            n += 1
+    # ascending feature ids
+    for a in range(1, mtry):
+        v = out[a]
+        q = a
+        while q > 0 and out[q - 1] > v:
+            out[q] = out[q - 1]
+            q -= 1
+        out[q] = v
+
+
+@njit(cache=True, nogil=True)
+def new_scratch(m, P):
+    """Work arrays of :func:`eval_splits` for nodes of up to ``m`` rows."""
+    mtry, k, S, p = P[P_MTRY], P[P_K], P[P_S], P[P_P]
+    k2 = 2 * k
+    m = max(m, 1)
+    return (
+        np.empty(m, dtype=np.float64),  # xs: the node's values of a feature
+        np.empty(m, dtype=np.int64),  # bins, then targets (ycq)
+        np.empty(m, dtype=np.int64),
+        np.empty((NH, k2 * S), dtype=np.float64),  # interleaved bins
+        np.empty(max(p, k2), dtype=np.uint64),  # hashes
+        np.empty(k2, dtype=np.float64),  # stored values
+        np.empty(k2, dtype=np.float64),  # padded values
+        np.empty(mtry + k2, dtype=np.int64),  # features, value order
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -215,7 +252,7 @@ def eval_tot(rows, wr, m, yc, yr, P, buf):
 
 
 @njit(cache=True, nogil=True)
-def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos):
+def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos, scr):
     """Candidate splits of a node (totals must be in ``buf`` already).
 
     The node's feature values are read from ``XT[f, pos]`` (a compact copy
@@ -235,15 +272,11 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos):
         buf[q] = 0.0
     for q in range(o_ceq, o_perm):
         buf[q] = 0.0
-    feats = np.empty(mtry, dtype=np.int64)
-    _select_features(nodekey, p, mtry, feats)
-    hk = np.empty(k2, dtype=np.uint64)
-    vk = np.empty(k2, dtype=np.float64)
-    cvp = np.empty(k2, dtype=np.float64)
-    xs = np.empty(max(m, 1), dtype=np.float64)
+    xs, bins, ycq, hist, hk, vk, cvp, iscr = scr
+    feats = iscr[:mtry]
+    _select_features(nodekey, p, mtry, feats, hk)
     xbits = xs.view(np.uint64)
     # the node's targets, read once for all its candidate features
-    ycq = np.empty(max(m, 1) if clf else 1, dtype=np.int64)
     if clf:
         for q in range(m):
             ycq[q] = yc[rows[q]]
@@ -260,12 +293,16 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos):
         else:
             for q in range(m):
                 xs[q] = X[rows[q], f]
+        # the worst stored (hash, value) is held in locals: once 2k values
+        # are stored, nearly every row is rejected by one comparison
+        hw = np.uint64(0)
+        vw = 0.0
         for q in range(m):
             x = xs[q]
             # the bits of the value (what Xb holds): -0.0 was made 0.0 at fit
             h = h2(fkey, xbits[q])
-            if nk == k2 and (h > hk[worst] or (h == hk[worst] and x >= vk[worst])):
-                if not (h == hk[worst] and x == vk[worst]):
+            if nk == k2 and (h > hw or (h == hw and x >= vw)):
+                if not (h == hw and x == vw):
                     complete = False
                 continue
             dup = False
@@ -288,10 +325,22 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos):
                 for t in range(1, k2):
                     if hk[t] > hk[worst] or (hk[t] == hk[worst] and vk[t] > vk[worst]):
                         worst = t
-        # ascending values; perm lists them in (hash, value) order
-        order_v = np.argsort(vk[:nk])
-        cv = vk[:nk][order_v]
-        hv = hk[:nk][order_v]
+                hw = hk[worst]
+                vw = vk[worst]
+        # ascending values (distinct: sorted in place, hashes alongside);
+        # perm lists them in (hash, value) order
+        for a in range(1, nk):
+            v = vk[a]
+            hv_a = hk[a]
+            q = a
+            while q > 0 and vk[q - 1] > v:
+                vk[q] = vk[q - 1]
+                hk[q] = hk[q - 1]
+                q -= 1
+            vk[q] = v
+            hk[q] = hv_a
+        cv = vk
+        hv = hk
         buf[o_nc + j] = nk
         buf[o_comp + j] = 1.0 if complete else 0.0
         for t in range(k2):
@@ -306,7 +355,12 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos):
             continue
         base = o_cst + j * k2 * S
         # padded with +inf: a fixed-length, branch-free count finds the first
-        # stored value >= x (a binary search mispredicts on random values)
+        # stored value >= x (a binary search mispredicts on random values);
+        # a first pass finds every row's bin, a second adds the rows into
+        # NH interleaved copies of the bins (row q into copy q % NH), so that
+        # consecutive rows seldom wait on the same memory; the copies are
+        # summed in a fixed order, so the sums depend on the rows and their
+        # order only, as in every other evaluation of the node
         for t in range(k2):
             cvp[t] = cv[t] if t < nk else np.inf
         for q in range(m):
@@ -314,20 +368,31 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos):
             lo = 0
             for t in range(k2):
                 lo += cvp[t] < x
+            bins[q] = lo
+        hist[:, : nk * S] = 0.0
+        e0 = o_ceq + j * k2
+        for q in range(m):
+            lo = bins[q]
             if lo >= nk:
                 continue
-            b = base + lo * S
-            buf[b] += 1.0
+            c = q & (NH - 1)
+            b = lo * S
+            hist[c, b] += 1.0
             if clf:
-                buf[b + 1 + ycq[q]] += wr[q]
+                hist[c, b + 1 + ycq[q]] += wr[q]
             else:
                 w = wr[q]
                 y = yr[rows[q]]
-                buf[b + 1] += w
-                buf[b + 2] += w * y
-                buf[b + 3] += w * y * y
-            if cv[lo] == x:
-                buf[o_ceq + j * k2 + lo] += 1.0
+                hist[c, b + 1] += w
+                hist[c, b + 2] += w * y
+                hist[c, b + 3] += w * y * y
+            if cvp[lo] == xs[q]:
+                buf[e0 + lo] += 1.0
+        for u in range(nk * S):
+            acc = hist[0, u]
+            for c in range(1, NH):
+                acc += hist[c, u]
+            buf[base + u] = acc
         for t in range(1, nk):
             b = base + t * S
             for c in range(S):
@@ -374,19 +439,19 @@ def choose(buf, P):
     best = -np.inf
     bj = -1
     bt = -1
-    active = np.zeros(k2, dtype=np.bool_)
     for j in range(mtry):
         nc = int(buf[o_nc + j])
+        # the first k stored values still present, in hash order, as a bit
+        # mask over the value slots (n_thresholds <= 32: 2 k <= 64 slots)
+        active = np.uint64(0)
         cnt = 0
         for r in range(nc):
             t = int(buf[o_perm + j * k2 + r])
             if buf[o_ceq + j * k2 + t] > 0 and cnt < k:
-                active[t] = True
+                active |= np.uint64(1) << np.uint64(t)
                 cnt += 1
-            else:
-                active[t] = False
         for t in range(nc):
-            if not active[t]:
+            if not (active >> np.uint64(t)) & np.uint64(1):
                 continue
             b = o_cst + (j * k2 + t) * S
             nl = buf[b]
@@ -491,6 +556,7 @@ def build(
         for q in range(m0):
             XT[f, q] = X[order[s0 + q], f]
     pall = np.arange(max(m0, 1))
+    scr = new_scratch(m0, P)
     tmpp = np.empty(max(m0, 1), dtype=np.int64)
     cap = m0 + 64
     st_s = np.empty(cap, dtype=np.int64)
@@ -544,7 +610,7 @@ def build(
             NI[node, KIND] = 1
             continue
         pos = pall[s - s0 : s - s0 + m]
-        eval_splits(rows, wr, m, X, Xb, yc, yr, P, key, buf, XT, pos)
+        eval_splits(rows, wr, m, X, Xb, yc, yr, P, key, buf, XT, pos, scr)
         bj, bt = choose(buf, P)
         if bj < 0:
             NI[node, KIND] = 2
@@ -665,7 +731,12 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
     node on the paths when sums are not exact. Updates the nodes whose split
     stays and returns the ids of the topmost nodes whose split changed: the
     caller rebuilds those subtrees.
+
+    Returns ``(rebuild, idx, ni, nf, nt, slots, sd)``: the nodes to rebuild,
+    then the journal of :func:`snapshot` (the paths' nodes as they were
+    before), taken in the same call.
     """
+    j_idx, j_ni, j_nf, j_nt, j_slots, j_sd = snapshot(NI, NF, NT, SD, X, del_rows)
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     msl, mss, md = P[P_MSL], P[P_MSS], P[P_MD]
@@ -727,6 +798,7 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
     no_pos = np.empty(0, dtype=np.int64)
     tmpbuf = np.empty(W, dtype=np.float64)
     rows = np.empty(1024, dtype=order.dtype)
+    scr = new_scratch(1024, P)
     wr = np.empty(1024, dtype=np.float64)
     stack = np.empty(n_nodes + 1, dtype=np.int64)
     sp = 1
@@ -782,7 +854,9 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
                     wr = np.empty(e - s, dtype=np.float64)
                 n = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, False)
             eval_tot(rows, wr, n, yc, yr, P, buf)
-            eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf, no_block, no_pos)
+            if n > scr[0].shape[0]:
+                scr = new_scratch(n, P)
+            eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf, no_block, no_pos, scr)
         bj, bt = choose(buf, P)
         if is_leaf:
             if bj >= 0:
@@ -806,7 +880,7 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
         sp += 1
         stack[sp] = NI[node, LEFT]
         sp += 1
-    return rebuild[:n_rebuild]
+    return rebuild[:n_rebuild], j_idx, j_ni, j_nf, j_nt, j_slots, j_sd
 
 
 @njit(cache=True, nogil=True)
