@@ -11,6 +11,7 @@ at commit.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import heapq
 import math
 import numbers
 import threading
@@ -71,6 +72,27 @@ class _Tree:
             self.meta.copy(),
         )
 
+    def arrays(self):
+        return self.NI, self.NF, self.NK, self.NT, self.SD
+
+    def reserve_nodes(self, n):
+        """Room for ``n`` nodes (new arrays, the old rows copied)."""
+        cap = max(n, int(1.25 * self.NI.shape[0]) + 16)
+        grow = cap - self.NI.shape[0]
+        if grow <= 0:
+            return
+        self.NI = np.concatenate([self.NI, np.zeros((grow, K.N_INT), np.int64)])
+        self.NF = np.concatenate([self.NF, np.zeros((grow, self.NF.shape[1]))])
+        self.NK = np.concatenate([self.NK, np.zeros(grow, dtype=np.uint64)])
+        self.NT = np.concatenate([self.NT, np.zeros((grow, self.NT.shape[1]))])
+
+    def reserve_slots(self, n):
+        """Room for ``n`` slots (a new array, the old rows copied)."""
+        cap = max(n, int(1.25 * self.SD.shape[0]) + 4)
+        grow = cap - self.SD.shape[0]
+        if grow > 0:
+            self.SD = np.concatenate([self.SD, np.zeros((grow, self.SD.shape[1]))])
+
     def __getstate__(self):
         return {k: getattr(self, k) for k in self.__slots__}
 
@@ -87,19 +109,25 @@ class _Tree:
         """Number of nodes of the tree (garbage excluded)."""
         return self.n_nodes - int(self.meta[2])
 
-    def compacted(self, slack=0.25):
-        """A copy in preorder without garbage, with spare capacity ``slack``."""
+    def compacted(self, slack=0.25, extra=(0, 0), new_id=None, copy_order=False):
+        """A copy in preorder without garbage.
+
+        Spare capacity: ``slack`` times the live nodes (and slots) plus
+        ``extra = (nodes, slots)``. ``new_id`` (optional, one entry per node
+        in use) receives each node's id in the copy (-1: garbage). The copy
+        shares ``order`` unless ``copy_order``.
+        """
         n, ns = self.n_nodes, int(self.meta[1])
         nn, nsl = K.count_live(self.NI[:n])
-        cap = nn + int(slack * nn) + 16
-        scap = nsl + int(slack * nsl) + 4 if self.SD.shape[0] else 0
+        cap = nn + int(slack * nn) + 16 + int(extra[0])
+        scap = nsl + int(slack * nsl) + 4 + int(extra[1]) if self.SD.shape[0] else 0
         out = _Tree(
             np.zeros((cap, K.N_INT), dtype=np.int64),
             np.zeros((cap, self.NF.shape[1])),
             np.zeros(cap, dtype=np.uint64),
             np.zeros((cap, self.NT.shape[1])),
             np.zeros((scap, self.SD.shape[1])),
-            self.order,
+            self.order.copy() if copy_order else self.order,
             self.index,
             self.tkey,
             np.array([nn, nsl, 0], dtype=np.int64),
@@ -115,6 +143,7 @@ class _Tree:
             out.NK,
             out.NT,
             out.SD,
+            np.empty(n, dtype=np.int64) if new_id is None else new_id,
         )
         return out
 
@@ -292,9 +321,10 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         else:
             rs = check_random_state(self.random_state)
             self.seed_ = int(rs.randint(np.iinfo(np.int32).max))
-        # -0.0 -> 0.0: equal values, equal bits. Column-major: a node reads one
-        # feature of its rows at a time, so a column is the unit of locality.
-        X = np.asfortranarray(X + 0.0)
+        # -0.0 -> 0.0: equal values, equal bits. Row-major: a deletion reads a
+        # few features of each row of a small node (a subtree's growth reads
+        # its rows once, into a column-major copy of its own)
+        X = np.ascontiguousarray(X + 0.0)
         self._init_ledger(
             X, y_store, {"sample_weight": sw}, keep_X=True, compact="never"
         )
@@ -344,7 +374,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         order = order[:m].astype(np.int32 if n < 2**31 else np.int64)
         md = int(min(P[K.P_MD], 62))
         cap = int(min(2 * m + 1, 2 ** (md + 1) - 1))
-        n_slots = 2 * (m // int(P[K.P_CACHE]) + 1) + 64 if P[K.P_USECACHE] else 0
+        n_slots = int(_room([m], [min(md + 1, 62)], P)[1][0]) + 1
         NI = np.empty((cap, K.N_INT), dtype=np.int64)
         NF = np.zeros((cap, K.VAL + self._n_values_))
         NK = np.empty(cap, dtype=np.uint64)
@@ -554,7 +584,6 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         X, Xb, yc, yr, rk, sw = data
         P = self._P_
         journal = self._journal
-        new_trees = list(self.trees_)
         tkeys = np.array([tree.tkey for tree in self.trees_], dtype=np.uint64)
         mult = _mults(tkeys, rk, rows, P[K.P_BOOT])
         dead = int(rows[0])
@@ -563,10 +592,13 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             mine = rows[mult[t] > 0]
             if mine.size:
                 tasks.append((t, tree, mine))
+        n_threads = effective_n_jobs(self._n_jobs())
 
-        def work(task):
-            # phase A then B on one tree; trees share nothing, so threads may
-            # run different trees at once (the kernels release the GIL)
+        def phase_a(task):
+            # one tree: update the paths in place, then clear the subtrees
+            # whose split changed and plan their growth (phase B); trees
+            # share nothing, so threads may run different trees at once (the
+            # kernels release the GIL)
             t, tree, mine = task
             tree_journal = []
             journal.append(tree_journal)
@@ -593,21 +625,15 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             tree_journal.append(("nodes", tree) + out[1:])
             rebuild = out[0]
             if rebuild.size == 0:
-                return t, None, 0
-            if self._rebuild_in_place(tree, rebuild, alive, dead, data, tree_journal):
-                return t, None, rebuild.size
-            new_tree = self._rebuild(tree, rebuild, alive, dead, data)
-            # the old tree object goes back to its state before phase A
-            _undo(tree_journal.pop())
-            return t, new_tree, rebuild.size
+                return t, None, []
+            target, jobs = self._rebuild(tree, rebuild, alive, dead, tree_journal)
+            return t, target, jobs
 
-        results = _run_tasks(work, tasks, effective_n_jobs(self._n_jobs()))
-        n_rebuilt = 0
-        for t, new_tree, n in results:
-            n_rebuilt += n
-            if new_tree is not None:
-                new_trees[t] = new_tree
-        touched_trees = len(tasks)
+        results, jobs = self._run_phases(phase_a, tasks, data, n_threads)
+        new_trees = list(self.trees_)
+        for t, target, _ in results:
+            if target is not None:
+                new_trees[t] = target
         return UnlearnUpdate(
             attributes={
                 "trees_": new_trees,
@@ -617,122 +643,78 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             strategy="tree-deletion",
             exact=True,
             details={
-                "trees_touched": touched_trees,
-                "subtrees_rebuilt": n_rebuilt,
+                "trees_touched": len(tasks),
+                "subtrees_rebuilt": len(jobs),
                 "update_seconds": time.perf_counter() - start,
             },
         )
 
-    def _rebuild(self, tree, rebuild, alive, dead, data):
-        X, Xb, yc, yr, rk, sw = data
-        tkey = tree.tkey
-        P = self._P_
-        new = tree.copy()
-        sizes = new.NI[rebuild, K.END] - new.NI[rebuild, K.START]
-        extra = int(2 * sizes.sum() + rebuild.size)
-        n_nodes, n_slots = new.n_nodes, int(new.meta[1])
-        new.NI, new.NF, new.NK = new.NI[:n_nodes], new.NF[:n_nodes], new.NK[:n_nodes]
-        new.NT, new.SD = new.NT[:n_nodes], new.SD[:n_slots]
-        new.NI = np.concatenate([new.NI, np.empty((extra, K.N_INT), dtype=np.int64)])
-        new.NF = np.concatenate([new.NF, np.zeros((extra, new.NF.shape[1]))])
-        new.NK = np.concatenate([new.NK, np.empty(extra, dtype=np.uint64)])
-        new.NT = np.concatenate([new.NT, np.zeros((extra, new.NT.shape[1]))])
-        slot_extra = (
-            int(2 * (sizes.sum() // int(P[K.P_CACHE]) + rebuild.size) + 64)
-            if P[K.P_USECACHE]
-            else 0
-        )
-        new.SD = np.concatenate([new.SD, np.empty((slot_extra, new.SD.shape[1]))])
-        rows = np.empty(int(sizes.max()), dtype=np.int64)
-        wr = np.empty(int(sizes.max()))
-        for node in rebuild:
-            s, e = int(new.NI[node, K.START]), int(new.NI[node, K.END])
-            m = K.gather(
-                new.order, s, e, alive, rk, sw, tkey, P[K.P_BOOT], rows, wr, True
-            )
-            new.order[s : s + m] = rows[:m]
-            # what is left of the range holds no live row (a forgotten row's id)
-            new.order[s + m : e] = dead
-            par = int(new.NI[node, K.PARENT])
-            side = 0 if par < 0 or new.NI[par, K.LEFT] == node else 1
-            n_nodes, n_slots = K.build(
-                new.NI,
-                new.NF,
-                new.NK,
-                new.NT,
-                new.SD,
-                n_nodes,
-                n_slots,
-                int(node),
-                par,
-                side,
-                new.order,
-                s,
-                m,
-                int(new.NI[node, K.DEPTH]),
-                new.NK[node],
-                X,
-                Xb,
-                yc,
-                yr,
-                rk,
-                sw,
-                tkey,
-                P,
-            )
-        new.meta[:] = (n_nodes, n_slots, 0)
-        return new.compacted()
+    def _rebuild(self, tree, rebuild, alive, dead, journal):
+        """Clear the subtrees at ``rebuild`` and plan their growth.
 
-    def _rebuild_in_place(self, tree, rebuild, alive, dead, data, journal):
-        """Rebuild subtrees into the tree's spare capacity (journaled).
-
-        Returns False, having changed nothing, when the tree must be copied
-        and compacted instead.
+        The subtrees are grown again in the tree's spare capacity (changes
+        journaled), or, when it lacks room, in a compacted copy (the tree
+        itself goes back to its state before phase A). Each subtree gets its
+        rows (live, ascending) and ranges of node and slot ids large enough
+        for any subtree of its rows and depth. Returns the tree the subtrees
+        grow in (``None`` for this one) and the growth jobs.
         """
-        X, Xb, yc, yr, rk, sw = data
         P = self._P_
+        led = self.ledger_
+        rk = self._row_keys
+        sw = led.sample_props.get("sample_weight")
+        sw = np.ones(1) if sw is None else (np.r_[sw, sw] if sw.shape[0] == 1 else sw)
+        NI = tree.NI
+        sizes = NI[rebuild, K.END] - NI[rebuild, K.START]
+        levels = np.minimum(P[K.P_MD] - NI[rebuild, K.DEPTH] + 1, 62)
+        node_room, slot_room = _room(sizes, levels, P)
+        need = int(node_room.sum())
         n_nodes, n_slots, n_garbage = (int(v) for v in tree.meta)
-        sizes = tree.NI[rebuild, K.END] - tree.NI[rebuild, K.START]
-        # a subtree has at most 2 m - 1 nodes, and 2^(levels left) - 1
-        levels = np.minimum(P[K.P_MD] - tree.NI[rebuild, K.DEPTH] + 1, 62)
-        bound = np.minimum(2 * sizes + 1, 2**levels - 1)
-        need = int(bound.sum())
-        slot_need = (
-            int(np.minimum(bound, 2 * (sizes // int(P[K.P_CACHE])) + 2).sum())
-            if P[K.P_USECACHE]
-            else 0
-        )
-        if (
-            n_nodes + need > tree.NI.shape[0]
-            or n_slots + slot_need > tree.SD.shape[0]
-            or 2 * n_garbage > n_nodes
-        ):
-            return False
-        journal.append(("meta", tree, tree.meta.copy()))
-        rows = np.empty(int(sizes.max()), dtype=np.int64)
-        wr = np.empty(int(sizes.max()))
-        NI, NF, NT, SD, order = tree.NI, tree.NF, tree.NT, tree.SD, tree.order
-        for node in rebuild:
+        if 2 * n_garbage <= n_nodes:
+            target, result = tree, None
+            journal.append(("meta", tree, tree.meta.copy()))
+            if n_nodes + need > NI.shape[0]:
+                # more node ids: larger node arrays (the old ones are kept,
+                # unchanged from here on, for a rollback)
+                journal.append(("arrays", tree) + tree.arrays())
+                tree.reserve_nodes(n_nodes + need)
+        else:
+            # half garbage: a compacted copy of the tree after phase A
+            new_id = np.empty(n_nodes, dtype=np.int64)
+            target = tree.compacted(extra=(need, 0), new_id=new_id, copy_order=True)
+            # the tree itself goes back to its state before phase A
+            _undo(journal.pop())
+            rebuild = new_id[rebuild]
+            journal = None
+            result = target
+            n_nodes, n_slots, n_garbage = (int(v) for v in target.meta)
+        NI, NF, NT, SD, order = target.NI, target.NF, target.NT, target.SD, target.order
+        m_max = int(sizes.max())
+        rows = np.empty(m_max, dtype=np.int64)
+        wr = np.empty(m_max)
+        jobs = []
+        for q, node in enumerate(rebuild):
             node = int(node)
             sub = K.subtree(NI, node)
             sl = NI[sub, K.SLOT]
             sl = sl[sl >= 0]
             s, e = int(NI[node, K.START]), int(NI[node, K.END])
-            journal.append(
-                (
-                    "sub",
-                    tree,
-                    sub,
-                    NI[sub],
-                    NF[sub],
-                    NT[sub],
-                    sl,
-                    SD[sl],
-                    s,
-                    e,
-                    order[s:e].copy(),
+            if journal is not None:
+                journal.append(
+                    (
+                        "sub",
+                        target,
+                        sub,
+                        NI[sub],
+                        NF[sub],
+                        NT[sub],
+                        sl,
+                        SD[sl],
+                        s,
+                        e,
+                        order[s:e].copy(),
+                    )
                 )
-            )
             # the replaced nodes become garbage: scrubbed, unreachable
             rest = sub[1:]
             NI[rest, K.LEFT] = -1
@@ -743,41 +725,94 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             NF[rest] = 0.0
             NT[rest] = 0.0
             SD[sl] = 0.0
+            n_garbage += rest.size
             m = K.gather(
-                order, s, e, alive, rk, sw, tree.tkey, P[K.P_BOOT], rows, wr, True
+                order, s, e, alive, rk, sw, target.tkey, P[K.P_BOOT], rows, wr, True
             )
             order[s : s + m] = rows[:m]
+            # what is left of the range holds no live row (a forgotten row's id)
             order[s + m : e] = dead
             par = int(NI[node, K.PARENT])
             side = 0 if par < 0 or NI[par, K.LEFT] == node else 1
-            n_nodes, n_slots = K.build(
-                NI,
-                NF,
-                tree.NK,
-                NT,
-                SD,
-                n_nodes,
-                n_slots,
-                node,
-                par,
-                side,
-                order,
-                s,
-                m,
-                int(NI[node, K.DEPTH]),
-                tree.NK[node],
-                X,
-                Xb,
-                yc,
-                yr,
-                rk,
-                sw,
-                tree.tkey,
-                P,
+            nr = int(node_room[q])
+            jobs.append(
+                _Job(
+                    target,
+                    node,
+                    par,
+                    side,
+                    s,
+                    m,
+                    int(NI[node, K.DEPTH]),
+                    target.NK[node],
+                    n_nodes,
+                    n_nodes + nr,
+                    int(slot_room[q]),
+                    journal,
+                )
             )
-            n_garbage += rest.size
-        tree.meta[:] = (n_nodes, n_slots, n_garbage)
-        return True
+            n_nodes += nr
+        # the node ids reserved now; what the subtrees leave unused becomes
+        # garbage; slots are taken when the subtrees are in (see _Job)
+        target.meta[:] = (n_nodes, n_slots, n_garbage)
+        return result, jobs
+
+    def _run_phases(self, phase_a, tasks, data, n_threads):
+        """Phase A on every tree, phase B on the subtrees it plans.
+
+        On one thread, one after the other. With more, phase A runs on the
+        calling thread (its kernel calls are short: on several threads they
+        would mostly wait for each other's turn at the interpreter) while
+        the other threads grow the subtrees planned so far, largest first;
+        the calling thread joins them when phase A is done. A subtree of at
+        least ``_SPLIT_MIN_ROWS`` rows grows its top levels, then the pieces
+        below them (at most a quarter of its rows each) join the queue.
+        Every piece writes only its own reserved ids, so the result is the
+        subtree one call grows. Returns phase A's results and all the jobs,
+        released (see :class:`_Job`).
+        """
+        P = self._P_
+        all_jobs = []
+        if n_threads <= 1:
+            results = [phase_a(task) for task in tasks]
+            for _, _, jobs in results:
+                for job in jobs:
+                    _grow_job(job, data, P)
+                all_jobs.extend(jobs)
+        else:
+
+            def grow(job):
+                if job.m >= _SPLIT_MIN_ROWS:
+                    pieces = _grow_top(job, data, P)
+                    all_jobs.extend(pieces)
+                    return pieces
+                _grow_job(job, data, P)
+                return ()
+
+            queue = _JobQueue(grow)
+            workers = [
+                _pool(n_threads - 1).submit(queue.work) for _ in range(n_threads - 1)
+            ]
+            results = []
+            try:
+                for task in tasks:
+                    if queue.error is not None:
+                        break  # a subtree failed: all is undone anyway
+                    result = phase_a(task)
+                    results.append(result)
+                    all_jobs.extend(result[2])
+                    queue.put(result[2])
+                queue.close()
+                queue.work()
+            except BaseException as exc:
+                queue.fail(exc)
+                raise
+            finally:
+                wait(workers)
+            queue.check()
+        for job in all_jobs:
+            job.release()
+        return results, all_jobs
 
     def _refit_update(self, alive, start):
         # A class lost its last row: a refit has fewer classes, so refit.
@@ -810,6 +845,286 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+# Subtrees of at least this many rows grow in pieces on several threads.
+_SPLIT_MIN_ROWS = 2048
+
+
+def _room(sizes, levels, P):
+    """Ids a subtree may need: nodes below its root, and slots.
+
+    A subtree of ``m`` rows and ``levels`` levels has at most
+    ``min(2 m - 1, 2**levels - 1)`` nodes (every leaf holds a row). Nodes of
+    at least ``c`` rows (the ones with a slot) lie on the paths to at most
+    ``m // c`` disjoint such nodes, each path at most ``levels`` long.
+    """
+    sizes = np.maximum(np.asarray(sizes, dtype=np.int64), 1)
+    levels = np.asarray(levels, dtype=np.int64)
+    nodes = np.minimum(2 * sizes - 1, (np.int64(1) << levels) - 1)
+    if P[K.P_USECACHE]:
+        slots = np.minimum(nodes, (sizes // int(P[K.P_CACHE])) * levels)
+    else:
+        slots = np.zeros_like(nodes)
+    return nodes - 1, slots
+
+
+class _Job:
+    """A subtree to grow at ``node`` of ``tree``.
+
+    It grows in the node ids ``[lo, hi)`` reserved for it in the tree, and
+    writes its slots to a buffer of its own (``sd``, room for ``n_slots``),
+    so that subtrees of one tree can grow on several threads at once.
+    :meth:`release` (one thread) then appends the slots to the tree's,
+    renumbers them, and turns the unused reserved ids into garbage.
+    """
+
+    __slots__ = (
+        "tree",
+        "node",
+        "par",
+        "side",
+        "s",
+        "m",
+        "depth",
+        "key",
+        "lo",
+        "hi",
+        "sd",
+        "slo",
+        "shi",
+        "end",
+        "send",
+        "skip",
+        "free",
+        "journal",
+    )
+
+    def __init__(
+        self, tree, node, par, side, s, m, depth, key, lo, hi, n_slots, journal
+    ):
+        self.tree, self.node, self.par, self.side = tree, node, par, side
+        self.s, self.m, self.depth, self.key = s, m, depth, key
+        self.lo, self.hi = lo, hi
+        self.sd = np.empty((n_slots, tree.SD.shape[1]))
+        self.slo, self.shi = 0, n_slots
+        self.end, self.send = lo, 0
+        self.skip = None  # roots of the pieces (they renumber their own slots)
+        self.free = None  # start of the unused ids (default: end)
+        self.journal = journal
+
+    def grown(self, n_nodes, n_slots):
+        if n_nodes > self.hi or n_slots > self.shi:  # pragma: no cover - bounds
+            raise RuntimeError("a rebuilt subtree outgrew its reserved ids")
+        self.end, self.send = n_nodes, n_slots
+
+    def release(self):
+        tree = self.tree
+        NI = tree.NI
+        if self.send:
+            base = int(tree.meta[1])
+            if base + self.send > tree.SD.shape[0]:
+                if self.journal is not None:
+                    self.journal.append(("arrays", tree) + tree.arrays())
+                tree.reserve_slots(base + self.send)
+            tree.SD[base : base + self.send] = self.sd[: self.send]
+            ids = np.r_[self.node, np.arange(self.lo, self.end)]
+            if self.skip is not None:
+                ids = np.setdiff1d(ids, self.skip, assume_unique=True)
+            sl = NI[ids, K.SLOT]
+            has = sl >= 0
+            NI[ids[has], K.SLOT] = sl[has] + base
+            tree.meta[1] = base + self.send
+        self.sd = None
+        # reserved ids left unused become garbage nodes, unreachable
+        free = self.end if self.free is None else self.free
+        if free < self.hi:
+            hole = np.arange(free, self.hi)
+            NI[hole, K.LEFT] = -1
+            NI[hole, K.RIGHT] = -1
+            NI[hole, K.SLOT] = -1
+            NI[hole, K.FEAT] = -2
+            NI[hole, K.NROWS] = 0
+            tree.meta[2] += hole.size
+
+
+def _grow_job(job, data, P):
+    tree = job.tree
+    n_nodes, n_slots = K.build(
+        tree.NI,
+        tree.NF,
+        tree.NK,
+        tree.NT,
+        job.sd,
+        job.lo,
+        job.slo,
+        job.node,
+        job.par,
+        job.side,
+        tree.order,
+        job.s,
+        job.m,
+        job.depth,
+        job.key,
+        *data,
+        tree.tkey,
+        P,
+    )
+    job.grown(n_nodes, n_slots)
+
+
+def _grow_top(job, data, P):
+    """Grow the top of a large subtree; return the pieces left to grow."""
+    tree = job.tree
+    fmax = max(job.m // 4, 1)
+    levels = int(min(P[K.P_MD] - job.depth + 1, 62))
+    # frontier nodes are children of top nodes, which hold over fmax rows
+    # each (at most m // (fmax + 1) of them per level)
+    n_fr = 2 * levels * (job.m // (fmax + 1) + 1) + 2
+    fr = np.empty((n_fr, 6), dtype=np.int64)
+    frk = np.empty(n_fr, dtype=np.uint64)
+    n_nodes, n_slots, n_front = K.grow(
+        tree.NI,
+        tree.NF,
+        tree.NK,
+        tree.NT,
+        job.sd,
+        job.lo,
+        job.slo,
+        job.node,
+        job.par,
+        job.side,
+        tree.order,
+        job.s,
+        job.m,
+        job.depth,
+        job.key,
+        *data,
+        tree.tkey,
+        P,
+        fmax,
+        fr,
+        frk,
+    )
+    fr, frk = fr[:n_front], frk[:n_front]
+    node_room, slot_room = _room(fr[:, 2], np.minimum(P[K.P_MD] - fr[:, 3] + 1, 62), P)
+    if n_nodes + int(node_room.sum()) <= job.hi:
+        # the pieces' ranges lie within the job's (see _room)
+        job.grown(n_nodes, n_slots)
+        job.skip = fr[:, 0].copy()
+        pieces = []
+        for q in range(n_front):
+            node, s, m, depth, par, side = (int(v) for v in fr[q])
+            piece = _Job(
+                tree,
+                node,
+                par,
+                side,
+                s,
+                m,
+                depth,
+                frk[q],
+                n_nodes,
+                n_nodes + int(node_room[q]),
+                int(slot_room[q]),
+                job.journal,
+            )
+            pieces.append(piece)
+            n_nodes = piece.hi
+        # ids after the pieces' ranges are the job's to release
+        job.free = n_nodes
+        return pieces
+    # otherwise (not expected) the pieces grow here, one after another, in
+    # the job's ranges: together they need no more than one call would
+    for q in range(n_front):
+        node, s, m, depth, par, side = (int(v) for v in fr[q])
+        n_nodes, n_slots = K.build(
+            tree.NI,
+            tree.NF,
+            tree.NK,
+            tree.NT,
+            job.sd,
+            n_nodes,
+            n_slots,
+            node,
+            par,
+            side,
+            tree.order,
+            s,
+            m,
+            depth,
+            frk[q],
+            *data,
+            tree.tkey,
+            P,
+        )
+    job.grown(n_nodes, n_slots)
+    return []
+
+
+class _JobQueue:
+    """Subtrees to grow, shared by threads; largest first.
+
+    ``run(job)`` grows a job and returns the jobs it leaves (pieces).
+    :meth:`work` takes jobs until the queue is closed and every job is done,
+    or until a job fails; the first failure is kept for :meth:`check`.
+    """
+
+    def __init__(self, run):
+        self.run = run
+        self.cv = threading.Condition()
+        self.heap = []
+        self.count = 0  # ties broken by arrival
+        self.pending = 0  # queued or running
+        self.closed = False
+        self.error = None
+
+    def put(self, jobs):
+        if not jobs:
+            return
+        with self.cv:
+            for job in jobs:
+                heapq.heappush(self.heap, (-job.m, self.count, job))
+                self.count += 1
+            self.pending += len(jobs)
+            self.cv.notify_all()
+
+    def close(self):
+        with self.cv:
+            self.closed = True
+            self.cv.notify_all()
+
+    def fail(self, exc):
+        with self.cv:
+            if self.error is None:
+                self.error = exc
+            self.cv.notify_all()
+
+    def work(self):
+        while True:
+            with self.cv:
+                while (
+                    self.error is None
+                    and not self.heap
+                    and not (self.closed and self.pending == 0)
+                ):
+                    self.cv.wait()
+                if self.error is not None or not self.heap:
+                    return
+                job = heapq.heappop(self.heap)[2]
+            try:
+                more = self.run(job)
+            except BaseException as exc:
+                self.fail(exc)
+                return
+            self.put(more)
+            with self.cv:
+                self.pending -= 1
+                self.cv.notify_all()
+
+    def check(self):
+        if self.error is not None:
+            raise self.error
 
 
 _POOLS = {}
@@ -864,6 +1179,8 @@ def _undo(entry):
     if kind == "nodes":
         _, _, idx, ni, nf, nt, slots, sd = entry
         tree.NI[idx], tree.NF[idx], tree.NT[idx], tree.SD[slots] = ni, nf, nt, sd
+    elif kind == "arrays":
+        tree.NI, tree.NF, tree.NK, tree.NT, tree.SD = entry[2:]
     elif kind == "sub":
         _, _, sub, ni, nf, nt, sl, sd, s, e, order = entry
         tree.NI[sub], tree.NF[sub], tree.NT[sub], tree.SD[sl] = ni, nf, nt, sd

@@ -533,6 +533,54 @@ def build(
     Node ids after the root are appended from ``n_nodes``, in preorder.
     Returns ``(n_nodes, n_slots)``. Capacity is the caller's job.
     """
+    fr = np.empty((0, 6), dtype=np.int64)
+    frk = np.empty(0, dtype=np.uint64)
+    n_nodes, n_slots, _ = grow(
+        NI, NF, NK, NT, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
+        depth0, key0, X, Xb, yc, yr, rk, sw, tkey, P, 0, fr, frk,
+    )  # fmt: skip
+    return n_nodes, n_slots
+
+
+@njit(cache=True, nogil=True)
+def grow(
+    NI,
+    NF,
+    NK,
+    NT,
+    SD,
+    n_nodes,
+    n_slots,
+    root,
+    parent,
+    side,
+    order,
+    s0,
+    m0,
+    depth0,
+    key0,
+    X,
+    Xb,
+    yc,
+    yr,
+    rk,
+    sw,
+    tkey,
+    P,
+    fmax,
+    fr,
+    frk,
+):
+    """:func:`build`, stopping at a frontier when ``fmax > 0``.
+
+    A node below the root with at most ``fmax`` rows is given its id and
+    linked to its parent, but not grown: its id, range start, row count,
+    depth, parent and side go to a row of ``fr`` and its path key to
+    ``frk`` (``fr`` needs a row per possible frontier node). Growing each
+    frontier node later with :func:`build` (``root`` its id) gives the
+    subtree one call would have grown, so the pieces of a large subtree can
+    grow on several threads. Returns ``(n_nodes, n_slots, n_frontier)``.
+    """
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     msl, mss, md = P[P_MSL], P[P_MSS], P[P_MD]
@@ -552,9 +600,10 @@ def build(
     # a few short columns instead of scattered cache lines of all of X
     p = P[P_P]
     XT = np.empty((p, max(m0, 1)), dtype=np.float64)
-    for f in range(p):
-        for q in range(m0):
-            XT[f, q] = X[order[s0 + q], f]
+    for q in range(m0):
+        i = order[s0 + q]
+        for f in range(p):
+            XT[f, q] = X[i, f]
     pall = np.arange(max(m0, 1))
     scr = new_scratch(m0, P)
     tmpp = np.empty(max(m0, 1), dtype=np.int64)
@@ -574,6 +623,7 @@ def build(
     st_side[0] = side
     sp = 1
     first = True
+    n_front = 0
     while sp > 0:
         sp -= 1
         s = st_s[sp]
@@ -590,6 +640,16 @@ def build(
             n_nodes += 1
         if par >= 0:
             NI[par, LEFT if sd == 0 else RIGHT] = node
+        if fmax > 0 and node != root and m <= fmax:
+            fr[n_front, 0] = node
+            fr[n_front, 1] = s
+            fr[n_front, 2] = m
+            fr[n_front, 3] = depth
+            fr[n_front, 4] = par
+            fr[n_front, 5] = sd
+            frk[n_front] = key
+            n_front += 1
+            continue
         rows = order[s : s + m]
         wr = wall[s - s0 : s - s0 + m]
         NK[node] = key
@@ -661,7 +721,7 @@ def build(
         st_par[sp] = node
         st_side[sp] = 0
         sp += 1
-    return n_nodes, n_slots
+    return n_nodes, n_slots, n_front
 
 
 @njit(cache=True, nogil=True)
@@ -856,7 +916,9 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
             eval_tot(rows, wr, n, yc, yr, P, buf)
             if n > scr[0].shape[0]:
                 scr = new_scratch(n, P)
-            eval_splits(rows, wr, n, X, Xb, yc, yr, P, NK[node], buf, no_block, no_pos, scr)
+            eval_splits(
+                rows, wr, n, X, Xb, yc, yr, P, NK[node], buf, no_block, no_pos, scr
+            )
         bj, bt = choose(buf, P)
         if is_leaf:
             if bj >= 0:
@@ -884,10 +946,14 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
 
 
 @njit(cache=True, nogil=True)
-def compact(NI, NF, NK, NT, SD, nNI, nNF, nNK, nNT, nSD):
-    """Copy the live nodes (reachable from the root) in preorder; drop garbage."""
+def compact(NI, NF, NK, NT, SD, nNI, nNF, nNK, nNT, nSD, new_id):
+    """Copy the live nodes (reachable from the root) in preorder; drop garbage.
+
+    ``new_id`` (one entry per node) receives each node's new id, -1 for
+    garbage.
+    """
     n_nodes = NI.shape[0]
-    new_id = np.full(n_nodes, -1, dtype=np.int64)
+    new_id[:] = -1
     stack = np.empty(n_nodes + 1, dtype=np.int64)
     stack[0] = 0
     sp = 1

@@ -1,4 +1,5 @@
 import pickle
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -129,6 +130,95 @@ def test_many_single_and_batched_deletions_match_refit():
     model.unlearn(X[forget[20:]], y[forget[20:]])
     assert_same_forests(model, refit(est, X, y, forget))
     assert model.unlearn_history_[-1]["exact"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(problems(True), options, st.integers(1, 3), st.booleans())
+def test_subtrees_grown_in_pieces_equal_refit(problem, opts, steps, regression):
+    # every rebuilt subtree of 2 rows or more grows its top, then its pieces
+    # on two threads: still the refit, node for node
+    from skunlearn.tree import _base
+
+    X, y, forget, sw = problem
+    if regression:
+        y = y.astype(float) + X[:, 0]
+    cls = UnlearningForestRegressor if regression else UnlearningForestClassifier
+    est = cls(**{**opts, "n_jobs": 2})
+    model = est.fit(X, y, sample_weight=sw)
+    with mock.patch.object(_base, "_SPLIT_MIN_ROWS", 2):
+        for part in np.array_split(forget, steps):
+            if part.size:
+                model.unlearn(X[part], y[part])
+    gold = refit(est, X, y, forget, sw)
+    assert_same_forests(model, gold)
+    assert_array_equal(model.predict(X), gold.predict(X))
+
+
+def test_large_subtrees_grow_in_pieces(monkeypatch):
+    from skunlearn.tree import _base
+
+    X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
+    est = UnlearningForestClassifier(
+        n_estimators=6, max_depth=8, random_state=0, n_jobs=2
+    )
+    model = est.fit(X, y)
+    monkeypatch.setattr(_base, "_SPLIT_MIN_ROWS", 64)
+    tops = []
+    real_top = _base._grow_top
+
+    def counting_top(job, data, P):
+        pieces = real_top(job, data, P)
+        tops.append(len(pieces))
+        return pieces
+
+    monkeypatch.setattr(_base, "_grow_top", counting_top)
+    forget = np.random.RandomState(0).choice(3000, 40, replace=False)
+    for i in forget[:30]:
+        model.unlearn(X[i : i + 1], y[i : i + 1])
+    model.unlearn(X[forget[30:]], y[forget[30:]])
+    assert tops and max(tops) >= 2
+    assert_same_forests(model, refit(est, X, y, forget))
+    assert_array_equal(
+        model.predict_proba(X), refit(est, X, y, forget).predict_proba(X)
+    )
+
+
+def test_pieces_without_room_grow_one_after_another(monkeypatch):
+    # if the pieces' reserved ranges did not fit in the subtree's (the bounds
+    # say they do), they grow in turn within it: the same trees
+    from skunlearn.tree import _base
+
+    X, y = make_classification(n_samples=2000, n_features=5, random_state=1)
+    est = UnlearningForestClassifier(
+        n_estimators=4, max_depth=7, random_state=0, n_jobs=2
+    )
+    model = est.fit(X, y)
+    monkeypatch.setattr(_base, "_SPLIT_MIN_ROWS", 32)
+    real_room = _base._room
+    real_top = _base._grow_top
+    in_top = []
+
+    def roomy(sizes, levels, P):
+        nodes, slots = real_room(sizes, levels, P)
+        if in_top:
+            return nodes * 4 + 10**6, slots
+        return nodes, slots
+
+    def top(job, data, P):
+        in_top.append(1)
+        try:
+            pieces = real_top(job, data, P)
+        finally:
+            in_top.clear()
+        assert pieces == []
+        return pieces
+
+    monkeypatch.setattr(_base, "_room", roomy)
+    monkeypatch.setattr(_base, "_grow_top", top)
+    forget = np.arange(0, 2000, 97)
+    for i in forget:
+        model.unlearn(X[i : i + 1], y[i : i + 1])
+    assert_same_forests(model, refit(est, X, y, forget))
 
 
 def test_gold_standard_checks():
@@ -279,9 +369,13 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize("n_jobs", [None, 2])
-def test_failure_during_in_place_rebuild_restores_the_forest(monkeypatch, n_jobs):
-    from skunlearn.tree import _kernels
+@pytest.mark.parametrize("n_jobs, split_min", [(None, 2048), (2, 2048), (2, 16)])
+def test_failure_during_in_place_rebuild_restores_the_forest(
+    monkeypatch, n_jobs, split_min
+):
+    from skunlearn.tree import _base, _kernels
+
+    monkeypatch.setattr(_base, "_SPLIT_MIN_ROWS", split_min)
 
     X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
     est = UnlearningForestClassifier(
