@@ -36,7 +36,7 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseDeletionForest):
     """A random forest classifier with exact, fast deletion.
     %(common)s
     A deletion decrements the cached class counts of every candidate split
-    (nodes with at least 256 rows) on the forgotten rows' paths, re-evaluates
+    (nodes with at least 128 rows) on the forgotten rows' paths, re-evaluates
     smaller nodes from their rows, and rebuilds only the subtrees whose best
     split changes; a batch shares the work per tree.
 
@@ -45,9 +45,9 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseDeletionForest):
     target); each tree adds 4 bytes per row it holds (0.63 of them on average
     with ``bootstrap``), about 170 bytes per node, and
     ``16 * max_features * n_thresholds * (n_classes + 4)`` bytes per node of at
-    least 256 rows (cached split statistics). With 100 trees of depth 10 on
-    80,000 rows of 20 features (binary) this is about 1.4 KB per training row,
-    some 9 times the training data; ``benchmarks/bench_forest.py`` prints the
+    least 128 rows (cached split statistics). With 100 trees of depth 10 on
+    80,000 rows of 20 features (binary) this is about 1.7 KB per training row,
+    some 11 times the training data; ``benchmarks/bench_forest.py`` prints the
     figure.
 
     Parameters
@@ -77,7 +77,10 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseDeletionForest):
         Whether each tree sees a Poisson(1) bootstrap of the rows.
 
     n_jobs : int, default=None
-        Number of threads growing trees (``-1``: all cores).
+        Number of threads growing trees, and updating them in :meth:`unlearn`
+        (``-1``: all cores). In :meth:`unlearn`, the threads take chunks of
+        trees, then the subtrees to rebuild (largest first, a large one split
+        into pieces); the result does not depend on it.
 
     random_state : int, RandomState instance or None, default=None
         Seed of every hashed choice. With None, a seed is drawn at ``fit``.
@@ -229,7 +232,10 @@ class UnlearningForestRegressor(RegressorMixin, _BaseDeletionForest):
         Whether each tree sees a Poisson(1) bootstrap of the rows.
 
     n_jobs : int, default=None
-        Number of threads growing trees (``-1``: all cores).
+        Number of threads growing trees, and updating them in :meth:`unlearn`
+        (``-1``: all cores). In :meth:`unlearn`, the threads take chunks of
+        trees, then the subtrees to rebuild (largest first, a large one split
+        into pieces); the result does not depend on it.
 
     random_state : int, RandomState instance or None, default=None
         Seed of every hashed choice. With None, a seed is drawn at ``fit``.

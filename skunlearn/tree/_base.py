@@ -1,12 +1,15 @@
 """The engine shared by the deletion-ready trees and forests.
 
 A fitted model is a list of :class:`_Tree` (flat arrays, see ``_kernels``).
-Deletion runs in two phases per tree: phase A (compiled) updates in place the
-nodes on the forgotten rows' paths and reports the topmost nodes whose split
-changed; phase B rebuilds those subtrees in a copy of the tree. Phase A
-records the old contents of every node it touches in a journal, so a failed
-or interrupted ``unlearn`` restores the model exactly; the journal is dropped
-at commit.
+Deletion runs in two phases. Phase A (compiled, a chunk of trees per call)
+updates in place the nodes on the forgotten rows' paths and reports the
+topmost nodes whose split changed; those subtrees are then cleared and grown
+again in phase B, in reserved node ids of the same tree (or of a compacted
+copy when half of the tree is garbage). Phase A records the old contents of
+every node it touches in a journal, as does the clearing, so a failed or
+interrupted ``unlearn`` restores the model exactly; the journal is dropped
+at commit. With ``n_jobs`` > 1, threads share the work (see
+``_BaseDeletionForest._run_phases``).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -594,40 +597,48 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 tasks.append((t, tree, mine))
         n_threads = effective_n_jobs(self._n_jobs())
 
-        def phase_a(task):
-            # one tree: update the paths in place, then clear the subtrees
-            # whose split changed and plan their growth (phase B); trees
-            # share nothing, so threads may run different trees at once (the
-            # kernels release the GIL)
-            t, tree, mine = task
-            tree_journal = []
-            journal.append(tree_journal)
-            out = K.delete(
-                tree.NI,
-                tree.NF,
-                tree.NK,
-                tree.NT,
-                tree.SD,
-                tree.order,
-                X,
-                Xb,
-                yc,
-                yr,
-                rk,
-                sw,
-                tree.tkey,
-                alive,
-                mine,
-                P,
+        def phase_a(chunk):
+            # up to _CHUNK trees in two kernel calls (short calls on several
+            # threads would mostly wait for each other's turn at the
+            # interpreter): journal the paths' nodes, update them in place,
+            # then clear the subtrees whose split changed and plan their
+            # growth (phase B). The trees' arrays go in as tuples of a fixed
+            # length (padded with the first tree's, never used): one compiled
+            # version of the kernels serves every chunk
+            trees = [tree for _, tree, _ in chunk]
+            trees += [trees[0]] * (_CHUNK - len(trees))
+            lists = tuple(
+                tuple(getattr(tree, name) for tree in trees)
+                for name in ("NI", "NF", "NK", "NT", "SD", "order")
             )
-            # the paths' nodes as they were, taken by the kernel before it
-            # wrote anything (a failure inside it leaves the tree untouched)
-            tree_journal.append(("nodes", tree) + out[1:])
-            rebuild = out[0]
-            if rebuild.size == 0:
-                return t, None, []
-            target, jobs = self._rebuild(tree, rebuild, alive, dead, tree_journal)
-            return t, target, jobs
+            tk = np.array([tree.tkey for tree in trees], dtype=np.uint64)
+            which = np.arange(len(chunk), dtype=np.int64)
+            rptr = np.zeros(len(chunk) + 1, dtype=np.int64)
+            np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
+            rflat = np.concatenate([mine for _, _, mine in chunk])
+            idx, ni, nf, nt, jptr, slots, sd, sptr = K.snapshot_trees(
+                lists[0], lists[1], lists[3], lists[4], which, rptr, rflat, X
+            )
+            tree_journals = []
+            for q, (_, tree, _) in enumerate(chunk):
+                a, b = jptr[q], jptr[q + 1]
+                c, d = sptr[q], sptr[q + 1]
+                entry = ("nodes", tree, idx[a:b], ni[a:b], nf[a:b], nt[a:b])
+                tree_journal = [entry + (slots[c:d], sd[c:d])]
+                journal.append(tree_journal)
+                tree_journals.append(tree_journal)
+            rebuild, bptr = K.delete_trees(
+                *lists, tk, which, rptr, rflat, X, Xb, yc, yr, rk, sw, alive, P
+            )
+            out = []
+            for q, (t, tree, _) in enumerate(chunk):
+                nodes = rebuild[bptr[q] : bptr[q + 1]]
+                if nodes.size == 0:
+                    out.append((t, None, []))
+                    continue
+                target, jobs = self._rebuild(tree, nodes, alive, dead, tree_journals[q])
+                out.append((t, target, jobs))
+            return out
 
         results, jobs = self._run_phases(phase_a, tasks, data, n_threads)
         new_trees = list(self.trees_)
@@ -644,7 +655,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             exact=True,
             details={
                 "trees_touched": len(tasks),
-                "subtrees_rebuilt": len(jobs),
+                "subtrees_rebuilt": sum(len(r[2]) for r in results),
                 "update_seconds": time.perf_counter() - start,
             },
         )
@@ -693,45 +704,19 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         rows = np.empty(m_max, dtype=np.int64)
         wr = np.empty(m_max)
         jobs = []
+        # ascending rows (the order a refit sums them in) matter only where
+        # sums are not exact; with exact counts any order gives the tree
+        ascend = not P[K.P_USECACHE]
         for q, node in enumerate(rebuild):
             node = int(node)
-            sub = K.subtree(NI, node)
-            sl = NI[sub, K.SLOT]
-            sl = sl[sl >= 0]
             s, e = int(NI[node, K.START]), int(NI[node, K.END])
+            args = (NI, NF, NT, SD, order, node, alive, rk, sw, target.tkey)
+            args += (P[K.P_BOOT], ascend, dead, rows, wr)
             if journal is not None:
-                journal.append(
-                    (
-                        "sub",
-                        target,
-                        sub,
-                        NI[sub],
-                        NF[sub],
-                        NT[sub],
-                        sl,
-                        SD[sl],
-                        s,
-                        e,
-                        order[s:e].copy(),
-                    )
-                )
-            # the replaced nodes become garbage: scrubbed, unreachable
-            rest = sub[1:]
-            NI[rest, K.LEFT] = -1
-            NI[rest, K.RIGHT] = -1
-            NI[rest, K.SLOT] = -1
-            NI[rest, K.FEAT] = -2
-            NI[rest, K.NROWS] = 0
-            NF[rest] = 0.0
-            NT[rest] = 0.0
-            SD[sl] = 0.0
-            n_garbage += rest.size
-            m = K.gather(
-                order, s, e, alive, rk, sw, target.tkey, P[K.P_BOOT], rows, wr, True
-            )
-            order[s : s + m] = rows[:m]
-            # what is left of the range holds no live row (a forgotten row's id)
-            order[s + m : e] = dead
+                _, sub, ni, nf, nt, sl, sd, old = K.clear_subtree(*args, True, False)
+                journal.append(("sub", target, sub, ni, nf, nt, sl, sd, s, e, old))
+            m, sub = K.clear_subtree(*args, False, True)[:2]
+            n_garbage += sub.size - 1
             par = int(NI[node, K.PARENT])
             side = 0 if par < 0 or NI[par, K.LEFT] == node else 1
             nr = int(node_room[q])
@@ -760,49 +745,48 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
     def _run_phases(self, phase_a, tasks, data, n_threads):
         """Phase A on every tree, phase B on the subtrees it plans.
 
-        On one thread, one after the other. With more, phase A runs on the
-        calling thread (its kernel calls are short: on several threads they
-        would mostly wait for each other's turn at the interpreter) while
-        the other threads grow the subtrees planned so far, largest first;
-        the calling thread joins them when phase A is done. A subtree of at
-        least ``_SPLIT_MIN_ROWS`` rows grows its top levels, then the pieces
-        below them (at most a quarter of its rows each) join the queue.
-        Every piece writes only its own reserved ids, so the result is the
-        subtree one call grows. Returns phase A's results and all the jobs,
-        released (see :class:`_Job`).
+        On one thread, one after the other. With more, every thread takes
+        work from one queue: first phase A on chunks of trees, then the
+        subtrees planned so far, largest first. A subtree of at least
+        ``_SPLIT_MIN_ROWS`` rows grows its top levels, then the pieces below
+        them (at most a quarter of its rows each) join the queue. Every piece
+        writes only its own reserved ids, so the result is the subtree one
+        call grows. Returns phase A's results and all the jobs, released (see
+        :class:`_Job`).
         """
         P = self._P_
         all_jobs = []
+        results = []
+        chunks = [tasks[i : i + _CHUNK] for i in range(0, len(tasks), _CHUNK)]
         if n_threads <= 1:
-            results = [phase_a(task) for task in tasks]
+            results = [r for chunk in chunks for r in phase_a(chunk)]
             for _, _, jobs in results:
                 for job in jobs:
                     _grow_job(job, data, P)
                 all_jobs.extend(jobs)
         else:
 
-            def grow(job):
-                if job.m >= _SPLIT_MIN_ROWS:
-                    pieces = _grow_top(job, data, P)
+            def run(item):
+                if isinstance(item, list):
+                    out = phase_a(item)
+                    results.extend(out)
+                    jobs = [job for _, _, tree_jobs in out for job in tree_jobs]
+                    all_jobs.extend(jobs)
+                    return jobs
+                if item.m >= _SPLIT_MIN_ROWS:
+                    pieces = _grow_top(item, data, P)
                     all_jobs.extend(pieces)
                     return pieces
-                _grow_job(job, data, P)
+                _grow_job(item, data, P)
                 return ()
 
-            queue = _JobQueue(grow)
+            queue = _JobQueue(run)
+            queue.put(chunks, first=True)
+            queue.close()
             workers = [
                 _pool(n_threads - 1).submit(queue.work) for _ in range(n_threads - 1)
             ]
-            results = []
             try:
-                for task in tasks:
-                    if queue.error is not None:
-                        break  # a subtree failed: all is undone anyway
-                    result = phase_a(task)
-                    results.append(result)
-                    all_jobs.extend(result[2])
-                    queue.put(result[2])
-                queue.close()
                 queue.work()
             except BaseException as exc:
                 queue.fail(exc)
@@ -810,6 +794,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             finally:
                 wait(workers)
             queue.check()
+            results.sort(key=lambda r: r[0])
         for job in all_jobs:
             job.release()
         return results, all_jobs
@@ -849,6 +834,8 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
 
 # Subtrees of at least this many rows grow in pieces on several threads.
 _SPLIT_MIN_ROWS = 2048
+# Trees per kernel call in phase A.
+_CHUNK = 8
 
 
 def _room(sizes, levels, P):
@@ -1063,9 +1050,10 @@ def _grow_top(job, data, P):
 
 
 class _JobQueue:
-    """Subtrees to grow, shared by threads; largest first.
+    """Work shared by threads: items put ``first``, then subtrees, largest first.
 
-    ``run(job)`` grows a job and returns the jobs it leaves (pieces).
+    ``run(item)`` does an item and returns the jobs it leaves (subtrees to
+    grow, pieces).
     :meth:`work` takes jobs until the queue is closed and every job is done,
     or until a job fails; the first failure is kept for :meth:`check`.
     """
@@ -1079,12 +1067,13 @@ class _JobQueue:
         self.closed = False
         self.error = None
 
-    def put(self, jobs):
+    def put(self, jobs, first=False):
         if not jobs:
             return
         with self.cv:
             for job in jobs:
-                heapq.heappush(self.heap, (-job.m, self.count, job))
+                key = -np.inf if first else -job.m
+                heapq.heappush(self.heap, (key, self.count, job))
                 self.count += 1
             self.pending += len(jobs)
             self.cv.notify_all()

@@ -28,7 +28,7 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseDeletionForest):
     """A decision tree classifier that forgets rows exactly and fast.
     %(state)s
     Deleting rows decrements the cached class counts of every candidate split
-    on their path (nodes with at least 256 rows), re-evaluates the smaller
+    on their path (nodes with at least 128 rows), re-evaluates the smaller
     nodes from their rows, and rebuilds only the subtrees whose split changes.
 
     Parameters
@@ -84,7 +84,7 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseDeletionForest):
         fingerprint index and target); the tree adds 4 bytes per row (its place
         in the tree), about 170 bytes per node, and for the classifier about
         ``16 * max_features * n_thresholds * (n_classes + 4)`` bytes per node of
-        at least 256 rows (cached split statistics).
+        at least 128 rows (cached split statistics).
 
     unlearn_history_ : list of dict
         One record per :meth:`unlearn` call.
@@ -213,7 +213,7 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseDeletionForest):
         fingerprint index and target); the tree adds 4 bytes per row (its place
         in the tree), about 170 bytes per node, and for the classifier about
         ``16 * max_features * n_thresholds * (n_classes + 4)`` bytes per node of
-        at least 256 rows (cached split statistics).
+        at least 128 rows (cached split statistics).
 
     unlearn_history_ : list of dict
         One record per :meth:`unlearn` call.

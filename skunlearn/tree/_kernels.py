@@ -797,6 +797,17 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
     before), taken in the same call.
     """
     j_idx, j_ni, j_nf, j_nt, j_slots, j_sd = snapshot(NI, NF, NT, SD, X, del_rows)
+    rebuild = delete_core(
+        NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_rows, P
+    )
+    return rebuild, j_idx, j_ni, j_nf, j_nt, j_slots, j_sd
+
+
+@njit(cache=True, nogil=True)
+def delete_core(
+    NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_rows, P
+):
+    """:func:`delete` without its journal: the nodes to rebuild."""
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     msl, mss, md = P[P_MSL], P[P_MSS], P[P_MD]
@@ -942,7 +953,7 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
         sp += 1
         stack[sp] = NI[node, LEFT]
         sp += 1
-    return rebuild[:n_rebuild], j_idx, j_ni, j_nf, j_nt, j_slots, j_sd
+    return rebuild[:n_rebuild]
 
 
 @njit(cache=True, nogil=True)
@@ -1085,3 +1096,132 @@ def preorder_ids(NI):
             stack[sp] = NI[node, LEFT]
             sp += 1
     return new_id
+
+
+@njit(cache=True, nogil=True)
+def snapshot_trees(NIs, NFs, NTs, SDs, which, rptr, rflat, X):
+    """:func:`snapshot` of several trees (typed lists of arrays), flat.
+
+    Tree ``which[q]`` is to lose rows ``rflat[rptr[q]:rptr[q + 1]]``; its
+    journal is ``idx``, ``ni``, ``nf``, ``nt`` split by ``jptr`` and
+    ``slots``, ``sd`` split by ``sptr``.
+    """
+    n = which.shape[0]
+    jptr = np.zeros(n + 1, dtype=np.int64)
+    sptr = np.zeros(n + 1, dtype=np.int64)
+    outs = []
+    for q in range(n):
+        t = which[q]
+        out = snapshot(NIs[t], NFs[t], NTs[t], SDs[t], X, rflat[rptr[q] : rptr[q + 1]])
+        jptr[q + 1] = jptr[q] + out[0].shape[0]
+        sptr[q + 1] = sptr[q] + out[4].shape[0]
+        outs.append(out)
+    t0 = which[0] if n else 0
+    idx = np.empty(jptr[n], dtype=np.int64)
+    ni = np.empty((jptr[n], NIs[t0].shape[1]), dtype=np.int64)
+    nf = np.empty((jptr[n], NFs[t0].shape[1]), dtype=np.float64)
+    nt = np.empty((jptr[n], NTs[t0].shape[1]), dtype=np.float64)
+    slots = np.empty(sptr[n], dtype=np.int64)
+    sd = np.empty((sptr[n], SDs[t0].shape[1]), dtype=np.float64)
+    for q in range(n):
+        out = outs[q]
+        a, b = jptr[q], jptr[q + 1]
+        idx[a:b] = out[0]
+        ni[a:b] = out[1]
+        nf[a:b] = out[2]
+        nt[a:b] = out[3]
+        a, b = sptr[q], sptr[q + 1]
+        slots[a:b] = out[4]
+        sd[a:b] = out[5]
+    return idx, ni, nf, nt, jptr, slots, sd, sptr
+
+
+@njit(cache=True, nogil=True)
+def delete_trees(
+    NIs, NFs, NKs, NTs, SDs, orders, tkeys, which, rptr, rflat, X, Xb, yc, yr, rk, sw,
+    alive, P,
+):  # fmt: skip
+    """:func:`delete_core` on several trees (journal them first).
+
+    Returns the nodes to rebuild, flat (``rebuild[bptr[q]:bptr[q + 1]]`` for
+    tree ``which[q]``), and ``bptr``.
+    """
+    n = which.shape[0]
+    bptr = np.zeros(n + 1, dtype=np.int64)
+    outs = []
+    for q in range(n):
+        t = which[q]
+        out = delete_core(
+            NIs[t], NFs[t], NKs[t], NTs[t], SDs[t], orders[t], X, Xb, yc, yr, rk, sw,
+            tkeys[t], alive, rflat[rptr[q] : rptr[q + 1]], P,
+        )  # fmt: skip
+        bptr[q + 1] = bptr[q] + out.shape[0]
+        outs.append(out)
+    rebuild = np.empty(bptr[n], dtype=np.int64)
+    for q in range(n):
+        rebuild[bptr[q] : bptr[q + 1]] = outs[q]
+    return rebuild, bptr
+
+
+@njit(cache=True, nogil=True)
+def clear_subtree(
+    NI, NF, NT, SD, order, node, alive, rk, sw, tkey, boot, ascending, dead, rows,
+    wr, keep, write,
+):  # fmt: skip
+    """Clear the subtree at ``node`` before it grows again.
+
+    With ``write``, its nodes below ``node`` become garbage (scrubbed,
+    unreachable), its slots are zeroed, and its range of ``order`` gets its
+    live rows first (see :func:`gather`), then ``dead``; ``m`` is the number
+    of live rows (0 without ``write``). With ``keep``, copies of what it
+    overwrites come back first, for a journal: ``(m, sub, ni, nf, nt, slots,
+    sd, old_order)`` (``sub``: the subtree's ids, ``node`` first); else
+    empty. Take the copies in a call of their own, before the one that
+    writes, so that no interruption can separate writing from journaling.
+    """
+    sub = subtree(NI, node)
+    ns = 0
+    for q in range(sub.shape[0]):
+        if NI[sub[q], SLOT] >= 0:
+            ns += 1
+    slots = np.empty(ns, dtype=np.int64)
+    ns = 0
+    for q in range(sub.shape[0]):
+        if NI[sub[q], SLOT] >= 0:
+            slots[ns] = NI[sub[q], SLOT]
+            ns += 1
+    s = NI[node, START]
+    e = NI[node, END]
+    k = sub.shape[0] if keep else 0
+    ni = np.empty((k, NI.shape[1]), dtype=NI.dtype)
+    nf = np.empty((k, NF.shape[1]), dtype=NF.dtype)
+    nt = np.empty((k, NT.shape[1]), dtype=NT.dtype)
+    sd = np.empty((ns if keep else 0, SD.shape[1]), dtype=SD.dtype)
+    old = np.empty(e - s if keep else 0, dtype=order.dtype)
+    if keep:
+        for q in range(k):
+            ni[q] = NI[sub[q]]
+            nf[q] = NF[sub[q]]
+            nt[q] = NT[sub[q]]
+        for q in range(ns):
+            sd[q] = SD[slots[q]]
+        old[:] = order[s:e]
+    if not write:
+        return 0, sub, ni, nf, nt, slots, sd, old
+    for q in range(1, sub.shape[0]):
+        v = sub[q]
+        NI[v, LEFT] = -1
+        NI[v, RIGHT] = -1
+        NI[v, SLOT] = -1
+        NI[v, FEAT] = -2
+        NI[v, NROWS] = 0
+        NF[v] = 0.0
+        NT[v] = 0.0
+    for q in range(ns):
+        SD[slots[q]] = 0.0
+    m = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, ascending)
+    for q in range(m):
+        order[s + q] = rows[q]
+    for q in range(s + m, e):
+        order[q] = dead
+    return m, sub, ni, nf, nt, slots, sd, old
