@@ -935,29 +935,22 @@ class _Job:
             tree.meta[2] += hole.size
 
 
+def _build_args(tree, sd, n_nodes, n_slots, node, par, side, s, m, depth, key):
+    """The arguments of ``K.build`` before the data (``*data, tkey, P``)."""
+    arrays = (tree.NI, tree.NF, tree.NK, tree.NT, sd)
+    return arrays + (n_nodes, n_slots, node, par, side, tree.order, s, m, depth, key)
+
+
+def _job_args(job, data, P):
+    head = _build_args(
+        job.tree, job.sd, job.lo, job.slo, job.node, job.par, job.side, job.s,
+        job.m, job.depth, job.key,
+    )  # fmt: skip
+    return head + tuple(data) + (job.tree.tkey, P)
+
+
 def _grow_job(job, data, P):
-    tree = job.tree
-    n_nodes, n_slots = K.build(
-        tree.NI,
-        tree.NF,
-        tree.NK,
-        tree.NT,
-        job.sd,
-        job.lo,
-        job.slo,
-        job.node,
-        job.par,
-        job.side,
-        tree.order,
-        job.s,
-        job.m,
-        job.depth,
-        job.key,
-        *data,
-        tree.tkey,
-        P,
-    )
-    job.grown(n_nodes, n_slots)
+    job.grown(*K.build(*_job_args(job, data, P)))
 
 
 def _grow_top(job, data, P):
@@ -970,29 +963,7 @@ def _grow_top(job, data, P):
     n_fr = 2 * levels * (job.m // (fmax + 1) + 1) + 2
     fr = np.empty((n_fr, 6), dtype=np.int64)
     frk = np.empty(n_fr, dtype=np.uint64)
-    n_nodes, n_slots, n_front = K.grow(
-        tree.NI,
-        tree.NF,
-        tree.NK,
-        tree.NT,
-        job.sd,
-        job.lo,
-        job.slo,
-        job.node,
-        job.par,
-        job.side,
-        tree.order,
-        job.s,
-        job.m,
-        job.depth,
-        job.key,
-        *data,
-        tree.tkey,
-        P,
-        fmax,
-        fr,
-        frk,
-    )
+    n_nodes, n_slots, n_front = K.grow(*_job_args(job, data, P), fmax, fr, frk)
     fr, frk = fr[:n_front], frk[:n_front]
     node_room, slot_room = _room(fr[:, 2], np.minimum(P[K.P_MD] - fr[:, 3] + 1, 62), P)
     if n_nodes + int(node_room.sum()) <= job.hi:
@@ -1025,26 +996,10 @@ def _grow_top(job, data, P):
     # the job's ranges: together they need no more than one call would
     for q in range(n_front):
         node, s, m, depth, par, side = (int(v) for v in fr[q])
-        n_nodes, n_slots = K.build(
-            tree.NI,
-            tree.NF,
-            tree.NK,
-            tree.NT,
-            job.sd,
-            n_nodes,
-            n_slots,
-            node,
-            par,
-            side,
-            tree.order,
-            s,
-            m,
-            depth,
-            frk[q],
-            *data,
-            tree.tkey,
-            P,
+        head = _build_args(
+            tree, job.sd, n_nodes, n_slots, node, par, side, s, m, depth, frk[q]
         )
+        n_nodes, n_slots = K.build(*head, *data, tree.tkey, P)
     job.grown(n_nodes, n_slots)
     return []
 
