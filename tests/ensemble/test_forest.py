@@ -408,6 +408,62 @@ def test_failure_during_in_place_rebuild_restores_the_forest(
     assert_same_forests(model, refit(est, X, y, np.arange(i + 1)))
 
 
+@pytest.mark.parametrize("n_jobs", [None, 2])
+@pytest.mark.parametrize("where", ["after_phase_a", "growing_slots", "clearing"])
+def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
+    # a failure after phase A has written (its journal was taken before), while
+    # the slot array grows, or between clearing subtrees: all is undone
+    from skunlearn.tree import _base, _kernels
+
+    X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
+    est = UnlearningForestClassifier(
+        n_estimators=8, max_depth=6, random_state=0, n_jobs=n_jobs
+    )
+    model = est.fit(X, y)
+    monkeypatch.setattr(_base, "_SPLIT_MIN_ROWS", 64)
+    if where == "after_phase_a":
+        real = _kernels.delete_trees
+
+        def flaky(*args):
+            real(*args)
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(_kernels, "delete_trees", flaky)
+    elif where == "growing_slots":
+
+        def flaky(self, n):
+            raise MemoryError("simulated")
+
+        monkeypatch.setattr(_base._Tree, "reserve_slots", flaky)
+    else:
+        real = _kernels.clear_subtree
+        calls = []
+
+        def flaky(*args):
+            calls.append(1)
+            if len(calls) % 3 == 0:
+                raise KeyboardInterrupt
+            return real(*args)
+
+        monkeypatch.setattr(_kernels, "clear_subtree", flaky)
+    failed, gone = 0, []
+    for i in range(0, 3000, 7):
+        before = pickle.dumps(model)
+        try:
+            model.unlearn(X[i : i + 1], y[i : i + 1])
+            gone.append(i)
+        except (KeyboardInterrupt, MemoryError):
+            assert pickle.dumps(model) == before
+            failed += 1
+            if failed == 3:
+                break
+    assert failed
+    monkeypatch.undo()
+    # still the exact model of the rows forgotten so far, and usable
+    model.unlearn(X[1:2], y[1:2])
+    assert_same_forests(model, refit(est, X, y, np.r_[gone, 1]))
+
+
 def test_skops_round_trip_then_unlearn(tmp_path):
     sio = pytest.importorskip("skops.io")
     from skunlearn.cli import trusted_types
