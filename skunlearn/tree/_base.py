@@ -833,9 +833,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
 
 
 # Subtrees of at least this many rows grow in pieces on several threads.
-_SPLIT_MIN_ROWS = 2048
+_SPLIT_MIN_ROWS = 4096
 # Trees per kernel call in phase A.
-_CHUNK = 8
+_CHUNK = 16
 
 
 def _room(sizes, levels, P):

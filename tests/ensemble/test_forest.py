@@ -369,7 +369,7 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize("n_jobs, split_min", [(None, 2048), (2, 2048), (2, 16)])
+@pytest.mark.parametrize("n_jobs, split_min", [(None, 4096), (2, 4096), (2, 16)])
 def test_failure_during_in_place_rebuild_restores_the_forest(
     monkeypatch, n_jobs, split_min
 ):
