@@ -62,19 +62,6 @@ class _Tree:
         self.NI, self.NF, self.NK, self.NT, self.SD = NI, NF, NK, NT, SD
         self.order, self.index, self.tkey, self.meta = order, index, tkey, meta
 
-    def copy(self):
-        return _Tree(
-            self.NI.copy(),
-            self.NF.copy(),
-            self.NK.copy(),
-            self.NT.copy(),
-            self.SD.copy(),
-            self.order.copy(),
-            self.index,
-            self.tkey,
-            self.meta.copy(),
-        )
-
     def arrays(self):
         return self.NI, self.NF, self.NK, self.NT, self.SD
 
@@ -112,18 +99,18 @@ class _Tree:
         """Number of nodes of the tree (garbage excluded)."""
         return self.n_nodes - int(self.meta[2])
 
-    def compacted(self, slack=0.25, extra=(0, 0), new_id=None, copy_order=False):
+    def compacted(self, slack=0.25, extra_nodes=0, new_id=None, copy_order=False):
         """A copy in preorder without garbage.
 
-        Spare capacity: ``slack`` times the live nodes (and slots) plus
-        ``extra = (nodes, slots)``. ``new_id`` (optional, one entry per node
+        Spare capacity: ``slack`` times the live nodes (and slots), plus
+        ``extra_nodes`` nodes. ``new_id`` (optional, one entry per node
         in use) receives each node's id in the copy (-1: garbage). The copy
         shares ``order`` unless ``copy_order``.
         """
         n, ns = self.n_nodes, int(self.meta[1])
         nn, nsl = K.count_live(self.NI[:n])
-        cap = nn + int(slack * nn) + 16 + int(extra[0])
-        scap = nsl + int(slack * nsl) + 4 + int(extra[1]) if self.SD.shape[0] else 0
+        cap = nn + int(slack * nn) + 16 + int(extra_nodes)
+        scap = nsl + int(slack * nsl) + 4 if self.SD.shape[0] else 0
         out = _Tree(
             np.zeros((cap, K.N_INT), dtype=np.int64),
             np.zeros((cap, self.NF.shape[1])),
@@ -636,7 +623,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 if nodes.size == 0:
                     out.append((t, None, []))
                     continue
-                target, jobs = self._rebuild(tree, nodes, alive, dead, tree_journals[q])
+                target, jobs = self._rebuild(
+                    tree, nodes, alive, dead, data, tree_journals[q]
+                )
                 out.append((t, target, jobs))
             return out
 
@@ -660,21 +649,19 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             },
         )
 
-    def _rebuild(self, tree, rebuild, alive, dead, journal):
+    def _rebuild(self, tree, rebuild, alive, dead, data, journal):
         """Clear the subtrees at ``rebuild`` and plan their growth.
 
-        The subtrees are grown again in the tree's spare capacity (changes
-        journaled), or, when it lacks room, in a compacted copy (the tree
-        itself goes back to its state before phase A). Each subtree gets its
-        rows (live, ascending) and ranges of node and slot ids large enough
-        for any subtree of its rows and depth. Returns the tree the subtrees
-        grow in (``None`` for this one) and the growth jobs.
+        The subtrees grow again in the tree itself (changes journaled; its
+        node arrays grow when short of room), or, when half of it is garbage,
+        in a compacted copy (the tree itself goes back to its state before
+        phase A). Each subtree gets its live rows and a range of node ids
+        large enough for any subtree of its rows and depth (see :class:`_Job`
+        for its slots). Returns the tree the subtrees grow in (``None`` for
+        this one) and the growth jobs.
         """
         P = self._P_
-        led = self.ledger_
-        rk = self._row_keys
-        sw = led.sample_props.get("sample_weight")
-        sw = np.ones(1) if sw is None else (np.r_[sw, sw] if sw.shape[0] == 1 else sw)
+        rk, sw = data[4], data[5]
         NI = tree.NI
         sizes = NI[rebuild, K.END] - NI[rebuild, K.START]
         levels = np.minimum(P[K.P_MD] - NI[rebuild, K.DEPTH] + 1, 62)
@@ -692,7 +679,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         else:
             # half garbage: a compacted copy of the tree after phase A
             new_id = np.empty(n_nodes, dtype=np.int64)
-            target = tree.compacted(extra=(need, 0), new_id=new_id, copy_order=True)
+            target = tree.compacted(extra_nodes=need, new_id=new_id, copy_order=True)
             # the tree itself goes back to its state before phase A
             _undo(journal.pop())
             rebuild = new_id[rebuild]
@@ -878,7 +865,6 @@ class _Job:
         "lo",
         "hi",
         "sd",
-        "slo",
         "shi",
         "end",
         "send",
@@ -894,7 +880,7 @@ class _Job:
         self.s, self.m, self.depth, self.key = s, m, depth, key
         self.lo, self.hi = lo, hi
         self.sd = np.empty((n_slots, tree.SD.shape[1]))
-        self.slo, self.shi = 0, n_slots
+        self.shi = n_slots
         self.end, self.send = lo, 0
         self.skip = None  # roots of the pieces (they renumber their own slots)
         self.free = None  # start of the unused ids (default: end)
@@ -943,7 +929,7 @@ def _build_args(tree, sd, n_nodes, n_slots, node, par, side, s, m, depth, key):
 
 def _job_args(job, data, P):
     head = _build_args(
-        job.tree, job.sd, job.lo, job.slo, job.node, job.par, job.side, job.s,
+        job.tree, job.sd, job.lo, 0, job.node, job.par, job.side, job.s,
         job.m, job.depth, job.key,
     )  # fmt: skip
     return head + tuple(data) + (job.tree.tkey, P)
@@ -1082,40 +1068,6 @@ def _pool(n_threads):
         if pool is None:
             pool = _POOLS[n_threads] = ThreadPoolExecutor(n_threads)
         return pool
-
-
-def _run_tasks(work, tasks, n_jobs):
-    """``[work(task) for task in tasks]``, on up to ``n_jobs`` threads.
-
-    The calling thread works too. On any failure (an interrupt included) the
-    other threads are stopped and waited for before the exception goes on, so
-    that the caller's rollback never races a thread still writing.
-    """
-    n_threads = min(max(int(n_jobs), 1), len(tasks))
-    if n_threads <= 1:
-        return [work(task) for task in tasks]
-    pending = iter(tasks)  # a list iterator hands each task out once
-    stop = threading.Event()
-
-    def runner():
-        out = []
-        for task in pending:
-            if stop.is_set():
-                break
-            out.append(work(task))
-        return out
-
-    futures = [_pool(n_threads - 1).submit(runner) for _ in range(n_threads - 1)]
-    results = []
-    try:
-        results.extend(runner())
-        for future in futures:
-            results.extend(future.result())
-    except BaseException:
-        stop.set()
-        wait(futures)
-        raise
-    return results
 
 
 def _undo(entry):

@@ -209,14 +209,14 @@ def new_scratch(m, P):
     k2 = 2 * k
     m = max(m, 1)
     return (
-        np.empty(m, dtype=np.float64),  # xs: the node's values of a feature
-        np.empty(m, dtype=np.int64),  # bins, then targets (ycq)
-        np.empty(m, dtype=np.int64),
+        np.empty(m, dtype=np.float64),  # the node's values of a feature
+        np.empty(m, dtype=np.int64),  # each row's bin
+        np.empty(m, dtype=np.int64),  # each row's class
         np.empty((NH, k2 * S), dtype=np.float64),  # interleaved bins
         np.empty(max(p, k2), dtype=np.uint64),  # hashes
         np.empty(k2, dtype=np.float64),  # stored values
         np.empty(k2, dtype=np.float64),  # padded values
-        np.empty(mtry + k2, dtype=np.int64),  # features, value order
+        np.empty(mtry, dtype=np.int64),  # candidate features
     )
 
 
@@ -792,22 +792,8 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
     stays and returns the ids of the topmost nodes whose split changed: the
     caller rebuilds those subtrees.
 
-    Returns ``(rebuild, idx, ni, nf, nt, slots, sd)``: the nodes to rebuild,
-    then the journal of :func:`snapshot` (the paths' nodes as they were
-    before), taken in the same call.
+    Journal the paths first (:func:`snapshot`).
     """
-    j_idx, j_ni, j_nf, j_nt, j_slots, j_sd = snapshot(NI, NF, NT, SD, X, del_rows)
-    rebuild = delete_core(
-        NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_rows, P
-    )
-    return rebuild, j_idx, j_ni, j_nf, j_nt, j_slots, j_sd
-
-
-@njit(cache=True, nogil=True)
-def delete_core(
-    NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_rows, P
-):
-    """:func:`delete` without its journal: the nodes to rebuild."""
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     msl, mss, md = P[P_MSL], P[P_MSS], P[P_MD]
@@ -1141,7 +1127,7 @@ def delete_trees(
     NIs, NFs, NKs, NTs, SDs, orders, tkeys, which, rptr, rflat, X, Xb, yc, yr, rk, sw,
     alive, P,
 ):  # fmt: skip
-    """:func:`delete_core` on several trees (journal them first).
+    """:func:`delete` on several trees (journal them first).
 
     Returns the nodes to rebuild, flat (``rebuild[bptr[q]:bptr[q + 1]]`` for
     tree ``which[q]``), and ``bptr``.
@@ -1151,7 +1137,7 @@ def delete_trees(
     outs = []
     for q in range(n):
         t = which[q]
-        out = delete_core(
+        out = delete(
             NIs[t], NFs[t], NKs[t], NTs[t], SDs[t], orders[t], X, Xb, yc, yr, rk, sw,
             tkeys[t], alive, rflat[rptr[q] : rptr[q + 1]], P,
         )  # fmt: skip
