@@ -27,7 +27,30 @@ are integers (exact in float64), otherwise nodes are re-evaluated from rows.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
-from numba import njit
+from llvmlite import ir as _ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """Hint the processor to load ``arr.flat[idx]`` (C-contiguous ``arr``)."""
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        a = context.make_array(signature.args[0])(context, builder, args[0])
+        i8p = _ir.IntType(8).as_pointer()
+        ptr = builder.bitcast(builder.gep(a.data, [args[1]]), i8p)
+        i32 = _ir.IntType(32)
+        fnty = _ir.FunctionType(_ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        # read, keep in all cache levels, data
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
 
 FEAT, LEFT, RIGHT, START, END, DEPTH, SLOT, KIND, NROWS, PARENT = range(10)
 N_INT = 10
@@ -62,6 +85,19 @@ _FEATURE_SALT = np.uint64(0xF0F0F0F0)
 # interleaved copies of a node's candidate bins in split evaluation (a power of 2)
 NH = 4
 _VALUE_SALT = np.uint64(0x0F0F0F0F00000000)
+_U64_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+# rows ahead that a gather of scattered rows asks the memory for
+PF = 12
+
+
+@njit(cache=True, nogil=True)
+def _prefetch_row(a, start, n):
+    # every cache line (8 float64) of a.flat[start:start + n]
+    for q in range(start, start + n, 8):
+        prefetch(a, q)
+    prefetch(a, start + n - 1)
 
 
 @njit(cache=True, nogil=True)
@@ -212,11 +248,15 @@ def new_scratch(m, P):
         np.empty(m, dtype=np.float64),  # the node's values of a feature
         np.empty(m, dtype=np.int64),  # each row's bin
         np.empty(m, dtype=np.int64),  # each row's class
-        np.empty((NH, k2 * S), dtype=np.float64),  # interleaved bins
+        np.empty((NH, (k2 + 1) * S), dtype=np.float64),  # interleaved bins, + one
         np.empty(max(p, k2), dtype=np.uint64),  # hashes
         np.empty(k2, dtype=np.float64),  # stored values
-        np.empty(k2, dtype=np.float64),  # padded values
+        np.empty(k2, dtype=np.float64),  # sorted values, padded
         np.empty(mtry, dtype=np.int64),  # candidate features
+        np.empty(m, dtype=np.uint64),  # each row's value hash
+        np.empty(k2, dtype=np.uint64),  # hashes of the sorted values
+        np.empty(m, dtype=np.float64),  # values of the rows of small hash
+        np.empty(m, dtype=np.uint64),  # and their hashes
     )
 
 
@@ -252,6 +292,52 @@ def eval_tot(rows, wr, m, yc, yr, P, buf):
 
 
 @njit(cache=True, nogil=True)
+def _smallest(xs, hs, m, k2, hk, vk):
+    """The ``k2`` distinct values of ``xs[:m]`` of smallest (hash, value).
+
+    Into ``vk`` (hashes ``hk``), in no particular order. Returns how many,
+    and whether they are all the distinct values.
+    """
+    nk = 0
+    worst = 0
+    complete = True
+    # the worst stored (hash, value) is held in locals: once 2k values are
+    # stored, nearly every row is rejected by one comparison
+    hw = np.uint64(0)
+    vw = 0.0
+    for q in range(m):
+        x = xs[q]
+        h = hs[q]
+        if nk == k2 and (h > hw or (h == hw and x >= vw)):
+            if not (h == hw and x == vw):
+                complete = False
+            continue
+        dup = False
+        for t in range(nk):
+            if vk[t] == x:
+                dup = True
+                break
+        if dup:
+            continue
+        if nk < k2:
+            hk[nk] = h
+            vk[nk] = x
+            nk += 1
+        else:
+            hk[worst] = h
+            vk[worst] = x
+            complete = False
+        if nk == k2:
+            worst = 0
+            for t in range(1, k2):
+                if hk[t] > hk[worst] or (hk[t] == hk[worst] and vk[t] > vk[worst]):
+                    worst = t
+            hw = hk[worst]
+            vw = vk[worst]
+    return nk, complete
+
+
+@njit(cache=True, nogil=True)
 def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos, scr):
     """Candidate splits of a node (totals must be in ``buf`` already).
 
@@ -272,7 +358,7 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos, scr):
         buf[q] = 0.0
     for q in range(o_ceq, o_perm):
         buf[q] = 0.0
-    xs, bins, ycq, hist, hk, vk, cvp, iscr = scr
+    xs, bins, ycq, hist, hk, vk, cvp, iscr, hrow, hs, xf, hf = scr
     feats = iscr[:mtry]
     _select_features(nodekey, p, mtry, feats, hk)
     xbits = xs.view(np.uint64)
@@ -284,97 +370,72 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos, scr):
         f = feats[j]
         buf[o_f + j] = f
         fkey = h2(nodekey ^ _VALUE_SALT, np.uint64(f))
-        nk = 0
-        worst = 0
-        complete = True
         if XT.shape[0] > 0:
             for q in range(m):
                 xs[q] = XT[f, pos[q]]
         else:
             for q in range(m):
                 xs[q] = X[rows[q], f]
-        # the worst stored (hash, value) is held in locals: once 2k values
-        # are stored, nearly every row is rejected by one comparison
-        hw = np.uint64(0)
-        vw = 0.0
+        # hashes of the values' bits (what Xb holds: -0.0 was made 0.0 at
+        # fit), all rows in one vectorized pass
         for q in range(m):
-            x = xs[q]
-            # the bits of the value (what Xb holds): -0.0 was made 0.0 at fit
-            h = h2(fkey, xbits[q])
-            if nk == k2 and (h > hw or (h == hw and x >= vw)):
-                if not (h == hw and x == vw):
-                    complete = False
-                continue
-            dup = False
-            for t in range(nk):
-                if vk[t] == x:
-                    dup = True
-                    break
-            if dup:
-                continue
-            if nk < k2:
-                hk[nk] = h
-                vk[nk] = x
-                nk += 1
-            else:
-                hk[worst] = h
-                vk[worst] = x
-                complete = False
-            if nk == k2:
-                worst = 0
-                for t in range(1, k2):
-                    if hk[t] > hk[worst] or (hk[t] == hk[worst] and vk[t] > vk[worst]):
-                        worst = t
-                hw = hk[worst]
-                vw = vk[worst]
-        # ascending values (distinct: sorted in place, hashes alongside);
-        # perm lists them in (hash, value) order
-        for a in range(1, nk):
-            v = vk[a]
-            hv_a = hk[a]
-            q = a
-            while q > 0 and vk[q - 1] > v:
-                vk[q] = vk[q - 1]
-                hk[q] = hk[q - 1]
-                q -= 1
-            vk[q] = v
-            hk[q] = hv_a
-        cv = vk
-        hv = hk
+            hrow[q] = h2(fkey, xbits[q])
+        if m > 8 * k2:
+            # the 2 k smallest are among the rows whose hash is below a
+            # bound that about 4 k rows pass, if at least 2 k distinct
+            # values do (else all rows are looked at)
+            bound = (_U64_MAX // np.uint64(m)) * np.uint64(4 * k2)
+            nf = 0
+            for q in range(m):
+                h = hrow[q]
+                xf[nf] = xs[q]
+                hf[nf] = h
+                nf += h < bound
+            nk, complete = _smallest(xf, hf, nf, k2, hk, vk)
+            if complete:
+                nk, complete = _smallest(xs, hrow, m, k2, hk, vk)
+        else:
+            nk, complete = _smallest(xs, hrow, m, k2, hk, vk)
+        # ascending values (distinct), hashes alongside, and perm: the
+        # values in (hash, value) order; ranks counted without branches (a
+        # sort of a few values mispredicts at nearly every step)
+        for t in range(nk):
+            r = 0
+            for u in range(nk):
+                r += vk[u] < vk[t]
+            cvp[r] = vk[t]
+            hs[r] = hk[t]
+        cv = cvp
         buf[o_nc + j] = nk
         buf[o_comp + j] = 1.0 if complete else 0.0
         for t in range(k2):
             buf[o_cv + j * k2 + t] = cv[t] if t < nk else np.nan
         for t in range(nk):
-            rank = 0
+            r = 0
             for u in range(nk):
-                if hv[u] < hv[t] or (hv[u] == hv[t] and cv[u] < cv[t]):
-                    rank += 1
-            buf[o_perm + j * k2 + rank] = t
+                r += (hs[u] < hs[t]) | ((hs[u] == hs[t]) & (cv[u] < cv[t]))
+            buf[o_perm + j * k2 + r] = t
         if nk == 0:
             continue
         base = o_cst + j * k2 * S
-        # padded with +inf: a fixed-length, branch-free count finds the first
-        # stored value >= x (a binary search mispredicts on random values);
-        # a first pass finds every row's bin, a second adds the rows into
+        # a row's bin is the number of stored values below it, counted one
+        # stored value at a time over all rows (vectorized; a search per
+        # row mispredicts on random values); a second pass adds the rows into
         # NH interleaved copies of the bins (row q into copy q % NH), so that
         # consecutive rows seldom wait on the same memory; the copies are
         # summed in a fixed order, so the sums depend on the rows and their
         # order only, as in every other evaluation of the node
-        for t in range(k2):
-            cvp[t] = cv[t] if t < nk else np.inf
-        for q in range(m):
-            x = xs[q]
-            lo = 0
-            for t in range(k2):
-                lo += cvp[t] < x
-            bins[q] = lo
-        hist[:, : nk * S] = 0.0
+        for t in range(nk, k2):
+            cvp[t] = np.inf
+        bins[:m] = 0
+        for t in range(nk):
+            c_t = cvp[t]
+            for q in range(m):
+                bins[q] += c_t < xs[q]
+        hist[:, : (nk + 1) * S] = 0.0
         e0 = o_ceq + j * k2
         for q in range(m):
             lo = bins[q]
-            if lo >= nk:
-                continue
             c = q & (NH - 1)
             b = lo * S
             hist[c, b] += 1.0
@@ -386,7 +447,7 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos, scr):
                 hist[c, b + 1] += w
                 hist[c, b + 2] += w * y
                 hist[c, b + 3] += w * y * y
-            if cvp[lo] == xs[q]:
+            if lo < nk and cvp[lo] == xs[q]:
                 buf[e0 + lo] += 1.0
         for u in range(nk * S):
             acc = hist[0, u]
@@ -590,7 +651,12 @@ def grow(
     # weights are computed once and partitioned along with the rows
     wall = np.empty(max(m0, 1), dtype=np.float64)
     tmpw = np.empty(max(m0, 1), dtype=np.float64)
+    # rows lie anywhere in X and rk: ask for the ones PF rows ahead
+    for q in range(min(PF, m0)):
+        prefetch(rk, order[s0 + q])
     for q in range(m0):
+        if q + PF < m0:
+            prefetch(rk, order[s0 + q + PF])
         i = order[s0 + q]
         wall[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
     tmp = np.empty(max(m0, 1), dtype=order.dtype)
@@ -600,7 +666,12 @@ def grow(
     # a few short columns instead of scattered cache lines of all of X
     p = P[P_P]
     XT = np.empty((p, max(m0, 1)), dtype=np.float64)
+    Xf = X.reshape(-1)
+    for q in range(min(PF, m0)):
+        _prefetch_row(Xf, order[s0 + q] * p, p)
     for q in range(m0):
+        if q + PF < m0:
+            _prefetch_row(Xf, order[s0 + q + PF] * p, p)
         i = order[s0 + q]
         for f in range(p):
             XT[f, q] = X[i, f]
