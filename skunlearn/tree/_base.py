@@ -577,11 +577,15 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         tkeys = np.array([tree.tkey for tree in self.trees_], dtype=np.uint64)
         mult = _mults(tkeys, rk, rows, P[K.P_BOOT])
         dead = int(rows[0])
-        tasks = []
-        for t, tree in enumerate(self.trees_):
-            mine = rows[mult[t] > 0]
-            if mine.size:
-                tasks.append((t, tree, mine))
+        has = mult > 0
+        trees = self.trees_
+        if rows.size == 1:
+            tasks = [(t, trees[t], rows) for t in np.flatnonzero(has[:, 0]).tolist()]
+        else:
+            tasks = [
+                (t, trees[t], rows[has[t]])
+                for t in np.flatnonzero(has.any(axis=1)).tolist()
+            ]
         n_threads = effective_n_jobs(self._n_jobs())
 
         def phase_a(chunk):
@@ -823,6 +827,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
 _SPLIT_MIN_ROWS = 4096
 # Trees per kernel call in phase A.
 _CHUNK = 16
+_NO_IDS = np.empty(0, dtype=np.int64)
 
 
 def _room(sizes, levels, P):
@@ -893,32 +898,22 @@ class _Job:
 
     def release(self):
         tree = self.tree
-        NI = tree.NI
-        if self.send:
-            base = int(tree.meta[1])
-            if base + self.send > tree.SD.shape[0]:
-                if self.journal is not None:
-                    self.journal.append(("arrays", tree) + tree.arrays())
-                tree.reserve_slots(base + self.send)
-            tree.SD[base : base + self.send] = self.sd[: self.send]
-            ids = np.r_[self.node, np.arange(self.lo, self.end)]
-            if self.skip is not None:
-                ids = np.setdiff1d(ids, self.skip, assume_unique=True)
-            sl = NI[ids, K.SLOT]
-            has = sl >= 0
-            NI[ids[has], K.SLOT] = sl[has] + base
-            tree.meta[1] = base + self.send
-        self.sd = None
-        # reserved ids left unused become garbage nodes, unreachable
+        base = int(tree.meta[1])
+        if self.send and base + self.send > tree.SD.shape[0]:
+            if self.journal is not None:
+                self.journal.append(("arrays", tree) + tree.arrays())
+            tree.reserve_slots(base + self.send)
         free = self.end if self.free is None else self.free
-        if free < self.hi:
-            hole = np.arange(free, self.hi)
-            NI[hole, K.LEFT] = -1
-            NI[hole, K.RIGHT] = -1
-            NI[hole, K.SLOT] = -1
-            NI[hole, K.FEAT] = -2
-            NI[hole, K.NROWS] = 0
-            tree.meta[2] += hole.size
+        skip = _NO_IDS if self.skip is None else self.skip
+        # slots appended and renumbered; reserved ids left unused become
+        # garbage nodes, unreachable
+        holes = K.release(
+            tree.NI, tree.SD, self.sd, self.send, base, self.node, self.lo,
+            self.end, skip, free, self.hi,
+        )  # fmt: skip
+        tree.meta[1] = base + self.send
+        tree.meta[2] += holes
+        self.sd = None
 
 
 def _build_args(tree, sd, n_nodes, n_slots, node, par, side, s, m, depth, key):
@@ -955,7 +950,7 @@ def _grow_top(job, data, P):
     if n_nodes + int(node_room.sum()) <= job.hi:
         # the pieces' ranges lie within the job's (see _room)
         job.grown(n_nodes, n_slots)
-        job.skip = fr[:, 0].copy()
+        job.skip = np.sort(fr[:, 0])
         pieces = []
         for q in range(n_front):
             node, s, m, depth, par, side = (int(v) for v in fr[q])

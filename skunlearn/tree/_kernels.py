@@ -488,6 +488,26 @@ def _proxy(buf, b, tot, sign, S, crit):
 
 
 @njit(cache=True, nogil=True)
+def _gini_pair(buf, b, tot, S):
+    # _proxy of both sides for gini in one pass, with the same operations in
+    # the same order (a zero count adds 0.0 to a sum of squares: no change)
+    wl = 0.0
+    wr = 0.0
+    sl = 0.0
+    sr = 0.0
+    for c in range(1, S):
+        vl = buf[b + c]
+        vr = tot[c] - vl
+        wl += vl
+        wr += vr
+        sl += vl * vl
+        sr += vr * vr
+    pl = sl / wl if wl > 0 else 0.0
+    pr = sr / wr if wr > 0 else 0.0
+    return pl + pr
+
+
+@njit(cache=True, nogil=True)
 def choose(buf, P):
     """Best valid split among the active candidates: (slot j, index t) or (-1, -1)."""
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
@@ -507,8 +527,10 @@ def choose(buf, P):
         active = np.uint64(0)
         cnt = 0
         for r in range(nc):
+            if cnt == k:
+                break
             t = int(buf[o_perm + j * k2 + r])
-            if buf[o_ceq + j * k2 + t] > 0 and cnt < k:
+            if buf[o_ceq + j * k2 + t] > 0:
                 active |= np.uint64(1) << np.uint64(t)
                 cnt += 1
         for t in range(nc):
@@ -518,7 +540,10 @@ def choose(buf, P):
             nl = buf[b]
             if nl < msl or n - nl < msl:
                 continue
-            sc = _proxy(buf, b, tot, 0, S, crit) + _proxy(buf, b, tot, -1, S, crit)
+            if crit == GINI:
+                sc = _gini_pair(buf, b, tot, S)
+            else:
+                sc = _proxy(buf, b, tot, 0, S, crit) + _proxy(buf, b, tot, -1, S, crit)
             if sc > best:
                 best = sc
                 bj = j
@@ -853,7 +878,21 @@ def _sub_row(vec, b, clf, c, w, y):
 
 
 @njit(cache=True, nogil=True)
-def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_rows, P):
+def delete_work(P, dtype):
+    """Work arrays of :func:`delete`, shared by the trees of one call."""
+    W = _offsets(P[P_MTRY], P[P_K], P[P_S])[-1]
+    return (
+        np.empty(W, dtype=np.float64),
+        np.empty(1024, dtype=dtype),
+        np.empty(1024, dtype=np.float64),
+        new_scratch(1024, P),
+    )
+
+
+@njit(cache=True, nogil=True)
+def delete(
+    NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_rows, P, work
+):
     """Remove ``del_rows`` from one tree in place (phase A).
 
     With exact (integer) counts, decrements the node totals and the cached
@@ -924,10 +963,7 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
     n_rebuild = 0
     no_block = np.empty((0, 0), dtype=np.float64)
     no_pos = np.empty(0, dtype=np.int64)
-    tmpbuf = np.empty(W, dtype=np.float64)
-    rows = np.empty(1024, dtype=order.dtype)
-    scr = new_scratch(1024, P)
-    wr = np.empty(1024, dtype=np.float64)
+    tmpbuf, rows, wr, scr = work
     stack = np.empty(n_nodes + 1, dtype=np.int64)
     sp = 1
     stack[0] = 0
@@ -1011,6 +1047,38 @@ def delete(NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_ro
         stack[sp] = NI[node, LEFT]
         sp += 1
     return rebuild[:n_rebuild]
+
+
+@njit(cache=True, nogil=True)
+def release(NI, SD, sd, send, base, node, lo, end, skip, free, hi):
+    """Put a grown subtree's slots in the tree and free its unused ids.
+
+    The subtree grew at ``node`` and in ids ``[lo, end)``, its ``send``
+    slots numbered from 0 in ``sd``: they go to ``SD[base:]`` and its nodes
+    are renumbered (except ``skip``, ascending: roots of pieces that
+    renumber their own). Ids ``[free, hi)`` become garbage, unreachable;
+    returns how many.
+    """
+    if send > 0:
+        for q in range(send):
+            SD[base + q] = sd[q]
+        if NI[node, SLOT] >= 0:
+            NI[node, SLOT] += base
+        u = 0
+        for v in range(lo, end):
+            while u < skip.shape[0] and skip[u] < v:
+                u += 1
+            if u < skip.shape[0] and skip[u] == v:
+                continue
+            if NI[v, SLOT] >= 0:
+                NI[v, SLOT] += base
+    for v in range(free, hi):
+        NI[v, LEFT] = -1
+        NI[v, RIGHT] = -1
+        NI[v, SLOT] = -1
+        NI[v, FEAT] = -2
+        NI[v, NROWS] = 0
+    return max(hi - free, 0)
 
 
 @njit(cache=True, nogil=True)
@@ -1116,9 +1184,13 @@ def snapshot(NI, NF, NT, SD, X, del_rows):
             ns += 1
     slots = np.empty(ns, dtype=np.int64)
     ns = 0
+    W = SD.shape[1]
+    SDf = SD.reshape(-1)
     for q in range(idx.shape[0]):
         if NI[idx[q], SLOT] >= 0:
             slots[ns] = NI[idx[q], SLOT]
+            # the slots lie apart in memory: ask for all of them at once
+            _prefetch_row(SDf, slots[ns] * W, W)
             ns += 1
     ni = np.empty((idx.shape[0], NI.shape[1]), dtype=NI.dtype)
     nf = np.empty((idx.shape[0], NF.shape[1]), dtype=NF.dtype)
@@ -1206,11 +1278,12 @@ def delete_trees(
     n = which.shape[0]
     bptr = np.zeros(n + 1, dtype=np.int64)
     outs = []
+    work = delete_work(P, orders[0].dtype)
     for q in range(n):
         t = which[q]
         out = delete(
             NIs[t], NFs[t], NKs[t], NTs[t], SDs[t], orders[t], X, Xb, yc, yr, rk, sw,
-            tkeys[t], alive, rflat[rptr[q] : rptr[q + 1]], P,
+            tkeys[t], alive, rflat[rptr[q] : rptr[q + 1]], P, work,
         )  # fmt: skip
         bptr[q + 1] = bptr[q] + out.shape[0]
         outs.append(out)
