@@ -691,36 +691,36 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             result = target
             n_nodes, n_slots, n_garbage = (int(v) for v in target.meta)
         NI, NF, NT, SD, order = target.NI, target.NF, target.NT, target.SD, target.order
-        m_max = int(sizes.max())
-        rows = np.empty(m_max, dtype=np.int64)
-        wr = np.empty(m_max)
-        jobs = []
         # ascending rows (the order a refit sums them in) matter only where
         # sums are not exact; with exact counts any order gives the tree
         ascend = not P[K.P_USECACHE]
-        for q, node in enumerate(rebuild):
-            node = int(node)
-            s, e = int(NI[node, K.START]), int(NI[node, K.END])
-            args = (NI, NF, NT, SD, order, node, alive, rk, sw, target.tkey)
-            args += (P[K.P_BOOT], ascend, dead, rows, wr)
-            if journal is not None:
-                _, sub, ni, nf, nt, sl, sd, old = K.clear_subtree(*args, True, False)
-                journal.append(("sub", target, sub, ni, nf, nt, sl, sd, s, e, old))
-            m, sub = K.clear_subtree(*args, False, True)[:2]
-            n_garbage += sub.size - 1
-            par = int(NI[node, K.PARENT])
-            side = 0 if par < 0 or NI[par, K.LEFT] == node else 1
+        rebuild = np.ascontiguousarray(rebuild, dtype=np.int64)
+        if journal is not None:
+            # copies first, in a call of their own: no interruption can
+            # separate the writing from its journal
+            starts = NI[rebuild, K.START].copy()
+            copies = K.journal_subtrees(NI, NF, NT, SD, order, rebuild)
+            journal.append(("subs", target, starts) + copies)
+        ms, par, side, depth, garbage = K.clear_subtrees(
+            NI, NF, NT, SD, order, rebuild, alive, rk, sw, target.tkey,
+            P[K.P_BOOT], ascend, dead,
+        )  # fmt: skip
+        n_garbage += int(garbage)
+        starts = NI[rebuild, K.START].tolist()
+        keys = target.NK[rebuild]
+        jobs = []
+        for q, node in enumerate(rebuild.tolist()):
             nr = int(node_room[q])
             jobs.append(
                 _Job(
                     target,
                     node,
-                    par,
-                    side,
-                    s,
-                    m,
-                    int(NI[node, K.DEPTH]),
-                    target.NK[node],
+                    int(par[q]),
+                    int(side[q]),
+                    starts[q],
+                    int(ms[q]),
+                    int(depth[q]),
+                    keys[q],
                     n_nodes,
                     n_nodes + nr,
                     int(slot_room[q]),
@@ -1072,10 +1072,11 @@ def _undo(entry):
         tree.NI[idx], tree.NF[idx], tree.NT[idx], tree.SD[slots] = ni, nf, nt, sd
     elif kind == "arrays":
         tree.NI, tree.NF, tree.NK, tree.NT, tree.SD = entry[2:]
-    elif kind == "sub":
-        _, _, sub, ni, nf, nt, sl, sd, s, e, order = entry
+    elif kind == "subs":
+        _, _, starts, sub, ni, nf, nt, _, sl, sd, _, old, optr = entry
         tree.NI[sub], tree.NF[sub], tree.NT[sub], tree.SD[sl] = ni, nf, nt, sd
-        tree.order[s:e] = order
+        for q, s in enumerate(starts.tolist()):
+            tree.order[s : s + optr[q + 1] - optr[q]] = old[optr[q] : optr[q + 1]]
     else:
         # nodes written past the old end go; that space is all zeros when unused
         n, ns = int(entry[2][0]), int(entry[2][1])

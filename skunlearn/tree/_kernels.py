@@ -175,6 +175,8 @@ def members(rk, tkey, boot, out):
 def gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, ascending):
     """Live rows of ``order[s:e]`` and their weights in the tree.
 
+    Weights only if ``wr`` has room (an empty one skips them).
+
     An internal node's range is the concatenation of its children's, so with
     ``ascending`` the rows are sorted into the order a refit sums them in
     (needed where sums are not exact: real targets or weights).
@@ -200,9 +202,10 @@ def gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, ascending):
                     m2 += 1
         else:
             rows[:m] = np.sort(rows[:m])
-    for q in range(m):
-        i = rows[q]
-        wr[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
+    if wr.shape[0] > 0:
+        for q in range(m):
+            i = rows[q]
+            wr[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
     return m
 
 
@@ -1355,3 +1358,81 @@ def clear_subtree(
     for q in range(s + m, e):
         order[q] = dead
     return m, sub, ni, nf, nt, slots, sd, old
+
+
+@njit(cache=True, nogil=True)
+def journal_subtrees(NI, NF, NT, SD, order, nodes):
+    """:func:`clear_subtree`'s copies for the subtrees at ``nodes``, flat.
+
+    Returns ``sub``, ``ni``, ``nf``, ``nt`` split by ``sptr``; ``slots``,
+    ``sd`` split by ``lptr``; the old ``order`` ranges, ``old``, split by
+    ``optr``.
+    """
+    n = nodes.shape[0]
+    sptr = np.zeros(n + 1, dtype=np.int64)
+    lptr = np.zeros(n + 1, dtype=np.int64)
+    optr = np.zeros(n + 1, dtype=np.int64)
+    outs = []
+    none = np.empty(0, dtype=order.dtype)
+    for q in range(n):
+        out = clear_subtree(
+            NI, NF, NT, SD, order, nodes[q], none, np.empty(0, dtype=np.uint64),
+            np.empty(0), np.uint64(0), 0, False, 0, none, np.empty(0), True, False,
+        )  # fmt: skip
+        sptr[q + 1] = sptr[q] + out[1].shape[0]
+        lptr[q + 1] = lptr[q] + out[5].shape[0]
+        optr[q + 1] = optr[q] + out[7].shape[0]
+        outs.append(out)
+    sub = np.empty(sptr[n], dtype=np.int64)
+    ni = np.empty((sptr[n], NI.shape[1]), dtype=NI.dtype)
+    nf = np.empty((sptr[n], NF.shape[1]), dtype=NF.dtype)
+    nt = np.empty((sptr[n], NT.shape[1]), dtype=NT.dtype)
+    slots = np.empty(lptr[n], dtype=np.int64)
+    sd = np.empty((lptr[n], SD.shape[1]), dtype=SD.dtype)
+    old = np.empty(optr[n], dtype=order.dtype)
+    for q in range(n):
+        out = outs[q]
+        a, b = sptr[q], sptr[q + 1]
+        sub[a:b] = out[1]
+        ni[a:b] = out[2]
+        nf[a:b] = out[3]
+        nt[a:b] = out[4]
+        slots[lptr[q] : lptr[q + 1]] = out[5]
+        sd[lptr[q] : lptr[q + 1]] = out[6]
+        old[optr[q] : optr[q + 1]] = out[7]
+    return sub, ni, nf, nt, sptr, slots, sd, lptr, old, optr
+
+
+@njit(cache=True, nogil=True)
+def clear_subtrees(
+    NI, NF, NT, SD, order, nodes, alive, rk, sw, tkey, boot, ascending, dead
+):
+    """:func:`clear_subtree` (writing) of the subtrees at ``nodes``.
+
+    Returns, per subtree, its live rows ``m``, parent, side (0 left, 1
+    right) and depth, and the number of nodes that became garbage.
+    """
+    n = nodes.shape[0]
+    ms = np.empty(n, dtype=np.int64)
+    par = np.empty(n, dtype=np.int64)
+    side = np.empty(n, dtype=np.int64)
+    depth = np.empty(n, dtype=np.int64)
+    m_max = 1
+    for q in range(n):
+        m_max = max(m_max, NI[nodes[q], END] - NI[nodes[q], START])
+    rows = np.empty(m_max, dtype=np.int64)
+    no_w = np.empty(0)
+    garbage = 0
+    for q in range(n):
+        node = nodes[q]
+        out = clear_subtree(
+            NI, NF, NT, SD, order, node, alive, rk, sw, tkey, boot, ascending, dead,
+            rows, no_w, False, True,
+        )  # fmt: skip
+        ms[q] = out[0]
+        garbage += out[1].shape[0] - 1
+        p = NI[node, PARENT]
+        par[q] = p
+        side[q] = 0 if p < 0 or NI[p, LEFT] == node else 1
+        depth[q] = NI[node, DEPTH]
+    return ms, par, side, depth, garbage

@@ -412,7 +412,7 @@ def test_failure_during_in_place_rebuild_restores_the_forest(
 @pytest.mark.parametrize("where", ["after_phase_a", "growing_slots", "clearing"])
 def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
     # a failure after phase A has written (its journal was taken before), while
-    # the slot array grows, or between clearing subtrees: all is undone
+    # the slot array grows, or while clearing subtrees: all is undone
     from skunlearn.tree import _base, _kernels
 
     X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
@@ -436,16 +436,21 @@ def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
 
         monkeypatch.setattr(_base._Tree, "reserve_slots", flaky)
     else:
-        real = _kernels.clear_subtree
+        # every third tree's clearing fails: before writing, or after (its
+        # subtrees cleared, their copies journaled)
+        real = _kernels.clear_subtrees
         calls = []
 
         def flaky(*args):
             calls.append(1)
-            if len(calls) % 3 == 0:
+            if len(calls) % 6 == 3:
                 raise KeyboardInterrupt
-            return real(*args)
+            out = real(*args)
+            if len(calls) % 6 == 0:
+                raise KeyboardInterrupt
+            return out
 
-        monkeypatch.setattr(_kernels, "clear_subtree", flaky)
+        monkeypatch.setattr(_kernels, "clear_subtrees", flaky)
     failed, gone = 0, []
     for i in range(0, 3000, 7):
         before = pickle.dumps(model)
