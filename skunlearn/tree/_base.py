@@ -667,11 +667,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         P = self._P_
         rk, sw = data[4], data[5]
         NI = tree.NI
-        sizes = NI[rebuild, K.END] - NI[rebuild, K.START]
-        levels = np.minimum(P[K.P_MD] - NI[rebuild, K.DEPTH] + 1, 62)
-        node_room, slot_room = _room(sizes, levels, P)
+        node_room, slot_room = K.room_at(NI, rebuild, P)
         need = int(node_room.sum())
-        n_nodes, n_slots, n_garbage = (int(v) for v in tree.meta)
+        n_nodes, n_slots, n_garbage = tree.meta.tolist()
         if 2 * n_garbage <= n_nodes:
             target, result = tree, None
             journal.append(("meta", tree, tree.meta.copy()))
@@ -689,7 +687,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             rebuild = new_id[rebuild]
             journal = None
             result = target
-            n_nodes, n_slots, n_garbage = (int(v) for v in target.meta)
+            n_nodes, n_slots, n_garbage = target.meta.tolist()
         NI, NF, NT, SD, order = target.NI, target.NF, target.NT, target.SD, target.order
         # ascending rows (the order a refit sums them in) matter only where
         # sums are not exact; with exact counts any order gives the tree
@@ -706,26 +704,35 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             P[K.P_BOOT], ascend, dead,
         )  # fmt: skip
         n_garbage += int(garbage)
-        starts = NI[rebuild, K.START].tolist()
         keys = target.NK[rebuild]
         jobs = []
-        for q, node in enumerate(rebuild.tolist()):
-            nr = int(node_room[q])
+        for q, (node, s, m, p, sd, d, nr, sr) in enumerate(
+            zip(
+                rebuild.tolist(),
+                NI[rebuild, K.START].tolist(),
+                ms.tolist(),
+                par.tolist(),
+                side.tolist(),
+                depth.tolist(),
+                node_room.tolist(),
+                slot_room.tolist(),
+            )  # fmt: skip
+        ):
             jobs.append(
                 _Job(
                     target,
                     node,
-                    int(par[q]),
-                    int(side[q]),
-                    starts[q],
-                    int(ms[q]),
-                    int(depth[q]),
+                    p,
+                    sd,
+                    s,
+                    m,
+                    d,
                     keys[q],
                     n_nodes,
                     n_nodes + nr,
-                    int(slot_room[q]),
+                    sr,
                     journal,
-                )
+                )  # fmt: skip
             )
             n_nodes += nr
         # the node ids reserved now; what the subtrees leave unused becomes
@@ -831,21 +838,9 @@ _NO_IDS = np.empty(0, dtype=np.int64)
 
 
 def _room(sizes, levels, P):
-    """Ids a subtree may need: nodes below its root, and slots.
-
-    A subtree of ``m`` rows and ``levels`` levels has at most
-    ``min(2 m - 1, 2**levels - 1)`` nodes (every leaf holds a row). Nodes of
-    at least ``c`` rows (the ones with a slot) lie on the paths to at most
-    ``m // c`` disjoint such nodes, each path at most ``levels`` long.
-    """
-    sizes = np.maximum(np.asarray(sizes, dtype=np.int64), 1)
-    levels = np.asarray(levels, dtype=np.int64)
-    nodes = np.minimum(2 * sizes - 1, (np.int64(1) << levels) - 1)
-    if P[K.P_USECACHE]:
-        slots = np.minimum(nodes, (sizes // int(P[K.P_CACHE])) * levels)
-    else:
-        slots = np.zeros_like(nodes)
-    return nodes - 1, slots
+    """Ids a subtree may need: nodes below its root, and slots (see ``K.room``)."""
+    sizes = np.ascontiguousarray(sizes, dtype=np.int64)
+    return K.room(sizes, np.ascontiguousarray(levels, dtype=np.int64), P)
 
 
 class _Job:

@@ -1436,3 +1436,38 @@ def clear_subtrees(
         side[q] = 0 if p < 0 or NI[p, LEFT] == node else 1
         depth[q] = NI[node, DEPTH]
     return ms, par, side, depth, garbage
+
+
+@njit(cache=True, nogil=True)
+def room(sizes, levels, P):
+    """Ids a subtree may need: nodes below its root, and slots.
+
+    A subtree of ``m`` rows and ``levels`` levels has at most
+    ``min(2 m - 1, 2**levels - 1)`` nodes (every leaf holds a row). Nodes of
+    at least ``c`` rows (the ones with a slot) lie on the paths to at most
+    ``m // c`` disjoint such nodes, each path at most ``levels`` long.
+    """
+    n = sizes.shape[0]
+    nodes = np.empty(n, dtype=np.int64)
+    slots = np.zeros(n, dtype=np.int64)
+    for q in range(n):
+        m = max(sizes[q], 1)
+        lv = levels[q]
+        nodes[q] = min(2 * m - 1, (1 << lv) - 1)
+        if P[P_USECACHE]:
+            slots[q] = min(nodes[q], (m // P[P_CACHE]) * lv)
+        nodes[q] -= 1
+    return nodes, slots
+
+
+@njit(cache=True, nogil=True)
+def room_at(NI, nodes, P):
+    """:func:`room` of the subtrees at ``nodes`` of a tree (with max_depth)."""
+    n = nodes.shape[0]
+    sizes = np.empty(n, dtype=np.int64)
+    levels = np.empty(n, dtype=np.int64)
+    for q in range(n):
+        v = nodes[q]
+        sizes[q] = NI[v, END] - NI[v, START]
+        levels[q] = min(P[P_MD] - NI[v, DEPTH] + 1, 62)
+    return room(sizes, levels, P)
