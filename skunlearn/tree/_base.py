@@ -587,6 +587,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 for t in np.flatnonzero(has.any(axis=1)).tolist()
             ]
         n_threads = effective_n_jobs(self._n_jobs())
+        W = self._slot_width()
 
         def phase_a(chunk):
             # up to _CHUNK trees in two kernel calls (short calls on several
@@ -607,20 +608,18 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             rptr = np.zeros(len(chunk) + 1, dtype=np.int64)
             np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
             rflat = np.concatenate([mine for _, _, mine in chunk])
-            idx, ni, nf, nt, jptr, slots, sd, sptr = K.snapshot_trees(
-                lists[0], lists[1], lists[3], lists[4], which, rptr, rflat, X
+            snap = K.snapshot_trees(
+                lists[0], lists[1], lists[3], which, rptr, rflat, X, P, W
             )
             tree_journals = []
             for q, (_, tree, _) in enumerate(chunk):
-                a, b = jptr[q], jptr[q + 1]
-                c, d = sptr[q], sptr[q + 1]
-                entry = ("nodes", tree, idx[a:b], ni[a:b], nf[a:b], nt[a:b])
-                tree_journal = [entry + (slots[c:d], sd[c:d])]
+                tree_journal = [("paths", tree, q, snap, rptr, rflat, data, P)]
                 journal.append(tree_journal)
                 tree_journals.append(tree_journal)
             rebuild, bptr = K.delete_trees(
-                *lists, tk, which, rptr, rflat, X, Xb, yc, yr, rk, sw, alive, P
-            )
+                *lists, tk, which, rptr, rflat, X, Xb, yc, yr, rk, sw, alive, P,
+                *snap[5:],
+            )  # fmt: skip
             out = []
             for q, (t, tree, _) in enumerate(chunk):
                 nodes = rebuild[bptr[q] : bptr[q + 1]]
@@ -1062,9 +1061,21 @@ def _pool(n_threads):
 
 def _undo(entry):
     kind, tree = entry[0], entry[1]
-    if kind == "nodes":
-        _, _, idx, ni, nf, nt, slots, sd = entry
-        tree.NI[idx], tree.NF[idx], tree.NT[idx], tree.SD[slots] = ni, nf, nt, sd
+    if kind == "paths":
+        # phase A on tree q of a chunk: its slots from the records, then the
+        # nodes on the paths from their copies
+        _, _, q, snap, rptr, rflat, data, P = entry
+        idx, ni, nf, nt, jptr, ev_i, ev_v, eptr, ow_slot, ow_sd, optr, cnt = snap
+        X, _, yc, yr, rk, sw = data
+        e, o = slice(eptr[q], eptr[q + 1]), slice(optr[q], optr[q + 1])
+        K.undelete(
+            tree.NI, tree.NF, tree.SD, X, yc, yr, rk, sw, tree.tkey,
+            rflat[rptr[q] : rptr[q + 1]], P, ev_i[e], ev_v[e], ow_slot[o], ow_sd[o],
+            cnt[q],
+        )  # fmt: skip
+        i = idx[jptr[q] : jptr[q + 1]]
+        js = slice(jptr[q], jptr[q + 1])
+        tree.NI[i], tree.NF[i], tree.NT[i] = ni[js], nf[js], nt[js]
     elif kind == "arrays":
         tree.NI, tree.NF, tree.NK, tree.NT, tree.SD = entry[2:]
     elif kind == "subs":

@@ -870,6 +870,17 @@ def touched(NI, NF, X, del_rows):
 
 
 @njit(cache=True, nogil=True)
+def _add_row(vec, b, clf, c, w, y):
+    vec[b] += 1.0
+    if clf:
+        vec[b + 1 + c] += w
+    else:
+        vec[b + 1] += w
+        vec[b + 2] += w * y
+        vec[b + 3] += w * y * y
+
+
+@njit(cache=True, nogil=True)
 def _sub_row(vec, b, clf, c, w, y):
     vec[b] -= 1.0
     if clf:
@@ -894,8 +905,9 @@ def delete_work(P, dtype):
 
 @njit(cache=True, nogil=True)
 def delete(
-    NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_rows, P, work
-):
+    NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_rows, P, work,
+    ev_i, ev_v, ow_slot, ow_sd, cnt,
+):  # fmt: skip
     """Remove ``del_rows`` from one tree in place (phase A).
 
     With exact (integer) counts, decrements the node totals and the cached
@@ -905,7 +917,11 @@ def delete(
     stays and returns the ids of the topmost nodes whose split changed: the
     caller rebuilds those subtrees.
 
-    Journal the paths first (:func:`snapshot`).
+    Journal the paths first (:func:`snapshot`). What happens to the slots is
+    recorded for :func:`undelete` as it goes: a value that loses its last
+    row (``ev_i``: slot, position, row; ``ev_v``: the value), a slot's copy
+    before it is evaluated again (``ow_slot``, ``ow_sd``), and the counts of
+    both and of the rows done in ``cnt``.
     """
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
@@ -937,6 +953,9 @@ def delete(
                     nc = int(sd[o_nc + j])
                     for t in range(nc - 1, -1, -1):
                         cvt = sd[o_cv + j * k2 + t]
+                        if cvt != cvt:
+                            # a value gone earlier: never a candidate again
+                            continue
                         if x > cvt:
                             break
                         _sub_row(sd, o_cst + (j * k2 + t) * S, clf, c, w, y)
@@ -946,6 +965,12 @@ def delete(
                             if sd[e] <= 0:
                                 # the value is gone from the node: never a
                                 # candidate again, and not kept (no residue)
+                                ne = cnt[0]
+                                ev_i[ne, 0] = slot
+                                ev_i[ne, 1] = o_cv + j * k2 + t
+                                ev_i[ne, 2] = q
+                                ev_v[ne] = cvt
+                                cnt[0] = ne + 1
                                 sd[o_cv + j * k2 + t] = np.nan
                             if sd[e] <= 0 and sd[o_comp + j] == 0:
                                 # fewer than k stored values left: unseen
@@ -962,6 +987,7 @@ def delete(
                 node = NI[node, LEFT]
             else:
                 node = NI[node, RIGHT]
+        cnt[2] = q + 1
     rebuild = np.empty(n_nodes, dtype=np.int64)
     n_rebuild = 0
     no_block = np.empty((0, 0), dtype=np.float64)
@@ -1012,7 +1038,14 @@ def delete(
         if slot >= 0 and flag[node] == 1:
             buf = SD[slot]
         else:
-            buf = SD[slot] if slot >= 0 else tmpbuf
+            if slot >= 0:
+                buf = SD[slot]
+                no = cnt[1]
+                ow_slot[no] = slot
+                ow_sd[no] = buf
+                cnt[1] = no + 1
+            else:
+                buf = tmpbuf
             if not have_rows:
                 s = NI[node, START]
                 e = NI[node, END]
@@ -1178,22 +1211,16 @@ def subtree(NI, node):
 
 
 @njit(cache=True, nogil=True)
-def snapshot(NI, NF, NT, SD, X, del_rows):
-    """Copies of what :func:`delete` may overwrite: the nodes on the paths."""
+def snapshot(NI, NF, NT, X, del_rows):
+    """Copies of the nodes on the paths, which :func:`delete` may overwrite.
+
+    Returns their ids, rows of ``NI``, ``NF``, ``NT``, and how many have a
+    slot (the slots are not copied: :func:`undelete` restores them).
+    """
     idx = touched(NI, NF, X, del_rows)
     ns = 0
     for q in range(idx.shape[0]):
         if NI[idx[q], SLOT] >= 0:
-            ns += 1
-    slots = np.empty(ns, dtype=np.int64)
-    ns = 0
-    W = SD.shape[1]
-    SDf = SD.reshape(-1)
-    for q in range(idx.shape[0]):
-        if NI[idx[q], SLOT] >= 0:
-            slots[ns] = NI[idx[q], SLOT]
-            # the slots lie apart in memory: ask for all of them at once
-            _prefetch_row(SDf, slots[ns] * W, W)
             ns += 1
     ni = np.empty((idx.shape[0], NI.shape[1]), dtype=NI.dtype)
     nf = np.empty((idx.shape[0], NF.shape[1]), dtype=NF.dtype)
@@ -1202,10 +1229,7 @@ def snapshot(NI, NF, NT, SD, X, del_rows):
         ni[q] = NI[idx[q]]
         nf[q] = NF[idx[q]]
         nt[q] = NT[idx[q]]
-    sd = np.empty((ns, SD.shape[1]), dtype=SD.dtype)
-    for q in range(ns):
-        sd[q] = SD[slots[q]]
-    return idx, ni, nf, nt, slots, sd
+    return idx, ni, nf, nt, ns
 
 
 @njit(cache=True, nogil=True)
@@ -1231,30 +1255,34 @@ def preorder_ids(NI):
 
 
 @njit(cache=True, nogil=True)
-def snapshot_trees(NIs, NFs, NTs, SDs, which, rptr, rflat, X):
-    """:func:`snapshot` of several trees (typed lists of arrays), flat.
+def snapshot_trees(NIs, NFs, NTs, which, rptr, rflat, X, P, W):
+    """:func:`snapshot` of several trees (tuples of arrays), flat.
 
     Tree ``which[q]`` is to lose rows ``rflat[rptr[q]:rptr[q + 1]]``; its
-    journal is ``idx``, ``ni``, ``nf``, ``nt`` split by ``jptr`` and
-    ``slots``, ``sd`` split by ``sptr``.
+    copies are ``idx``, ``ni``, ``nf``, ``nt`` split by ``jptr``. Also the
+    (empty) records :func:`delete` fills for :func:`undelete`: ``ev_i``,
+    ``ev_v`` split by ``eptr`` (room for every stored value of the slots on
+    the paths), ``ow_slot``, ``ow_sd`` split by ``optr`` (room for each of
+    those slots) and ``cnt`` (a row per tree).
     """
     n = which.shape[0]
     jptr = np.zeros(n + 1, dtype=np.int64)
-    sptr = np.zeros(n + 1, dtype=np.int64)
+    eptr = np.zeros(n + 1, dtype=np.int64)
+    optr = np.zeros(n + 1, dtype=np.int64)
+    vals = P[P_MTRY] * 2 * P[P_K]
     outs = []
     for q in range(n):
         t = which[q]
-        out = snapshot(NIs[t], NFs[t], NTs[t], SDs[t], X, rflat[rptr[q] : rptr[q + 1]])
+        out = snapshot(NIs[t], NFs[t], NTs[t], X, rflat[rptr[q] : rptr[q + 1]])
         jptr[q + 1] = jptr[q] + out[0].shape[0]
-        sptr[q + 1] = sptr[q] + out[4].shape[0]
+        optr[q + 1] = optr[q] + out[4]
+        eptr[q + 1] = eptr[q] + out[4] * vals
         outs.append(out)
     t0 = which[0] if n else 0
     idx = np.empty(jptr[n], dtype=np.int64)
     ni = np.empty((jptr[n], NIs[t0].shape[1]), dtype=np.int64)
     nf = np.empty((jptr[n], NFs[t0].shape[1]), dtype=np.float64)
     nt = np.empty((jptr[n], NTs[t0].shape[1]), dtype=np.float64)
-    slots = np.empty(sptr[n], dtype=np.int64)
-    sd = np.empty((sptr[n], SDs[t0].shape[1]), dtype=np.float64)
     for q in range(n):
         out = outs[q]
         a, b = jptr[q], jptr[q + 1]
@@ -1262,21 +1290,24 @@ def snapshot_trees(NIs, NFs, NTs, SDs, which, rptr, rflat, X):
         ni[a:b] = out[1]
         nf[a:b] = out[2]
         nt[a:b] = out[3]
-        a, b = sptr[q], sptr[q + 1]
-        slots[a:b] = out[4]
-        sd[a:b] = out[5]
-    return idx, ni, nf, nt, jptr, slots, sd, sptr
+    ev_i = np.empty((eptr[n], 3), dtype=np.int64)
+    ev_v = np.empty(eptr[n], dtype=np.float64)
+    ow_slot = np.empty(optr[n], dtype=np.int64)
+    ow_sd = np.empty((optr[n], W), dtype=np.float64)
+    cnt = np.zeros((n, 3), dtype=np.int64)
+    return idx, ni, nf, nt, jptr, ev_i, ev_v, eptr, ow_slot, ow_sd, optr, cnt
 
 
 @njit(cache=True, nogil=True)
 def delete_trees(
     NIs, NFs, NKs, NTs, SDs, orders, tkeys, which, rptr, rflat, X, Xb, yc, yr, rk, sw,
-    alive, P,
+    alive, P, ev_i, ev_v, eptr, ow_slot, ow_sd, optr, cnt,
 ):  # fmt: skip
     """:func:`delete` on several trees (journal them first).
 
-    Returns the nodes to rebuild, flat (``rebuild[bptr[q]:bptr[q + 1]]`` for
-    tree ``which[q]``), and ``bptr``.
+    The records for :func:`undelete` are :func:`snapshot_trees`'. Returns
+    the nodes to rebuild, flat (``rebuild[bptr[q]:bptr[q + 1]]`` for tree
+    ``which[q]``), and ``bptr``.
     """
     n = which.shape[0]
     bptr = np.zeros(n + 1, dtype=np.int64)
@@ -1287,6 +1318,8 @@ def delete_trees(
         out = delete(
             NIs[t], NFs[t], NKs[t], NTs[t], SDs[t], orders[t], X, Xb, yc, yr, rk, sw,
             tkeys[t], alive, rflat[rptr[q] : rptr[q + 1]], P, work,
+            ev_i[eptr[q] : eptr[q + 1]], ev_v[eptr[q] : eptr[q + 1]],
+            ow_slot[optr[q] : optr[q + 1]], ow_sd[optr[q] : optr[q + 1]], cnt[q],
         )  # fmt: skip
         bptr[q + 1] = bptr[q] + out.shape[0]
         outs.append(out)
@@ -1294,6 +1327,58 @@ def delete_trees(
     for q in range(n):
         rebuild[bptr[q] : bptr[q + 1]] = outs[q]
     return rebuild, bptr
+
+
+@njit(cache=True, nogil=True)
+def undelete(
+    NI, NF, SD, X, yc, yr, rk, sw, tkey, del_rows, P, ev_i, ev_v, ow_slot, ow_sd, cnt
+):
+    """Undo what :func:`delete` did to the slots, from its records.
+
+    The slots it evaluated again get their copies back, then the rows it
+    took out go back in, last first, each after the values it removed (the
+    paths are those of :func:`delete`: undo later changes first). Integer
+    counts: adding back gives the same bits.
+    """
+    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
+    k2 = 2 * k
+    boot = P[P_BOOT]
+    clf = P[P_CLF]
+    for u in range(cnt[1] - 1, -1, -1):
+        SD[ow_slot[u]] = ow_sd[u]
+    for q in range(cnt[2] - 1, -1, -1):
+        for u in range(cnt[0]):
+            if ev_i[u, 2] == q:
+                SD[ev_i[u, 0], ev_i[u, 1]] = ev_v[u]
+        r = del_rows[q]
+        w = row_mult(tkey, rk[r], boot) * _w(sw, r)
+        c = yc[r] if clf else 0
+        y = 0.0 if clf else yr[r]
+        node = 0
+        while True:
+            slot = NI[node, SLOT]
+            if slot >= 0:
+                sd = SD[slot]
+                _add_row(sd, o_tot, clf, c, w, y)
+                for j in range(mtry):
+                    x = X[r, int(sd[o_f + j])]
+                    nc = int(sd[o_nc + j])
+                    for t in range(nc - 1, -1, -1):
+                        cvt = sd[o_cv + j * k2 + t]
+                        if cvt != cvt:
+                            continue
+                        if x > cvt:
+                            break
+                        _add_row(sd, o_cst + (j * k2 + t) * S, clf, c, w, y)
+                        if x == cvt:
+                            sd[o_ceq + j * k2 + t] += 1.0
+            if NI[node, LEFT] < 0:
+                break
+            if X[r, NI[node, FEAT]] <= NF[node, THR]:
+                node = NI[node, LEFT]
+            else:
+                node = NI[node, RIGHT]
 
 
 @njit(cache=True, nogil=True)

@@ -469,6 +469,42 @@ def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
     assert_same_forests(model, refit(est, X, y, np.r_[gone, 1]))
 
 
+def test_failed_batch_restores_every_slot(monkeypatch):
+    # phase A's slot changes are undone from its records, not from copies:
+    # values that lost their last row (several rows of one tree), slots
+    # evaluated again; the pickled model is byte for byte the one before
+    from skunlearn.tree import _kernels
+
+    real = _kernels.delete_trees
+    seen = []
+
+    def flaky(*args):
+        real(*args)
+        seen.append(args[-1].sum(axis=0))
+        raise KeyboardInterrupt
+
+    for levels in (3, 400):
+        rng = np.random.RandomState(levels)
+        X = rng.randint(0, levels, size=(3000, 5)).astype(float)
+        y = (X[:, 0] + X[:, 1] + rng.randint(0, 3, 3000) > levels).astype(int)
+        est = UnlearningForestClassifier(
+            n_estimators=6, max_depth=8, max_features=2, n_thresholds=1, random_state=0
+        )
+        model = est.fit(X, y)
+        before = pickle.dumps(model)
+        monkeypatch.setattr(_kernels, "delete_trees", flaky)
+        for start in range(0, 3000, 300):
+            with pytest.raises(KeyboardInterrupt):
+                model.unlearn(X[start : start + 300], y[start : start + 300])
+            assert pickle.dumps(model) == before
+        monkeypatch.undo()
+        model.unlearn(X[:300], y[:300])
+        assert_same_forests(model, refit(est, X, y, np.arange(300)))
+    counts = np.sum(seen, axis=0)
+    assert counts[0] > 0  # values that lost their last row
+    assert counts[1] > 0  # slots evaluated again
+
+
 def test_skops_round_trip_then_unlearn(tmp_path):
     sio = pytest.importorskip("skops.io")
     from skunlearn.cli import trusted_types
