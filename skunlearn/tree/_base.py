@@ -609,7 +609,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
             rflat = np.concatenate([mine for _, _, mine in chunk])
             snap = K.snapshot_trees(
-                lists[0], lists[1], lists[3], which, rptr, rflat, X, P, W
+                lists[0], lists[1], lists[3], lists[4], which, rptr, rflat, X, P, W
             )
             tree_journals = []
             for q, (_, tree, _) in enumerate(chunk):
