@@ -516,6 +516,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         # journal is cleared inside the mixin's atomic commit (it is one of the
         # committed attributes), so any failure before the commit restores it.
         self._journal = []
+        self._scrub = []
         try:
             return super().unlearn(X, y, request_id=request_id, **params)
         except BaseException:
@@ -523,6 +524,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             raise
         finally:
             self.__dict__.pop("_journal", None)
+            self.__dict__.pop("_scrub", None)
 
     unlearn.__doc__ = UnlearningMixin.unlearn.__doc__
 
@@ -530,8 +532,12 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         return None
 
     def _set_erase_rows(self, rows):
-        # Set by the mixin's atomic commit: the journal is no longer needed and
-        # the forgotten rows' keys go, in place.
+        # Set by the mixin's atomic commit: the cleared subtrees' old nodes
+        # and slots are scrubbed, the journal is no longer needed and the
+        # forgotten rows' keys go, in place.
+        for tree, ids, slots in self.__dict__.get("_scrub") or ():
+            K.scrub(tree.NI, tree.NF, tree.NT, tree.SD, ids, slots)
+        self._scrub = None
         self._journal = None
         self._row_keys[rows] = 0
 
@@ -695,13 +701,16 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         if journal is not None:
             # copies first, in a call of their own: no interruption can
             # separate the writing from its journal
-            starts = NI[rebuild, K.START].copy()
-            copies = K.journal_subtrees(NI, NF, NT, SD, order, rebuild)
-            journal.append(("subs", target, starts) + copies)
-        ms, par, side, depth, garbage = K.clear_subtrees(
+            copies = K.journal_roots(NI, NF, NT, order, rebuild)
+            journal.append(("roots", target, rebuild) + copies)
+        # the old subtrees' nodes and slots are scrubbed at the commit (a
+        # rollback finds them as they were); in a compacted copy, at once
+        ms, par, side, depth, garbage, ids, slots = K.clear_subtrees(
             NI, NF, NT, SD, order, rebuild, alive, rk, sw, target.tkey,
-            P[K.P_BOOT], ascend, dead,
+            P[K.P_BOOT], ascend, dead, journal is None,
         )  # fmt: skip
+        if journal is not None:
+            self._scrub.append((target, ids, slots))
         n_garbage += int(garbage)
         keys = target.NK[rebuild]
         jobs = []
@@ -1078,11 +1087,11 @@ def _undo(entry):
         tree.NI[i], tree.NF[i], tree.NT[i] = ni[js], nf[js], nt[js]
     elif kind == "arrays":
         tree.NI, tree.NF, tree.NK, tree.NT, tree.SD = entry[2:]
-    elif kind == "subs":
-        _, _, starts, sub, ni, nf, nt, _, sl, sd, _, old, optr = entry
-        tree.NI[sub], tree.NF[sub], tree.NT[sub], tree.SD[sl] = ni, nf, nt, sd
-        for q, s in enumerate(starts.tolist()):
+    elif kind == "roots":
+        _, _, nodes, ni, nf, nt, old, optr = entry
+        for q, s in enumerate(ni[:, K.START].tolist()):
             tree.order[s : s + optr[q + 1] - optr[q]] = old[optr[q] : optr[q + 1]]
+        tree.NI[nodes], tree.NF[nodes], tree.NT[nodes] = ni, nf, nt
     else:
         # nodes written past the old end go; that space is all zeros when unused
         n, ns = int(entry[2][0]), int(entry[2][1])

@@ -1278,9 +1278,7 @@ def snapshot_trees(NIs, NFs, NTs, SDs, which, rptr, rflat, X, P, W):
     outs = []
     for q in range(n):
         t = which[q]
-        out = snapshot(
-            NIs[t], NFs[t], NTs[t], SDs[t], X, rflat[rptr[q] : rptr[q + 1]]
-        )
+        out = snapshot(NIs[t], NFs[t], NTs[t], SDs[t], X, rflat[rptr[q] : rptr[q + 1]])
         jptr[q + 1] = jptr[q] + out[0].shape[0]
         optr[q + 1] = optr[q] + out[4]
         eptr[q + 1] = eptr[q] + out[4] * vals
@@ -1389,20 +1387,33 @@ def undelete(
 
 
 @njit(cache=True, nogil=True)
+def scrub(NI, NF, NT, SD, ids, slots):
+    """Scrub garbage nodes ``ids`` and zero ``slots``: no trace of their rows."""
+    for q in range(ids.shape[0]):
+        v = ids[q]
+        NI[v, LEFT] = -1
+        NI[v, RIGHT] = -1
+        NI[v, SLOT] = -1
+        NI[v, FEAT] = -2
+        NI[v, NROWS] = 0
+        NF[v] = 0.0
+        NT[v] = 0.0
+    for q in range(slots.shape[0]):
+        SD[slots[q]] = 0.0
+
+
+@njit(cache=True, nogil=True)
 def clear_subtree(
     NI, NF, NT, SD, order, node, alive, rk, sw, tkey, boot, ascending, dead, rows,
-    wr, keep, write,
+    now,
 ):  # fmt: skip
     """Clear the subtree at ``node`` before it grows again.
 
-    With ``write``, its nodes below ``node`` become garbage (scrubbed,
-    unreachable), its slots are zeroed, and its range of ``order`` gets its
-    live rows first (see :func:`gather`), then ``dead``; ``m`` is the number
-    of live rows (0 without ``write``). With ``keep``, copies of what it
-    overwrites come back first, for a journal: ``(m, sub, ni, nf, nt, slots,
-    sd, old_order)`` (``sub``: the subtree's ids, ``node`` first); else
-    empty. Take the copies in a call of their own, before the one that
-    writes, so that no interruption can separate writing from journaling.
+    Its nodes below ``node`` become garbage, unreachable once it grows
+    again, and its range of ``order`` gets its live rows first (see
+    :func:`gather`), then ``dead``. Returns the number of live rows, the
+    subtree's ids (``node`` first) and its slots. With ``now``, the garbage
+    is scrubbed here (see :func:`scrub`); else the caller scrubs it later.
     """
     sub = subtree(NI, node)
     ns = 0
@@ -1415,94 +1426,52 @@ def clear_subtree(
         if NI[sub[q], SLOT] >= 0:
             slots[ns] = NI[sub[q], SLOT]
             ns += 1
+    if now:
+        scrub(NI, NF, NT, SD, sub[1:], slots)
     s = NI[node, START]
     e = NI[node, END]
-    k = sub.shape[0] if keep else 0
-    ni = np.empty((k, NI.shape[1]), dtype=NI.dtype)
-    nf = np.empty((k, NF.shape[1]), dtype=NF.dtype)
-    nt = np.empty((k, NT.shape[1]), dtype=NT.dtype)
-    sd = np.empty((ns if keep else 0, SD.shape[1]), dtype=SD.dtype)
-    old = np.empty(e - s if keep else 0, dtype=order.dtype)
-    if keep:
-        for q in range(k):
-            ni[q] = NI[sub[q]]
-            nf[q] = NF[sub[q]]
-            nt[q] = NT[sub[q]]
-        for q in range(ns):
-            sd[q] = SD[slots[q]]
-        old[:] = order[s:e]
-    if not write:
-        return 0, sub, ni, nf, nt, slots, sd, old
-    for q in range(1, sub.shape[0]):
-        v = sub[q]
-        NI[v, LEFT] = -1
-        NI[v, RIGHT] = -1
-        NI[v, SLOT] = -1
-        NI[v, FEAT] = -2
-        NI[v, NROWS] = 0
-        NF[v] = 0.0
-        NT[v] = 0.0
-    for q in range(ns):
-        SD[slots[q]] = 0.0
-    m = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, ascending)
+    m = gather(order, s, e, alive, rk, sw, tkey, boot, rows, np.empty(0), ascending)
     for q in range(m):
         order[s + q] = rows[q]
     for q in range(s + m, e):
         order[q] = dead
-    return m, sub, ni, nf, nt, slots, sd, old
+    return m, sub, slots
 
 
 @njit(cache=True, nogil=True)
-def journal_subtrees(NI, NF, NT, SD, order, nodes):
-    """:func:`clear_subtree`'s copies for the subtrees at ``nodes``, flat.
+def journal_roots(NI, NF, NT, order, nodes):
+    """What clearing the subtrees at ``nodes`` and growing them overwrites.
 
-    Returns ``sub``, ``ni``, ``nf``, ``nt`` split by ``sptr``; ``slots``,
-    ``sd`` split by ``lptr``; the old ``order`` ranges, ``old``, split by
-    ``optr``.
+    Copies of the roots' rows of ``NI``, ``NF``, ``NT``, and of their
+    ranges of ``order`` (flat, split by ``optr``). The rest of a subtree is
+    left as it was until it is scrubbed (see :func:`clear_subtree`).
     """
     n = nodes.shape[0]
-    sptr = np.zeros(n + 1, dtype=np.int64)
-    lptr = np.zeros(n + 1, dtype=np.int64)
     optr = np.zeros(n + 1, dtype=np.int64)
-    outs = []
-    none = np.empty(0, dtype=order.dtype)
     for q in range(n):
-        out = clear_subtree(
-            NI, NF, NT, SD, order, nodes[q], none, np.empty(0, dtype=np.uint64),
-            np.empty(0), np.uint64(0), 0, False, 0, none, np.empty(0), True, False,
-        )  # fmt: skip
-        sptr[q + 1] = sptr[q] + out[1].shape[0]
-        lptr[q + 1] = lptr[q] + out[5].shape[0]
-        optr[q + 1] = optr[q] + out[7].shape[0]
-        outs.append(out)
-    sub = np.empty(sptr[n], dtype=np.int64)
-    ni = np.empty((sptr[n], NI.shape[1]), dtype=NI.dtype)
-    nf = np.empty((sptr[n], NF.shape[1]), dtype=NF.dtype)
-    nt = np.empty((sptr[n], NT.shape[1]), dtype=NT.dtype)
-    slots = np.empty(lptr[n], dtype=np.int64)
-    sd = np.empty((lptr[n], SD.shape[1]), dtype=SD.dtype)
+        optr[q + 1] = optr[q] + NI[nodes[q], END] - NI[nodes[q], START]
+    ni = np.empty((n, NI.shape[1]), dtype=NI.dtype)
+    nf = np.empty((n, NF.shape[1]), dtype=NF.dtype)
+    nt = np.empty((n, NT.shape[1]), dtype=NT.dtype)
     old = np.empty(optr[n], dtype=order.dtype)
     for q in range(n):
-        out = outs[q]
-        a, b = sptr[q], sptr[q + 1]
-        sub[a:b] = out[1]
-        ni[a:b] = out[2]
-        nf[a:b] = out[3]
-        nt[a:b] = out[4]
-        slots[lptr[q] : lptr[q + 1]] = out[5]
-        sd[lptr[q] : lptr[q + 1]] = out[6]
-        old[optr[q] : optr[q + 1]] = out[7]
-    return sub, ni, nf, nt, sptr, slots, sd, lptr, old, optr
+        v = nodes[q]
+        ni[q] = NI[v]
+        nf[q] = NF[v]
+        nt[q] = NT[v]
+        old[optr[q] : optr[q + 1]] = order[NI[v, START] : NI[v, END]]
+    return ni, nf, nt, old, optr
 
 
 @njit(cache=True, nogil=True)
 def clear_subtrees(
-    NI, NF, NT, SD, order, nodes, alive, rk, sw, tkey, boot, ascending, dead
+    NI, NF, NT, SD, order, nodes, alive, rk, sw, tkey, boot, ascending, dead, now
 ):
-    """:func:`clear_subtree` (writing) of the subtrees at ``nodes``.
+    """:func:`clear_subtree` of the subtrees at ``nodes``.
 
     Returns, per subtree, its live rows ``m``, parent, side (0 left, 1
-    right) and depth, and the number of nodes that became garbage.
+    right) and depth; the number of nodes that became garbage; and, unless
+    ``now``, the garbage to scrub later: node ids and slots.
     """
     n = nodes.shape[0]
     ms = np.empty(n, dtype=np.int64)
@@ -1513,21 +1482,35 @@ def clear_subtrees(
     for q in range(n):
         m_max = max(m_max, NI[nodes[q], END] - NI[nodes[q], START])
     rows = np.empty(m_max, dtype=np.int64)
-    no_w = np.empty(0)
+    subs = []
     garbage = 0
+    n_slots = 0
     for q in range(n):
         node = nodes[q]
-        out = clear_subtree(
+        m, sub, slots = clear_subtree(
             NI, NF, NT, SD, order, node, alive, rk, sw, tkey, boot, ascending, dead,
-            rows, no_w, False, True,
+            rows, now,
         )  # fmt: skip
-        ms[q] = out[0]
-        garbage += out[1].shape[0] - 1
+        ms[q] = m
+        garbage += sub.shape[0] - 1
+        n_slots += slots.shape[0]
+        subs.append((sub, slots))
         p = NI[node, PARENT]
         par[q] = p
         side[q] = 0 if p < 0 or NI[p, LEFT] == node else 1
         depth[q] = NI[node, DEPTH]
-    return ms, par, side, depth, garbage
+    ids = np.empty(0 if now else garbage, dtype=np.int64)
+    all_slots = np.empty(0 if now else n_slots, dtype=np.int64)
+    if not now:
+        a = 0
+        b = 0
+        for q in range(n):
+            sub, slots = subs[q]
+            ids[a : a + sub.shape[0] - 1] = sub[1:]
+            a += sub.shape[0] - 1
+            all_slots[b : b + slots.shape[0]] = slots
+            b += slots.shape[0]
+    return ms, par, side, depth, garbage, ids, all_slots
 
 
 @njit(cache=True, nogil=True)

@@ -469,6 +469,37 @@ def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
     assert_same_forests(model, refit(est, X, y, np.r_[gone, 1]))
 
 
+def test_no_residue_in_garbage_nodes_and_slots():
+    # the nodes and slots of rebuilt subtrees keep nothing of their rows
+    from skunlearn.tree import _kernels as K
+
+    X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
+    model = UnlearningForestClassifier(n_estimators=6, max_depth=8, random_state=0).fit(
+        X, y
+    )
+    for i in range(60):
+        model.unlearn(X[i : i + 1], y[i : i + 1])
+    model.unlearn(X[60:160], y[60:160])
+    rebuilt = sum(
+        r["details"].get("subtrees_rebuilt", 0) for r in model.unlearn_history_
+    )
+    assert rebuilt > 0
+    n_garbage = 0
+    for tree in model.trees_:
+        n, ns = int(tree.meta[0]), int(tree.meta[1])
+        live = K.preorder_ids(tree.NI[:n]) >= 0
+        dead = np.flatnonzero(~live)
+        n_garbage += dead.size
+        assert (tree.NI[dead][:, [K.LEFT, K.RIGHT, K.SLOT]] == -1).all()
+        assert (tree.NI[dead, K.FEAT] == -2).all()
+        assert (tree.NI[dead, K.NROWS] == 0).all()
+        assert not tree.NF[dead].any() and not tree.NT[dead].any()
+        used = tree.NI[:n][live, K.SLOT]
+        unused = np.setdiff1d(np.arange(ns), used[used >= 0])
+        assert not tree.SD[unused].any()
+    assert n_garbage > 0
+
+
 def test_failed_batch_restores_every_slot(monkeypatch):
     # phase A's slot changes are undone from its records, not from copies:
     # values that lost their last row (several rows of one tree), slots
