@@ -603,17 +603,20 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             # growth (phase B). The trees' arrays go in as tuples of a fixed
             # length (padded with the first tree's, never used): one compiled
             # version of the kernels serves every chunk
+            n = len(chunk)
             trees = [tree for _, tree, _ in chunk]
-            trees += [trees[0]] * (_CHUNK - len(trees))
+            trees += [trees[0]] * (_CHUNK - n)
             lists = tuple(
-                tuple(getattr(tree, name) for tree in trees)
-                for name in ("NI", "NF", "NK", "NT", "SD", "order")
+                zip(*[(t.NI, t.NF, t.NK, t.NT, t.SD, t.order) for t in trees])
             )
-            tk = np.array([tree.tkey for tree in trees], dtype=np.uint64)
-            which = np.arange(len(chunk), dtype=np.int64)
-            rptr = np.zeros(len(chunk) + 1, dtype=np.int64)
-            np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
-            rflat = np.concatenate([mine for _, _, mine in chunk])
+            tk = tkeys[[t for t, _, _ in chunk] + [chunk[0][0]] * (_CHUNK - n)]
+            which = _ARANGE[:n]
+            if rows.size == 1:
+                rptr, rflat = _ARANGE[: n + 1], np.repeat(rows, n)
+            else:
+                rptr = np.zeros(n + 1, dtype=np.int64)
+                np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
+                rflat = np.concatenate([mine for _, _, mine in chunk])
             snap = K.snapshot_trees(
                 lists[0], lists[1], lists[3], lists[4], which, rptr, rflat, X, P, W
             )
@@ -627,11 +630,12 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 *snap[5:],
             )  # fmt: skip
             out = []
+            bptr = bptr.tolist()
             for q, (t, tree, _) in enumerate(chunk):
-                nodes = rebuild[bptr[q] : bptr[q + 1]]
-                if nodes.size == 0:
+                if bptr[q] == bptr[q + 1]:
                     out.append((t, None, []))
                     continue
+                nodes = rebuild[bptr[q] : bptr[q + 1]]
                 target, jobs = self._rebuild(
                     tree, nodes, alive, dead, data, tree_journals[q]
                 )
@@ -843,6 +847,7 @@ _SPLIT_MIN_ROWS = 4096
 # Trees per kernel call in phase A.
 _CHUNK = 16
 _NO_IDS = np.empty(0, dtype=np.int64)
+_ARANGE = np.arange(_CHUNK + 1, dtype=np.int64)
 
 
 def _room(sizes, levels, P):
