@@ -592,7 +592,11 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 (t, trees[t], rows[has[t]])
                 for t in np.flatnonzero(has.any(axis=1)).tolist()
             ]
-        n_threads = effective_n_jobs(self._n_jobs())
+        n_jobs = self._n_jobs()
+        if isinstance(n_jobs, numbers.Integral) and n_jobs > 0:
+            n_threads = int(n_jobs)  # what effective_n_jobs says, sooner
+        else:
+            n_threads = effective_n_jobs(n_jobs)
         W = self._slot_width()
 
         def phase_a(chunk):
@@ -761,8 +765,8 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         ``_SPLIT_MIN_ROWS`` rows grows its top levels, then the pieces below
         them (at most a quarter of its rows each) join the queue. Every piece
         writes only its own reserved ids, so the result is the subtree one
-        call grows. Returns phase A's results and all the jobs, released (see
-        :class:`_Job`).
+        call grows. Every job is released (see :class:`_Job`) once grown.
+        Returns phase A's results and all the jobs.
         """
         P = self._P_
         all_jobs = []
@@ -773,8 +777,12 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             for _, _, jobs in results:
                 for job in jobs:
                     _grow_job(job, data, P)
+                    job.release()
                 all_jobs.extend(jobs)
         else:
+            # a job is released as soon as it has grown (one at a time: the
+            # slots of a tree are appended in turn)
+            lock = threading.Lock()
 
             def run(item):
                 if isinstance(item, list):
@@ -786,9 +794,12 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 if item.m >= _SPLIT_MIN_ROWS:
                     pieces = _grow_top(item, data, P)
                     all_jobs.extend(pieces)
-                    return pieces
-                _grow_job(item, data, P)
-                return ()
+                else:
+                    _grow_job(item, data, P)
+                    pieces = ()
+                with lock:
+                    item.release()
+                return pieces
 
             queue = _JobQueue(run)
             queue.put(chunks, first=True)
@@ -805,8 +816,6 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 wait(workers)
             queue.check()
             results.sort(key=lambda r: r[0])
-        for job in all_jobs:
-            job.release()
         return results, all_jobs
 
     def _refit_update(self, alive, start):
@@ -847,7 +856,7 @@ _SPLIT_MIN_ROWS = 4096
 # Trees per kernel call in phase A.
 _CHUNK = 16
 _NO_IDS = np.empty(0, dtype=np.int64)
-_ARANGE = np.arange(_CHUNK + 1, dtype=np.int64)
+_ARANGE = np.arange(257, dtype=np.int64)  # row pointers, ids of a chunk
 
 
 def _room(sizes, levels, P):
