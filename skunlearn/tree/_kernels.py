@@ -854,6 +854,26 @@ def accumulate_values(NI, NF, X, out):
 def touched(NI, NF, X, del_rows):
     """Ids of the nodes on the paths of ``del_rows`` (unique, ascending)."""
     n_nodes = NI.shape[0]
+    if del_rows.shape[0] == 1:
+        # one path: no need to mark all nodes
+        r = del_rows[0]
+        path = np.empty(64, dtype=np.int64)
+        n = 0
+        node = 0
+        while True:
+            if n == path.shape[0]:
+                longer = np.empty(2 * n, dtype=np.int64)
+                longer[:n] = path
+                path = longer
+            path[n] = node
+            n += 1
+            if NI[node, LEFT] < 0:
+                break
+            if X[r, NI[node, FEAT]] <= NF[node, THR]:
+                node = NI[node, LEFT]
+            else:
+                node = NI[node, RIGHT]
+        return np.sort(path[:n])
     mark = np.zeros(n_nodes, dtype=np.bool_)
     for q in range(del_rows.shape[0]):
         r = del_rows[q]
