@@ -5,10 +5,13 @@ Deletion runs in two phases. Phase A (compiled, a chunk of trees per call)
 updates in place the nodes on the forgotten rows' paths and reports the
 topmost nodes whose split changed; those subtrees are then cleared and grown
 again in phase B, in reserved node ids of the same tree (or of a compacted
-copy when half of the tree is garbage). Phase A records the old contents of
-every node it touches in a journal, as does the clearing, so a failed or
-interrupted ``unlearn`` restores the model exactly; the journal is dropped
-at commit. With ``n_jobs`` > 1, threads share the work (see
+copy when half of the tree is garbage). A journal lets a failed or
+interrupted ``unlearn`` restore the model exactly: phase A copies the nodes
+on the paths and records what it does to their cached statistics (a
+rollback adds the rows back: integer counts, the same bits); the clearing
+copies the subtrees' roots and row ranges, and leaves their old nodes and
+slots as they were until the commit scrubs them. The journal is dropped at
+commit. With ``n_jobs`` > 1, threads share the work (see
 ``_BaseDeletionForest._run_phases``).
 """
 
