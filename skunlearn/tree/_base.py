@@ -163,6 +163,15 @@ def _tree_key(seed, index):
     return np.uint64(K.h2(np.uint64(seed), np.uint64(index)))
 
 
+@K.njit(cache=True, nogil=True)
+def _tree_keys(seed, n):
+    # _tree_key of trees 0 .. n - 1 (a tree keeps its key for life)
+    out = np.empty(n, dtype=np.uint64)
+    for t in range(n):
+        out[t] = K.h2(np.uint64(seed), np.uint64(t))
+    return out
+
+
 def _root_key(tkey):
     return np.uint64(K.h2(np.uint64(tkey), np.uint64(0x7EE)))
 
@@ -509,8 +518,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             return y
         # the ledger stores class codes; labels never seen map to -1 (no match)
         y = np.asarray(y)
-        pos = np.searchsorted(self.classes_, y)
-        pos = np.clip(pos, 0, self.classes_.size - 1)
+        pos = np.minimum(np.searchsorted(self.classes_, y), self.classes_.size - 1)
         known = self.classes_[pos] == y
         return np.where(known, pos, -1).astype(np.int64)
 
@@ -583,7 +591,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         X, Xb, yc, yr, rk, sw = data
         P = self._P_
         journal = self._journal
-        tkeys = np.array([tree.tkey for tree in self.trees_], dtype=np.uint64)
+        tkeys = _tree_keys(self.seed_, len(self.trees_))
         mult = _mults(tkeys, rk, rows, P[K.P_BOOT])
         dead = int(rows[0])
         has = mult > 0
