@@ -54,7 +54,8 @@ class _Tree:
 
     The arrays have spare capacity: a subtree rebuilt after a deletion is
     written after the last node in use (``meta``: nodes in use, slots in use,
-    garbage nodes) and the nodes it replaces are scrubbed. When garbage
+    garbage nodes, and a bound on the depth of its nodes) and the nodes it
+    replaces are scrubbed. When garbage
     exceeds half of the nodes, or capacity runs out, the tree is copied and
     compacted back to preorder.
     """
@@ -92,6 +93,10 @@ class _Tree:
     def __setstate__(self, state):
         for k, v in state.items():
             setattr(self, k, v)
+        if self.meta.shape[0] == 3:
+            # saved before the depth bound was kept
+            n = int(self.meta[0])
+            self.meta = np.r_[self.meta, self.NI[:n, K.DEPTH].max()]
 
     @property
     def n_nodes(self):
@@ -123,7 +128,7 @@ class _Tree:
             self.order.copy() if copy_order else self.order,
             self.index,
             self.tkey,
-            np.array([nn, nsl, 0], dtype=np.int64),
+            np.array([nn, nsl, 0, self.meta[3]], dtype=np.int64),
         )
         K.compact(
             self.NI[:n],
@@ -416,7 +421,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             order,
             index,
             tkey,
-            np.array([nn, ns, 0], dtype=np.int64),
+            np.array([nn, ns, 0, NI[:nn, K.DEPTH].max()], dtype=np.int64),
         )
         return tree.compacted()
 
@@ -609,6 +614,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         else:
             n_threads = effective_n_jobs(n_jobs)
         W = self._slot_width()
+        vals = int(P[K.P_MTRY] * 2 * P[K.P_K])
+        depth_cap = int(min(P[K.P_MD], 1 << 40))
+        n_nf, n_nt = self.trees_[0].NF.shape[1], self.trees_[0].NT.shape[1]
 
         def phase_a(chunk):
             # up to _CHUNK trees in two kernel calls (short calls on several
@@ -632,18 +640,38 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 rptr = np.zeros(n + 1, dtype=np.int64)
                 np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
                 rflat = np.concatenate([mine for _, _, mine in chunk])
-            snap = K.snapshot_trees(
-                lists[0], lists[1], lists[3], lists[4], which, rptr, rflat, X, P, W
+            # records of what delete_trees overwrites, journaled before it
+            # writes: room for every node on the paths (a tree's depth bound
+            # per row) and for their slots' values
+            nodes = [
+                mine.size * (min(depth_cap, int(tree.meta[3])) + 1)
+                for _, tree, mine in chunk
+            ]
+            cptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(nodes, out=cptr[1:])
+            nc = int(cptr[n])
+            rec = (
+                np.empty(nc, dtype=np.int64),
+                np.empty((nc, K.N_INT), dtype=np.int64),
+                np.empty((nc, n_nf)),
+                np.empty((nc, n_nt)),
+                cptr,
+                np.empty((nc * vals, 3), dtype=np.int64),
+                np.empty(nc * vals),
+                cptr * vals,
+                np.empty(nc, dtype=np.int64),
+                np.empty((nc, W)),
+                cptr,
+                np.zeros((n, 4), dtype=np.int64),
             )
             tree_journals = []
             for q, (_, tree, _) in enumerate(chunk):
-                tree_journal = [("paths", tree, q, snap, rptr, rflat, data, P)]
+                tree_journal = [("paths", tree, q, rec, rptr, rflat, data, P)]
                 journal.append(tree_journal)
                 tree_journals.append(tree_journal)
             rebuild, bptr = K.delete_trees(
-                *lists, tk, which, rptr, rflat, X, Xb, yc, yr, rk, sw, alive, P,
-                *snap[5:],
-            )  # fmt: skip
+                *lists, tk, which, rptr, rflat, X, Xb, yc, yr, rk, sw, alive, P, *rec
+            )
             out = []
             bptr = bptr.tolist()
             for q, (t, tree, _) in enumerate(chunk):
@@ -693,7 +721,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         NI = tree.NI
         node_room, slot_room = K.room_at(NI, rebuild, P)
         need = int(node_room.sum())
-        n_nodes, n_slots, n_garbage = tree.meta.tolist()
+        n_nodes, n_slots, n_garbage = tree.meta[:3].tolist()
         if 2 * n_garbage <= n_nodes:
             target, result = tree, None
             journal.append(("meta", tree, tree.meta.copy()))
@@ -711,7 +739,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             rebuild = new_id[rebuild]
             journal = None
             result = target
-            n_nodes, n_slots, n_garbage = target.meta.tolist()
+            n_nodes, n_slots, n_garbage = target.meta[:3].tolist()
         NI, NF, NT, SD, order = target.NI, target.NF, target.NT, target.SD, target.order
         # ascending rows (the order a refit sums them in) matter only where
         # sums are not exact; with exact counts any order gives the tree
@@ -764,7 +792,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             n_nodes += nr
         # the node ids reserved now; what the subtrees leave unused becomes
         # garbage; slots are taken when the subtrees are in (see _Job)
-        target.meta[:] = (n_nodes, n_slots, n_garbage)
+        target.meta[:3] = (n_nodes, n_slots, n_garbage)
         return result, jobs
 
     def _run_phases(self, phase_a, tasks, data, n_threads):
@@ -935,12 +963,13 @@ class _Job:
         skip = _NO_IDS if self.skip is None else self.skip
         # slots appended and renumbered; reserved ids left unused become
         # garbage nodes, unreachable
-        holes = K.release(
+        holes, height = K.release(
             tree.NI, tree.SD, self.sd, self.send, base, self.node, self.lo,
             self.end, skip, free, self.hi,
         )  # fmt: skip
         tree.meta[1] = base + self.send
         tree.meta[2] += holes
+        tree.meta[3] = max(tree.meta[3], height)
         self.sd = None
 
 
@@ -1096,20 +1125,18 @@ def _pool(n_threads):
 def _undo(entry):
     kind, tree = entry[0], entry[1]
     if kind == "paths":
-        # phase A on tree q of a chunk: its slots from the records, then the
-        # nodes on the paths from their copies
-        _, _, q, snap, rptr, rflat, data, P = entry
-        idx, ni, nf, nt, jptr, ev_i, ev_v, eptr, ow_slot, ow_sd, optr, cnt = snap
+        # phase A on tree q of a chunk, undone from its records
+        _, _, q, rec, rptr, rflat, data, P = entry
+        cp_idx, cp_ni, cp_nf, cp_nt, cptr, ev_i, ev_v, eptr, ow_slot, ow_sd = rec[:10]
         X, _, yc, yr, rk, sw = data
-        e, o = slice(eptr[q], eptr[q + 1]), slice(optr[q], optr[q + 1])
+        c = slice(cptr[q], cptr[q + 1])
+        e = slice(eptr[q], eptr[q + 1])
+        o = slice(rec[10][q], rec[10][q + 1])
         K.undelete(
-            tree.NI, tree.NF, tree.SD, X, yc, yr, rk, sw, tree.tkey,
-            rflat[rptr[q] : rptr[q + 1]], P, ev_i[e], ev_v[e], ow_slot[o], ow_sd[o],
-            cnt[q],
+            tree.NI, tree.NF, tree.NT, tree.SD, X, yc, yr, rk, sw, tree.tkey,
+            rflat[rptr[q] : rptr[q + 1]], P, cp_idx[c], cp_ni[c], cp_nf[c],
+            cp_nt[c], ev_i[e], ev_v[e], ow_slot[o], ow_sd[o], rec[11][q],
         )  # fmt: skip
-        i = idx[jptr[q] : jptr[q + 1]]
-        js = slice(jptr[q], jptr[q + 1])
-        tree.NI[i], tree.NF[i], tree.NT[i] = ni[js], nf[js], nt[js]
     elif kind == "arrays":
         tree.NI, tree.NF, tree.NK, tree.NT, tree.SD = entry[2:]
     elif kind == "roots":

@@ -851,45 +851,6 @@ def accumulate_values(NI, NF, X, out):
 
 
 @njit(cache=True, nogil=True)
-def touched(NI, NF, X, del_rows):
-    """Ids of the nodes on the paths of ``del_rows`` (unique, ascending)."""
-    n_nodes = NI.shape[0]
-    if del_rows.shape[0] == 1:
-        # one path: no need to mark all nodes
-        r = del_rows[0]
-        path = np.empty(64, dtype=np.int64)
-        n = 0
-        node = 0
-        while True:
-            if n == path.shape[0]:
-                longer = np.empty(2 * n, dtype=np.int64)
-                longer[:n] = path
-                path = longer
-            path[n] = node
-            n += 1
-            if NI[node, LEFT] < 0:
-                break
-            if X[r, NI[node, FEAT]] <= NF[node, THR]:
-                node = NI[node, LEFT]
-            else:
-                node = NI[node, RIGHT]
-        return np.sort(path[:n])
-    mark = np.zeros(n_nodes, dtype=np.bool_)
-    for q in range(del_rows.shape[0]):
-        r = del_rows[q]
-        node = 0
-        while True:
-            mark[node] = True
-            if NI[node, LEFT] < 0:
-                break
-            if X[r, NI[node, FEAT]] <= NF[node, THR]:
-                node = NI[node, LEFT]
-            else:
-                node = NI[node, RIGHT]
-    return np.flatnonzero(mark)
-
-
-@njit(cache=True, nogil=True)
 def _add_row(vec, b, clf, c, w, y):
     vec[b] += 1.0
     if clf:
@@ -926,7 +887,7 @@ def delete_work(P, dtype):
 @njit(cache=True, nogil=True)
 def delete(
     NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_rows, P, work,
-    ev_i, ev_v, ow_slot, ow_sd, cnt,
+    cp_idx, cp_ni, cp_nf, cp_nt, ev_i, ev_v, ow_slot, ow_sd, cnt,
 ):  # fmt: skip
     """Remove ``del_rows`` from one tree in place (phase A).
 
@@ -937,11 +898,14 @@ def delete(
     stays and returns the ids of the topmost nodes whose split changed: the
     caller rebuilds those subtrees.
 
-    Journal the paths first (:func:`snapshot`). What happens to the slots is
-    recorded for :func:`undelete` as it goes: a value that loses its last
-    row (``ev_i``: slot, position, row; ``ev_v``: the value), a slot's copy
-    before it is evaluated again (``ow_slot``, ``ow_sd``), and the counts of
-    both and of the rows done in ``cnt``.
+    What it overwrites is recorded for :func:`undelete` as it goes, in
+    arrays the caller journals first: each node on the paths, copied when
+    first reached (``cp_idx``, ``cp_ni``, ``cp_nf``, ``cp_nt``; room for
+    the paths' nodes), a value that loses its last row (``ev_i``: slot,
+    position, row; ``ev_v``: the value; room for every stored value of
+    those nodes), a slot's copy before it is evaluated again (``ow_slot``,
+    ``ow_sd``; room for each of those nodes); ``cnt`` counts the values,
+    the slots, the rows done and the nodes.
     """
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
@@ -951,6 +915,20 @@ def delete(
     exact = P[P_USECACHE] != 0
     n_nodes = NI.shape[0]
     flag = np.zeros(n_nodes, dtype=np.int8)  # 1 touched, 2 must be re-evaluated
+    # the slots on the paths lie apart in memory: ask for all of them first
+    SDf = SD.reshape(-1)
+    for q in range(del_rows.shape[0]):
+        r = del_rows[q]
+        node = 0
+        while True:
+            if NI[node, SLOT] >= 0:
+                _prefetch_row(SDf, NI[node, SLOT] * W, W)
+            if NI[node, LEFT] < 0:
+                break
+            if X[r, NI[node, FEAT]] <= NF[node, THR]:
+                node = NI[node, LEFT]
+            else:
+                node = NI[node, RIGHT]
     for q in range(del_rows.shape[0]):
         r = del_rows[q]
         w = row_mult(tkey, rk[r], boot) * _w(sw, r)
@@ -960,6 +938,12 @@ def delete(
         while True:
             if flag[node] == 0:
                 flag[node] = 1
+                u = cnt[3]
+                cp_idx[u] = node
+                cp_ni[u] = NI[node]
+                cp_nf[u] = NF[node]
+                cp_nt[u] = NT[node]
+                cnt[3] = u + 1
             if exact:
                 _sub_row(NT[node], 0, clf, c, w, y)
             slot = NI[node, SLOT]
@@ -1112,9 +1096,10 @@ def release(NI, SD, sd, send, base, node, lo, end, skip, free, hi):
     The subtree grew at ``node`` and in ids ``[lo, end)``, its ``send``
     slots numbered from 0 in ``sd``: they go to ``SD[base:]`` and its nodes
     are renumbered (except ``skip``, ascending: roots of pieces that
-    renumber their own). Ids ``[free, hi)`` become garbage, unreachable;
-    returns how many.
+    renumber their own). Ids ``[free, hi)`` become garbage, unreachable.
+    Returns how many, and the largest depth of the subtree's nodes.
     """
+    height = NI[node, DEPTH]
     if send > 0:
         for q in range(send):
             SD[base + q] = sd[q]
@@ -1128,13 +1113,19 @@ def release(NI, SD, sd, send, base, node, lo, end, skip, free, hi):
                 continue
             if NI[v, SLOT] >= 0:
                 NI[v, SLOT] += base
+    u = 0
+    for v in range(lo, end):
+        while u < skip.shape[0] and skip[u] < v:
+            u += 1
+        if not (u < skip.shape[0] and skip[u] == v):
+            height = max(height, NI[v, DEPTH])
     for v in range(free, hi):
         NI[v, LEFT] = -1
         NI[v, RIGHT] = -1
         NI[v, SLOT] = -1
         NI[v, FEAT] = -2
         NI[v, NROWS] = 0
-    return max(hi - free, 0)
+    return max(hi - free, 0), height
 
 
 @njit(cache=True, nogil=True)
@@ -1231,33 +1222,6 @@ def subtree(NI, node):
 
 
 @njit(cache=True, nogil=True)
-def snapshot(NI, NF, NT, SD, X, del_rows):
-    """Copies of the nodes on the paths, which :func:`delete` may overwrite.
-
-    Returns their ids, rows of ``NI``, ``NF``, ``NT``, and how many have a
-    slot (the slots are not copied: :func:`undelete` restores them; they
-    are prefetched for :func:`delete`).
-    """
-    idx = touched(NI, NF, X, del_rows)
-    ns = 0
-    W = SD.shape[1]
-    SDf = SD.reshape(-1)
-    for q in range(idx.shape[0]):
-        slot = NI[idx[q], SLOT]
-        if slot >= 0:
-            _prefetch_row(SDf, slot * W, W)
-            ns += 1
-    ni = np.empty((idx.shape[0], NI.shape[1]), dtype=NI.dtype)
-    nf = np.empty((idx.shape[0], NF.shape[1]), dtype=NF.dtype)
-    nt = np.empty((idx.shape[0], NT.shape[1]), dtype=NT.dtype)
-    for q in range(idx.shape[0]):
-        ni[q] = NI[idx[q]]
-        nf[q] = NF[idx[q]]
-        nt[q] = NT[idx[q]]
-    return idx, ni, nf, nt, ns
-
-
-@njit(cache=True, nogil=True)
 def preorder_ids(NI):
     """Preorder position of each reachable node (-1 for garbage)."""
     n_nodes = NI.shape[0]
@@ -1280,59 +1244,18 @@ def preorder_ids(NI):
 
 
 @njit(cache=True, nogil=True)
-def snapshot_trees(NIs, NFs, NTs, SDs, which, rptr, rflat, X, P, W):
-    """:func:`snapshot` of several trees (tuples of arrays), flat.
-
-    Tree ``which[q]`` is to lose rows ``rflat[rptr[q]:rptr[q + 1]]``; its
-    copies are ``idx``, ``ni``, ``nf``, ``nt`` split by ``jptr``. Also the
-    (empty) records :func:`delete` fills for :func:`undelete`: ``ev_i``,
-    ``ev_v`` split by ``eptr`` (room for every stored value of the slots on
-    the paths), ``ow_slot``, ``ow_sd`` split by ``optr`` (room for each of
-    those slots) and ``cnt`` (a row per tree).
-    """
-    n = which.shape[0]
-    jptr = np.zeros(n + 1, dtype=np.int64)
-    eptr = np.zeros(n + 1, dtype=np.int64)
-    optr = np.zeros(n + 1, dtype=np.int64)
-    vals = P[P_MTRY] * 2 * P[P_K]
-    outs = []
-    for q in range(n):
-        t = which[q]
-        out = snapshot(NIs[t], NFs[t], NTs[t], SDs[t], X, rflat[rptr[q] : rptr[q + 1]])
-        jptr[q + 1] = jptr[q] + out[0].shape[0]
-        optr[q + 1] = optr[q] + out[4]
-        eptr[q + 1] = eptr[q] + out[4] * vals
-        outs.append(out)
-    t0 = which[0] if n else 0
-    idx = np.empty(jptr[n], dtype=np.int64)
-    ni = np.empty((jptr[n], NIs[t0].shape[1]), dtype=np.int64)
-    nf = np.empty((jptr[n], NFs[t0].shape[1]), dtype=np.float64)
-    nt = np.empty((jptr[n], NTs[t0].shape[1]), dtype=np.float64)
-    for q in range(n):
-        out = outs[q]
-        a, b = jptr[q], jptr[q + 1]
-        idx[a:b] = out[0]
-        ni[a:b] = out[1]
-        nf[a:b] = out[2]
-        nt[a:b] = out[3]
-    ev_i = np.empty((eptr[n], 3), dtype=np.int64)
-    ev_v = np.empty(eptr[n], dtype=np.float64)
-    ow_slot = np.empty(optr[n], dtype=np.int64)
-    ow_sd = np.empty((optr[n], W), dtype=np.float64)
-    cnt = np.zeros((n, 3), dtype=np.int64)
-    return idx, ni, nf, nt, jptr, ev_i, ev_v, eptr, ow_slot, ow_sd, optr, cnt
-
-
-@njit(cache=True, nogil=True)
 def delete_trees(
     NIs, NFs, NKs, NTs, SDs, orders, tkeys, which, rptr, rflat, X, Xb, yc, yr, rk, sw,
-    alive, P, ev_i, ev_v, eptr, ow_slot, ow_sd, optr, cnt,
+    alive, P, cp_idx, cp_ni, cp_nf, cp_nt, cptr, ev_i, ev_v, eptr, ow_slot, ow_sd,
+    optr, cnt,
 ):  # fmt: skip
-    """:func:`delete` on several trees (journal them first).
+    """:func:`delete` on several trees.
 
-    The records for :func:`undelete` are :func:`snapshot_trees`'. Returns
-    the nodes to rebuild, flat (``rebuild[bptr[q]:bptr[q + 1]]`` for tree
-    ``which[q]``), and ``bptr``.
+    Tree ``which[q]`` loses rows ``rflat[rptr[q]:rptr[q + 1]]``; its records
+    for :func:`undelete` are the slices ``cptr[q]:cptr[q + 1]`` (node
+    copies), ``eptr`` (values), ``optr`` (slots) and row ``q`` of ``cnt``.
+    Returns the nodes to rebuild, flat (``rebuild[bptr[q]:bptr[q + 1]]`` for
+    tree ``which[q]``), and ``bptr``.
     """
     n = which.shape[0]
     bptr = np.zeros(n + 1, dtype=np.int64)
@@ -1340,11 +1263,14 @@ def delete_trees(
     work = delete_work(P, orders[0].dtype)
     for q in range(n):
         t = which[q]
+        c = slice(cptr[q], cptr[q + 1])
+        e = slice(eptr[q], eptr[q + 1])
+        o = slice(optr[q], optr[q + 1])
         out = delete(
             NIs[t], NFs[t], NKs[t], NTs[t], SDs[t], orders[t], X, Xb, yc, yr, rk, sw,
-            tkeys[t], alive, rflat[rptr[q] : rptr[q + 1]], P, work,
-            ev_i[eptr[q] : eptr[q + 1]], ev_v[eptr[q] : eptr[q + 1]],
-            ow_slot[optr[q] : optr[q + 1]], ow_sd[optr[q] : optr[q + 1]], cnt[q],
+            tkeys[t], alive, rflat[rptr[q] : rptr[q + 1]], P, work, cp_idx[c],
+            cp_ni[c], cp_nf[c], cp_nt[c], ev_i[e], ev_v[e], ow_slot[o], ow_sd[o],
+            cnt[q],
         )  # fmt: skip
         bptr[q + 1] = bptr[q] + out.shape[0]
         outs.append(out)
@@ -1356,14 +1282,15 @@ def delete_trees(
 
 @njit(cache=True, nogil=True)
 def undelete(
-    NI, NF, SD, X, yc, yr, rk, sw, tkey, del_rows, P, ev_i, ev_v, ow_slot, ow_sd, cnt
-):
-    """Undo what :func:`delete` did to the slots, from its records.
+    NI, NF, NT, SD, X, yc, yr, rk, sw, tkey, del_rows, P, cp_idx, cp_ni, cp_nf, cp_nt,
+    ev_i, ev_v, ow_slot, ow_sd, cnt,
+):  # fmt: skip
+    """Undo :func:`delete`, from its records (undo later changes first).
 
     The slots it evaluated again get their copies back, then the rows it
     took out go back in, last first, each after the values it removed (the
-    paths are those of :func:`delete`: undo later changes first). Integer
-    counts: adding back gives the same bits.
+    paths are those of :func:`delete`; integer counts: adding back gives the
+    same bits), then the nodes on the paths get their copies back.
     """
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
@@ -1404,6 +1331,11 @@ def undelete(
                 node = NI[node, LEFT]
             else:
                 node = NI[node, RIGHT]
+    for u in range(cnt[3] - 1, -1, -1):
+        v = cp_idx[u]
+        NI[v] = cp_ni[u]
+        NF[v] = cp_nf[u]
+        NT[v] = cp_nt[u]
 
 
 @njit(cache=True, nogil=True)

@@ -469,6 +469,54 @@ def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
     assert_same_forests(model, refit(est, X, y, np.r_[gone, 1]))
 
 
+@pytest.mark.parametrize("kind", ["regressor", "fractional_weights"])
+def test_failed_phase_a_without_cached_counts_restores_the_forest(monkeypatch, kind):
+    # sums that are not exact: nodes are evaluated again from their rows, and
+    # a rollback puts back their copies
+    from skunlearn.tree import _kernels
+
+    X, y = make_classification(n_samples=2000, n_features=5, random_state=1)
+    sw = None
+    if kind == "regressor":
+        est = UnlearningForestRegressor(n_estimators=4, max_depth=7, random_state=0)
+        y = X[:, 0] + 0.1 * y
+    else:
+        est = UnlearningForestClassifier(n_estimators=4, max_depth=7, random_state=0)
+        sw = np.linspace(0.5, 1.5, len(y))
+    model = est.fit(X, y, sample_weight=sw)
+    before = pickle.dumps(model)
+    real = _kernels.delete_trees
+
+    def flaky(*args):
+        real(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_kernels, "delete_trees", flaky)
+    for rows in (slice(0, 1), slice(5, 6), slice(10, 110)):
+        with pytest.raises(KeyboardInterrupt):
+            model.unlearn(X[rows], y[rows])
+        assert pickle.dumps(model) == before
+    monkeypatch.undo()
+    model.unlearn(X[10:110], y[10:110])
+    assert_same_forests(model, refit(est, X, y, np.arange(10, 110), sw))
+
+
+def test_trees_saved_without_a_depth_bound_still_unlearn():
+    # a tree pickled before it kept a bound on its depth gets one on load
+    from skunlearn.tree import _kernels as K
+
+    X, y = make_classification(n_samples=600, n_features=5, random_state=0)
+    est = UnlearningForestClassifier(n_estimators=3, random_state=0)
+    model = est.fit(X, y)
+    for tree in model.trees_:
+        state = tree.__getstate__()
+        state["meta"] = state["meta"][:3].copy()
+        tree.__setstate__(state)
+        assert tree.meta[3] == tree.NI[: tree.meta[0], K.DEPTH].max()
+    model.unlearn(X[:20], y[:20])
+    assert_same_forests(model, refit(est, X, y, np.arange(20)))
+
+
 def test_no_residue_in_garbage_nodes_and_slots():
     # the nodes and slots of rebuilt subtrees keep nothing of their rows
     from skunlearn.tree import _kernels as K
