@@ -824,14 +824,19 @@ def grow(
 
 
 @njit(cache=True, nogil=True)
+def _child(NI, NF, X, r, node):
+    # the child of internal ``node`` that row ``r`` of X goes to
+    if X[r, NI[node, FEAT]] <= NF[node, THR]:
+        return NI[node, LEFT]
+    return NI[node, RIGHT]
+
+
+@njit(cache=True, nogil=True)
 def apply(NI, NF, X, out):
     for r in range(X.shape[0]):
         node = 0
         while NI[node, LEFT] >= 0:
-            if X[r, NI[node, FEAT]] <= NF[node, THR]:
-                node = NI[node, LEFT]
-            else:
-                node = NI[node, RIGHT]
+            node = _child(NI, NF, X, r, node)
         out[r] = node
 
 
@@ -842,10 +847,7 @@ def accumulate_values(NI, NF, X, out):
     for r in range(X.shape[0]):
         node = 0
         while NI[node, LEFT] >= 0:
-            if X[r, NI[node, FEAT]] <= NF[node, THR]:
-                node = NI[node, LEFT]
-            else:
-                node = NI[node, RIGHT]
+            node = _child(NI, NF, X, r, node)
         for c in range(V):
             out[r, c] += NF[node, VAL + c]
 
@@ -925,10 +927,7 @@ def delete(
                 _prefetch_row(SDf, NI[node, SLOT] * W, W)
             if NI[node, LEFT] < 0:
                 break
-            if X[r, NI[node, FEAT]] <= NF[node, THR]:
-                node = NI[node, LEFT]
-            else:
-                node = NI[node, RIGHT]
+            node = _child(NI, NF, X, r, node)
     for q in range(del_rows.shape[0]):
         r = del_rows[q]
         w = row_mult(tkey, rk[r], boot) * _w(sw, r)
@@ -987,10 +986,7 @@ def delete(
                                     flag[node] = 2
             if NI[node, LEFT] < 0:
                 break
-            if X[r, NI[node, FEAT]] <= NF[node, THR]:
-                node = NI[node, LEFT]
-            else:
-                node = NI[node, RIGHT]
+            node = _child(NI, NF, X, r, node)
         cnt[2] = q + 1
     rebuild = np.empty(n_nodes, dtype=np.int64)
     n_rebuild = 0
@@ -1327,10 +1323,7 @@ def undelete(
                             sd[o_ceq + j * k2 + t] += 1.0
             if NI[node, LEFT] < 0:
                 break
-            if X[r, NI[node, FEAT]] <= NF[node, THR]:
-                node = NI[node, LEFT]
-            else:
-                node = NI[node, RIGHT]
+            node = _child(NI, NF, X, r, node)
     for u in range(cnt[3] - 1, -1, -1):
         v = cp_idx[u]
         NI[v] = cp_ni[u]
