@@ -90,6 +90,9 @@ _U64_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 # rows ahead that a gather of scattered rows asks the memory for
 PF = 12
+# subtrees of fewer rows grow from X itself, without a copy of their columns
+# (2048: 2-3% lower median deletion than 0 or 4096 in interleaved runs)
+XT_MIN_ROWS = 2048
 
 
 @njit(cache=True, nogil=True)
@@ -688,21 +691,26 @@ def grow(
         i = order[s0 + q]
         wall[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
     tmp = np.empty(max(m0, 1), dtype=order.dtype)
-    # a compact copy of the subtree's feature values (one row per feature,
-    # its rows in their initial order), read through each row's position
-    # ``pall`` (partitioned with the rows): a node deep in the subtree reads
-    # a few short columns instead of scattered cache lines of all of X
+    # a large subtree keeps a compact copy of its feature values (one row
+    # per feature, its rows in their initial order), read through each row's
+    # position ``pall`` (partitioned with the rows): a node deep in the
+    # subtree reads a few short columns instead of scattered cache lines of
+    # all of X; for a small one, the copy costs more than it saves
     p = P[P_P]
-    XT = np.empty((p, max(m0, 1)), dtype=np.float64)
-    Xf = X.reshape(-1)
-    for q in range(min(PF, m0)):
-        _prefetch_row(Xf, order[s0 + q] * p, p)
-    for q in range(m0):
-        if q + PF < m0:
-            _prefetch_row(Xf, order[s0 + q + PF] * p, p)
-        i = order[s0 + q]
-        for f in range(p):
-            XT[f, q] = X[i, f]
+    if m0 >= XT_MIN_ROWS:
+        XT = np.empty((p, max(m0, 1)), dtype=np.float64)
+        Xf = X.reshape(-1)
+        for q in range(min(PF, m0)):
+            _prefetch_row(Xf, order[s0 + q] * p, p)
+        for q in range(m0):
+            if q + PF < m0:
+                _prefetch_row(Xf, order[s0 + q + PF] * p, p)
+            i = order[s0 + q]
+            for f in range(p):
+                XT[f, q] = X[i, f]
+    else:
+        # a small subtree reads its few rows of X where they are
+        XT = np.empty((0, 0), dtype=np.float64)
     pall = np.arange(max(m0, 1))
     scr = new_scratch(m0, P)
     tmpp = np.empty(max(m0, 1), dtype=np.int64)
@@ -785,12 +793,11 @@ def grow(
             n_slots += 1
         # stable partition keeps both children's rows ascending (branch-free:
         # written to both sides, the counter of the right side advances)
-        xf = XT[f]
         nl = 0
         nr = 0
         for q in range(m):
             pq = pos[q]
-            g = 1 if xf[pq] <= v else 0
+            g = 1 if (XT[f, pq] if XT.shape[0] else X[rows[q], f]) <= v else 0
             i = rows[q]
             wq = wr[q]
             rows[nl] = i
