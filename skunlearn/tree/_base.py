@@ -359,7 +359,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             yc, yr = led.y, np.zeros(1)
         else:
             yc, yr = np.zeros(1, dtype=np.int64), led.y
-        return X, X.view(np.uint64), yc, yr, self._row_keys, sw
+        return X, yc, yr, self._row_keys, sw
 
     def _grow_all(self):
         data = self._data()
@@ -371,9 +371,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         return list(trees)
 
     def _grow_one(self, index, data):
-        X, Xb, yc, yr, rk, sw = data
+        rk = data[3]
         P = self._P_
-        n = X.shape[0]
+        n = rk.shape[0]
         tkey = _tree_key(self.seed_, index)
         order = np.empty(n, dtype=np.int64)
         m = K.members(rk, tkey, P[K.P_BOOT], order)
@@ -382,47 +382,20 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         md = int(min(P[K.P_MD], 62))
         cap = int(min(2 * m + 1, 2 ** (md + 1) - 1))
         n_slots = int(_room([m], [min(md + 1, 62)], P)[1][0]) + 1
-        NI = np.empty((cap, K.N_INT), dtype=np.int64)
-        NF = np.zeros((cap, K.VAL + self._n_values_))
-        NK = np.empty(cap, dtype=np.uint64)
-        NT = np.zeros((cap, P[K.P_S]))
-        SD = np.empty((min(n_slots, cap), self._slot_width()))
-        nn, ns = K.build(
-            NI,
-            NF,
-            NK,
-            NT,
-            SD,
-            1,
-            0,
-            0,
-            -1,
-            0,
-            order,
-            0,
-            m,
-            0,
-            _root_key(tkey),
-            X,
-            Xb,
-            yc,
-            yr,
-            rk,
-            sw,
-            tkey,
-            P,
-        )
         tree = _Tree(
-            NI,
-            NF,
-            NK,
-            NT,
-            SD,
+            np.empty((cap, K.N_INT), dtype=np.int64),
+            np.zeros((cap, K.VAL + self._n_values_)),
+            np.empty(cap, dtype=np.uint64),
+            np.zeros((cap, P[K.P_S])),
+            np.empty((min(n_slots, cap), self._slot_width())),
             order,
             index,
             tkey,
-            np.array([nn, ns, 0, NI[:nn, K.DEPTH].max()], dtype=np.int64),
+            np.zeros(4, dtype=np.int64),
         )
+        head = _build_args(tree, tree.SD, 1, 0, 0, -1, 0, 0, m, 0, _root_key(tkey))
+        nn, ns = K.build(*head, *data, tkey, P)
+        tree.meta[:] = (nn, ns, 0, tree.NI[:nn, K.DEPTH].max())
         return tree.compacted()
 
     # ---------------------------------------------------------------- predict
@@ -593,7 +566,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             if not (class_rows > 0).all():
                 return self._refit_update(alive, start)
         data = self._data()
-        X, Xb, yc, yr, rk, sw = data
+        X, yc, yr, rk, sw = data
         P = self._P_
         journal = self._journal
         tkeys = _tree_keys(self.seed_, len(self.trees_))
@@ -615,15 +588,14 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             n_threads = effective_n_jobs(n_jobs)
         W = self._slot_width()
         vals = int(P[K.P_MTRY] * 2 * P[K.P_K])
-        depth_cap = int(min(P[K.P_MD], 1 << 40))
         n_nf, n_nt = self.trees_[0].NF.shape[1], self.trees_[0].NT.shape[1]
 
         def phase_a(chunk):
-            # up to _CHUNK trees in two kernel calls (short calls on several
+            # up to _CHUNK trees in one kernel call (short calls on several
             # threads would mostly wait for each other's turn at the
-            # interpreter): journal the paths' nodes, update them in place,
-            # then clear the subtrees whose split changed and plan their
-            # growth (phase B). The trees' arrays go in as tuples of a fixed
+            # interpreter): update the paths' nodes in place, recording what
+            # they held, then clear the subtrees whose split changed and plan
+            # their growth (phase B). The trees' arrays go in as tuples of a fixed
             # length (padded with the first tree's, never used): one compiled
             # version of the kernels serves every chunk
             n = len(chunk)
@@ -644,7 +616,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
             # writes: room for every node on the paths (a tree's depth bound
             # per row) and for their slots' values
             nodes = [
-                mine.size * (min(depth_cap, int(tree.meta[3])) + 1)
+                mine.size * (min(int(P[K.P_MD]), int(tree.meta[3])) + 1)
                 for _, tree, mine in chunk
             ]
             cptr = np.zeros(n + 1, dtype=np.int64)
@@ -670,7 +642,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 journal.append(tree_journal)
                 tree_journals.append(tree_journal)
             rebuild, bptr = K.delete_trees(
-                *lists, tk, which, rptr, rflat, X, Xb, yc, yr, rk, sw, alive, P, *rec
+                *lists, tk, which, rptr, rflat, X, yc, yr, rk, sw, alive, P, *rec
             )
             out = []
             bptr = bptr.tolist()
@@ -685,7 +657,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 out.append((t, target, jobs))
             return out
 
-        results, jobs = self._run_phases(phase_a, tasks, data, n_threads)
+        results = self._run_phases(phase_a, tasks, data, n_threads)
         new_trees = list(self.trees_)
         for t, target, _ in results:
             if target is not None:
@@ -717,7 +689,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         this one) and the growth jobs.
         """
         P = self._P_
-        rk, sw = data[4], data[5]
+        rk, sw = data[3], data[4]
         NI = tree.NI
         node_room, slot_room = K.room_at(NI, rebuild, P)
         need = int(node_room.sum())
@@ -761,33 +733,22 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         n_garbage += int(garbage)
         keys = target.NK[rebuild]
         jobs = []
+        columns = (
+            rebuild,
+            NI[rebuild, K.START],
+            ms,
+            par,
+            side,
+            depth,
+            node_room,
+            slot_room,
+        )
         for q, (node, s, m, p, sd, d, nr, sr) in enumerate(
-            zip(
-                rebuild.tolist(),
-                NI[rebuild, K.START].tolist(),
-                ms.tolist(),
-                par.tolist(),
-                side.tolist(),
-                depth.tolist(),
-                node_room.tolist(),
-                slot_room.tolist(),
-            )  # fmt: skip
+            zip(*(c.tolist() for c in columns))
         ):
+            hi = n_nodes + nr
             jobs.append(
-                _Job(
-                    target,
-                    node,
-                    p,
-                    sd,
-                    s,
-                    m,
-                    d,
-                    keys[q],
-                    n_nodes,
-                    n_nodes + nr,
-                    sr,
-                    journal,
-                )  # fmt: skip
+                _Job(target, node, p, sd, s, m, d, keys[q], n_nodes, hi, sr, journal)
             )
             n_nodes += nr
         # the node ids reserved now; what the subtrees leave unused becomes
@@ -805,10 +766,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         them (at most a quarter of its rows each) join the queue. Every piece
         writes only its own reserved ids, so the result is the subtree one
         call grows. Every job is released (see :class:`_Job`) once grown.
-        Returns phase A's results and all the jobs.
+        Returns phase A's results.
         """
         P = self._P_
-        all_jobs = []
         results = []
         chunks = [tasks[i : i + _CHUNK] for i in range(0, len(tasks), _CHUNK)]
         if n_threads <= 1:
@@ -817,7 +777,6 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 for job in jobs:
                     _grow_job(job, data, P)
                     job.release()
-                all_jobs.extend(jobs)
         else:
             # a job is released as soon as it has grown (one at a time: the
             # slots of a tree are appended in turn)
@@ -827,12 +786,9 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 if isinstance(item, list):
                     out = phase_a(item)
                     results.extend(out)
-                    jobs = [job for _, _, tree_jobs in out for job in tree_jobs]
-                    all_jobs.extend(jobs)
-                    return jobs
+                    return [job for _, _, tree_jobs in out for job in tree_jobs]
                 if item.m >= _SPLIT_MIN_ROWS:
                     pieces = _grow_top(item, data, P)
-                    all_jobs.extend(pieces)
                 else:
                     _grow_job(item, data, P)
                     pieces = ()
@@ -855,7 +811,7 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
                 wait(workers)
             queue.check()
             results.sort(key=lambda r: r[0])
-        return results, all_jobs
+        return results
 
     def _refit_update(self, alive, start):
         # A class lost its last row: a refit has fewer classes, so refit.
@@ -1128,14 +1084,15 @@ def _undo(entry):
         # phase A on tree q of a chunk, undone from its records
         _, _, q, rec, rptr, rflat, data, P = entry
         cp_idx, cp_ni, cp_nf, cp_nt, cptr, ev_i, ev_v, eptr, ow_slot, ow_sd = rec[:10]
-        X, _, yc, yr, rk, sw = data
+        optr, cnt = rec[10:]
+        X, yc, yr, rk, sw = data
         c = slice(cptr[q], cptr[q + 1])
         e = slice(eptr[q], eptr[q + 1])
-        o = slice(rec[10][q], rec[10][q + 1])
+        o = slice(optr[q], optr[q + 1])
         K.undelete(
             tree.NI, tree.NF, tree.NT, tree.SD, X, yc, yr, rk, sw, tree.tkey,
             rflat[rptr[q] : rptr[q + 1]], P, cp_idx[c], cp_ni[c], cp_nf[c],
-            cp_nt[c], ev_i[e], ev_v[e], ow_slot[o], ow_sd[o], rec[11][q],
+            cp_nt[c], ev_i[e], ev_v[e], ow_slot[o], ow_sd[o], cnt[q],
         )  # fmt: skip
     elif kind == "arrays":
         tree.NI, tree.NF, tree.NK, tree.NT, tree.SD = entry[2:]

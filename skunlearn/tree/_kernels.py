@@ -344,7 +344,7 @@ def _smallest(xs, hs, m, k2, hk, vk):
 
 
 @njit(cache=True, nogil=True)
-def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos, scr):
+def eval_splits(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr):
     """Candidate splits of a node (totals must be in ``buf`` already).
 
     The node's feature values are read from ``XT[f, pos]`` (a compact copy
@@ -382,7 +382,7 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos, scr):
         else:
             for q in range(m):
                 xs[q] = X[rows[q], f]
-        # hashes of the values' bits (what Xb holds: -0.0 was made 0.0 at
+        # hashes of the values' bits (-0.0 was made 0.0 at
         # fit), all rows in one vectorized pass
         for q in range(m):
             hrow[q] = h2(fkey, xbits[q])
@@ -468,7 +468,8 @@ def eval_splits(rows, wr, m, X, Xb, yc, yr, P, nodekey, buf, XT, pos, scr):
 
 @njit(cache=True, nogil=True)
 def _proxy(buf, b, tot, sign, S, crit):
-    # children's part of the impurity decrease; larger is better
+    # children's part of the impurity decrease, larger is better, for
+    # entropy and squared error (gini: _gini_pair)
     if crit == MSE:
         w = tot[1] + sign * buf[b + 1] if sign != 0 else buf[b + 1]
         s = tot[2] + sign * buf[b + 2] if sign != 0 else buf[b + 2]
@@ -484,12 +485,7 @@ def _proxy(buf, b, tot, sign, S, crit):
     for c in range(1, S):
         v = (tot[c] - buf[b + c]) if sign != 0 else buf[b + c]
         if v > 0:
-            if crit == GINI:
-                out += v * v
-            else:
-                out += v * np.log(v / wsum)
-    if crit == GINI:
-        return out / wsum
+            out += v * np.log(v / wsum)
     return out
 
 
@@ -612,7 +608,6 @@ def build(
     depth0,
     key0,
     X,
-    Xb,
     yc,
     yr,
     rk,
@@ -629,7 +624,7 @@ def build(
     frk = np.empty(0, dtype=np.uint64)
     n_nodes, n_slots, _ = grow(
         NI, NF, NK, NT, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
-        depth0, key0, X, Xb, yc, yr, rk, sw, tkey, P, 0, fr, frk,
+        depth0, key0, X, yc, yr, rk, sw, tkey, P, 0, fr, frk,
     )  # fmt: skip
     return n_nodes, n_slots
 
@@ -652,7 +647,6 @@ def grow(
     depth0,
     key0,
     X,
-    Xb,
     yc,
     yr,
     rk,
@@ -777,7 +771,7 @@ def grow(
             NI[node, KIND] = 1
             continue
         pos = pall[s - s0 : s - s0 + m]
-        eval_splits(rows, wr, m, X, Xb, yc, yr, P, key, buf, XT, pos, scr)
+        eval_splits(rows, wr, m, X, yc, yr, P, key, buf, XT, pos, scr)
         bj, bt = choose(buf, P)
         if bj < 0:
             NI[node, KIND] = 2
@@ -895,7 +889,7 @@ def delete_work(P, dtype):
 
 @njit(cache=True, nogil=True)
 def delete(
-    NI, NF, NK, NT, SD, order, X, Xb, yc, yr, rk, sw, tkey, alive, del_rows, P, work,
+    NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, del_rows, P, work,
     cp_idx, cp_ni, cp_nf, cp_nt, ev_i, ev_v, ow_slot, ow_sd, cnt,
 ):  # fmt: skip
     """Remove ``del_rows`` from one tree in place (phase A).
@@ -1063,9 +1057,7 @@ def delete(
             eval_tot(rows, wr, n, yc, yr, P, buf)
             if n > scr[0].shape[0]:
                 scr = new_scratch(n, P)
-            eval_splits(
-                rows, wr, n, X, Xb, yc, yr, P, NK[node], buf, no_block, no_pos, scr
-            )
+            eval_splits(rows, wr, n, X, yc, yr, P, NK[node], buf, no_block, no_pos, scr)
         bj, bt = choose(buf, P)
         if is_leaf:
             if bj >= 0:
@@ -1102,26 +1094,20 @@ def release(NI, SD, sd, send, base, node, lo, end, skip, free, hi):
     renumber their own). Ids ``[free, hi)`` become garbage, unreachable.
     Returns how many, and the largest depth of the subtree's nodes.
     """
+    for q in range(send):
+        SD[base + q] = sd[q]
+    if send > 0 and NI[node, SLOT] >= 0:
+        NI[node, SLOT] += base
     height = NI[node, DEPTH]
-    if send > 0:
-        for q in range(send):
-            SD[base + q] = sd[q]
-        if NI[node, SLOT] >= 0:
-            NI[node, SLOT] += base
-        u = 0
-        for v in range(lo, end):
-            while u < skip.shape[0] and skip[u] < v:
-                u += 1
-            if u < skip.shape[0] and skip[u] == v:
-                continue
-            if NI[v, SLOT] >= 0:
-                NI[v, SLOT] += base
     u = 0
     for v in range(lo, end):
         while u < skip.shape[0] and skip[u] < v:
             u += 1
-        if not (u < skip.shape[0] and skip[u] == v):
-            height = max(height, NI[v, DEPTH])
+        if u < skip.shape[0] and skip[u] == v:
+            continue
+        if send > 0 and NI[v, SLOT] >= 0:
+            NI[v, SLOT] += base
+        height = max(height, NI[v, DEPTH])
     for v in range(free, hi):
         NI[v, LEFT] = -1
         NI[v, RIGHT] = -1
@@ -1248,7 +1234,7 @@ def preorder_ids(NI):
 
 @njit(cache=True, nogil=True)
 def delete_trees(
-    NIs, NFs, NKs, NTs, SDs, orders, tkeys, which, rptr, rflat, X, Xb, yc, yr, rk, sw,
+    NIs, NFs, NKs, NTs, SDs, orders, tkeys, which, rptr, rflat, X, yc, yr, rk, sw,
     alive, P, cp_idx, cp_ni, cp_nf, cp_nt, cptr, ev_i, ev_v, eptr, ow_slot, ow_sd,
     optr, cnt,
 ):  # fmt: skip
@@ -1270,7 +1256,7 @@ def delete_trees(
         e = slice(eptr[q], eptr[q + 1])
         o = slice(optr[q], optr[q + 1])
         out = delete(
-            NIs[t], NFs[t], NKs[t], NTs[t], SDs[t], orders[t], X, Xb, yc, yr, rk, sw,
+            NIs[t], NFs[t], NKs[t], NTs[t], SDs[t], orders[t], X, yc, yr, rk, sw,
             tkeys[t], alive, rflat[rptr[q] : rptr[q + 1]], P, work, cp_idx[c],
             cp_ni[c], cp_nf[c], cp_nt[c], ev_i[e], ev_v[e], ow_slot[o], ow_sd[o],
             cnt[q],
