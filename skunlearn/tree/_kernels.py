@@ -88,6 +88,9 @@ _VALUE_SALT = np.uint64(0x0F0F0F0F00000000)
 _U64_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
+# classifiers with at most this many classes (and integer weights) sum
+# their candidate splits' statistics as packed integers (see eval_splits)
+PACKED_MAX_CLASSES = 3
 # rows ahead that a gather of scattered rows asks the memory for
 PF = 12
 # subtrees of fewer rows grow from X itself, without a copy of their columns
@@ -263,6 +266,8 @@ def new_scratch(m, P):
         np.empty(k2, dtype=np.uint64),  # hashes of the sorted values
         np.empty(m, dtype=np.float64),  # values of the rows of small hash
         np.empty(m, dtype=np.uint64),  # and their hashes
+        np.empty(m, dtype=np.int64),  # each row's packed counts (see eval_splits)
+        np.empty((NH, 2 * k2 + 2), dtype=np.int64),  # interleaved packed bins
     )
 
 
@@ -344,12 +349,108 @@ def _smallest(xs, hs, m, k2, hk, vk):
 
 
 @njit(cache=True, nogil=True)
-def eval_splits(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr):
+def _pack(w, y, bits, C):
+    # a row of weight w and class y, packed (see pack_rows)
+    b = np.int64(bits)
+    wi = np.int64(w)
+    cls = (wi << (b * (y - 1))) if y > 0 else np.int64(0)
+    return (np.int64(1) << (b * C)) + (wi << (b * (C - 1))) + cls
+
+
+@njit(cache=True, nogil=True)
+def pack_rows(rows, wr, m, yc, C, bits, out):
+    """Each row's counts packed in one int64 (fields of ``bits`` bits).
+
+    From the lowest field: the row's weight if of class 1, 2, ..., C - 1,
+    its weight, and 1 (the row). Sums of packed rows are exact while no
+    field's total reaches ``2**bits`` (see :func:`packed_bits`).
+    """
+    for q in range(m):
+        out[q] = _pack(wr[q], np.int64(yc[rows[q]]), bits, C)
+
+
+@njit(cache=True, nogil=True)
+def _unpack(run, bits, C, buf, b):
+    # a sum of packed rows into buf[b] (rows), buf[b + 1 + c] (weight of
+    # class c); returns the number of classes of positive weight
+    mask = (np.int64(1) << np.int64(bits)) - 1
+    rest = np.int64(0)
+    npos = 0
+    for c in range(1, C):
+        wc = (run >> np.int64(bits * (c - 1))) & mask
+        buf[b + 1 + c] = wc
+        rest += wc
+        npos += wc > 0
+    w0 = ((run >> np.int64(bits * (C - 1))) & mask) - rest
+    buf[b + 1] = w0
+    buf[b] = run >> np.int64(bits * C)
+    return npos + (w0 > 0)
+
+
+@njit(cache=True, nogil=True)
+def packed_bits(m, wsum, P):
+    """Field width of packed counts for ``m`` rows of weight ``wsum``, or 0.
+
+    0 unless the model is a classifier of at most ``PACKED_MAX_CLASSES``
+    classes with integer weights, and no field's total can reach its width.
+    """
+    C = P[P_S] - 1
+    if not P[P_CLF] or P[P_USECACHE] == 0 or C > PACKED_MAX_CLASSES:
+        return 0
+    bits = 63 // (C + 1)
+    if m < (1 << bits) and wsum < (1 << bits):
+        return bits
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def eval_tot_packed(pkn, m, P, buf, bits):
+    """:func:`eval_tot` from the node's packed rows (see :func:`pack_rows`)."""
+    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    run = np.int64(0)
+    for q in range(m):
+        run += pkn[q]
+    return _unpack(run, bits, S - 1, buf, mtry * 2 * k * S) <= 1
+
+
+@njit(cache=True, nogil=True)
+def _packed_sums(xs, m, cvp, nk, pk, hpk, bins, C, bits, buf, base, e0, S):
+    # A row's bin is 2 t + 1 if its value equals stored value t, else 2 t
+    # for the t stored values below it (counted over all rows, one stored
+    # value at a time: vectorized). Its packed counts go to NH interleaved
+    # copies of the bins (row q into copy q % NH). Running sums over the bins
+    # then give the left statistics of each stored value, and bin 2 t + 1
+    # the rows equal to it.
+    for q in range(m):
+        bins[q] = 0
+    for t in range(nk):
+        v = cvp[t]
+        for q in range(m):
+            x = xs[q]
+            bins[q] += (v < x) + (v <= x)
+    hpk[:, : 2 * nk + 1] = 0
+    for q in range(m):
+        hpk[q & (NH - 1), bins[q]] += pk[q]
+    run = np.int64(0)
+    for t in range(nk):
+        eq = hpk[0, 2 * t + 1]
+        below = hpk[0, 2 * t]
+        for c in range(1, NH):
+            eq += hpk[c, 2 * t + 1]
+            below += hpk[c, 2 * t]
+        run += below + eq
+        _unpack(run, bits, C, buf, base + t * S)
+        buf[e0 + t] = eq >> np.int64(bits * C)
+
+
+@njit(cache=True, nogil=True)
+def eval_splits(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn):
     """Candidate splits of a node (totals must be in ``buf`` already).
 
     The node's feature values are read from ``XT[f, pos]`` (a compact copy
     of the subtree's rows kept by :func:`build`) when ``XT`` has rows, else
-    from ``X[rows, f]``.
+    from ``X[rows, f]``. ``pkn``: the rows' packed counts (see
+    :func:`pack_rows`), or an empty array.
 
     For each candidate feature, the ``2 k`` distinct values with the smallest
     hash are stored: the first ``k`` still present (by hash) are the active
@@ -364,12 +465,27 @@ def eval_splits(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr):
         buf[q] = 0.0
     for q in range(o_ceq, o_perm):
         buf[q] = 0.0
-    xs, bins, ycq, hist, hk, vk, cvp, iscr, hrow, hs, xf, hf = scr
+    xs, bins, ycq, hist, hk, vk, cvp, iscr, hrow, hs, xf, hf, pk, hpk = scr
     feats = iscr[:mtry]
     _select_features(nodekey, p, mtry, feats, hk)
     xbits = xs.view(np.uint64)
-    # the node's targets, read once for all its candidate features
-    if clf:
+    # A classifier of few classes with integer weights sums its statistics
+    # as integers packed in one int64 per row (see pack_rows), given in
+    # ``pkn`` by the caller or packed here when no field's total can reach
+    # 2**bits: one addition per row and feature then does all of its sums
+    C = S - 1
+    bits = 63 // (C + 1)
+    packed = pkn.shape[0] > 0
+    if not packed and clf and P[P_USECACHE] != 0 and C <= PACKED_MAX_CLASSES:
+        wsum = 0.0
+        for q in range(m):
+            wsum += wr[q]
+        packed = m < (1 << bits) and wsum < (1 << bits)
+        if packed:
+            pack_rows(rows, wr, m, yc, C, bits, pk)
+            pkn = pk
+    if clf and not packed:
+        # the node's targets, read once for all its candidate features
         for q in range(m):
             ycq[q] = yc[rows[q]]
     for j in range(mtry):
@@ -424,6 +540,10 @@ def eval_splits(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr):
         if nk == 0:
             continue
         base = o_cst + j * k2 * S
+        e0 = o_ceq + j * k2
+        if packed:
+            _packed_sums(xs, m, cvp, nk, pkn, hpk, bins, C, bits, buf, base, e0, S)
+            continue
         # a row's bin is the number of stored values below it, counted one
         # stored value at a time over all rows (vectorized; a search per
         # row mispredicts on random values); a second pass adds the rows into
@@ -439,7 +559,6 @@ def eval_splits(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr):
             for q in range(m):
                 bins[q] += c_t < xs[q]
         hist[:, : (nk + 1) * S] = 0.0
-        e0 = o_ceq + j * k2
         for q in range(m):
             lo = bins[q]
             c = q & (NH - 1)
@@ -673,18 +792,35 @@ def grow(
     cache_min = P[P_CACHE] if P[P_USECACHE] else 1 << 62
     boot = P[P_BOOT]
     buf = np.empty(W, dtype=np.float64)
-    # weights are computed once and partitioned along with the rows
+    # weights are computed once and partitioned along with the rows; so are
+    # the rows' packed counts (see pack_rows) when the subtree's totals fit
+    # in their fields (the weights are then read nowhere)
+    C = P[P_S] - 1
+    bits = packed_bits(0, 0.0, P)  # the width, if the classes allow any
     wall = np.empty(max(m0, 1), dtype=np.float64)
-    tmpw = np.empty(max(m0, 1), dtype=np.float64)
-    # rows lie anywhere in X and rk: ask for the ones PF rows ahead
+    pkall = np.empty(max(m0, 1) if bits else 0, dtype=np.int64)
+    wsum = 0.0
+    # rows lie anywhere in X, rk and yc: ask for the ones PF rows ahead
     for q in range(min(PF, m0)):
         prefetch(rk, order[s0 + q])
+        if bits:
+            prefetch(yc, order[s0 + q])
     for q in range(m0):
         if q + PF < m0:
             prefetch(rk, order[s0 + q + PF])
+            if bits:
+                prefetch(yc, order[s0 + q + PF])
         i = order[s0 + q]
-        wall[q] = row_mult(tkey, rk[i], boot) * _w(sw, i)
+        w = row_mult(tkey, rk[i], boot) * _w(sw, i)
+        wall[q] = w
+        wsum += w
+        if bits:
+            pkall[q] = _pack(w, np.int64(yc[i]), bits, C)
+    bits = packed_bits(m0, wsum, P)
+    wbits = pkall if bits else wall.view(np.int64)
+    tmpwb = np.empty(max(m0, 1), dtype=np.int64)
     tmp = np.empty(max(m0, 1), dtype=order.dtype)
+    no_pk = np.empty(0, dtype=np.int64)
     # a large subtree keeps a compact copy of its feature values (one row
     # per feature, its rows in their initial order), read through each row's
     # position ``pall`` (partitioned with the rows): a node deep in the
@@ -753,6 +889,7 @@ def grow(
             continue
         rows = order[s : s + m]
         wr = wall[s - s0 : s - s0 + m]
+        wb = wbits[s - s0 : s - s0 + m]
         NK[node] = key
         NI[node, START] = s
         NI[node, END] = s + m
@@ -764,14 +901,18 @@ def grow(
         NI[node, RIGHT] = -1
         NI[node, FEAT] = -2
         NF[node, THR] = -2.0
-        pure = eval_tot(rows, wr, m, yc, yr, P, buf)
+        pkn = wb if bits else no_pk
+        if bits:
+            pure = eval_tot_packed(pkn, m, P, buf, bits)
+        else:
+            pure = eval_tot(rows, wr, m, yc, yr, P, buf)
         NT[node, :] = buf[o_tot : o_tot + S]
         set_node_values(NF, node, NT[node], P)
         if depth >= md or m < mss or m < 2 * msl or pure:
             NI[node, KIND] = 1
             continue
         pos = pall[s - s0 : s - s0 + m]
-        eval_splits(rows, wr, m, X, yc, yr, P, key, buf, XT, pos, scr)
+        eval_splits(rows, wr, m, X, yc, yr, P, key, buf, XT, pos, scr, pkn)
         bj, bt = choose(buf, P)
         if bj < 0:
             NI[node, KIND] = 2
@@ -793,18 +934,18 @@ def grow(
             pq = pos[q]
             g = 1 if (XT[f, pq] if XT.shape[0] else X[rows[q], f]) <= v else 0
             i = rows[q]
-            wq = wr[q]
+            wq = wb[q]
             rows[nl] = i
-            wr[nl] = wq
+            wb[nl] = wq
             pos[nl] = pq
             tmp[nr] = i
-            tmpw[nr] = wq
+            tmpwb[nr] = wq
             tmpp[nr] = pq
             nl += g
             nr += 1 - g
         for q in range(nr):
             rows[nl + q] = tmp[q]
-            wr[nl + q] = tmpw[q]
+            wb[nl + q] = tmpwb[q]
             pos[nl + q] = tmpp[q]
         # right pushed first: the left child is built next (preorder ids)
         st_s[sp] = s + nl
@@ -1057,7 +1198,9 @@ def delete(
             eval_tot(rows, wr, n, yc, yr, P, buf)
             if n > scr[0].shape[0]:
                 scr = new_scratch(n, P)
-            eval_splits(rows, wr, n, X, yc, yr, P, NK[node], buf, no_block, no_pos, scr)
+            eval_splits(
+                rows, wr, n, X, yc, yr, P, NK[node], buf, no_block, no_pos, scr, no_pos
+            )
         bj, bt = choose(buf, P)
         if is_leaf:
             if bj >= 0:

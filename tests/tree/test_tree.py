@@ -133,6 +133,68 @@ def test_large_tree_many_deletions_match_refit():
     assert sum(h["details"]["subtrees_rebuilt"] for h in model.unlearn_history_) > 0
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_packed_counts_equal_float_sums(n_classes):
+    # Classifiers with integer weights sum a node's statistics as packed
+    # integers; they must be the very numbers of the float histogram that
+    # fractional weights use, and the packed totals those of eval_tot.
+    from skunlearn.tree import _kernels as K
+
+    rng = np.random.RandomState(n_classes)
+    n, p = 700, 5
+    X = rng.randint(0, 40, size=(n, p)) / 4.0  # ties: values shared by rows
+    X[:, 1] = rng.randn(n)
+    yc = rng.randint(0, n_classes, size=n)
+    est = UnlearningTreeClassifier(max_features=3, n_thresholds=4, random_state=0)
+    est.fit(X, yc)
+    packed = est._P_.copy()
+    assert packed[K.P_USECACHE] == 1
+    unpacked = packed.copy()
+    unpacked[K.P_USECACHE] = 0  # as if the weights were fractional
+    rows = np.sort(rng.choice(n, 500, replace=False))
+    wr = rng.randint(0, 5, size=rows.size).astype(float)
+    W = K.offsets(3, 4, n_classes + 1)[-1]
+    bits = K.packed_bits(rows.size, wr.sum(), packed)
+    assert bits == 63 // (n_classes + 1)
+    pk = np.empty(rows.size, dtype=np.int64)
+    K.pack_rows(rows, wr, rows.size, yc, n_classes, bits, pk)
+    no = np.empty(0, dtype=np.int64)
+    none = np.empty((0, 0))
+    out = []
+    for P, pkn in ((unpacked, no), (packed, no), (packed, pk)):
+        buf = np.zeros(W)
+        if pkn.size:
+            pure = K.eval_tot_packed(pkn, rows.size, P, buf, bits)
+        else:
+            pure = K.eval_tot(rows, wr, rows.size, yc, np.zeros(1), P, buf)
+        assert not pure
+        scr = K.new_scratch(rows.size, P)
+        K.eval_splits(
+            rows, wr, rows.size, X, yc, np.zeros(1), P, np.uint64(7), buf, none,
+            no, scr, pkn,
+        )  # fmt: skip
+        out.append(buf)
+    assert_array_equal(out[0], out[1])
+    assert_array_equal(out[0], out[2])
+    # too heavy for the packed fields: the float sums are used
+    assert K.packed_bits(rows.size, 2.0**bits, packed) == 0
+    assert K.packed_bits(rows.size, wr.sum(), unpacked) == 0
+
+
+def test_heavy_integer_weights_match_refit():
+    # integer weights whose sums overflow the packed fields near the root
+    # but not deeper down: both kinds of sums in one tree
+    rng = np.random.RandomState(1)
+    X = rng.randn(1500, 4)
+    y = (X[:, 0] + 0.4 * rng.randn(1500) > 0).astype(int)
+    sw = rng.randint(1, 6000, size=1500).astype(float)
+    est = UnlearningTreeClassifier(max_depth=7, random_state=2)
+    forget = rng.choice(1500, 60, replace=False)
+    model, gold = unlearn_and_refit(est, X, y, forget, sample_weight=sw, steps=6)
+    assert_same_trees(model, gold)
+    assert_array_equal(model.predict_proba(X), gold.predict_proba(X))
+
+
 def test_losing_a_class_refits_with_fewer_classes():
     X, y = load_iris(return_X_y=True)
     model = UnlearningTreeClassifier(random_state=0).fit(X, y)
