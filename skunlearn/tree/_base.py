@@ -761,11 +761,12 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
 
         On one thread, one after the other. With more, every thread takes
         work from one queue: first phase A on chunks of trees, then the
-        subtrees planned so far, largest first. A subtree of at least
-        ``_SPLIT_MIN_ROWS`` rows grows its top levels, then the pieces below
-        them (at most a quarter of its rows each) join the queue. Every piece
-        writes only its own reserved ids, so the result is the subtree one
-        call grows. Every job is released (see :class:`_Job`) once grown.
+        subtrees planned so far, largest first. A subtree (or piece) of at
+        least ``_SPLIT_MIN_ROWS`` rows grows its root, then its children
+        join the queue as pieces (see :func:`_grow_top`). Every piece writes
+        only its own reserved ids and its own range of the subtree's arrays,
+        so the result is the subtree one call grows. Every job is released
+        (see :class:`_Job`) once grown.
         Returns phase A's results.
         """
         P = self._P_
@@ -851,6 +852,10 @@ _SPLIT_MIN_ROWS = 4096
 # Trees per kernel call in phase A.
 _CHUNK = 16
 _NO_IDS = np.empty(0, dtype=np.int64)
+_NO_FRONT = np.empty((0, 6), dtype=np.int64)
+_NO_KEYS = np.empty(0, dtype=np.uint64)
+# Children of a split subtree's root with fewer rows grow with the root.
+_PIECE_MIN_ROWS = 256
 _ARANGE = np.arange(257, dtype=np.int64)  # row pointers, ids of a chunk
 
 
@@ -888,10 +893,24 @@ class _Job:
         "skip",
         "free",
         "journal",
+        "shared",
     )
 
     def __init__(
-        self, tree, node, par, side, s, m, depth, key, lo, hi, n_slots, journal
+        self,
+        tree,
+        node,
+        par,
+        side,
+        s,
+        m,
+        depth,
+        key,
+        lo,
+        hi,
+        n_slots,
+        journal,
+        shared=None,
     ):
         self.tree, self.node, self.par, self.side = tree, node, par, side
         self.s, self.m, self.depth, self.key = s, m, depth, key
@@ -902,6 +921,8 @@ class _Job:
         self.skip = None  # roots of the pieces (they renumber their own slots)
         self.free = None  # start of the unused ids (default: end)
         self.journal = journal
+        # a piece of a subtree: the arrays it grows from (see _grow_top)
+        self.shared = shared
 
     def grown(self, n_nodes, n_slots):
         if n_nodes > self.hi or n_slots > self.shi:  # pragma: no cover - bounds
@@ -944,20 +965,46 @@ def _job_args(job, data, P):
 
 
 def _grow_job(job, data, P):
-    job.grown(*K.build(*_job_args(job, data, P)))
+    if job.shared is None:
+        job.grown(*K.build(*_job_args(job, data, P)))
+    else:
+        job.grown(*_grow_from(job, data, P, 0, 0, _NO_FRONT, _NO_KEYS)[:2])
+
+
+def _grow_from(job, data, P, fmax, fmin, fr, frk):
+    # a piece grows from its subtree's arrays (``shared``: those of
+    # K.prepare and the start of their rows in the tree's order)
+    tree, (wall, wbits, XT, pall, bits, base) = job.tree, job.shared
+    head = _build_args(
+        tree, job.sd, job.lo, 0, job.node, job.par, job.side, job.s, job.m,
+        job.depth, job.key,
+    )  # fmt: skip
+    return K.grow_from(
+        *head, *data[:3], P, fmax, fmin, fr, frk, wall, wbits, XT, pall, bits,
+        job.s - base,
+    )  # fmt: skip
 
 
 def _grow_top(job, data, P):
-    """Grow the top of a large subtree; return the pieces left to grow."""
+    """Grow the root of a large subtree; return the pieces left to grow.
+
+    The pieces are the root's children of at least ``_PIECE_MIN_ROWS`` rows
+    (smaller ones grow here). They grow from the arrays the subtree's first
+    job prepared (weights, packed counts, the copy of its features), each
+    in its own range of them, so that splitting a subtree costs nothing
+    but the jobs.
+    """
     tree = job.tree
-    fmax = max(job.m // 4, 1)
-    levels = int(min(P[K.P_MD] - job.depth + 1, 62))
-    # frontier nodes are children of top nodes, which hold over fmax rows
-    # each (at most m // (fmax + 1) of them per level)
-    n_fr = 2 * levels * (job.m // (fmax + 1) + 1) + 2
-    fr = np.empty((n_fr, 6), dtype=np.int64)
-    frk = np.empty(n_fr, dtype=np.uint64)
-    n_nodes, n_slots, n_front = K.grow(*_job_args(job, data, P), fmax, fr, frk)
+    if job.shared is None:
+        X, yc, yr, rk, sw = data
+        prepared = K.prepare(tree.order, job.s, job.m, X, yc, rk, sw, tree.tkey, P)
+        job.shared = prepared + (job.s,)
+    # frontier nodes are the root's children: two at most
+    fr = np.empty((2, 6), dtype=np.int64)
+    frk = np.empty(2, dtype=np.uint64)
+    n_nodes, n_slots, n_front = _grow_from(
+        job, data, P, job.m - 1, _PIECE_MIN_ROWS, fr, frk
+    )
     fr, frk = fr[:n_front], frk[:n_front]
     node_room, slot_room = _room(fr[:, 2], np.minimum(P[K.P_MD] - fr[:, 3] + 1, 62), P)
     if n_nodes + int(node_room.sum()) <= job.hi:
@@ -980,6 +1027,7 @@ def _grow_top(job, data, P):
                 n_nodes + int(node_room[q]),
                 int(slot_room[q]),
                 job.journal,
+                job.shared,
             )
             pieces.append(piece)
             n_nodes = piece.hi
@@ -988,12 +1036,16 @@ def _grow_top(job, data, P):
         return pieces
     # otherwise (not expected) the pieces grow here, one after another, in
     # the job's ranges: together they need no more than one call would
+    wall, wbits, XT, pall, bits, base = job.shared
     for q in range(n_front):
         node, s, m, depth, par, side = (int(v) for v in fr[q])
         head = _build_args(
             tree, job.sd, n_nodes, n_slots, node, par, side, s, m, depth, frk[q]
         )
-        n_nodes, n_slots = K.build(*head, *data, tree.tkey, P)
+        n_nodes, n_slots, _ = K.grow_from(
+            *head, *data[:3], P, 0, 0, _NO_FRONT, _NO_KEYS, wall, wbits, XT,
+            pall, bits, s - base,
+        )  # fmt: skip
     job.grown(n_nodes, n_slots)
     return []
 

@@ -749,6 +749,64 @@ def build(
 
 
 @njit(cache=True, nogil=True)
+def prepare(order, s0, m0, X, yc, rk, sw, tkey, P):
+    """What a subtree of ``order[s0:s0+m0]`` grows from, shared by its pieces.
+
+    Returns ``(wall, wbits, XT, pall, bits)``: the rows' weights; what the
+    partitions move, indexed like the rows (the bits of the weights, or of
+    the rows' packed counts when ``bits`` is their width, see
+    :func:`pack_rows`; the weights are then read nowhere); the copy of the
+    rows' features, if any (see below), and the rows' positions in it.
+    """
+    boot = P[P_BOOT]
+    C = P[P_S] - 1
+    bits = packed_bits(0, 0.0, P)  # the width, if the classes allow any
+    wall = np.empty(max(m0, 1), dtype=np.float64)
+    pkall = np.empty(max(m0, 1) if bits else 0, dtype=np.int64)
+    wsum = 0.0
+    # rows lie anywhere in X, rk and yc: ask for the ones PF rows ahead
+    for q in range(min(PF, m0)):
+        prefetch(rk, order[s0 + q])
+        if bits:
+            prefetch(yc, order[s0 + q])
+    for q in range(m0):
+        if q + PF < m0:
+            prefetch(rk, order[s0 + q + PF])
+            if bits:
+                prefetch(yc, order[s0 + q + PF])
+        i = order[s0 + q]
+        w = row_mult(tkey, rk[i], boot) * _w(sw, i)
+        wall[q] = w
+        wsum += w
+        if bits:
+            pkall[q] = _pack(w, np.int64(yc[i]), bits, C)
+    bits = packed_bits(m0, wsum, P)
+    wbits = pkall if bits else wall.view(np.int64)
+    # a large subtree keeps a compact copy of its feature values (one row
+    # per feature, its rows in their initial order), read through each row's
+    # position ``pall`` (partitioned with the rows): a node deep in the
+    # subtree reads a few short columns instead of scattered cache lines of
+    # all of X; for a small one, the copy costs more than it saves
+    p = P[P_P]
+    if m0 >= XT_MIN_ROWS:
+        XT = np.empty((p, max(m0, 1)), dtype=np.float64)
+        Xf = X.reshape(-1)
+        for q in range(min(PF, m0)):
+            _prefetch_row(Xf, order[s0 + q] * p, p)
+        for q in range(m0):
+            if q + PF < m0:
+                _prefetch_row(Xf, order[s0 + q + PF] * p, p)
+            i = order[s0 + q]
+            for f in range(p):
+                XT[f, q] = X[i, f]
+    else:
+        # a small subtree reads its few rows of X where they are
+        XT = np.empty((0, 0), dtype=np.float64)
+    pall = np.arange(max(m0, 1))
+    return wall, wbits, XT, pall, bits
+
+
+@njit(cache=True, nogil=True)
 def grow(
     NI,
     NF,
@@ -786,62 +844,62 @@ def grow(
     subtree one call would have grown, so the pieces of a large subtree can
     grow on several threads. Returns ``(n_nodes, n_slots, n_frontier)``.
     """
+    wall, wbits, XT, pall, bits = prepare(order, s0, m0, X, yc, rk, sw, tkey, P)
+    return grow_from(
+        NI, NF, NK, NT, SD, n_nodes, n_slots, root, parent, side, order, s0,
+        m0, depth0, key0, X, yc, yr, P, fmax, 0, fr, frk, wall, wbits, XT,
+        pall, bits, 0,
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def grow_from(
+    NI,
+    NF,
+    NK,
+    NT,
+    SD,
+    n_nodes,
+    n_slots,
+    root,
+    parent,
+    side,
+    order,
+    s0,
+    m0,
+    depth0,
+    key0,
+    X,
+    yc,
+    yr,
+    P,
+    fmax,
+    fmin,
+    fr,
+    frk,
+    wall,
+    wbits,
+    XT,
+    pall,
+    bits,
+    off,
+):
+    """:func:`grow` from the arrays :func:`prepare` made for ``order[s0 - off:]``.
+
+    Row ``s`` of ``order`` is at ``s - s0 + off`` in them. Pieces of one
+    subtree (disjoint ranges of rows) grow from its arrays on several
+    threads at once: each writes only its own range. Frontier nodes are
+    those of at least ``fmin`` and at most ``fmax`` rows.
+    """
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     msl, mss, md = P[P_MSL], P[P_MSS], P[P_MD]
     cache_min = P[P_CACHE] if P[P_USECACHE] else 1 << 62
-    boot = P[P_BOOT]
     buf = np.empty(W, dtype=np.float64)
-    # weights are computed once and partitioned along with the rows; so are
-    # the rows' packed counts (see pack_rows) when the subtree's totals fit
-    # in their fields (the weights are then read nowhere)
-    C = P[P_S] - 1
-    bits = packed_bits(0, 0.0, P)  # the width, if the classes allow any
-    wall = np.empty(max(m0, 1), dtype=np.float64)
-    pkall = np.empty(max(m0, 1) if bits else 0, dtype=np.int64)
-    wsum = 0.0
-    # rows lie anywhere in X, rk and yc: ask for the ones PF rows ahead
-    for q in range(min(PF, m0)):
-        prefetch(rk, order[s0 + q])
-        if bits:
-            prefetch(yc, order[s0 + q])
-    for q in range(m0):
-        if q + PF < m0:
-            prefetch(rk, order[s0 + q + PF])
-            if bits:
-                prefetch(yc, order[s0 + q + PF])
-        i = order[s0 + q]
-        w = row_mult(tkey, rk[i], boot) * _w(sw, i)
-        wall[q] = w
-        wsum += w
-        if bits:
-            pkall[q] = _pack(w, np.int64(yc[i]), bits, C)
-    bits = packed_bits(m0, wsum, P)
-    wbits = pkall if bits else wall.view(np.int64)
     tmpwb = np.empty(max(m0, 1), dtype=np.int64)
     tmp = np.empty(max(m0, 1), dtype=order.dtype)
     no_pk = np.empty(0, dtype=np.int64)
-    # a large subtree keeps a compact copy of its feature values (one row
-    # per feature, its rows in their initial order), read through each row's
-    # position ``pall`` (partitioned with the rows): a node deep in the
-    # subtree reads a few short columns instead of scattered cache lines of
-    # all of X; for a small one, the copy costs more than it saves
-    p = P[P_P]
-    if m0 >= XT_MIN_ROWS:
-        XT = np.empty((p, max(m0, 1)), dtype=np.float64)
-        Xf = X.reshape(-1)
-        for q in range(min(PF, m0)):
-            _prefetch_row(Xf, order[s0 + q] * p, p)
-        for q in range(m0):
-            if q + PF < m0:
-                _prefetch_row(Xf, order[s0 + q + PF] * p, p)
-            i = order[s0 + q]
-            for f in range(p):
-                XT[f, q] = X[i, f]
-    else:
-        # a small subtree reads its few rows of X where they are
-        XT = np.empty((0, 0), dtype=np.float64)
-    pall = np.arange(max(m0, 1))
+    b0 = off - s0  # row s of order is at s + b0 in the shared arrays
     scr = new_scratch(m0, P)
     tmpp = np.empty(max(m0, 1), dtype=np.int64)
     cap = m0 + 64
@@ -877,7 +935,7 @@ def grow(
             n_nodes += 1
         if par >= 0:
             NI[par, LEFT if sd == 0 else RIGHT] = node
-        if fmax > 0 and node != root and m <= fmax:
+        if fmax > 0 and node != root and fmin <= m <= fmax:
             fr[n_front, 0] = node
             fr[n_front, 1] = s
             fr[n_front, 2] = m
@@ -888,8 +946,8 @@ def grow(
             n_front += 1
             continue
         rows = order[s : s + m]
-        wr = wall[s - s0 : s - s0 + m]
-        wb = wbits[s - s0 : s - s0 + m]
+        wr = wall[s + b0 : s + b0 + m]
+        wb = wbits[s + b0 : s + b0 + m]
         NK[node] = key
         NI[node, START] = s
         NI[node, END] = s + m
@@ -911,7 +969,7 @@ def grow(
         if depth >= md or m < mss or m < 2 * msl or pure:
             NI[node, KIND] = 1
             continue
-        pos = pall[s - s0 : s - s0 + m]
+        pos = pall[s + b0 : s + b0 + m]
         eval_splits(rows, wr, m, X, yc, yr, P, key, buf, XT, pos, scr, pkn)
         bj, bt = choose(buf, P)
         if bj < 0:

@@ -145,7 +145,10 @@ def test_subtrees_grown_in_pieces_equal_refit(problem, opts, steps, regression):
     cls = UnlearningForestRegressor if regression else UnlearningForestClassifier
     est = cls(**{**opts, "n_jobs": 2})
     model = est.fit(X, y, sample_weight=sw)
-    with mock.patch.object(_base, "_SPLIT_MIN_ROWS", 2):
+    with (
+        mock.patch.object(_base, "_SPLIT_MIN_ROWS", 2),
+        mock.patch.object(_base, "_PIECE_MIN_ROWS", 1),
+    ):
         for part in np.array_split(forget, steps):
             if part.size:
                 model.unlearn(X[part], y[part])
@@ -163,6 +166,7 @@ def test_large_subtrees_grow_in_pieces(monkeypatch):
     )
     model = est.fit(X, y)
     monkeypatch.setattr(_base, "_SPLIT_MIN_ROWS", 64)
+    monkeypatch.setattr(_base, "_PIECE_MIN_ROWS", 16)
     tops = []
     real_top = _base._grow_top
 
@@ -194,6 +198,7 @@ def test_pieces_without_room_grow_one_after_another(monkeypatch):
     )
     model = est.fit(X, y)
     monkeypatch.setattr(_base, "_SPLIT_MIN_ROWS", 32)
+    monkeypatch.setattr(_base, "_PIECE_MIN_ROWS", 8)
     real_room = _base._room
     real_top = _base._grow_top
     in_top = []
@@ -376,22 +381,27 @@ def test_failure_during_in_place_rebuild_restores_the_forest(
     from skunlearn.tree import _base, _kernels
 
     monkeypatch.setattr(_base, "_SPLIT_MIN_ROWS", split_min)
+    monkeypatch.setattr(_base, "_PIECE_MIN_ROWS", min(split_min, 256))
 
     X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
     est = UnlearningForestClassifier(
         n_estimators=8, max_depth=6, random_state=0, n_jobs=n_jobs
     )
     model = est.fit(X, y)
-    real_build = _kernels.build
     calls = []
 
-    def flaky_build(*args):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real_build(*args)
+    def flaky(real):
+        # the second subtree (or piece of one) grown fails
+        def grow(*args):
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return real(*args)
 
-    monkeypatch.setattr(_kernels, "build", flaky_build)
+        return grow
+
+    monkeypatch.setattr(_kernels, "build", flaky(_kernels.build))
+    monkeypatch.setattr(_kernels, "grow_from", flaky(_kernels.grow_from))
     for i in range(300):
         calls.clear()
         before = pickle.dumps(model)
