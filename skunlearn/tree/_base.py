@@ -760,14 +760,14 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         """Phase A on every tree, phase B on the subtrees it plans.
 
         On one thread, one after the other. With more, every thread takes
-        work from one queue: first phase A on chunks of trees, then the
-        subtrees planned so far, largest first. A subtree (or piece) of at
-        least ``_SPLIT_MIN_ROWS`` rows grows its root, then its children
-        join the queue as pieces (see :func:`_grow_top`). Every piece writes
-        only its own reserved ids and its own range of the subtree's arrays,
-        so the result is the subtree one call grows. Every job is released
-        (see :class:`_Job`) once grown.
-        Returns phase A's results.
+        work from one queue: phase A on chunks of trees and the subtrees
+        planned so far (see :class:`_JobQueue` for the order). A subtree (or
+        piece) of at least ``_SPLIT_MIN_ROWS`` rows grows its root, then its
+        children join the queue as pieces (see :func:`_grow_top`). Every
+        piece writes only its own reserved ids and its own range of the
+        subtree's arrays, so the result is the subtree one call grows. Every
+        job is released (see :class:`_Job`) once grown. Returns phase A's
+        results.
         """
         P = self._P_
         results = []
@@ -1051,10 +1051,13 @@ def _grow_top(job, data, P):
 
 
 class _JobQueue:
-    """Work shared by threads: items put ``first``, then subtrees, largest first.
+    """Work shared by threads, largest subtrees first.
 
-    ``run(item)`` does an item and returns the jobs it leaves (subtrees to
-    grow, pieces).
+    Subtrees of at least ``_SPLIT_MIN_ROWS`` rows come before the items put
+    ``first`` (phase A's chunks), the other subtrees after them: a large
+    subtree grows its root, one after another, while the other threads
+    still have phase A to do. ``run(item)`` does an item and returns the
+    jobs it leaves (subtrees to grow, pieces).
     :meth:`work` takes jobs until the queue is closed and every job is done,
     or until a job fails; the first failure is kept for :meth:`check`.
     """
@@ -1073,7 +1076,10 @@ class _JobQueue:
             return
         with self.cv:
             for job in jobs:
-                key = -np.inf if first else -job.m
+                if first:
+                    key = (1, 0)
+                else:
+                    key = (0 if job.m >= _SPLIT_MIN_ROWS else 2, -job.m)
                 heapq.heappush(self.heap, (key, self.count, job))
                 self.count += 1
             self.pending += len(jobs)
