@@ -847,8 +847,10 @@ class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
         return tags
 
 
-# Subtrees of at least this many rows grow in pieces on several threads.
-_SPLIT_MIN_ROWS = 4096
+# Subtrees of at least this many rows grow in pieces on several threads
+# (8192: the same median deletion as 4096 and 5% lower mean in interleaved
+# runs; 2048: 3-7% higher)
+_SPLIT_MIN_ROWS = 8192
 # Trees per kernel call in phase A.
 _CHUNK = 16
 _NO_IDS = np.empty(0, dtype=np.int64)
