@@ -711,29 +711,9 @@ def set_node_values(NF, node, tot, P):
 
 @njit(cache=True, nogil=True)
 def build(
-    NI,
-    NF,
-    NK,
-    NT,
-    SD,
-    n_nodes,
-    n_slots,
-    root,
-    parent,
-    side,
-    order,
-    s0,
-    m0,
-    depth0,
-    key0,
-    X,
-    yc,
-    yr,
-    rk,
-    sw,
-    tkey,
-    P,
-):
+    NI, NF, NK, NT, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
+    depth0, key0, X, yc, yr, rk, sw, tkey, P,
+):  # fmt: skip
     """Grow the subtree of ``order[s0:s0+m0]`` (live rows, ascending) at ``root``.
 
     Node ids after the root are appended from ``n_nodes``, in preorder.
@@ -741,9 +721,11 @@ def build(
     """
     fr = np.empty((0, 6), dtype=np.int64)
     frk = np.empty(0, dtype=np.uint64)
-    n_nodes, n_slots, _ = grow(
-        NI, NF, NK, NT, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
-        depth0, key0, X, yc, yr, rk, sw, tkey, P, 0, fr, frk,
+    wall, wbits, XT, pall, bits = prepare(order, s0, m0, X, yc, rk, sw, tkey, P)
+    n_nodes, n_slots, _ = grow_from(
+        NI, NF, NK, NT, SD, n_nodes, n_slots, root, parent, side, order, s0,
+        m0, depth0, key0, X, yc, yr, P, 0, 0, fr, frk, wall, wbits, XT, pall,
+        bits, 0,
     )  # fmt: skip
     return n_nodes, n_slots
 
@@ -807,89 +789,22 @@ def prepare(order, s0, m0, X, yc, rk, sw, tkey, P):
 
 
 @njit(cache=True, nogil=True)
-def grow(
-    NI,
-    NF,
-    NK,
-    NT,
-    SD,
-    n_nodes,
-    n_slots,
-    root,
-    parent,
-    side,
-    order,
-    s0,
-    m0,
-    depth0,
-    key0,
-    X,
-    yc,
-    yr,
-    rk,
-    sw,
-    tkey,
-    P,
-    fmax,
-    fr,
-    frk,
-):
-    """:func:`build`, stopping at a frontier when ``fmax > 0``.
-
-    A node below the root with at most ``fmax`` rows is given its id and
-    linked to its parent, but not grown: its id, range start, row count,
-    depth, parent and side go to a row of ``fr`` and its path key to
-    ``frk`` (``fr`` needs a row per possible frontier node). Growing each
-    frontier node later with :func:`build` (``root`` its id) gives the
-    subtree one call would have grown, so the pieces of a large subtree can
-    grow on several threads. Returns ``(n_nodes, n_slots, n_frontier)``.
-    """
-    wall, wbits, XT, pall, bits = prepare(order, s0, m0, X, yc, rk, sw, tkey, P)
-    return grow_from(
-        NI, NF, NK, NT, SD, n_nodes, n_slots, root, parent, side, order, s0,
-        m0, depth0, key0, X, yc, yr, P, fmax, 0, fr, frk, wall, wbits, XT,
-        pall, bits, 0,
-    )  # fmt: skip
-
-
-@njit(cache=True, nogil=True)
 def grow_from(
-    NI,
-    NF,
-    NK,
-    NT,
-    SD,
-    n_nodes,
-    n_slots,
-    root,
-    parent,
-    side,
-    order,
-    s0,
-    m0,
-    depth0,
-    key0,
-    X,
-    yc,
-    yr,
-    P,
-    fmax,
-    fmin,
-    fr,
-    frk,
-    wall,
-    wbits,
-    XT,
-    pall,
-    bits,
-    off,
-):
-    """:func:`grow` from the arrays :func:`prepare` made for ``order[s0 - off:]``.
+    NI, NF, NK, NT, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
+    depth0, key0, X, yc, yr, P, fmax, fmin, fr, frk, wall, wbits, XT, pall,
+    bits, off,
+):  # fmt: skip
+    """:func:`build` from the arrays :func:`prepare` made for ``order[s0 - off:]``.
 
-    Row ``s`` of ``order`` is at ``s - s0 + off`` in them. Pieces of one
-    subtree (disjoint ranges of rows) grow from its arrays on several
-    threads at once: each writes only its own range. Frontier nodes are
-    those of at least ``fmin`` and at most ``fmax`` rows.
+    Row ``s`` of ``order`` is at ``s - s0 + off`` in them. Stops at a
+    frontier when ``fmax > 0``: a node below the root with at least ``fmin``
+    and at most ``fmax`` rows is given its id and linked to its parent, but
+    not grown: its id, range start, row count, depth, parent and side go to
+    a row of ``fr`` and its path key to ``frk`` (``fr`` needs a row per
+    possible frontier node). Growing each frontier node later from the same
+    arrays (``root`` its id) gives the subtree one call would have grown:
+    the pieces of a large subtree grow on several threads at once, each in
+    its own range of the arrays. Returns ``(n_nodes, n_slots, n_frontier)``.
     """
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
