@@ -1056,10 +1056,10 @@ class _JobQueue:
     """Work shared by threads, largest subtrees first.
 
     Subtrees of at least ``_SPLIT_MIN_ROWS`` rows come before the items put
-    ``first`` (phase A's chunks), the other subtrees after them: a large
-    subtree grows its root, one after another, while the other threads
-    still have phase A to do. ``run(item)`` does an item and returns the
-    jobs it leaves (subtrees to grow, pieces).
+    ``first`` (phase A's chunks), the other subtrees after them: the roots
+    of large subtrees, which must grow before their pieces can, grow while
+    the other threads still have phase A to do. ``run(item)`` does an item
+    and returns the jobs it leaves (subtrees to grow, pieces).
     :meth:`work` takes jobs until the queue is closed and every job is done,
     or until a job fails; the first failure is kept for :meth:`check`.
     """
