@@ -29,6 +29,11 @@ _DOC_COMMON = """
     :meth:`unlearn`, the forest is the very forest that ``fit`` on the
     retained rows builds with the same ``random_state``, tree for tree and
     node for node.
+
+    A batch that forgets at least 2% of the remaining rows is forgotten by a
+    refit on the retained rows with the same ``random_state``: the same
+    model, and faster there than rebuilding most of it
+    (``unlearn_history_`` records the strategy ``"refit"``).
 """
 
 

@@ -21,6 +21,11 @@ _DOC_STATE = """
     path, and for each the ``n_thresholds`` distinct values of its rows with
     the smallest hash; it splits ``x <= value`` at the candidate that most
     decreases the impurity (ties: lowest feature, then lowest value).
+
+    A batch that forgets at least 2% of the remaining rows is forgotten by a
+    refit on the retained rows with the same ``random_state``: the same
+    model, and faster there than rebuilding most of it
+    (``unlearn_history_`` records the strategy ``"refit"``).
 """
 
 

@@ -226,6 +226,38 @@ def test_pieces_without_room_grow_one_after_another(monkeypatch):
     assert_same_forests(model, refit(est, X, y, forget))
 
 
+@pytest.mark.parametrize("regression", [False, True])
+def test_large_batches_refit(_trees_always_delete, regression):
+    # a batch of at least _REFIT_FRACTION of the rows is a refit (faster
+    # there), recorded as such; smaller ones and later deletions delete
+    from skunlearn.tree import _base
+
+    _base._REFIT_FRACTION = _trees_always_delete  # the default again
+    X, y = make_classification(n_samples=2000, n_features=6, random_state=0)
+    cls = UnlearningForestClassifier
+    if regression:
+        y = y + X[:, 0]
+        cls = UnlearningForestRegressor
+    est = cls(n_estimators=5, max_depth=6, random_state=0, n_jobs=2)
+    model = est.fit(X, y)
+    rng = np.random.RandomState(0)
+    order = rng.permutation(2000)
+    small = order[: int(0.01 * 2000)]
+    large = order[100 : 100 + int(0.05 * 2000)]
+    model.unlearn(X[small], y[small])
+    assert model.unlearn_history_[-1]["strategy"] == "tree-deletion"
+    model.unlearn(X[large], y[large])
+    last = model.unlearn_history_[-1]
+    assert last["strategy"] == "refit" and last["exact"]
+    assert "batch" in last["details"]["reason"]
+    model.unlearn(X[order[-1:]], y[order[-1:]])
+    assert model.unlearn_history_[-1]["strategy"] == "tree-deletion"
+    forget = np.r_[small, large, order[-1:]]
+    gold = refit(est, X, y, forget)
+    assert_same_forests(model, gold)
+    assert_array_equal(model.predict(X), gold.predict(X))
+
+
 def test_gold_standard_checks():
     X, y = load_breast_cancer(return_X_y=True)
     check_unlearning(
