@@ -976,32 +976,33 @@ def _build_args(tree, sd, n_nodes, n_slots, node, par, side, s, m, depth, key):
     return arrays + (n_nodes, n_slots, node, par, side, tree.order, s, m, depth, key)
 
 
-def _job_args(job, data, P):
-    head = _build_args(
+def _job_head(job):
+    # _build_args of a job: its subtree, in its own ids and slot buffer
+    return _build_args(
         job.tree, job.sd, job.lo, 0, job.node, job.par, job.side, job.s,
         job.m, job.depth, job.key,
     )  # fmt: skip
-    return head + tuple(data) + (job.tree.tkey, P)
+
+
+def _job_args(job, data, P):
+    return _job_head(job) + tuple(data) + (job.tree.tkey, P)
 
 
 def _grow_job(job, data, P):
     if job.shared is None:
         job.grown(*K.build(*_job_args(job, data, P)))
     else:
-        job.grown(*_grow_from(job, data, P, 0, 0, _NO_FRONT, _NO_KEYS)[:2])
+        job.grown(*_grow_from(_job_head(job), job.s, data, P, job.shared)[:2])
 
 
-def _grow_from(job, data, P, fmax, fmin, fr, frk):
-    # a piece grows from its subtree's arrays (``shared``: those of
-    # K.prepare and the start of their rows in the tree's order)
-    tree, (wall, wbits, XT, pall, bits, base) = job.tree, job.shared
-    head = _build_args(
-        tree, job.sd, job.lo, 0, job.node, job.par, job.side, job.s, job.m,
-        job.depth, job.key,
-    )  # fmt: skip
+def _grow_from(head, s, data, P, shared, fmax=0, fmin=0, fr=_NO_FRONT, frk=_NO_KEYS):
+    # K.grow_from of the subtree at row ``s`` (``head``: _build_args) from its
+    # subtree's arrays (``shared``: those of K.prepare and the start of their
+    # rows in the tree's order)
+    wall, wbits, XT, pall, bits, base = shared
     return K.grow_from(
         *head, *data[:3], P, fmax, fmin, fr, frk, wall, wbits, XT, pall, bits,
-        job.s - base,
+        s - base,
     )  # fmt: skip
 
 
@@ -1023,7 +1024,7 @@ def _grow_top(job, data, P):
     fr = np.empty((2, 6), dtype=np.int64)
     frk = np.empty(2, dtype=np.uint64)
     n_nodes, n_slots, n_front = _grow_from(
-        job, data, P, job.m - 1, _PIECE_MIN_ROWS, fr, frk
+        _job_head(job), job.s, data, P, job.shared, job.m - 1, _PIECE_MIN_ROWS, fr, frk
     )
     fr, frk = fr[:n_front], frk[:n_front]
     node_room, slot_room = _room(fr[:, 2], np.minimum(P[K.P_MD] - fr[:, 3] + 1, 62), P)
@@ -1056,16 +1057,12 @@ def _grow_top(job, data, P):
         return pieces
     # otherwise (not expected) the pieces grow here, one after another, in
     # the job's ranges: together they need no more than one call would
-    wall, wbits, XT, pall, bits, base = job.shared
     for q in range(n_front):
         node, s, m, depth, par, side = (int(v) for v in fr[q])
         head = _build_args(
             tree, job.sd, n_nodes, n_slots, node, par, side, s, m, depth, frk[q]
         )
-        n_nodes, n_slots, _ = K.grow_from(
-            *head, *data[:3], P, 0, 0, _NO_FRONT, _NO_KEYS, wall, wbits, XT,
-            pall, bits, s - base,
-        )  # fmt: skip
+        n_nodes, n_slots, _ = _grow_from(head, s, data, P, job.shared)
     job.grown(n_nodes, n_slots)
     return []
 

@@ -474,13 +474,13 @@ def eval_splits(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn):
     # ``pkn`` by the caller or packed here when no field's total can reach
     # 2**bits: one addition per row and feature then does all of its sums
     C = S - 1
-    bits = 63 // (C + 1)
+    bits = packed_bits(0, 0.0, P)  # the width, if the classes allow any
     packed = pkn.shape[0] > 0
-    if not packed and clf and P[P_USECACHE] != 0 and C <= PACKED_MAX_CLASSES:
+    if not packed and bits:
         wsum = 0.0
         for q in range(m):
             wsum += wr[q]
-        packed = m < (1 << bits) and wsum < (1 << bits)
+        packed = packed_bits(m, wsum, P) != 0
         if packed:
             pack_rows(rows, wr, m, yc, C, bits, pk)
             pkn = pk
