@@ -16,10 +16,10 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import _safe_indexing
 
 from .exceptions import AmbiguousRowsError, UnknownRowsError
 from .utils._hash_kernels import _CANONICAL_NAN, hash_float_rows, hash_word_rows
+from .utils._sklearn_compat import _safe_indexing
 
 __all__ = ["ForgetMatch", "TrainingLedger", "row_fingerprints"]
 
@@ -27,6 +27,8 @@ __all__ = ["ForgetMatch", "TrainingLedger", "row_fingerprints"]
 # and machines (a model saved today must match a request read tomorrow).
 _SEED = 0x5EED_0F_F0_26
 _CHUNK = 8192
+# Below this many rows, a ledger compacts at every request (see needs_compaction).
+_DEFER_MIN_ROWS = 2**16
 
 
 @functools.lru_cache(maxsize=64)
@@ -284,9 +286,10 @@ class TrainingLedger:
         self.sample_props = {
             k: np.array(v, copy=True) for k, v in (sample_props or {}).items()
         }
-        self.X = X if keep_X else None
-        if keep_X and not (sp.issparse(X) or hasattr(X, "iloc")):
-            self.X = np.array(X, copy=True) if not isinstance(X, list) else X
+        # The ledger owns its copy of the rows: a caller mutating its array,
+        # DataFrame or sparse matrix after fit must not change what the model
+        # remembers (or what it forgets).
+        self.X = _own_copy(X) if keep_X else None
         if compact not in ("auto", "always", "never"):
             raise ValueError(f"Unknown compact policy {compact!r}.")
         # Kept rows are erased in place when they are a numpy array; other
@@ -497,10 +500,14 @@ class TrainingLedger:
 
     # ---------------------------------------------------------------- removal
     def remove(self, match, *, compacted=None):
-        """Forget the matched rows in place.
+        """Forget the matched rows.
 
-        Only call this when the owner commits the removal: it erases the rows'
-        fingerprints and payload.
+        Only the owner calls this, while it publishes a request: it erases the
+        rows' fingerprints and payload, and compacts (see
+        :meth:`needs_compaction`). The returned callable undoes all of it, as
+        long as nothing else changed the ledger meanwhile: the owner calls it
+        when the request is rolled back, and drops it once the request stands
+        (it is the last place that holds the forgotten rows' payload).
 
         Parameters
         ----------
@@ -510,43 +517,109 @@ class TrainingLedger:
         compacted : tuple, default=None
             ``(X, y, sample_props)`` of the retained rows when the caller has
             them already (saves a copy when compacting).
+
+        Returns
+        -------
+        undo : callable
+            Restores the ledger as it was before the call.
         """
         entries = np.sort(match._entries)
         rows = match.rows
         if entries.size == 0:
-            return
-        # Overwrite each forgotten fingerprint with the nearest key on its left
-        # that is not being forgotten now: the index stays sorted and the
-        # forgotten fingerprints are gone from memory.
-        if entries.size == 1:  # the common request, in scalar operations
-            e = int(entries[0])
-            self._key[e] = self._key[e - 1] if e > 0 else 0
-            self._key2[e] = self._key2[e - 1] if e > 0 else 0
-        else:
-            new_run = np.ones(entries.size, dtype=bool)
-            new_run[1:] = (entries[1:] - entries[:-1]) != 1
-            run_id = np.cumsum(new_run) - 1
-            src = (entries[new_run] - 1)[run_id]
-            fill1 = np.where(src >= 0, self._key[np.maximum(src, 0)], np.uint64(0))
-            fill2 = np.where(src >= 0, self._key2[np.maximum(src, 0)], np.uint64(0))
-            self._key[entries] = fill1
-            self._key2[entries] = fill2
-        self._alive[rows] = False
-        self.n_rows -= rows.size
-        if self.y is not None:
-            self.y[rows] = (
-                None if self.y.dtype == object else np.zeros(1, self.y.dtype)[0]
-            )
-        for v in self.sample_props.values():
-            v[rows] = 0
-        if isinstance(self.X, np.ndarray):
-            self.X[rows] = 0
-        if (
-            self.compact_policy == "always"
-            or (self.compact_policy == "auto" and compacted is not None)
-            or (self.compact_policy == "auto" and self.n_rows < self.n_stored // 2)
-        ):
-            self.compact(compacted)
+            return _nothing_to_undo
+        before = dict(vars(self))  # compaction replaces arrays; these are kept
+        saved_keys = (self._key[entries], self._key2[entries])
+        saved_y = None if self.y is None else self.y[rows]
+        saved_props = {k: v[rows] for k, v in self.sample_props.items()}
+        saved_X = self.X[rows] if isinstance(self.X, np.ndarray) else None
+
+        def undo():
+            vars(self).clear()
+            vars(self).update(before)
+            self._key[entries], self._key2[entries] = saved_keys
+            self._alive[rows] = True
+            if saved_y is not None:
+                self.y[rows] = saved_y
+            for k, v in saved_props.items():
+                self.sample_props[k][rows] = v
+            if saved_X is not None:
+                self.X[rows] = saved_X
+
+        try:
+            # Overwrite each forgotten fingerprint with the nearest key on its left
+            # that is not being forgotten now: the index stays sorted and the
+            # forgotten fingerprints are gone from memory.
+            if entries.size == 1:  # the common request, in scalar operations
+                e = int(entries[0])
+                self._key[e] = self._key[e - 1] if e > 0 else 0
+                self._key2[e] = self._key2[e - 1] if e > 0 else 0
+            else:
+                new_run = np.ones(entries.size, dtype=bool)
+                new_run[1:] = (entries[1:] - entries[:-1]) != 1
+                run_id = np.cumsum(new_run) - 1
+                src = (entries[new_run] - 1)[run_id]
+                fill1 = np.where(src >= 0, self._key[np.maximum(src, 0)], np.uint64(0))
+                fill2 = np.where(src >= 0, self._key2[np.maximum(src, 0)], np.uint64(0))
+                self._key[entries] = fill1
+                self._key2[entries] = fill2
+            self._alive[rows] = False
+            self.n_rows -= rows.size
+            if self.y is not None:
+                self.y[rows] = (
+                    None if self.y.dtype == object else np.zeros(1, self.y.dtype)[0]
+                )
+            for v in self.sample_props.values():
+                v[rows] = 0
+            if isinstance(self.X, np.ndarray):
+                self.X[rows] = 0
+            if self.needs_compaction(given=compacted is not None):
+                self.compact(compacted)
+        except BaseException:  # a removal that fails half way is undone
+            undo()
+            raise
+        return undo
+
+    def needs_compaction(self, given=False):
+        """Whether the forgotten rows' slots must go now.
+
+        A ledger drops them at once (then it equals, array for array, the
+        ledger of a fresh fit on the retained rows), except when that would
+        cost much more than the request itself: a large ledger (at least
+        ``2**16`` rows) whose erased slots are at most 1/64 of its rows keeps
+        them until more accumulate. Their fingerprints and payload are erased
+        already, and anything that leaves the process (pickle, skops,
+        ``copy``) sees the compacted ledger. Owners that index their own state
+        by row id (``compact="never"``) compact when they renumber it.
+        """
+        if self.compact_policy == "never":
+            return False
+        if self.compact_policy == "always" or given:
+            return self._alive.size != self.n_rows
+        return self.due()
+
+    def due(self, min_rows=None):
+        """Whether erased slots should go now, by the rule of :meth:`needs_compaction`.
+
+        Owners that compact the ledger with their own state (``compact="never"``)
+        ask this after each request; ``min_rows`` (default ``2**16``) is where
+        they start deferring, lower when their per-row state is large.
+        """
+        dead = self._alive.size - self.n_rows
+        if dead == 0:
+            return False
+        min_rows = _DEFER_MIN_ROWS if min_rows is None else min_rows
+        return self._alive.size < min_rows or dead * 64 > self._alive.size
+
+    def new_ids(self):
+        """Row ids after :meth:`compact`: ``new[old]``, or -1 for an erased slot.
+
+        Owners that number their own state by row id renumber it with this
+        before they compact the ledger.
+        """
+        kept = np.flatnonzero(self._alive)
+        new_id = np.full(self._alive.size, -1, dtype=np.intp)
+        new_id[kept] = np.arange(kept.size, dtype=np.intp)
+        return new_id
 
     def compact(self, compacted=None):
         """Drop the slots of forgotten rows; row ids are renumbered.
@@ -559,11 +632,15 @@ class TrainingLedger:
         kept = np.flatnonzero(self._alive)
         if kept.size == self._alive.size:
             return kept
+        vars(self).update(self._compacted_state(kept, compacted))
+        return kept
+
+    def _compacted_state(self, kept, compacted=None):
+        """The instance dictionary of this ledger without its erased slots."""
         new_id = np.full(self._alive.size, -1, dtype=np.intp)
         new_id[kept] = np.arange(kept.size, dtype=np.intp)
         live_entries = self._row_entry[kept]
         live_entries.sort()
-        key, key2 = self._key[live_entries], self._key2[live_entries]
         entry_row = new_id[self._entry_row[live_entries]]
         row_entry = np.empty(kept.size, dtype=np.intp)
         row_entry[entry_row] = np.arange(kept.size, dtype=np.intp)
@@ -571,10 +648,38 @@ class TrainingLedger:
             X, y, props = compacted
         else:
             X, y, props = self.take(kept)
-        if self.X is None:
-            X = None
-        self._key, self._key2 = key, key2
-        self._entry_row, self._row_entry = entry_row, row_entry
-        self._alive = np.ones(kept.size, dtype=bool)
-        self.X, self.y, self.sample_props = X, y, props
-        return kept
+        state = dict(vars(self))
+        state.update(
+            _key=self._key[live_entries],
+            _key2=self._key2[live_entries],
+            _entry_row=entry_row,
+            _row_entry=row_entry,
+            _alive=np.ones(kept.size, dtype=bool),
+            X=None if self.X is None else X,
+            y=y,
+            sample_props=props,
+        )
+        return state
+
+    def __getstate__(self):
+        # What leaves the process never holds an erased slot (owners that
+        # number their own state by row id renumber it when they compact).
+        if self.n_rows == self._alive.size or self.compact_policy == "never":
+            return dict(vars(self))
+        return self._compacted_state(np.flatnonzero(self._alive))
+
+    def __setstate__(self, state):
+        vars(self).update(state)
+
+
+def _nothing_to_undo():
+    pass
+
+
+def _own_copy(X):
+    """A copy of training rows that the caller can no longer change."""
+    if sp.issparse(X) or hasattr(X, "iloc"):
+        return X.copy()
+    if isinstance(X, list):
+        return list(X)
+    return np.array(X, copy=True)

@@ -17,15 +17,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    RealNotInt,
-    StrOptions,
-    validate_params,
-)
-from sklearn.utils.validation import _num_samples
+from sklearn.utils import check_random_state
 
 from ._ledger import row_fingerprints
 from .metrics import (
@@ -35,6 +27,15 @@ from .metrics import (
     per_sample_loss,
 )
 from .metrics._membership import ATTACKS, _task
+from .utils._sklearn_compat import (
+    HasMethods,
+    Interval,
+    RealNotInt,
+    StrOptions,
+    _num_samples,
+    _safe_indexing,
+    validate_params,
+)
 
 __all__ = ["LossDistributionDisplay", "UnlearningReport", "audit_unlearning"]
 

@@ -2,77 +2,158 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import signal
-import threading
+import copy
+import functools
 import time
-from contextlib import contextmanager
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import Enum
 
 import numpy as np
-from sklearn.utils import _metadata_requests
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ._commit import deferred_sigint, model_lock, reading, writing
 from ._ledger import ForgetMatch, TrainingLedger
-from .exceptions import ForgetAllRowsError
+from .exceptions import ForgetAllRowsError, ParametersChangedError, UnknownRowsError
+from .utils._sklearn_compat import register_unlearn_method
 
-__all__ = ["ForgetMatch", "UnlearnUpdate", "UnlearningMixin", "is_unlearner"]
+__all__ = [
+    "ForgetMatch",
+    "ForgetPlan",
+    "Guarantee",
+    "UnlearnUpdate",
+    "UnlearningMixin",
+    "is_unlearner",
+]
 
 GUARANTEES = ("exact", "approximate")
 
 
-def _register_unlearn_with_metadata_routing():
-    # scikit-learn routes metadata only for the methods listed in
-    # ``SIMPLE_METHODS``; adding ``unlearn`` there (as imbalanced-learn adds
-    # ``fit_resample``) generates ``set_unlearn_request`` on every estimator
-    # class defined afterwards and lets meta-estimators route ``unlearn``
-    # parameters. The lists are mutated in place because scikit-learn's
-    # functions hold references to them.
-    for name in ("SIMPLE_METHODS", "METHODS"):
-        methods = getattr(_metadata_requests, name)
-        if "unlearn" not in methods:
-            methods.append("unlearn")
+class Guarantee(str, Enum):
+    """What :meth:`UnlearningMixin.unlearn` promises.
 
+    A ``str`` enumeration: ``Guarantee.EXACT == "exact"``, so code comparing
+    with the strings keeps working.
 
-_register_unlearn_with_metadata_routing()
-
-
-try:
-    # The C function behind signal.signal, without its enum conversions (half
-    # of the cost of a small request's commit); it takes and returns the same
-    # handlers.
-    from _signal import signal as _set_signal
-except ImportError:  # pragma: no cover - interpreters without _signal
-    _set_signal = signal.signal
-
-
-@contextmanager
-def _uninterruptible():
-    """Defer SIGINT (KeyboardInterrupt) until the block has finished.
-
-    The commit of an unlearning step is a handful of attribute assignments;
-    deferring the interrupt makes it all-or-nothing. Outside the main thread
-    signals cannot be handled and the block runs as is.
+    Attributes
+    ----------
+    EXACT : str
+        The model after ``unlearn`` is the gold standard (a refit on the
+        retained rows): within the family's stated tolerance, or identical.
+    APPROXIMATE : str
+        The model approaches the gold standard; how closely is measured
+        (``skunlearn.metrics``, ``skunlearn.audit``), not promised.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
 
-    def handler(signum, frame):
-        received.append(signum)
+    EXACT = "exact"
+    APPROXIMATE = "approximate"
 
-    try:
-        previous = _set_signal(signal.SIGINT, handler)
-    except (ValueError, TypeError):  # pragma: no cover - exotic interpreters
-        yield
+    def __str__(self):
+        return self.value
+
+
+# generates ``set_unlearn_request`` on the estimator classes defined from now
+# on and lets meta-estimators route ``unlearn`` parameters
+register_unlearn_method()
+
+# Methods that read a fitted model: they see it before or after a request.
+_READ_METHODS = (
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "decision_function",
+    "score",
+    "score_samples",
+    "transform",
+    "inverse_transform",
+    "apply",
+    "kneighbors",
+    "radius_neighbors",
+    "staged_predict",
+    "staged_predict_proba",
+)
+# Methods that (re)build a fitted model: serialized with requests.
+_WRITE_METHODS = ("fit", "partial_fit", "fit_transform", "fit_predict")
+_MISSING = object()
+
+
+def _guard(cls, name, decorate):
+    """Guard method ``name`` of ``cls``, defined there or inherited."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            attr = klass.__dict__[name]
+            break
+    else:
         return
+    own = klass is cls
+    if callable(attr) and not isinstance(attr, type):
+        if not getattr(attr, "__skunlearn_guarded__", False):
+            # an inherited scikit-learn method is guarded on this class
+            setattr(cls, name, decorate(attr))
+    elif callable(getattr(attr, "fn", None)) and hasattr(attr, "check"):
+        # scikit-learn's ``available_if`` descriptor: guard the function it
+        # hands out, keep the availability check
+        if not getattr(attr.fn, "__skunlearn_guarded__", False):
+            if not own:
+                attr = copy.copy(attr)
+                setattr(cls, name, attr)
+            attr.fn = decorate(attr.fn)
+
+
+@functools.lru_cache(maxsize=256)
+def _param_names(cls):
+    return tuple(cls._get_param_names())
+
+
+def _deep_params(est, prefix=""):
+    """``est.get_params(deep=True)``, without its signature inspection per call.
+
+    The parameter names of scikit-learn's estimators are read from their
+    ``__init__`` signature, which costs tens of microseconds per estimator:
+    most of a small request's overhead. They are cached per class here;
+    estimators with a ``get_params`` of their own (skorch) are asked.
+    """
+    if type(est).get_params is not BaseEstimator.get_params:
+        params = est.get_params(deep=True)
+        return {prefix + k: v for k, v in params.items()} if prefix else params
+    out = {}
+    for name in _param_names(type(est)):
+        value = getattr(est, name)
+        out[prefix + name] = value
+        if hasattr(value, "get_params") and not isinstance(value, type):
+            out.update(_deep_params(value, f"{prefix}{name}__"))
+    return out
+
+
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+
+
+@functools.lru_cache(maxsize=4096)
+def _shaping_key(key, skip):
+    # execution parameters, and skorch's private state, are not compared
+    parts = key.split("__")
+    return all(p not in skip and not p.startswith("_") for p in parts)
+
+
+def _holds_estimator(value):
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        return True
+    if isinstance(value, list | tuple):
+        return any(_holds_estimator(v) for v in value)
+    return False
+
+
+def _same_value(a, b):
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
     try:
-        yield
-    finally:
-        _set_signal(signal.SIGINT, previous)
-        if received:
-            raise KeyboardInterrupt
+        return bool(a == b)
+    except Exception:  # arrays, objects without a truth value
+        return repr(a) == repr(b)
 
 
 @dataclass
@@ -106,8 +187,11 @@ class UnlearnUpdate:
 
     commit : callable or None
         Called with no argument at commit, after the ledger has forgotten the
-        rows (and possibly compacted) and ``attributes`` are set, while
-        interrupts are deferred. For families that edit large fitted arrays
+        rows (and possibly compacted), ``attributes`` are set and the request
+        is recorded in the history, while interrupts are deferred and readers
+        wait. It is the point of no return: actions that cannot be undone
+        (scrubbing superseded arrays, editing published ones in place) go
+        here. For families that edit large fitted arrays
         in place rather than build new ones: everything that may fail
         (validation, planning, allocation, compilation) must happen before,
         in ``_unlearn``; the callable only applies the plan and must not
@@ -122,6 +206,10 @@ class UnlearnUpdate:
     details: dict = field(default_factory=dict)
     retained: tuple | None = None
     commit: object = None
+
+
+#: The name the forgetting protocol uses for an :class:`UnlearnUpdate`.
+ForgetPlan = UnlearnUpdate
 
 
 class UnlearningMixin:
@@ -142,11 +230,32 @@ class UnlearningMixin:
     """
 
     _unlearning_guarantee = "exact"
+    #: Parameters that say how the work runs, not what is fit: they may
+    #: change between ``fit`` and ``unlearn``.
+    _execution_params = ("n_jobs", "verbose")
+    #: Whether ``unlearn`` reads the model's own parameters (a refit of
+    #: ``self``, a pipeline's steps edited by ``set_params``). Such a model
+    #: refuses a request after its parameters changed since fit. A model that
+    #: unlearns only from fitted copies (``Unlearnable``) sets it False.
+    _unlearn_reads_params = True
+
+    def __init_subclass__(cls, **kwargs):
+        # Every read method a subclass defines takes the model's shared side,
+        # every fit method its writer side: a prediction never sees a request
+        # half applied, and a fit never runs during one.
+        super().__init_subclass__(**kwargs)
+        for name in _READ_METHODS:
+            _guard(cls, name, reading)
+        for name in _WRITE_METHODS:
+            _guard(cls, name, writing)
 
     @property
     def unlearning_guarantee(self):
-        """``"exact"`` or ``"approximate"``: what :meth:`unlearn` promises."""
-        return self._get_unlearning_guarantee()
+        """:class:`Guarantee`: what :meth:`unlearn` promises.
+
+        Decided from the parameters alone, so the same before and after fit.
+        """
+        return Guarantee(self._get_unlearning_guarantee())
 
     def _get_unlearning_guarantee(self):
         return type(self)._unlearning_guarantee
@@ -159,6 +268,45 @@ class UnlearningMixin:
         props = {k: v for k, v in (sample_props or {}).items() if v is not None}
         self.ledger_ = TrainingLedger(X, y, props, keep_X=keep_X, compact=compact)
         self.unlearn_history_ = []
+        self._record_fit_params()
+
+    def _record_fit_params(self):
+        """Remember the parameters the model is fit with (see :meth:`unlearn`)."""
+        if self._unlearn_reads_params:
+            self._fit_params_ = self._shaping_params()
+
+    def _shaping_params(self):
+        # Leaf values only: nested estimators are compared through their own
+        # parameters (a pipeline's steps are fitted objects that a request
+        # replaces; replacing one by set_params changes its leaf values).
+        skip = self._execution_params
+        return {
+            k: v
+            for k, v in _deep_params(self).items()
+            if _shaping_key(k, skip)
+            and (type(v) in _SCALARS or not _holds_estimator(v))
+        }
+
+    def _check_params_unchanged(self):
+        fitted = self.__dict__.get("_fit_params_")
+        if (
+            fitted is None or not self._unlearn_reads_params
+        ):  # fit by an older release, or by a subclass's own fit
+            return
+        now = self._shaping_params()
+        changed = sorted(
+            k
+            for k in fitted.keys() | now.keys()
+            if not _same_value(fitted.get(k, _MISSING), now.get(k, _MISSING))
+        )
+        if changed:
+            shown = ", ".join(changed[:10]) + (", ..." if len(changed) > 10 else "")
+            raise ParametersChangedError(
+                f"The parameters {shown} of this {type(self).__name__} changed "
+                "since fit (set_params); the fitted model does not stand for them, "
+                "so a request cannot be forgotten exactly. Fit again, or set them "
+                "back. Nothing was forgotten."
+            )
 
     def _is_valid_float_forget_set(self, X):
         """Whether ``X`` is what full validation would return unchanged.
@@ -249,9 +397,23 @@ class UnlearningMixin:
         """
         if not hasattr(self, "ledger_"):  # the check's cost, only when it fails
             check_is_fitted(self, "ledger_")
+        lock = model_lock(self)
+        # One request at a time: the second matches its rows against the
+        # first one's result (no lost update).
+        with lock.writer:
+            return self._forget(X, y, request_id, params, lock)
+
+    def _forget(self, X, y, request_id, params, lock):
+        """Validate, match, plan off to the side, then publish (under the lock)."""
         start = time.perf_counter()
+        self._check_params_unchanged()
         X_f, y_f = self._validate_forget_data(X, y)
-        match = self.ledger_.match(X_f, y_f)
+        try:
+            match = self.ledger_.match(X_f, y_f)
+        except UnknownRowsError as exc:
+            if self._already_applied(request_id, exc):
+                return self
+            raise
         if match.n_rows and match.n_rows >= self.ledger_.n_rows:
             raise ForgetAllRowsError(
                 f"The request forgets all {self.ledger_.n_rows} remaining training "
@@ -271,14 +433,130 @@ class UnlearningMixin:
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "details": dict(update.details),
         }
-        with _uninterruptible():
-            self.ledger_.remove(match, compacted=update.retained)
-            for name, value in update.attributes.items():
-                setattr(self, name, value)
-            if update.commit is not None:
-                update.commit()
-            self.unlearn_history_.append(record)
+        self._publish(match, update, record, lock)
         return self
+
+    def _publish(self, match, update, record, lock):
+        """Make the planned request the model's state, all or nothing.
+
+        Readers wait meanwhile. The history record is the line between before
+        and after: an exception, or a KeyboardInterrupt that arrives before the
+        record is appended, puts every attribute and the ledger back and
+        propagates (the request did not happen); an interrupt that arrives
+        after it lets the request stand and propagates (the history says it
+        happened, and retrying the request id is recognised).
+        """
+        d = self.__dict__
+        changes = update.attributes
+        history = self.unlearn_history_
+        recorded = False
+        with lock.exclusive(), deferred_sigint() as received:
+            old = {name: d.get(name, _MISSING) for name in changes}
+            ledger = self.ledger_
+            undo_ledger = None
+            try:
+                undo_ledger = ledger.remove(match, compacted=update.retained)
+                d.update(changes)
+                if not received:
+                    history.append(record)
+                    recorded = True
+            except BaseException:
+                if not recorded:
+                    self._restore(old, ledger, undo_ledger)
+                raise
+            if not recorded:  # interrupted before the record: roll back
+                self._restore(old, ledger, undo_ledger)
+            else:
+                if update.commit is not None:
+                    update.commit()
+                led = self.ledger_
+                if led.compact_policy == "never" and led.due(self._compact_min_rows):
+                    self._compact_owned_rows()
+        if received:
+            raise KeyboardInterrupt
+
+    # ------------------------------------------------------------ compaction
+    #: Ledgers of at least this many rows may defer dropping erased slots
+    #: (see ``TrainingLedger.needs_compaction``); families with large per-row
+    #: state set it lower.
+    _compact_min_rows = None
+
+    def _compact_rows(self):
+        """Drop the forgotten rows' slots from every per-row structure.
+
+        Families whose ledger is ``compact="never"`` (they number their own
+        per-row state by ledger row id) override this: renumber that state
+        for ``kept = self.ledger_.retained()`` (new row ``i`` is old row
+        ``kept[i]``), building new arrays first and assigning them last, then
+        call ``self.ledger_.compact()``. Afterwards the model's per-row state
+        equals a fresh fit's on the retained rows. Other ledgers compact by
+        themselves: the default does nothing.
+        """
+
+    def _compact_owned_rows(self):
+        # Compaction changes no prediction: a failure (memory) leaves the erased
+        # slots in place, which is a valid state, and is reported, not raised.
+        try:
+            self._compact_rows()
+        except Exception as exc:  # pragma: no cover - out of memory
+            warnings.warn(
+                f"Could not drop the erased row slots ({exc!r}); they stay "
+                "erased, and go at the next request or save.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+    def __getstate__(self):
+        # What leaves the process holds no erased slot: a saved model is
+        # indistinguishable from a fresh fit's on the retained rows.
+        led = self.__dict__.get("ledger_")
+        if (
+            led is not None
+            and led.compact_policy == "never"
+            and led.n_rows != led.n_stored
+        ):
+            lock = model_lock(self)
+            with lock.writer, lock.exclusive(), deferred_sigint() as received:
+                self._compact_rows()
+            if received:
+                raise KeyboardInterrupt
+        return super().__getstate__()
+
+    def _restore(self, old, ledger, undo_ledger):
+        d = self.__dict__
+        for name, value in old.items():
+            if value is _MISSING:
+                d.pop(name, None)
+            else:
+                d[name] = value
+        d["ledger_"] = ledger
+        if undo_ledger is not None:
+            undo_ledger()
+
+    def _already_applied(self, request_id, exc):
+        """Whether an unknown-rows error is the retry of a recorded request.
+
+        A request interrupted after its record stands; retried with the same
+        id, none of its rows is found. That retry warns and changes nothing.
+        A retry that still finds some of its rows is not recognised: ids never
+        cause rows that are present to be skipped.
+        """
+        if request_id is None or exc.positions.size != exc.n_forget:
+            return False
+        history = self.__dict__.get("unlearn_history_") or getattr(
+            self, "unlearn_history_", ()
+        )
+        for record in reversed(history):
+            if record.get("request_id") == request_id and record.get("n_removed"):
+                warnings.warn(
+                    f"Request {request_id!r} was applied already ({record['time']}, "
+                    f"{record['n_removed']} row(s) removed); none of its rows "
+                    "remain. Nothing was done.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                return True
+        return False
 
 
 def is_unlearner(estimator):

@@ -8,6 +8,7 @@ __all__ = [
     "AmbiguousRowsError",
     "ForgetAllRowsError",
     "NumericalDriftWarning",
+    "ParametersChangedError",
     "UnknownRowsError",
     "UnlearningError",
 ]
@@ -71,10 +72,27 @@ class ForgetAllRowsError(UnlearningError):
     """
 
 
+class ParametersChangedError(UnlearningError):
+    """The model's parameters changed since it was fit.
+
+    A fitted model stands for ``clone(model).fit(X, y)`` with the parameters it
+    was fit with. After ``set_params`` changed one that shapes the model, no
+    forgetting can both keep the fitted model and stand for a refit with the
+    new parameters, so the request is refused: fit again, or set the
+    parameters back. Parameters that only say how the work runs (``n_jobs``,
+    ``verbose``) may change freely.
+    """
+
+
 class NumericalDriftWarning(UserWarning):
     """Accumulated rounding in downdated statistics may exceed the tolerance.
 
     Raised by strategies that subtract the forgotten rows from sufficient
     statistics when the removed mass is large compared with what remains, so
     that the result may drift from a refit by more than the stated tolerance.
+    The closed-form linear strategy raises it when its error bound for a
+    request exceeds ``1e-9`` (e.g. after forgetting a row that carried most
+    of a feature's variance); the request is then recorded with
+    ``exact=False`` in ``unlearn_history_``, and a refit on the retained rows
+    makes the model exact again.
     """

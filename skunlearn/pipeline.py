@@ -9,14 +9,26 @@ strategy with ``Unlearnable(pipeline)``
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from sklearn.base import _fit_context
 from sklearn.pipeline import Pipeline as _Pipeline
-from sklearn.pipeline import _final_estimator_has, _name_estimators
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _num_samples
 
 from .base import UnlearningMixin, UnlearnUpdate
-from .strategies.composite import PipelineStrategy, _split_params, align_forget_columns
+from .strategies._base import check_forget_2d
+from .strategies.composite import (
+    PipelineStrategy,
+    _is_passthrough,
+    _split_params,
+    align_forget_columns,
+)
+from .utils._sklearn_compat import (
+    _check_n_features,
+    _final_estimator_has,
+    _fit_context,
+    _name_estimators,
+    _num_samples,
+    pipeline_can_fit_transform,
+    pipeline_validate_steps,
+)
 
 __all__ = ["Pipeline", "make_pipeline"]
 
@@ -127,16 +139,16 @@ class Pipeline(UnlearningMixin, _Pipeline):
                 "skunlearn's Pipeline does not support transform_input; use "
                 "Unlearnable(sklearn.pipeline.Pipeline(...)) (retrain strategy)."
             )
-        self._validate_steps()
+        pipeline_validate_steps(self)
         strategy = PipelineStrategy()
         strategy.fit(self, X, y, params)
         self.unlearn_strategy_ = strategy
         n = _num_samples(X)
         props = _split_params(params, n)[0]
-        self._init_ledger(X, y, props, keep_X=strategy.keeps_rows)
+        self._init_ledger(X, y, props, keep_X=strategy.keeps_rows_)
         return self
 
-    @available_if(_Pipeline._can_fit_transform)
+    @available_if(pipeline_can_fit_transform)
     def fit_transform(self, X, y=None, **params):
         """Fit, then transform ``X`` with the fitted steps.
 
@@ -182,6 +194,13 @@ class Pipeline(UnlearningMixin, _Pipeline):
 
     def _validate_forget_data(self, X, y):
         X = align_forget_columns(self, X)
+        # The shape as predict would check it, before rows are matched (a
+        # wrong shape is not "rows never seen"); the steps validate the values
+        # themselves (a DataFrame keeps its column dtypes), and warn about
+        # feature names as in predict. The first step checks, as in predict.
+        first = next((s for _, s in self.steps if not _is_passthrough(s)), self)
+        check_forget_2d(X, first)
+        _check_n_features(first, X, reset=False)
         return X, self._validate_forget_target(y, _num_samples(X))
 
     def _unlearn(self, match, X, y, **params):
@@ -209,14 +228,9 @@ class Pipeline(UnlearningMixin, _Pipeline):
         )
 
     def _get_unlearning_guarantee(self):
-        # Approximate as soon as one step (however nested) is.
-        strategy = getattr(self, "unlearn_strategy_", None)
-        if strategy is not None:
-            return "exact" if strategy.exact else "approximate"
-        for _, step in self.steps:
-            if getattr(step, "unlearning_guarantee", "exact") == "approximate":
-                return "approximate"
-        return "exact"
+        # From the steps' parameters, as for Unlearnable(pipeline): the same
+        # before and after fit.
+        return PipelineStrategy.guarantee(self)
 
 
 def make_pipeline(*steps, memory=None, transform_input=None, verbose=False):

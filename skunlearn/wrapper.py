@@ -2,35 +2,38 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import time
-
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods
-from sklearn.utils._set_output import _safe_set_output
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
-    _routing_enabled,
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
-    _is_arraylike,
-    _num_samples,
     check_is_fitted,
     validate_data,
 )
 
 from . import strategies as _strategies  # noqa: F401  (registers the strategies)
+from ._commit import model_lock
 from .base import UnlearningMixin
 from .strategies._base import (
     StrategyNotApplicable,
+    check_forget_2d,
     get_strategy,
     register_strategy,
     registered_strategies,
 )
 from .strategies.retrain import NativeStrategy, RetrainStrategy
+from .utils._sklearn_compat import (
+    HasMethods,
+    _fit_context,
+    _is_arraylike,
+    _num_samples,
+    _routing_enabled,
+    _safe_set_output,
+)
 
 __all__ = ["Unlearnable", "register_strategy", "registered_strategies"]
 
@@ -73,7 +76,7 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
     estimator_ : estimator object
         The fitted estimator, as if fit on the retained rows.
 
-    strategy_ : UnlearningStrategy
+    unlearn_strategy_ : UnlearningStrategy
         The strategy in use and its state (e.g. sufficient statistics).
 
     ledger_ : TrainingLedger
@@ -115,6 +118,11 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
     (10, 'closed_form', True)
     """
 
+    # Requests refit and downdate the fitted clone ``estimator_``, whose
+    # parameters are those of fit: ``set_params`` on the template after fit
+    # changes nothing a request does (as it changes no prediction).
+    _unlearn_reads_params = False
+
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"])],
         "strategy": [str],
@@ -126,16 +134,12 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------ guarantee
     def _get_unlearning_guarantee(self):
-        est = getattr(self, "estimator_", self.estimator)
-        strategy = getattr(self, "strategy_", None)
-        if strategy is None:
-            try:
-                strategy = get_strategy(self.estimator, self.strategy)
-            except ValueError:
-                return "exact"
-        if isinstance(strategy, NativeStrategy) or strategy is NativeStrategy:
-            return est.unlearning_guarantee
-        return "exact" if strategy.exact else "approximate"
+        # Decided from the parameters alone: the same before and after fit.
+        try:
+            strategy = get_strategy(self.estimator, self.strategy)
+        except ValueError:  # a strategy that does not apply: fit raises
+            return "exact"
+        return strategy.guarantee(self.estimator)
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
@@ -178,9 +182,13 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             strategy = RetrainStrategy()
             estimator = strategy.fit(clone(self.estimator), X, y, fit_params)
         self.estimator_ = estimator
-        self.strategy_ = strategy
+        self.unlearn_strategy_ = strategy
         if isinstance(strategy, NativeStrategy):
-            self.unlearn_history_ = []
+            # The wrapped model keeps its own ledger and history (read through
+            # ``__getattr__``): one record per request, written by the model
+            # that commits it, so no interrupt can separate the two.
+            self.__dict__.pop("unlearn_history_", None)
+            self.__dict__.pop("ledger_", None)
             return self
         n = _num_samples(X)
         props = {
@@ -194,38 +202,48 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             X,
             y,
             props,
-            keep_X=strategy.keeps_rows,
+            keep_X=strategy.keeps_rows_,
+            # A strategy that edits the fitted index by ledger row id (nearest
+            # neighbours) is compacted with the ledger: see _compact_rows.
+            compact="never" if hasattr(strategy, "compact_rows") else "auto",
         )
         return self
 
     # -------------------------------------------------------------- unlearn
     def _validate_forget_data(self, X, y):
-        if self.strategy_.plain_floats_are_valid and self._is_valid_float_forget_set(X):
+        if (
+            self.unlearn_strategy_.plain_floats_are_valid
+            and self._is_valid_float_forget_set(X)
+        ):
             # What check_array would return unchanged; skipping it saves most
             # of a small request's overhead. Anything else is validated fully.
             return X, self._validate_forget_target(y, X.shape[0])
-        X = self.strategy_.align_forget(self.estimator_, X)
+        X = self.unlearn_strategy_.align_forget(self.estimator_, X)
+        check_forget_2d(X, self.estimator_)
         validate_data(self, X, reset=False, skip_check_array=True)
-        X = self.strategy_.validate_forget(self.estimator_, X)
+        X = self.unlearn_strategy_.validate_forget(self.estimator_, X)
         return X, self._validate_forget_target(y, _num_samples(X))
 
     def _unlearn(self, match, X, y, **params):
-        return self.strategy_.unlearn(
+        update = self.unlearn_strategy_.unlearn(
             self.estimator_, self.ledger_, match, X, y, params
         )
+        # strategies name their new state "strategy_" (their protocol's key)
+        if "strategy_" in update.attributes:
+            update.attributes["unlearn_strategy_"] = update.attributes.pop("strategy_")
+        return update
 
     def unlearn(self, X, y=None, *, request_id=None, **params):
-        if "strategy_" not in self.__dict__:  # the check's cost, only when it fails
-            check_is_fitted(self, "strategy_")
-        if not isinstance(self.strategy_, NativeStrategy):
+        if "unlearn_strategy_" not in self.__dict__:  # its cost only when it fails
+            check_is_fitted(self, "unlearn_strategy_")
+        if not isinstance(self.unlearn_strategy_, NativeStrategy):
             return super().unlearn(X, y, request_id=request_id, **params)
-        # The wrapped estimator keeps its own ledger and all-or-nothing
-        # contract: delegate, then mirror its record.
-        start = time.perf_counter()
-        self.estimator_.unlearn(X, y, request_id=request_id, **params)
-        record = dict(self.estimator_.unlearn_history_[-1])
-        record["seconds"] = time.perf_counter() - start
-        self.unlearn_history_.append(record)
+        # The wrapped estimator keeps its own ledger, history and
+        # all-or-nothing contract: the request is its transaction.
+        with model_lock(self).writer:
+            # models saved by older releases mirrored the history here
+            self.__dict__.pop("unlearn_history_", None)
+            self.estimator_.unlearn(X, y, request_id=request_id, **params)
         return self
 
     unlearn.__doc__ = UnlearningMixin.unlearn.__doc__
@@ -300,6 +318,41 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         if hasattr(self, "estimator_"):
             _safe_set_output(self.estimator_, transform=transform)
         return self
+
+    # ------------------------------------------------------------ compaction
+    @property
+    def _compact_min_rows(self):
+        # The strategy says from which size its state may wait for compaction.
+        strategy = self.__dict__.get("unlearn_strategy_")
+        return getattr(strategy, "compact_min_rows", None)
+
+    def _compact_rows(self):
+        # The strategy builds its state for the retained rows (new objects,
+        # nothing changed yet); the ledger drops its erased slots; the new
+        # state is then set. Afterwards both equal a fresh fit's.
+        strategy = self.unlearn_strategy_
+        if not hasattr(strategy, "compact_rows"):
+            return
+        estimator, strategy = strategy.compact_rows(self.estimator_, self.ledger_)
+        self.ledger_.compact()
+        self.__dict__.update(estimator_=estimator, unlearn_strategy_=strategy)
+
+    @property
+    def strategy_(self):
+        """Alias of ``unlearn_strategy_`` (the name every skunlearn model uses).
+
+        Kept for one release for code written against skunlearn 0.1.
+        """
+        try:
+            return self.__dict__["unlearn_strategy_"]
+        except KeyError:
+            raise AttributeError("strategy_") from None
+
+    def __setstate__(self, state):
+        # models saved before the rename
+        if "strategy_" in state:
+            state["unlearn_strategy_"] = state.pop("strategy_")
+        super().__setstate__(state)
 
     def __getattr__(self, name):
         # Fitted attributes of the wrapped estimator (coef_, classes_, ...)

@@ -149,3 +149,37 @@ def test_unlearnable_and_subclass_share_one_strategy():
         **b.unlearn_history_[-1]["details"],
         "steps": a.unlearn_history_[-1]["details"]["steps"],
     }
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [StandardScaler(), Ridge()],  # fused
+        [SimpleImputer(), StandardScaler(), Ridge()],
+        ["passthrough", Ridge()],
+    ],
+    ids=["fused", "step_by_step", "passthrough_first"],
+)
+@pytest.mark.parametrize(
+    "X_forget, match",
+    [
+        (X[0], "Expected 2D array, got 1D array instead"),
+        (X[0].tolist(), "Expected 2D array, got 1D array instead"),
+        (X[:2, :3], "X has 3 features, but .* is expecting 5 features"),
+        (X[:2, :3].tolist(), "X has 3 features, but .* is expecting 5 features"),
+        (X[None, :2], "Found array with dim 3"),
+    ],
+    ids=["1d", "1d_list", "columns", "columns_list", "3d"],
+)
+def test_forget_set_shape_is_validated_like_predict(steps, X_forget, match):
+    # A forget set of the wrong shape is refused as predict refuses it, not
+    # reported as rows never seen; nothing changes.
+    pipe = make_pipeline(*[clone(s) if s != "passthrough" else s for s in steps])
+    pipe.fit(X, Y)
+    before = pickle.dumps(pipe)
+    with pytest.raises(ValueError, match=match):
+        pipe.predict(X_forget)
+    with pytest.raises(ValueError, match=match):
+        pipe.unlearn(X_forget)
+    assert pickle.dumps(pipe) == before
+    assert pipe.unlearn_history_ == [] and pipe.ledger_.n_rows == len(X)

@@ -10,19 +10,19 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     ClusterMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._ledger import row_fingerprints
 from ..base import UnlearningMixin, UnlearnUpdate
+from ..utils._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
 from ._kernels import node_draws, weighted_kmeans
 
 __all__ = ["DCKMeans"]
@@ -497,9 +497,9 @@ class DCKMeans(
         self.node_weights_ = W_blocks
         self.root_ = root
         self.cluster_centers_, self.n_iter_ = self._root_centers(root)
-        # The ledger keeps the rows (leaves are re-solved on them) and never
-        # compacts, so that row ids in ``leaf_rows_`` stay valid; forgotten
-        # rows are zeroed in place.
+        # The ledger keeps the rows (leaves are re-solved on them). It
+        # compacts only with ``leaf_rows_`` (see _compact_rows), so that their
+        # row ids stay valid; forgotten rows are zeroed in place meanwhile.
         self._init_ledger(
             X,
             None,
@@ -572,6 +572,30 @@ class DCKMeans(
                 "nodes_resolved": int(leaves.size + n_solved),
             },
         )
+
+    @property
+    def _compact_min_rows(self):
+        # Compacting copies the kept rows, O(n * n_features), while a request
+        # re-solves about n / n_leaves of them: below 2**16 stored values the
+        # copy is cheap and erased slots go at every request; above, they go
+        # once they are 1/64 of the rows (see TrainingLedger.due).
+        return max(1, 2**16 // self.n_features_in_)
+
+    def _compact_rows(self):
+        # Leaves hold their rows' ids in ascending order; renumbered with the
+        # ledger they are those of a fit on the retained rows (a row's leaf
+        # depends on its content, and a leaf keeps training order).
+        ledger = self.ledger_
+        if ledger.n_rows == ledger.n_stored:
+            return
+        new_id = ledger.new_ids()
+        old = self.leaf_rows_
+        self.leaf_rows_ = [new_id[rows] for rows in old]
+        try:
+            ledger.compact()
+        except BaseException:
+            self.leaf_rows_ = old
+            raise
 
     # ------------------------------------------------------- derived output
     def _retained(self):

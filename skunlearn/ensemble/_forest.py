@@ -6,9 +6,9 @@ import numbers
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..tree._base import _BaseDeletionForest
+from ..utils._sklearn_compat import Interval, StrOptions
 
 __all__ = ["UnlearningForestClassifier", "UnlearningForestRegressor"]
 
@@ -34,6 +34,14 @@ _DOC_COMMON = """
     refit on the retained rows with the same ``random_state``: the same
     model, and faster there than rebuilding most of it
     (``unlearn_history_`` records the strategy ``"refit"``).
+
+    Nothing of a forgotten row stays: its content is erased at once, and its
+    row id goes from every per-row structure (the ledger, each tree's rows per
+    node) when the forgotten rows are renumbered away, after each request
+    for forests of up to ``65536 / (n_estimators + 8)`` rows (256 at least),
+    else once they make more than 1/64 of the row slots, and always before
+    the model is pickled or copied. The renumbered forest equals, array for array, the
+    one ``fit`` on the retained rows builds.
 """
 
 

@@ -32,19 +32,15 @@ from sklearn.base import (
     ClassifierMixin,
     MetaEstimatorMixin,
     RegressorMixin,
-    _fit_context,
     clone,
-    is_classifier,
 )
 from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils import check_random_state, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_array,
     check_consistent_length,
     check_is_fitted,
@@ -52,9 +48,17 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._commit import model_lock
 from .._ledger import row_fingerprints
 from ..base import UnlearningMixin, UnlearnUpdate
 from ..utils._hash_kernels import finalize as _finalize
+from ..utils._sklearn_compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
 
 __all__ = ["SISAClassifier", "SISARegressor"]
 
@@ -236,13 +240,41 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    # Set by each subclass. They must not be derived from the tags: the tags
+    # are derived from the base estimator, and with ``estimator=None`` the
+    # base estimator is the default one, so asking the tags for it recurses.
+    _is_classifier = False
+    _default_estimator = None
+
+    # Old pickles stored the fitted state under private names: their public
+    # names since they became fitted attributes.
+    _RENAMED_STATE = {
+        "_seed": "seed_",
+        "_mode": "training_mode_",
+        "_n_shards": "n_shards_",
+        "_n_slices": "n_slices_",
+    }
+
+    def __setstate__(self, state):
+        state = dict(state)
+        for old, new in self._RENAMED_STATE.items():
+            if old in state:
+                value = state.pop(old)
+                state.setdefault(new, value)
+        super().__setstate__(state)
+
+    # Read-only aliases of the fitted attributes under their former private
+    # names, kept for one release for code that read them; to be removed.
+    _seed = property(lambda self: self.seed_)
+    _mode = property(lambda self: self.training_mode_)
+    _n_shards = property(lambda self: self.n_shards_)
+    _n_slices = property(lambda self: self.n_slices_)
+
     # ----------------------------------------------------------- validation
     def _base_estimator(self):
         if self.estimator is not None:
             return self.estimator
-        if is_classifier(self):
-            return DecisionTreeClassifier()
-        return DecisionTreeRegressor()
+        return self._default_estimator()
 
     def _check_X(self, X, *, reset, min_samples=1):
         """Validate ``X`` as the sub-models' input (DataFrames pass through)."""
@@ -303,9 +335,9 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _shard_template(self, shard):
         template = _set_random_states(
-            clone(self.estimator_), _shard_seed(self._seed, shard)
+            clone(self.estimator_), _shard_seed(self.seed_, shard)
         )
-        if self._mode == "warm_start":
+        if self.training_mode_ == "warm_start":
             template.set_params(warm_start=True)
         return template
 
@@ -315,16 +347,16 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         mode = self._training_mode(base)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
-        self._seed = self._seed_from_random_state()
-        self._mode = mode
+        self.seed_ = self._seed_from_random_state()
+        self.training_mode_ = mode
         # What fixes the ensemble's layout is frozen at fit: changing the
         # parameters later must not change how rows map to shards.
         self.estimator_ = clone(base)
-        self._n_shards, self._n_slices = self.n_shards, self.n_slices
+        self.n_shards_, self.n_slices_ = self.n_shards, self.n_slices
         self._slice_epochs = self.slice_epochs
         fp = row_fingerprints(X)
-        shard_of = _bucket(fp, self._seed, self._n_shards, _SHARD_SALT)
-        slice_of = _bucket(fp, self._seed, self._n_slices, _SLICE_SALT)
+        shard_of = _bucket(fp, self.seed_, self.n_shards_, _SHARD_SALT)
+        slice_of = _bucket(fp, self.seed_, self.n_slices_, _SLICE_SALT)
         shards, rows = [], []
         for s in np.unique(shard_of):
             idx = np.flatnonzero(shard_of == s)
@@ -376,15 +408,15 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         return self
 
     def _shard_mode(self, y_shard):
-        if is_classifier(self) and np.unique(y_shard).size < 2:
+        if self._is_classifier and np.unique(y_shard).size < 2:
             return "constant"
-        return self._mode
+        return self.training_mode_
 
     def _shard_job(self, shard, idx, X, y, sample_weight, slice_ids, start, state):
         """The delayed call that trains shard ``shard`` on rows ``idx`` of X."""
         y_s = y[idx]
         mode = self._shard_mode(y_s)
-        classes = np.unique(y_s) if is_classifier(self) else None
+        classes = np.unique(y_s) if self._is_classifier else None
         return delayed(_train_shard)(
             self._shard_template(shard),
             mode,
@@ -392,7 +424,7 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             y_s,
             None if sample_weight is None else sample_weight[idx],
             slice_ids,
-            self._n_slices,
+            self.n_slices_,
             classes,
             start,
             state,
@@ -428,8 +460,8 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         fp = ledger.fingerprints()
         keep = ledger.alive.copy()
         keep[match.rows] = False
-        shard_of = _bucket(fp, self._seed, self._n_shards, _SHARD_SALT)
-        slice_of = _bucket(fp, self._seed, self._n_slices, _SLICE_SALT)
+        shard_of = _bucket(fp, self.seed_, self.n_shards_, _SHARD_SALT)
+        slice_of = _bucket(fp, self.seed_, self.n_slices_, _SLICE_SALT)
         forgotten_shards = shard_of[match.rows]
         touched = np.unique(forgotten_shards)
         position = {int(s): i for i, s in enumerate(self.shard_ids_)}
@@ -452,9 +484,9 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
                 continue
             start, state = 0, None
             old = position[int(s)]
-            if self._mode != "fit" and self._shard_mode(y_s) != "constant":
+            if self.training_mode_ != "fit" and self._shard_mode(y_s) != "constant":
                 old_idx = np.flatnonzero(ledger.alive & (shard_of == s))
-                same_classes = not is_classifier(self) or np.array_equal(
+                same_classes = not self._is_classifier or np.array_equal(
                     np.unique(ledger.y[old_idx]), np.unique(y_s)
                 )
                 was_constant = isinstance(self.estimators_[old], DummyClassifier)
@@ -504,7 +536,7 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             "shard_ids_": np.asarray(shard_ids, dtype=np.intp),
             "shard_sizes_": np.asarray(sizes, dtype=np.intp),
         }
-        if is_classifier(self):
+        if self._is_classifier:
             attributes["classes_"] = np.unique(ledger.y[keep])
         return UnlearnUpdate(
             attributes=attributes,
@@ -521,14 +553,18 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         )
 
     def unlearn(self, X, y=None, *, request_id=None, **params):
-        try:
-            return super().unlearn(X, y, request_id=request_id, **params)
-        finally:
-            # After a commit, the files of the replaced checkpoints (they saw a
-            # forgotten row) go; after a failure, the files written for the
-            # aborted update go. Either way only referenced files remain.
-            if self.__dict__.get("_checkpoint_dir") is not None:
-                self._sweep_checkpoint_files()
+        # The sweep belongs to the request: under the model's writer lock, so
+        # a concurrent request never sees (or deletes) the other's files.
+        with model_lock(self).writer:
+            try:
+                return super().unlearn(X, y, request_id=request_id, **params)
+            finally:
+                # After a commit, the files of the replaced checkpoints (they
+                # saw a forgotten row) go; after a failure, the files written
+                # for the aborted update go. Either way only referenced files
+                # remain.
+                if self.__dict__.get("_checkpoint_dir") is not None:
+                    self._sweep_checkpoint_files()
 
     unlearn.__doc__ = UnlearningMixin.unlearn.__doc__
 
@@ -655,6 +691,25 @@ class SISAClassifier(ClassifierMixin, _BaseSISA):
     classes_ : ndarray of shape (n_classes,)
         The class labels.
 
+    seed_ : int
+        The seed drawn from ``random_state`` at :term:`fit`: it fixes the
+        assignment of rows to shards and slices and the sub-models'
+        ``random_state``. A model fit with ``random_state=seed_`` on the
+        retained rows is the one :meth:`unlearn` gives.
+
+    training_mode_ : {"fit", "partial_fit", "warm_start"}
+        How each shard is learned: one ``fit`` (``n_slices=1``), or slice by
+        slice through ``partial_fit`` or ``warm_start``.
+
+    n_shards_ : int
+        ``n_shards`` at :term:`fit`, the number of shards rows are hashed to
+        (frozen, so that later ``set_params`` calls do not move rows between
+        shards). Empty shards have no sub-model, so ``len(estimators_)`` can
+        be smaller.
+
+    n_slices_ : int
+        ``n_slices`` at :term:`fit` (frozen likewise).
+
     n_features_in_ : int
         Number of features seen during :term:`fit`.
 
@@ -696,6 +751,9 @@ class SISAClassifier(ClassifierMixin, _BaseSISA):
     >>> sisa.unlearn_history_[0]["details"]["n_shards_retrained"] <= 3
     True
     """
+
+    _is_classifier = True
+    _default_estimator = DecisionTreeClassifier
 
     _parameter_constraints = {
         **_BaseSISA._parameter_constraints,
@@ -884,6 +942,22 @@ class SISARegressor(RegressorMixin, _BaseSISA):
         For each sub-model, its state after each slice but the last (objects,
         file paths, or ``None``).
 
+    seed_ : int
+        The seed drawn from ``random_state`` at :term:`fit` (row assignment
+        and sub-models' ``random_state``). A model fit with
+        ``random_state=seed_`` on the retained rows is the one :meth:`unlearn`
+        gives.
+
+    training_mode_ : {"fit", "partial_fit", "warm_start"}
+        How each shard is learned: one ``fit``, or slice by slice.
+
+    n_shards_ : int
+        ``n_shards`` at :term:`fit`, the number of shards rows are hashed to
+        (empty shards have no sub-model).
+
+    n_slices_ : int
+        ``n_slices`` at :term:`fit`.
+
     n_features_in_ : int
         Number of features seen during :term:`fit`.
 
@@ -913,6 +987,9 @@ class SISARegressor(RegressorMixin, _BaseSISA):
     >>> bool((sisa.predict(X) == refit.predict(X)).all())
     True
     """
+
+    _is_classifier = False
+    _default_estimator = DecisionTreeRegressor
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):

@@ -15,7 +15,8 @@ import math
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, validate_params
+
+from ..utils._sklearn_compat import Interval, validate_params
 
 __all__ = ["unlearning_challenge_score"]
 

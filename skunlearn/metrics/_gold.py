@@ -11,13 +11,9 @@ import numbers
 
 import numpy as np
 from scipy.special import xlogy
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    validate_params,
-)
 from sklearn.utils.validation import check_consistent_length
 
+from ..utils._sklearn_compat import HasMethods, Interval, validate_params
 from ._membership import _has_method, _task
 
 __all__ = [

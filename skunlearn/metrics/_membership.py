@@ -18,13 +18,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedShuffleSplit, cross_val_score
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
+from sklearn.utils.validation import column_or_1d
+
+from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
     StrOptions,
+    _num_samples,
     validate_params,
 )
-from sklearn.utils.validation import _num_samples, column_or_1d
 
 __all__ = [
     "forget_score",

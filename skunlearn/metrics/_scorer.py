@@ -7,17 +7,18 @@ import numbers
 from collections import Counter
 
 import numpy as np
-from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import (
-    Interval,
-    RealNotInt,
-    StrOptions,
-    validate_params,
-)
-from sklearn.utils.validation import _num_samples
+from sklearn.utils import check_random_state
 
 from .._ledger import row_fingerprints
 from ..base import is_unlearner
+from ..utils._sklearn_compat import (
+    Interval,
+    RealNotInt,
+    StrOptions,
+    _num_samples,
+    _safe_indexing,
+    validate_params,
+)
 from ._membership import ATTACKS, forget_score
 
 __all__ = ["make_forget_scorer"]

@@ -47,9 +47,14 @@ def _to_numpy(X, what="X"):
 
 
 def _append_ledger(ledger, X, y):
-    """A ledger holding ``ledger``'s rows (same ids) followed by the rows of ``X``."""
-    old_fp = ledger.fingerprints()
-    fp = np.concatenate([old_fp, row_fingerprints(X)])
+    """A ledger holding ``ledger``'s rows (same ids) followed by the rows of ``X``.
+
+    ``ledger`` must be compacted: the result then equals, array for array, the
+    ledger of a fit on the concatenated rows.
+    """
+    if ledger.n_stored != ledger.n_rows:
+        raise ValueError("Compact the ledger before appending rows to it.")
+    fp = np.concatenate([ledger.fingerprints(), row_fingerprints(X)])
     y_all = None
     if ledger.y is not None and y is not None:
         y_all = np.concatenate([ledger.y, np.asarray(y, dtype=ledger.y.dtype)])
@@ -60,10 +65,25 @@ def _append_ledger(ledger, X, y):
     new._entry_row = order.astype(np.intp)
     new._row_entry = np.empty(fp.shape[0], dtype=np.intp)
     new._row_entry[order] = np.arange(fp.shape[0], dtype=np.intp)
-    new._alive = np.concatenate([ledger.alive, np.ones(len(X), dtype=bool)])
-    new.n_rows = int(new._alive.sum())
+    new._alive = np.ones(fp.shape[0], dtype=bool)
+    new.n_rows = fp.shape[0]
     new.y = y_all
     return new
+
+
+def _retain_sample(ledger, rows, budget):
+    """Positions in ``rows`` (ledger ids) of the retain sample, ascending.
+
+    The sample is the ``budget`` rows with the smallest fingerprints: chosen
+    by content, not by position, so that after forgetting rows outside it it
+    is the sample of a fit on the retained rows, and it never tells where a
+    forgotten row stood (a fixed-seed draw of positions would).
+    """
+    if budget is None or rows.size <= budget:
+        return np.arange(rows.size)
+    fp = ledger.fingerprints()[rows]
+    pick = np.lexsort((rows, fp[:, 1], fp[:, 0]))[:budget]
+    return np.sort(pick)
 
 
 def _strip_cached_weights(callbacks):
@@ -94,7 +114,12 @@ class _UnlearningNetMixin(UnlearningMixin):
     """What the classifier and regressor share: recording rows, unlearning."""
 
     _unlearning_guarantee = "approximate"
+    # how a request is forgotten, not what was fit: tunable between requests
+    _execution_params = ("n_jobs", "verbose", "unlearn_method")
     prefixes_ = NeuralNet.prefixes_ + ["unlearn_method"]
+    # Renumbering the row ids costs O(n) against a request's training epochs:
+    # erased slots go at every request, whatever the number of rows.
+    _compact_min_rows = float("inf")
     _task = None
     _default_method = None
 
@@ -191,11 +216,12 @@ class _UnlearningNetMixin(UnlearningMixin):
         is_valid = np.zeros(n, dtype=bool)
         is_valid[valid] = True
         train_idx = np.flatnonzero(~is_valid)
-        budget = self.retain_budget
         y_arr = None if y is None else np.asarray(y)
         if "ledger_" in self.__dict__:
             if self.ledger_.y is None or y_arr is None:
                 raise ValueError("partial_fit after fit needs y as fit had.")
+            # New rows take ids after the retained ones, as in a fit on both.
+            self._compact_rows()
             offset = self.ledger_.n_stored
             self.ledger_ = _append_ledger(self.ledger_, X_given, y_given)
             retain_X = np.concatenate([self.retain_X_, X[train_idx]])
@@ -215,19 +241,31 @@ class _UnlearningNetMixin(UnlearningMixin):
             self.calib_y_ = y_arr[valid].copy()
             self.calib_rows_ = valid.copy()
             self.n_features_in_ = X.shape[1]
-        if budget is not None and retain_rows.size > budget:
-            # A fixed-seed sample keeps fitting deterministic.
-            pick = np.sort(
-                np.random.default_rng(0).choice(retain_rows.size, budget, False)
-            )
-            retain_X, retain_y, retain_rows = (
-                retain_X[pick],
-                retain_y[pick],
-                retain_rows[pick],
-            )
-        self.retain_X_ = np.array(retain_X, copy=True)
-        self.retain_y_ = np.array(retain_y, copy=True)
-        self.retain_rows_ = np.asarray(retain_rows, dtype=np.intp)
+        pick = _retain_sample(self.ledger_, retain_rows, self.retain_budget)
+        # (indexing with an array copies: the caller's arrays are not kept)
+        self.retain_X_ = retain_X[pick]
+        self.retain_y_ = retain_y[pick]
+        self.retain_rows_ = np.asarray(retain_rows[pick], dtype=np.intp)
+
+    def _compact_rows(self):
+        # Row ids in ``retain_rows_`` and ``calib_rows_`` follow the ledger's:
+        # renumbered with it, they are those of a fit on the retained rows.
+        ledger = self.ledger_
+        if ledger.n_rows == ledger.n_stored:
+            return
+        new_id = ledger.new_ids()
+        d = self.__dict__
+        new = {
+            "retain_rows_": new_id[self.retain_rows_],
+            "calib_rows_": new_id[self.calib_rows_],
+        }
+        old = {name: d[name] for name in new}
+        d.update(new)
+        try:
+            ledger.compact()
+        except BaseException:
+            d.update(old)
+            raise
 
     def infer(self, x, **fit_params):
         """Run the module on a batch; float64 input is cast to float32 first."""
@@ -460,9 +498,11 @@ _PARAMS_DOC = """
         ``unlearn_method__max_epochs=5``), so ``GridSearchCV`` can tune them.
 
     retain_budget : int or None, default=None
-        Most training rows kept (a fixed-seed sample) for the retain side of
-        the methods; None keeps every training row. Rows of skorch's
-        validation split are kept apart, as calibration rows.
+        Most training rows kept for the retain side of the methods; None
+        keeps every training row. The sample is chosen by the rows' content
+        (their fingerprints), not their position: after forgetting rows
+        outside it, it is the sample a fit on the retained rows keeps. Rows
+        of skorch's validation split are kept apart, as calibration rows.
 """
 
 
@@ -531,7 +571,7 @@ class UnlearningNeuralNetClassifier(_UnlearningNetMixin, NeuralNetClassifier):
     ...     unlearn_method__max_epochs=3).fit(X, y)
     >>> net.unlearn(X[:10]).unlearn_history_[-1]["n_removed"]
     10
-    >>> net.unlearning_guarantee
+    >>> str(net.unlearning_guarantee)
     'approximate'
     """
     )

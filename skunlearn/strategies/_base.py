@@ -107,14 +107,20 @@ class UnlearningStrategy:
     without given rows. It never modifies the fitted estimator or itself in
     :meth:`unlearn`: it returns new objects, which the caller commits.
 
+    Class attributes are constants of the strategy, never set on an instance;
+    what ``fit`` finds out about the data is stored under a trailing
+    underscore (``keeps_rows_``).
+
     Class attributes
     ----------------
     name : str
         Name recorded in ``unlearn_history_``.
     exact : bool
-        Whether the result equals a refit on the retained rows.
+        Whether the result equals a refit on the retained rows (the default
+        of :meth:`guarantee`).
     keeps_rows : bool
-        Whether the training rows must be kept (in the ledger).
+        Whether the training rows must be kept (in the ledger), unless ``fit``
+        decides otherwise (see :attr:`keeps_rows_`).
     """
 
     name = "base"
@@ -130,6 +136,41 @@ class UnlearningStrategy:
     def supports(cls, estimator):
         """Whether this strategy can handle ``estimator`` (an unfitted template)."""
         return True
+
+    @classmethod
+    def guarantee(cls, estimator):
+        """What unlearning ``estimator`` with this strategy promises.
+
+        Decided from the estimator's parameters alone (``estimator`` may be
+        the unfitted template or the fitted estimator: the answer is the
+        same), so that ``unlearning_guarantee`` does not change with ``fit``.
+        Strategies whose guarantee depends on what they wrap (composites,
+        searches, native unlearners) override it.
+
+        Parameters
+        ----------
+        estimator : object
+            The estimator this strategy supports.
+
+        Returns
+        -------
+        guarantee : {"exact", "approximate"}
+        """
+        return "exact" if cls.exact else "approximate"
+
+    @property
+    def keeps_rows_(self):
+        """Whether this fitted strategy keeps the training rows.
+
+        The class constant :attr:`keeps_rows`, unless ``fit`` decided
+        otherwise from the data (e.g. sparse input) by setting this attribute.
+        """
+        # Strategies pickled before keeps_rows_ existed set ``keeps_rows``.
+        return self.__dict__.get("_keeps_rows", self.keeps_rows)
+
+    @keeps_rows_.setter
+    def keeps_rows_(self, value):
+        self._keeps_rows = bool(value)
 
     def fit(self, estimator, X, y, fit_params):
         """Fit ``estimator`` (a fresh clone) and this strategy's state.
@@ -255,7 +296,7 @@ class UnlearningStrategy:
         -------
         update : StepUpdate
         """
-        if self.keeps_rows:
+        if self.keeps_rows_:
             return refit_step(estimator, retained, self)
         update = self.unlearn(
             estimator,
@@ -375,6 +416,40 @@ def get_strategy(estimator, name="auto"):
             "these parameters. Use strategy='auto'."
         )
     return RetrainStrategy
+
+
+def check_forget_2d(X, estimator):
+    """Raise ``predict``'s error for a forget set that is not 2-D.
+
+    Looks at the shape only: the forget set is not converted (a DataFrame
+    keeps its column dtypes for the steps that validate it later). A 1-D row
+    raises scikit-learn's "Expected 2D array" ``ValueError`` rather than being
+    reported as rows never seen.
+    """
+    if not get_tags(estimator).input_tags.two_d_array:  # text, dicts: 1-D is fine
+        return
+    ndim = len(X.shape) if hasattr(X, "shape") else np.asarray(X, dtype=object).ndim
+    if ndim != 2:
+        check_array(
+            X,
+            dtype=None,
+            ensure_all_finite=False,
+            ensure_min_samples=0,
+            estimator=estimator,
+            input_name="X_forget",
+        )
+
+
+def step_guarantee(estimator):
+    """The guarantee of ``estimator``'s own strategy, as a composite's step."""
+    if estimator is None or isinstance(estimator, str):  # "passthrough", "drop"
+        return "exact"
+    return get_strategy(estimator).guarantee(estimator)
+
+
+def worst_guarantee(guarantees):
+    """``"approximate"`` if any of ``guarantees`` is, else ``"exact"``."""
+    return "exact" if all(g == "exact" for g in guarantees) else "approximate"
 
 
 def _as_2d_targets(y):

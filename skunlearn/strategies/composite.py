@@ -43,12 +43,21 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import _safe_indexing
-from sklearn.utils._set_output import _get_output_config
-from sklearn.utils.metadata_routing import _routing_enabled, process_routing
-from sklearn.utils.validation import _check_feature_names, _is_arraylike, _num_samples
+from sklearn.utils.metadata_routing import process_routing
 
 from ..base import UnlearnUpdate
+from ..utils._sklearn_compat import (
+    _check_feature_names,
+    _get_output_config,
+    _is_arraylike,
+    _num_samples,
+    _routing_enabled,
+    _safe_indexing,
+    column_transformer_hstack,
+    column_transformer_iter,
+    column_transformer_record_output_indices,
+    pipeline_check_method_params,
+)
 from ..utils._threads import single_blas_thread
 from ._base import (
     StepUpdate,
@@ -56,8 +65,10 @@ from ._base import (
     UnlearningStrategy,
     get_strategy,
     register_strategy,
+    step_guarantee,
+    worst_guarantee,
 )
-from .linear import _SMALL_D, ClosedFormLinearStrategy, _Stats
+from .linear import _SMALL_D, ClosedFormLinearStrategy, _within_tolerance
 from .preprocessing import StandardScalerStrategy
 from .retrain import NativeStrategy, RetrainStrategy
 
@@ -147,13 +158,6 @@ def _adopt(strategy, estimator, X, y, params):
         strategy = RetrainStrategy()
         strategy.static_params_ = _split_params(params, _num_samples(X))[1]
         return strategy, estimator
-
-
-def _is_exact(strategy, estimator):
-    """Whether a step's unlearning is exact (its own guarantee for unlearners)."""
-    if isinstance(strategy, NativeStrategy):
-        return getattr(estimator, "unlearning_guarantee", "exact") == "exact"
-    return bool(getattr(strategy, "exact", True))
 
 
 def _unlearn_one(
@@ -274,10 +278,15 @@ class PipelineStrategy(_CompositeStrategy):
             and getattr(estimator, "transform_input", None) is None
         )
 
+    @classmethod
+    def guarantee(cls, estimator):
+        # Approximate as soon as one step is (however nested).
+        return worst_guarantee(step_guarantee(s) for _, s in estimator.steps)
+
     # -------------------------------------------------------------- routing
     def _route(self, pipeline, params):
         """Per-step fit parameters: ``{name: (transformer_params, fit_params)}``."""
-        routed = pipeline._check_method_params(method="fit", props=params)
+        routed = pipeline_check_method_params(pipeline, method="fit", props=params)
         out = {}
         for name, step in pipeline.steps:
             if _is_passthrough(step):
@@ -305,7 +314,7 @@ class PipelineStrategy(_CompositeStrategy):
                 return self._fit_fused(estimator, X, y, routed, fused)
             except StrategyNotApplicable:
                 pass  # e.g. missing values: the step-by-step path handles them
-        self.keeps_rows = True
+        self.keeps_rows_ = True
         self.fused_ = False
         steps = list(estimator.steps)
         strategies = []
@@ -323,13 +332,6 @@ class PipelineStrategy(_CompositeStrategy):
                 Xt = out
         estimator.steps = steps
         self.steps_ = strategies
-        # Exact only if every step is (an approximate unlearner inside makes
-        # the whole composite approximate).
-        self.exact = all(
-            _is_exact(st, est)
-            for st, (_, est) in zip(strategies, steps)
-            if st is not None
-        )
         return estimator
 
     # ---------------------------------------------------------------- fused
@@ -363,7 +365,7 @@ class PipelineStrategy(_CompositeStrategy):
         p_f = routed.get(name_f, ({}, {}))[1]
         self.scaler_state_ = StandardScalerStrategy()
         scaler = self.scaler_state_.fit(clone(scaler), X, y, p_s)
-        if self.scaler_state_.keeps_rows or np.isnan(self.scaler_state_.count_).any():
+        if self.scaler_state_.keeps_rows_ or np.isnan(self.scaler_state_.count_).any():
             raise StrategyNotApplicable("fused path needs dense input")
         self.raw_ = ClosedFormLinearStrategy()
         # The raw model's statistics; the model itself sees the scaled rows,
@@ -375,27 +377,18 @@ class PipelineStrategy(_CompositeStrategy):
         steps[i_f] = (name_f, final)
         pipeline.steps = steps
         self.fused_ = True
-        self.keeps_rows = False
+        self.keeps_rows_ = False
         self.layout_ = layout
         return pipeline
 
     @staticmethod
-    def _scaled_model(template, scaler, raw):
+    def _scaled_model(template, scaler, raw, *, with_info=False):
+        """The final model from the raw statistics; with its error bound if asked."""
         stats = raw.stats_
         mu = scaler.mean_ if scaler.with_mean else 0.0
         s = scaler.scale_ if scaler.with_std else np.ones_like(stats.x_mean)
-        zstats = _Stats(
-            True,
-            stats.sw,
-            (stats.x_mean - mu) / s,
-            stats.y_mean,
-            stats.Cxx / np.outer(s, s),
-            stats.Cxy / s[:, None],
-            stats.n_rows,
-            stats.class_counts,
-        )
-        model, _, _ = raw._build(template, zstats, inverse=None)
-        return model
+        model, _, info = raw._build(template, stats.affine(mu, s), inverse=None)
+        return (model, info) if with_info else model
 
     def _downdate_raw(self, final, X, y, w):
         """The raw-data statistics without rows ``X`` (as the closed form does)."""
@@ -416,6 +409,31 @@ class PipelineStrategy(_CompositeStrategy):
         new.stats_ = stats
         new.inverse_ = None
         return new
+
+    @staticmethod
+    def _snap_scaler(scaler, state, stats):
+        """Give columns left all 0 or all 1 a refit's moments: variance 0, scale 1.
+
+        The raw statistics know such columns exactly (see ``linear._Stats``);
+        the downdated moments hold rounding there, whose square root would
+        become a tiny ``scale_`` and blow the column up.
+        """
+        constant = stats.snapped_x
+        if not constant.any():
+            return scaler, state
+        value = np.where(stats.nonzero == 0, 0.0, 1.0)[constant]
+        scaler, state = copy.copy(scaler), copy.copy(state)
+        for obj, names in ((scaler, ("mean_", "var_")), (state, ("mean_", "m2_"))):
+            for name in names:
+                if getattr(obj, name, None) is not None:
+                    arr = np.array(getattr(obj, name), copy=True)
+                    arr[constant] = value if name == "mean_" else 0.0
+                    setattr(obj, name, arr)
+        if getattr(scaler, "scale_", None) is not None:
+            scale = np.array(scaler.scale_, copy=True)
+            scale[constant] = 1.0
+            scaler.scale_ = scale
+        return scaler, state
 
     def _unlearn_fused(self, pipeline, X, y, props):
         # Small dense algebra (k x d and d x d): one BLAS thread is faster,
@@ -438,7 +456,11 @@ class PipelineStrategy(_CompositeStrategy):
         raw_X = X.to_numpy() if hasattr(X, "to_numpy") else X
         raw_X = np.asarray(raw_X, dtype=np.float64)
         raw = self._downdate_raw(final, raw_X, y, p_f.get("sample_weight"))
-        new_final = self._scaled_model(final, new_scaler, raw)
+        new_scaler, scaler_state = self._snap_scaler(
+            new_scaler, scaler_state, raw.stats_
+        )
+        new_final, info = self._scaled_model(final, new_scaler, raw, with_info=True)
+        exact = _within_tolerance(info, stacklevel=6)
         new = copy.copy(pipeline)
         steps = list(pipeline.steps)
         steps[i_s] = (name_s, new_scaler)
@@ -459,9 +481,11 @@ class PipelineStrategy(_CompositeStrategy):
                         "step": name_f,
                         "strategy": "closed_form",
                         "rows_downdated": int(raw_X.shape[0]),
+                        **info,
                     },
                 ],
             },
+            exact=exact,
         )
 
     # -------------------------------------------------------------- unlearn
@@ -581,11 +605,19 @@ class ColumnTransformerStrategy(_CompositeStrategy):
     def supports(cls, estimator):
         return isinstance(estimator, ColumnTransformer)
 
+    @classmethod
+    def guarantee(cls, estimator):
+        return worst_guarantee(
+            step_guarantee(t)
+            for t in [t for _, t, _ in estimator.transformers] + [estimator.remainder]
+        )
+
     @staticmethod
     def _fitted(ct):
         return [
             (name, trans, cols)
-            for name, trans, cols, _ in ct._iter(
+            for name, trans, cols, _ in column_transformer_iter(
+                ct,
                 fitted=True,
                 column_as_labels=False,
                 skip_drop=True,
@@ -626,7 +658,6 @@ class ColumnTransformerStrategy(_CompositeStrategy):
             self.blocks_[name] = _block_stats(trans2.transform(Xc))
         self.n_rows_ = n
         mapping = dict(fitted)
-        self.exact = all(_is_exact(self.subs_[k], v) for k, v in mapping.items())
         estimator.transformers_ = [
             (name, mapping.get(name, trans), cols)
             for name, trans, cols in estimator.transformers_
@@ -702,8 +733,12 @@ class ColumnTransformerStrategy(_CompositeStrategy):
             for (name, _, _), out in zip(self._fitted(estimator), outs):
                 blocks[name] = _block_stats(out)
             self._set_sparse_output(new, blocks, n_r)
-            new._record_output_indices(outs)
-            retained_output = new._hstack(list(outs), n_samples=n_r) if outs else None
+            column_transformer_record_output_indices(new, outs)
+            retained_output = (
+                column_transformer_hstack(new, list(outs), n_samples=n_r)
+                if outs
+                else None
+            )
         else:
             self._set_sparse_output(new, blocks, n_r)
         changed = changed_any or new.sparse_output_ != estimator.sparse_output_
@@ -743,6 +778,10 @@ class FeatureUnionStrategy(_CompositeStrategy):
     def supports(cls, estimator):
         return isinstance(estimator, FeatureUnion)
 
+    @classmethod
+    def guarantee(cls, estimator):
+        return worst_guarantee(step_guarantee(t) for _, t in estimator.transformer_list)
+
     def fit(self, estimator, X, y, fit_params):
         estimator.fit(X, y, **fit_params)
         self.static_params_ = _split_params(fit_params, _num_samples(X))[1]
@@ -756,8 +795,6 @@ class FeatureUnionStrategy(_CompositeStrategy):
             self.subs_[name] = strategy
             new_list.append((name, trans2))
         estimator.transformer_list = new_list
-        named = dict(new_list)
-        self.exact = all(_is_exact(st, named[k]) for k, st in self.subs_.items())
         return estimator
 
     def unlearn_step(self, estimator, X, y, props, retained, params):

@@ -73,7 +73,6 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
-from sklearn._loss.loss import HalfBinomialLoss, HalfMultinomialLoss
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import (
@@ -83,10 +82,14 @@ from sklearn.linear_model import (
     PoissonRegressor,
     TweedieRegressor,
 )
-from sklearn.linear_model._linear_loss import LinearModelLoss
-from sklearn.utils.validation import _num_samples
 
 from ..base import UnlearnUpdate
+from ..utils._sklearn_compat import (
+    HalfBinomialLoss,
+    HalfMultinomialLoss,
+    LinearModelLoss,
+    _num_samples,
+)
 from ._base import StrategyNotApplicable, UnlearningStrategy, register_strategy
 
 __all__ = ["WarmStartConvexStrategy"]

@@ -35,9 +35,13 @@ from sklearn.naive_bayes import (
     MultinomialNB,
 )
 from sklearn.preprocessing import binarize
-from sklearn.utils.validation import _check_sample_weight
 
 from ..base import UnlearnUpdate
+from ..utils._sklearn_compat import (
+    _check_sample_weight,
+    naive_bayes_check_X,
+    naive_bayes_update_log_probs,
+)
 from ._base import UnlearningStrategy, _shallow_copy, register_strategy
 
 __all__ = ["NaiveBayesStrategy"]
@@ -122,10 +126,10 @@ class NaiveBayesStrategy(UnlearningStrategy):
         # row goes, whatever the weights.
         self.class_rows_ = np.bincount(y_idx, minlength=len(estimator.classes_))
         if isinstance(estimator, GaussianNB):
-            Xc = estimator._check_X(X)
+            Xc = naive_bayes_check_X(estimator, X)
             self.global_ = _moments(Xc)
         elif isinstance(estimator, CategoricalNB):
-            Xc = estimator._check_X(X)
+            Xc = naive_bayes_check_X(estimator, X)
             # Rows (all classes together) per category of each feature: the
             # width of a refit's tables follows the largest category still used.
             self.category_rows_ = [
@@ -198,8 +202,7 @@ class NaiveBayesStrategy(UnlearningStrategy):
                 new.feature_count_ = (estimator.feature_count_ - removed)[keep]
                 if isinstance(estimator, ComplementNB):
                     new.feature_all_ = new.feature_count_.sum(axis=0)
-            new._update_feature_log_prob(new._check_alpha())
-            new._update_class_log_prior(class_prior=new.class_prior)
+            naive_bayes_update_log_probs(new)
         details = {"classes_removed": int((~present).sum())}
         return UnlearnUpdate(
             attributes={"estimator_": new, "strategy_": new_strategy},

@@ -1,39 +1,39 @@
-"""Exact unlearning for nearest-neighbour models: delete rows from the index in place.
+"""Exact unlearning for nearest-neighbour models: delete rows from the index.
 
-A fitted neighbours model stands for the *multiset* of its training rows
-(``_fit_X``), their encoded targets (``_y``, ``classes_``) and, for
-``algorithm="kd_tree"`` or ``"ball_tree"``, a search tree over them. Which
-stored position holds which row does not change what the model computes
-(scikit-learn leaves the order of equidistant neighbours unspecified), so a
-model whose stored rows are any permutation of the retained rows is the gold
-standard ``clone(est).fit(X_retain, y_retain)``: same ``kneighbors`` distances,
-same neighbour rows (as content), same predictions, probabilities, radius
-queries and graphs, up to the order of exact ties.
+A fitted neighbours model stands for its training rows (``_fit_X``), their
+encoded targets (``_y``, ``classes_``) and, for ``algorithm="kd_tree"`` or
+``"ball_tree"``, a search tree over them. After a request the estimator holds
+what ``clone(est).fit(X_retain, y_retain)`` holds, array for array: the
+retained rows in training order, their targets (re-encoded as ``np.unique``
+encodes them when a class loses its last row) and the tree built on them. So
+``kneighbors`` indices count the retained rows in training order, and nothing
+in the model or its pickle tells where a forgotten row was.
 
-Deleting stored row ``p`` moves the last stored row into position ``p``
-("swap-remove") and zeroes the freed row: ``O(d)`` per row, no copy of the
-index. The tree is edited in place: the row's slot leaves ``idx_array`` (the
-tail shifts left), every node's range is renumbered, and the boxes (KD-tree)
-or centroids and radii (ball tree) of the nodes that lost a row are recomputed
-from the rows they keep, so no trace of a forgotten row stays in the tree (see
-``_neighbors_kernels``). The tree is therefore *not* the tree a refit builds:
-its split points come from the rows it was built on, its boxes are tight for
-the rows it keeps. Once fewer than half of the rows the tree was built on
-remain, the tree is rebuilt (amortised ``O(log n)`` per row), as it is when
-``algorithm="auto"`` would now choose another method. Sparse indexes are
-copied without the rows (``O(nnz)``). Targets are re-encoded when a class
-loses its last row, as ``np.unique`` would encode them.
-
-Because ``kneighbors`` indices point at stored positions, which no longer
-follow the training order, the strategy's ``fit_positions_`` gives the
-position in the training ``X`` of each stored row.
+Getting there costs a copy of the index and, for a tree, a rebuild: cheap for
+a small index, far dearer than the request for a large one. A large index
+(from :attr:`NeighborsStrategy.compact_min_rows` rows) is edited in place
+instead while few of its rows are gone. The last stored row moves into the
+forgotten row's position and the freed row is zeroed ("swap-remove", ``O(d)``
+per row, no copy); the tree loses the row's slot in ``idx_array`` (the tail
+shifts left), every node's range is renumbered, and the boxes (KD-tree) or
+centroids and radii (ball tree) of the nodes that lost a row are recomputed
+from the rows they keep, so no value of a forgotten row stays in the tree
+(see ``_neighbors_kernels``). Such an index computes what the refit computes
+(``kneighbors`` distances and neighbour rows as content, predictions,
+probabilities, radius queries and graphs, up to the order of exact ties,
+which scikit-learn leaves unspecified) but stores the rows in another order.
+It goes back to training order, its tree rebuilt, when the training ledger
+drops its erased slots: once more than 1/64 of the rows are gone (the rule of
+``TrainingLedger.due``), and always before the model leaves the process
+(pickle, skops, ``copy``). Sparse indexes are always copied (``O(nnz)``).
 
 All edits happen at commit time (:attr:`UnlearnUpdate.commit`), after the
 request has been validated and matched: a failed or interrupted request
 leaves the model unchanged. The index arrays the estimator holds are owned by
 the strategy (copied once at ``fit``), so the caller's training data are
-never written to. Inside a composite model (``Pipeline``...) the step is refit
-on its retained input instead (exact, as costly as ``fit``).
+never written to; a superseded index has the forgotten rows zeroed. Inside a
+composite model (``Pipeline``...) the step is refit on its retained input
+instead (exact, as costly as ``fit``).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -53,10 +53,20 @@ from sklearn.neighbors import (
     RadiusNeighborsRegressor,
     RadiusNeighborsTransformer,
 )
-from sklearn.neighbors._base import VALID_METRICS
 from sklearn.utils.validation import validate_data
 
+from .._ledger import _DEFER_MIN_ROWS
 from ..base import UnlearnUpdate
+from ..utils._sklearn_compat import (
+    VALID_METRICS,
+    binary_tree_metric,
+    binary_tree_set_data,
+    knn_fit_method,
+    knn_fit_X,
+    knn_fit_y,
+    knn_tree,
+    set_knn_fit_data,
+)
 from . import _neighbors_kernels as _kernels
 from ._base import (
     StrategyNotApplicable,
@@ -144,6 +154,38 @@ def _ball_p(est):
 
 _EMPTY = np.empty(0, dtype=np.intp)
 _EMPTY.flags.writeable = False
+
+# Index sizes (rows x features) from which a request may edit the index in
+# place and leave the training order to the ledger's next compaction. Below
+# them, keeping the order costs a millisecond or two: measured on one core, a
+# KD-tree build of 4,096 x 8 rows takes 2.1 ms (a ball tree 1.6 ms), and an
+# order-keeping copy of 65,536 x 32 rows 0.9 ms, against 0.1 to 0.4 ms for
+# the request itself; a KD-tree of 65,536 x 8 rows takes 53 ms.
+_DEFER_CELLS = {"brute": 2**21, "kd_tree": 2**15, "ball_tree": 2**15}
+
+
+def _defer_min_rows(est):
+    """Rows from which ``est``'s index may wait for its compaction (see above).
+
+    None for a sparse index, which is never edited in place.
+    """
+    fit_X = knn_fit_X(est)
+    if sp.issparse(fit_X):
+        return None
+    cells = _DEFER_CELLS[knn_fit_method(est)]
+    return int(min(_DEFER_MIN_ROWS, max(1, cells // max(1, fit_X.shape[1]))))
+
+
+def _compaction_due(ledger, k, min_rows):
+    """Whether the ledger drops its erased slots once ``k`` more rows go.
+
+    ``TrainingLedger.due(min_rows)`` as it will answer after the removal,
+    asked before it.
+    """
+    size = ledger.n_stored
+    dead = size - ledger.n_rows + k
+    min_rows = _DEFER_MIN_ROWS if min_rows is None else min_rows
+    return size < min_rows or dead * 64 > size
 
 
 def _leading_buffer(a):
@@ -247,21 +289,25 @@ class NeighborsStrategy(UnlearningStrategy):
     change shape with each deletion). The estimator itself stores the rows,
     so the ledger keeps only fingerprints.
 
-    After deletions the wrapped estimator holds the retained rows in another
-    order than a refit (the last stored row moves into each freed position)
-    and, for tree algorithms, the fit-time tree with the rows removed and its
-    bounds tightened (see the module docstring). What it computes equals a
-    refit's: ``kneighbors`` distances, the neighbour rows' content,
-    predictions, probabilities, ``radius_neighbors`` and the graphs, with ties
-    between equidistant rows broken as scikit-learn leaves them (unspecified).
-    Deletion edits the estimator's arrays in place when the request commits;
+    After a request the wrapped estimator holds what a refit on the retained
+    rows holds: the same ``_fit_X``, ``_y``, ``classes_`` and tree, in the same
+    order, so ``kneighbors`` indices count the retained rows in training
+    order. A large index (from :attr:`compact_min_rows` rows) is edited in
+    place instead while at most 1/64 of its rows are gone: it computes what
+    the refit computes (distances, neighbour rows as content, predictions,
+    probabilities, ``radius_neighbors`` and the graphs, ties between
+    equidistant rows broken as scikit-learn leaves them) but stores the rows
+    in another order until the ledger's next compaction, which puts them back
+    (:meth:`compact_rows`; at the latest when the model is saved or copied).
+    Only an owner that compacts the index with its ledger (a ledger with
+    ``compact="never"``) gets in-place edits; with any other ledger every
+    request keeps training order. Edits happen when the request commits:
     keep ``estimator_`` and not an array taken from it.
 
-    Attributes
-    ----------
-    fit_positions_ : ndarray of shape (n_samples_fit_,)
-        Position in the training ``X`` of each row the index stores: the row
-        at index ``i`` of ``kneighbors`` output is ``X[fit_positions_[i]]``.
+    The strategy keeps no map from stored rows to training positions (earlier
+    releases had ``fit_positions_``): it would tell which positions were
+    forgotten. In training order the ``i``-th stored row is the ``i``-th
+    retained row.
 
     See Also
     --------
@@ -275,11 +321,9 @@ class NeighborsStrategy(UnlearningStrategy):
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
     >>> y = np.array([0, 0, 1, 1, 1])
     >>> model = Unlearnable(KNeighborsClassifier(n_neighbors=1)).fit(X, y)
-    >>> model.unlearn(X[[1]]).strategy_.fit_positions_  # X[4] moved to index 1
-    array([0, 4, 2, 3])
-    >>> dist, ind = model.estimator_.kneighbors([[3.8]])
-    >>> model.strategy_.fit_positions_[ind]  # the nearest row is X[4]
-    array([[4]])
+    >>> dist, ind = model.unlearn(X[[1]]).estimator_.kneighbors([[3.8]])
+    >>> ind  # X[4], the fourth of the retained rows X[[0, 2, 3, 4]]
+    array([[3]])
     """
 
     name = "neighbors"
@@ -304,48 +348,65 @@ class NeighborsStrategy(UnlearningStrategy):
             raise StrategyNotApplicable("prebuilt index as input")
         estimator.fit(X, y)
         self._own(estimator)
-        if not sp.issparse(estimator._fit_X):
+        if not sp.issparse(knn_fit_X(estimator)):
             # Load (or compile, once per machine) the deletion kernels now:
             # a fit is slow anyway, a deletion request should not be.
             _kernels.warm_up_once()
         return estimator
 
     def _own(self, est):
-        """Copy the index arrays the estimator shares with the caller; set the maps.
+        """Copy the index arrays the estimator shares with the caller; set the state.
 
         scikit-learn keeps a reference to a C-contiguous float64 ``X`` (and
         to a regressor's ``y``); deletion writes into these arrays, so they
         are copied once here. The tree then reads the copy.
         """
-        fit_X = est._fit_X
+        fit_X = knn_fit_X(est)
         if not sp.issparse(fit_X):
             buf = np.array(fit_X, order="C", copy=True)
-            tree = est._tree
-            if tree is not None:
-                state = tree.__getstate__()
-                if np.shares_memory(state[0], fit_X):
-                    tree.__setstate__((buf,) + tuple(state[1:]))
-            est._fit_X = buf
-        if getattr(est, "_y", None) is not None:
-            est._y = np.array(est._y, order="C", copy=True)
+            tree = knn_tree(est)
+            if tree is not None and np.shares_memory(tree.get_arrays()[0], fit_X):
+                binary_tree_set_data(tree, buf)
+            set_knn_fit_data(est, X=buf)
+        if knn_fit_y(est) is not None:
+            set_knn_fit_data(est, y=np.array(knn_fit_y(est), order="C", copy=True))
         n = est.n_samples_fit_
-        self._fit_positions = np.arange(n, dtype=np.intp)
-        self._pos_of_slot = np.arange(n, dtype=np.intp)
-        self._slot_of_pos = np.arange(n, dtype=np.intp)
         self._n_live = n
-        self._n_built = n
+        # Ledger row id of each stored position and back, kept only while
+        # the index is out of training order (None: stored row i is the i-th
+        # live row of the ledger, as in a fresh fit).
+        self._slot_of_pos = None
+        self._pos_of_slot = None
+        self._min_rows = _defer_min_rows(est)
         self._class_counts = None
-        if hasattr(est, "classes_") and getattr(est, "_y", None) is not None:
-            y2 = est._y.reshape(n, -1)
+        if hasattr(est, "classes_") and knn_fit_y(est) is not None:
+            y2 = knn_fit_y(est).reshape(n, -1)
             classes = list(est.classes_) if est.outputs_2d_ else [est.classes_]
             self._class_counts = [
                 np.bincount(y2[:, j], minlength=len(c)) for j, c in enumerate(classes)
             ]
 
+    def __setstate__(self, state):
+        # Strategies saved by earlier releases mapped stored rows to training
+        # positions and kept the tree until half of its rows were gone.
+        state = dict(state)
+        state.pop("_fit_positions", None)
+        state.pop("_n_built", None)
+        state.setdefault("_min_rows", None)
+        vars(self).update(state)
+
     @property
-    def fit_positions_(self):
-        """Position in the training ``X`` of each stored row of the index."""
-        return self._fit_positions[: self._n_live]
+    def compact_min_rows(self):
+        """int or None: rows from which the index may leave training order.
+
+        ``min_rows`` of ``TrainingLedger.due`` (None: the ledger's default).
+        A request on a smaller index keeps training order (a copy of the
+        index and, for trees, a rebuild); a larger index is edited in place
+        while at most 1/64 of its rows are gone (see :meth:`compact_rows`).
+        Derived from the index's algorithm and width, as a fresh fit derives
+        it.
+        """
+        return self._min_rows
 
     def validate_forget(self, estimator, X):
         allow_nan = estimator.metric == "nan_euclidean"
@@ -367,15 +428,48 @@ class NeighborsStrategy(UnlearningStrategy):
             )
         est = estimator
         rows = np.asarray(match.rows, dtype=np.intp)
-        pos = self._pos_of_slot[rows]
         n = est.n_samples_fit_
-        if n != self._n_live or (pos[0] < 0 if pos.size == 1 else (pos < 0).any()):
+        pos = self._positions(ledger, rows)
+        if (
+            n != self._n_live
+            or ledger.n_rows != n
+            or (pos[0] < 0 if pos.size == 1 else (pos < 0).any())
+        ):
             raise RuntimeError(
                 "The neighbors index is out of step with the training ledger; "
                 "refit the model. Nothing was forgotten."
             )
         k = pos.size
         n_new = n - k
+        classes = self._plan_classes(est, pos)
+        fit_X = knn_fit_X(est)
+        sparse = sp.issparse(fit_X)
+        method = _auto_method_for(est, n_new, fit_X.shape[1], sparse)
+        details = {"index": method}
+        if classes is not None:
+            details["classes_removed"] = classes[2]
+        # In place only where keeping training order costs much more than
+        # the request, and only for an owner that reorders the index when it
+        # compacts the ledger (see compact_rows).
+        in_place = (
+            not sparse
+            and method == knn_fit_method(est)
+            and getattr(ledger, "compact_policy", None) == "never"
+            and not _compaction_due(ledger, k, self._min_rows)
+        )
+        views = None
+        if in_place and method != "brute":
+            views = _tree_views(knn_tree(est))
+            in_place = views is not None
+        if in_place:
+            x_buf = _leading_buffer(fit_X)
+            y_buf = None if knn_fit_y(est) is None else _leading_buffer(knn_fit_y(est))
+            in_place = x_buf.flags.writeable and (
+                y_buf is None or y_buf.flags.writeable
+            )
+        details["rebuilt"] = not in_place
+        if not in_place:
+            return self._rebuild_update(est, pos, method, classes, details)
         # Swap-remove: the rows after n_new that stay fill the freed positions
         # before n_new, in increasing order.
         if k == 1:  # the common request, in scalar operations
@@ -387,34 +481,8 @@ class NeighborsStrategy(UnlearningStrategy):
             tail_dead[pos[pos >= n_new] - n_new] = True
             movers = n_new + np.flatnonzero(~tail_dead)
             holes = np.sort(pos[pos < n_new])
-        classes = self._plan_classes(est, pos)
-        sparse = sp.issparse(est._fit_X)
-        method = _auto_method_for(est, n_new, est._fit_X.shape[1], sparse)
-        details = {"index": method}
-        if classes is not None:
-            details["classes_removed"] = classes[2]
-        views = None
-        if not sparse and method == est._fit_method and method != "brute":
-            views = _tree_views(est._tree)
-        x_buf = None if sparse else _leading_buffer(est._fit_X)
-        y_buf = None if getattr(est, "_y", None) is None else _leading_buffer(est._y)
-        in_place = (
-            not sparse
-            and method == est._fit_method
-            and (method == "brute" or views is not None)
-            and (method == "brute" or 2 * n_new >= self._n_built)
-            and x_buf.flags.writeable
-            and (y_buf is None or y_buf.flags.writeable)
-        )
-        if not in_place:
-            # The index is built anew (copied, the tree rebuilt) rather than
-            # edited in place.
-            details["rebuilt"] = True
-            return self._copy_update(
-                est, ledger, rows, holes, movers, n_new, method, classes, details
-            )
-        details["rebuilt"] = False
         _kernels.warm_up_once()
+        maps = self._maps(ledger, n)
         plan = {"holes": holes, "movers": movers, "n": n, "n_new": n_new}
         bufs = [x_buf]
         if views is not None:
@@ -432,7 +500,7 @@ class NeighborsStrategy(UnlearningStrategy):
         plan["y_buf"] = y_buf
 
         def commit():
-            self._commit_in_place(est, ledger, rows, plan, views, classes)
+            self._commit_in_place(est, rows, plan, views, classes, maps)
 
         return UnlearnUpdate(
             attributes={},
@@ -441,6 +509,43 @@ class NeighborsStrategy(UnlearningStrategy):
             details=details,
             commit=commit,
         )
+
+    def compact_rows(self, estimator, ledger):
+        """The index back in training order: a fresh fit's state.
+
+        Called by the owner of a ``compact="never"`` ledger when it drops the
+        ledger's erased slots, before it drops them. Builds new objects and
+        changes nothing.
+
+        Parameters
+        ----------
+        estimator : object
+            The fitted estimator whose index this strategy edits.
+
+        ledger : TrainingLedger
+            Its training ledger, erased slots not dropped yet.
+
+        Returns
+        -------
+        estimator : object
+            The estimator holding the retained rows in training order, with
+            its tree built on them: equal, array for array, to a fresh fit's
+            on the retained rows. ``estimator`` itself when it is in training
+            order already.
+
+        strategy : NeighborsStrategy
+            The strategy for that estimator and the compacted ledger (``self``
+            when the estimator is unchanged).
+        """
+        if self._pos_of_slot is None:
+            return estimator, self
+        live = self._pos_of_slot[self._pos_of_slot >= 0]
+        if live.size != estimator.n_samples_fit_ or ledger.n_rows != live.size:
+            raise RuntimeError(
+                "The neighbors index is out of step with the training ledger; "
+                "refit the model."
+            )
+        return self._rebuilt(estimator, live, knn_fit_method(estimator), None)
 
     def unlearn_step(self, estimator, X, y, props, retained, params):
         # Inside a composite the step has no ledger of its own to map rows to
@@ -453,11 +558,32 @@ class NeighborsStrategy(UnlearningStrategy):
         return refit_step(estimator, retained, self)
 
     # ------------------------------------------------------------- planning
+    def _positions(self, ledger, rows):
+        """Stored positions of the ledger rows ``rows``."""
+        if self._pos_of_slot is not None:
+            return self._pos_of_slot[rows]
+        if ledger.n_stored == ledger.n_rows:
+            return rows
+        # In training order, a row's position is its rank among the live rows.
+        return (np.cumsum(ledger.alive) - 1)[rows]
+
+    def _maps(self, ledger, n):
+        """The maps between ledger row ids and stored positions (new when None)."""
+        if self._slot_of_pos is not None:
+            return self._slot_of_pos, self._pos_of_slot
+        if ledger.n_stored == n:
+            slot_of_pos = np.arange(n, dtype=np.intp)
+        else:
+            slot_of_pos = np.flatnonzero(ledger.alive)
+        pos_of_slot = np.full(ledger.n_stored, -1, dtype=np.intp)
+        pos_of_slot[slot_of_pos] = np.arange(n, dtype=np.intp)
+        return slot_of_pos, pos_of_slot
+
     def _plan_classes(self, est, pos):
         """New class counts, kept-class masks and number of classes dropped."""
         if self._class_counts is None:
             return None
-        y2 = est._y.reshape(est.n_samples_fit_, -1)
+        y2 = knn_fit_y(est).reshape(est.n_samples_fit_, -1)
         counts, present, dropped = [], [], 0
         for j, c in enumerate(self._class_counts):
             if pos.size == 1:
@@ -476,7 +602,7 @@ class NeighborsStrategy(UnlearningStrategy):
         data, idx, start, end, leaf, radius, bounds = views
         n = est.n_samples_fit_
         wanted = np.concatenate([pos, movers]).astype(np.int64)
-        if est._fit_method == "kd_tree":
+        if knn_fit_method(est) == "kd_tree":
             slots, _ = _kernels.kd_find_slots(
                 data, idx, start, end, leaf, bounds[0], bounds[1], wanted
             )
@@ -509,7 +635,7 @@ class NeighborsStrategy(UnlearningStrategy):
             "mover_slots": mover_slots,
             "nodes": np.array(sorted(nodes, reverse=True), dtype=np.int64),
         }
-        if est._fit_method == "ball_tree":
+        if knn_fit_method(est) == "ball_tree":
             # Computed now (metric calls may fail); the commit only writes them.
             p = _ball_p(est)
             if p is not None:
@@ -527,12 +653,12 @@ class NeighborsStrategy(UnlearningStrategy):
                 )
             else:
                 out["centroids"], out["radii"] = _plan_ball(
-                    views, est._tree.__getstate__()[11], out["nodes"], del_slots
+                    views, binary_tree_metric(knn_tree(est)), out["nodes"], del_slots
                 )
         return out
 
     # --------------------------------------------------------------- commit
-    def _commit_in_place(self, est, ledger, rows, plan, views, classes):
+    def _commit_in_place(self, est, rows, plan, views, classes, maps):
         """Apply a planned deletion to the estimator's arrays (must not fail)."""
         holes, movers = plan["holes"], plan["movers"]
         n, n_new = plan["n"], plan["n_new"]
@@ -554,7 +680,7 @@ class NeighborsStrategy(UnlearningStrategy):
                 plan["mover_slots"],
                 holes.astype(np.int64),
             )
-            if est._fit_method == "kd_tree":
+            if knn_fit_method(est) == "kd_tree":
                 _kernels.kd_refresh(
                     data,
                     idx,
@@ -571,53 +697,25 @@ class NeighborsStrategy(UnlearningStrategy):
                 nodes = plan["nodes"]
                 bounds[0][nodes] = plan["centroids"]
                 radius[nodes] = plan["radii"]
-        est._fit_X = plan["bufs"][0][:n_new]
+        set_knn_fit_data(est, X=plan["bufs"][0][:n_new])
         if views is not None:
             # The tree reads exactly the live rows: the same array object as
             # _fit_X when it shares its rows (so that a pickle stores them
             # once and holds none of the zeroed tail).
             data = views[0]
             shared = data is plan["bufs"][0]
-            state = est._tree.__getstate__()
-            est._tree.__setstate__(
-                (est._fit_X if shared else data[:n_new],) + tuple(state[1:])
+            binary_tree_set_data(
+                knn_tree(est), knn_fit_X(est) if shared else data[:n_new]
             )
         if y_buf is not None:
-            est._y = y_buf[:n_new]
+            set_knn_fit_data(est, y=y_buf[:n_new])
             if classes is not None:
-                self._apply_classes(est, est._y, classes)
+                self._apply_classes(est, knn_fit_y(est), classes)
         est.n_samples_fit_ = n_new
-        self._move_maps(rows, holes, movers, n_new)
-        self._sync_ledger(ledger)
-
-    def _move_maps(self, rows, holes, movers, n_new):
-        n = self._n_live
-        if rows.size == 1 and holes.size == 1:
-            # One row swapped with the last (the common request), in scalars.
-            hole, mover = int(holes[0]), int(movers[0])
-            slot = self._slot_of_pos[mover]
-            self._fit_positions[hole] = self._fit_positions[mover]
-            self._fit_positions[mover] = -1
-            self._slot_of_pos[hole] = slot
-            self._slot_of_pos[mover] = -1
-            self._pos_of_slot[rows[0]] = -1
-            self._pos_of_slot[slot] = hole
-            self._n_live = n_new
-            return
-        self._fit_positions[holes] = self._fit_positions[movers]
-        self._fit_positions[n_new:n] = -1
-        self._slot_of_pos[holes] = self._slot_of_pos[movers]
-        self._pos_of_slot[rows] = -1
-        self._pos_of_slot[self._slot_of_pos[holes]] = holes
-        self._slot_of_pos[n_new:n] = -1
+        slot_of_pos, pos_of_slot = maps
+        _move_maps(slot_of_pos, pos_of_slot, rows, holes, movers, n, n_new)
+        self._slot_of_pos, self._pos_of_slot = slot_of_pos, pos_of_slot
         self._n_live = n_new
-
-    def _sync_ledger(self, ledger):
-        """Follow the ledger when it compacted (its row ids were renumbered)."""
-        if ledger.n_stored != self._pos_of_slot.size:
-            kept = np.flatnonzero(self._pos_of_slot >= 0)
-            self._pos_of_slot = self._pos_of_slot[kept]
-            self._slot_of_pos[self._pos_of_slot] = np.arange(kept.size, dtype=np.intp)
 
     def _apply_classes(self, est, y, classes):
         """Set the new class counts; re-encode ``y`` in place if a class vanished."""
@@ -642,50 +740,21 @@ class NeighborsStrategy(UnlearningStrategy):
             cls = list(est.classes_) if est.outputs_2d_ else [est.classes_]
             est.outlier_label_ = [c[cnt.argmax()] for c, cnt in zip(cls, counts)]
 
-    # ----------------------------------------------------------- copy path
-    def _copy_update(
-        self, est, ledger, rows, holes, movers, n_new, method, classes, details
-    ):
-        """New estimator and strategy objects without the rows (tree rebuilt)."""
+    # ----------------------------------------------------------- rebuild path
+    def _rebuild_update(self, est, pos, method, classes, details):
+        """New estimator and strategy: the retained rows in training order."""
         n = est.n_samples_fit_
-        order = np.arange(n, dtype=np.intp)
-        order[holes] = movers
-        order = order[:n_new]
-        new = copy.copy(est)
-        fit_X = est._fit_X
-        if sp.issparse(fit_X):
-            new._fit_X = fit_X[order]
-            new._fit_X.sort_indices()
+        gone = np.zeros(n, dtype=bool)
+        gone[pos] = True
+        if self._pos_of_slot is None:
+            order = np.flatnonzero(~gone)
         else:
-            new._fit_X = np.ascontiguousarray(fit_X[order])
-        new.n_samples_fit_ = n_new
-        state = copy.copy(self)
-        if getattr(est, "_y", None) is not None:
-            new._y = np.ascontiguousarray(est._y[order])
-            if classes is not None:
-                classes = ([c.copy() for c in classes[0]],) + tuple(classes[1:])
-                state._apply_classes(new, new._y, classes)
-        new._fit_method = method
-        if method in ("kd_tree", "ball_tree"):
-            cls = KDTree if method == "kd_tree" else BallTree
-            new._tree = cls(
-                new._fit_X,
-                new.leaf_size,
-                metric=new.effective_metric_,
-                **new.effective_metric_params_,
-            )
-        else:
-            new._tree = None
-        size = self._pos_of_slot.size
-        state._fit_positions = self._fit_positions[order]
-        state._slot_of_pos = self._slot_of_pos[order]
-        state._pos_of_slot = np.full(size, -1, dtype=np.intp)
-        state._pos_of_slot[state._slot_of_pos] = np.arange(n_new, dtype=np.intp)
-        state._n_live = n_new
-        state._n_built = n_new
+            live = self._pos_of_slot[self._pos_of_slot >= 0]  # training order
+            order = live[~gone[live]]
+        new, state = self._rebuilt(est, order, method, classes)
 
         def commit():
-            state._sync_ledger(ledger)
+            _scrub(est, pos)
 
         return UnlearnUpdate(
             attributes={"estimator_": new, "strategy_": state},
@@ -694,6 +763,79 @@ class NeighborsStrategy(UnlearningStrategy):
             details=details,
             commit=commit,
         )
+
+    def _rebuilt(self, est, order, method, classes):
+        """A copy of ``est`` holding its stored rows ``order``, and its strategy.
+
+        The index is built as ``fit`` builds it on these rows (the tree
+        anew), so it equals a fresh fit's when ``order`` is the training
+        order. ``classes`` is the plan of :meth:`_plan_classes` (None: the
+        classes are unchanged).
+        """
+        new = copy.copy(est)
+        fit_X = knn_fit_X(est)
+        new_X = fit_X[order]
+        set_knn_fit_data(new, X=new_X)
+        new.n_samples_fit_ = new_X.shape[0]
+        state = copy.copy(self)
+        vars(state).update(_slot_of_pos=None, _pos_of_slot=None, _n_live=order.size)
+        if knn_fit_y(est) is not None:
+            set_knn_fit_data(new, y=knn_fit_y(est)[order])
+            if classes is not None:
+                classes = ([c.copy() for c in classes[0]],) + tuple(classes[1:])
+                state._apply_classes(new, knn_fit_y(new), classes)
+        set_knn_fit_data(new, method=method)
+        if method in ("kd_tree", "ball_tree"):
+            cls = KDTree if method == "kd_tree" else BallTree
+            tree = cls(
+                new_X,
+                new.leaf_size,
+                metric=new.effective_metric_,
+                **new.effective_metric_params_,
+            )
+            if tree.get_arrays()[0] is not new_X and np.shares_memory(
+                tree.get_arrays()[0], new_X
+            ):
+                # a view of new_X (rows of a loaded model have a dtype object
+                # of their own): the same array, so that a pickle stores the
+                # rows once
+                binary_tree_set_data(tree, new_X)
+        else:
+            tree = None
+        set_knn_fit_data(new, tree=tree)
+        state._min_rows = _defer_min_rows(new)
+        return new, state
+
+
+def _move_maps(slot_of_pos, pos_of_slot, rows, holes, movers, n, n_new):
+    """Follow a swap-remove in the maps between ledger rows and positions."""
+    pos_of_slot[rows] = -1
+    if holes.size == 1:  # one row swapped with the last (the common request)
+        hole, mover = int(holes[0]), int(movers[0])
+        slot = slot_of_pos[mover]
+        slot_of_pos[hole] = slot
+        pos_of_slot[slot] = hole
+    else:
+        slot_of_pos[holes] = slot_of_pos[movers]
+        pos_of_slot[slot_of_pos[holes]] = holes
+    slot_of_pos[n_new:n] = -1
+
+
+def _scrub(est, pos):
+    """Zero the forgotten rows ``pos`` in a superseded dense index.
+
+    Its arrays are the strategy's own (copied at ``fit``); a sparse index may
+    be the caller's matrix and is left alone.
+    """
+    fit_X = knn_fit_X(est)
+    if sp.issparse(fit_X):
+        return
+    arrays = [fit_X, knn_fit_y(est)]
+    if knn_tree(est) is not None:
+        arrays.append(knn_tree(est).get_arrays()[0])
+    for a in arrays:
+        if a is not None and a.flags.writeable:
+            a[pos] = 0
 
 
 for _est in _SUPPORTED:

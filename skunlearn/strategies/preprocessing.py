@@ -40,7 +40,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.impute import SimpleImputer
-from sklearn.impute._base import _safe_min
 from sklearn.preprocessing import (
     FunctionTransformer,
     MaxAbsScaler,
@@ -51,12 +50,18 @@ from sklearn.preprocessing import (
     SplineTransformer,
     StandardScaler,
 )
-from sklearn.preprocessing._data import _handle_zeros_in_scale, _is_constant_feature
-from sklearn.utils._encode import _encode
-from sklearn.utils._mask import _get_mask
 from sklearn.utils.validation import check_array
 
 from ..base import UnlearnUpdate
+from ..utils._sklearn_compat import (
+    _encode,
+    _get_mask,
+    _handle_zeros_in_scale,
+    _is_constant_feature,
+    _safe_min,
+    encoder_check_X,
+    simple_imputer_validate_input,
+)
 from ._base import StepUpdate, UnlearningStrategy, refit_step, register_strategy
 
 __all__ = [
@@ -197,7 +202,7 @@ class StandardScalerStrategy(_TransformerStrategy):
         if sp.issparse(X):
             # Sparse moments downdate like dense ones, but sparse input is rare
             # enough here that the refit keeps this strategy simple.
-            self.keeps_rows = True
+            self.keeps_rows_ = True
             return
         n_features = estimator.n_features_in_
         self.count_dtype_ = np.asarray(estimator.n_samples_seen_).dtype
@@ -254,7 +259,7 @@ class StandardScalerStrategy(_TransformerStrategy):
         return new, state
 
     def unlearn_step(self, estimator, X, y, props, retained, params):
-        if self.keeps_rows:
+        if self.keeps_rows_:
             return self._refit(estimator, retained, "sparse input")
         result = self.downdate(estimator, X, props.get("sample_weight"))
         if result is None:
@@ -344,9 +349,9 @@ class SimpleImputerStrategy(_TransformerStrategy):
     def _init_state(self, estimator, X, y, fit_params):
         strategy = estimator.strategy
         if sp.issparse(X) or strategy not in ("mean", "most_frequent", "constant"):
-            self.keeps_rows = True
+            self.keeps_rows_ = True
             return
-        Xv = estimator._validate_input(X, in_fit=False)
+        Xv = simple_imputer_validate_input(estimator, X, in_fit=False)
         missing = _get_mask(Xv, estimator.missing_values)
         self.n_missing_ = missing.sum(axis=0).astype(np.int64)
         self.n_observed_ = Xv.shape[0] - self.n_missing_
@@ -358,9 +363,9 @@ class SimpleImputerStrategy(_TransformerStrategy):
             ]
 
     def unlearn_step(self, estimator, X, y, props, retained, params):
-        if self.keeps_rows:
+        if self.keeps_rows_:
             return self._refit(estimator, retained, f"strategy={estimator.strategy!r}")
-        Xv = estimator._validate_input(X, in_fit=False)
+        Xv = simple_imputer_validate_input(estimator, X, in_fit=False)
         missing = _get_mask(Xv, estimator.missing_values)
         state = copy.copy(self)
         state.n_missing_ = self.n_missing_ - missing.sum(axis=0)
@@ -429,7 +434,7 @@ class EncoderStrategy(_TransformerStrategy):
             or getattr(estimator, "max_categories", None) is not None
         )
         if infrequent:
-            self.keeps_rows = True
+            self.keeps_rows_ = True
             return
         if self.explicit_:
             return
@@ -437,7 +442,7 @@ class EncoderStrategy(_TransformerStrategy):
         self.counts_ = self._counts(estimator, X)
 
     def _counts(self, estimator, X):
-        columns, _, _ = estimator._check_X(X, ensure_all_finite="allow-nan")
+        columns, _, _ = encoder_check_X(estimator, X, ensure_all_finite="allow-nan")
         return [
             np.bincount(
                 _encode(col, uniques=cats, check_unknown=False), minlength=cats.size
@@ -463,7 +468,7 @@ class EncoderStrategy(_TransformerStrategy):
         return pd.DataFrame(data)
 
     def unlearn_step(self, estimator, X, y, props, retained, params):
-        if self.keeps_rows:
+        if self.keeps_rows_:
             return self._refit(estimator, retained, "infrequent categories")
         if self.explicit_:
             return StepUpdate(

@@ -5,9 +5,9 @@
 import time
 
 from sklearn.base import clone
-from sklearn.utils.validation import _is_arraylike, _num_samples
 
 from ..base import UnlearnUpdate, is_unlearner
+from ..utils._sklearn_compat import _is_arraylike, _num_samples
 from ._base import UnlearningStrategy
 
 __all__ = ["NativeStrategy", "RetrainStrategy"]
@@ -72,6 +72,12 @@ class NativeStrategy(UnlearningStrategy):
     @classmethod
     def supports(cls, estimator):
         return is_unlearner(estimator)
+
+    @classmethod
+    def guarantee(cls, estimator):
+        # The estimator's own promise (a skunlearn meta-estimator derives it
+        # from its parameters, the same before and after fit).
+        return estimator.unlearning_guarantee
 
     def fit(self, estimator, X, y, fit_params):
         return estimator.fit(X, y, **fit_params)

@@ -19,16 +19,58 @@ To allow that at any time, the strategy keeps the training rows.
 
 import copy
 import time
+from collections.abc import Mapping
 
-from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils.metadata_routing import _routing_enabled, process_routing
-from sklearn.utils.validation import _num_samples
+from sklearn.base import clone
+from sklearn.model_selection import ParameterGrid
+from sklearn.utils.metadata_routing import process_routing
 
 from ..base import UnlearnUpdate
-from ._base import UnlearningStrategy, get_strategy, register_strategy
-from .composite import _adopt, _is_exact, _split_params, _unlearn_one
+from ..utils._sklearn_compat import BaseSearchCV, _num_samples, _routing_enabled
+from ._base import (
+    UnlearningStrategy,
+    get_strategy,
+    register_strategy,
+    step_guarantee,
+    worst_guarantee,
+)
+from .composite import _adopt, _split_params, _unlearn_one
 
 __all__ = ["SearchStrategy"]
+
+
+def _candidates(search):
+    """The estimators ``search`` may choose from, built lazily from its parameters.
+
+    Every combination of ``param_grid`` (or of the lists of
+    ``param_distributions``: a distribution draws numbers, so the template's
+    value stands for it) set on a clone of ``search.estimator``, as the search
+    builds its candidates. Searches with neither yield the template.
+    """
+    grid = getattr(search, "param_grid", None)
+    if grid is None:
+        grid = getattr(search, "param_distributions", None)
+    if grid is None:
+        yield search.estimator
+        return
+    grids = [grid] if isinstance(grid, Mapping) else grid
+    try:
+        grid = ParameterGrid(
+            [{k: v for k, v in g.items() if not hasattr(v, "rvs")} for g in grids]
+        )
+    except (TypeError, ValueError, AttributeError):
+        # An invalid grid fails the search's own fit; until then the template
+        # is all there is to judge.
+        yield search.estimator
+        return
+    for params in grid:
+        try:
+            # Cloned as the search does: set_params must not alter the grid's
+            # estimators through nested parameters.
+            candidate = clone(search.estimator).set_params(**clone(params, safe=False))
+        except ValueError:  # an invalid parameter name: the search's fit raises
+            continue
+        yield candidate
 
 
 class SearchStrategy(UnlearningStrategy):
@@ -50,6 +92,12 @@ class SearchStrategy(UnlearningStrategy):
     def supports(cls, estimator):
         return isinstance(estimator, BaseSearchCV) and estimator.refit is not False
 
+    @classmethod
+    def guarantee(cls, estimator):
+        # The best estimator may be any candidate: the worst of theirs (a grid
+        # may swap a pipeline step for an approximate unlearner).
+        return worst_guarantee(step_guarantee(c) for c in _candidates(estimator))
+
     def _best_params(self, search, params):
         if _routing_enabled():
             return dict(process_routing(search, "fit", **params).estimator.fit)
@@ -64,7 +112,6 @@ class SearchStrategy(UnlearningStrategy):
         )
         estimator.best_estimator_ = best
         self.best_ = strategy
-        self.exact = _is_exact(strategy, best)
         return estimator
 
     def validate_forget(self, estimator, X):

@@ -4,8 +4,8 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import StrOptions
 
+from ..utils._sklearn_compat import StrOptions
 from ._base import _BaseDeletionForest
 
 __all__ = ["UnlearningTreeClassifier", "UnlearningTreeRegressor"]
@@ -26,6 +26,14 @@ _DOC_STATE = """
     refit on the retained rows with the same ``random_state``: the same
     model, and faster there than rebuilding most of it
     (``unlearn_history_`` records the strategy ``"refit"``).
+
+    Nothing of a forgotten row stays: its content is erased at once, and its
+    row id goes from every per-row structure (the ledger, the tree's rows per
+    node) when the forgotten rows are renumbered away, after each request
+    for models of up to about 7,000 rows, else once they make more than 1/64
+    of the row slots, and always before the model is pickled or copied. The
+    renumbered model equals, array for array, the one ``fit`` on the
+    retained rows builds.
 """
 
 

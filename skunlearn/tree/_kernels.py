@@ -4,8 +4,10 @@ One tree is a handful of flat arrays, nodes in preorder:
 
 - ``NI`` (n_nodes, 10) int64: feature, left, right, start, end, depth, slot,
   kind, n_rows, parent. ``left == -1`` marks a leaf. ``[start, end)`` is the
-  node's range in the tree's ``order`` array (row ids, ascending within every
-  node, dead rows included until a rebuild drops them). ``slot`` indexes the
+  node's range in the tree's ``order`` array (row ids; a node's range is its
+  children's, left then right; a leaf's rows ascend, except in a subtree
+  rebuilt on exact counts, which keeps the order its rows had; dead rows stay
+  until a rebuild or :func:`renumber` drops them). ``slot`` indexes the
   cached split statistics (``-1``: none). ``kind`` of a leaf: 1 when it can
   never split again after deletions (depth, size, purity), 2 when it had no
   valid split (re-examined whenever one of its rows goes).
@@ -443,6 +445,9 @@ def _packed_sums(xs, m, cvp, nk, pk, hpk, bins, C, bits, buf, base, e0, S):
         buf[e0 + t] = eq >> np.int64(bits * C)
 
 
+_ALL_FEATURES = np.empty(0, dtype=np.bool_)
+
+
 @njit(cache=True, nogil=True)
 def eval_splits(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn):
     """Candidate splits of a node (totals must be in ``buf`` already).
@@ -457,14 +462,34 @@ def eval_splits(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn):
     candidates, the others a reserve that takes over when an active value
     loses its last row, so that a deletion seldom needs the node's rows.
     """
+    eval_features(
+        rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn, _ALL_FEATURES
+    )
+
+
+@njit(cache=True, nogil=True)
+def eval_features(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn, which):
+    """:func:`eval_splits` of the candidate features ``j`` with ``which[j]``.
+
+    The other features' part of ``buf`` is left as it is (an empty
+    ``which``: every feature). A feature's part depends on its values alone:
+    the part :func:`eval_splits` writes.
+    """
     mtry, k, S, p = P[P_MTRY], P[P_K], P[P_S], P[P_P]
     k2 = 2 * k
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     clf = P[P_CLF]
-    for q in range(o_cst, o_tot):
-        buf[q] = 0.0
-    for q in range(o_ceq, o_perm):
-        buf[q] = 0.0
+    every = which.shape[0] == 0
+    if every:
+        for q in range(o_cst, o_tot):
+            buf[q] = 0.0
+        for q in range(o_ceq, o_perm):
+            buf[q] = 0.0
+    else:
+        for j in range(mtry):
+            if which[j]:
+                buf[o_cst + j * k2 * S : o_cst + (j + 1) * k2 * S] = 0.0
+                buf[o_ceq + j * k2 : o_ceq + (j + 1) * k2] = 0.0
     xs, bins, ycq, hist, hk, vk, cvp, iscr, hrow, hs, xf, hf, pk, hpk = scr
     feats = iscr[:mtry]
     _select_features(nodekey, p, mtry, feats, hk)
@@ -489,6 +514,8 @@ def eval_splits(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn):
         for q in range(m):
             ycq[q] = yc[rows[q]]
     for j in range(mtry):
+        if not every and not which[j]:
+            continue
         f = feats[j]
         buf[o_f + j] = f
         fkey = h2(nodekey ^ _VALUE_SALT, np.uint64(f))
@@ -537,6 +564,9 @@ def eval_splits(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn):
             for u in range(nk):
                 r += (hs[u] < hs[t]) | ((hs[u] == hs[t]) & (cv[u] < cv[t]))
             buf[o_perm + j * k2 + r] = t
+        # the unused places too: a slot holds nothing of an earlier node
+        for t in range(nk, k2):
+            buf[o_perm + j * k2 + t] = 0.0
         if nk == 0:
             continue
         base = o_cst + j * k2 * S
@@ -1234,11 +1264,11 @@ def release(NI, SD, sd, send, base, node, lo, end, skip, free, hi):
 
 
 @njit(cache=True, nogil=True)
-def compact(NI, NF, NK, NT, SD, nNI, nNF, nNK, nNT, nSD, new_id):
+def compact(NI, NF, NK, NT, SD, nNI, nNF, nNK, nNT, nSD, new_id, slot_min=0):
     """Copy the live nodes (reachable from the root) in preorder; drop garbage.
 
     ``new_id`` (one entry per node) receives each node's new id, -1 for
-    garbage.
+    garbage. Slots of nodes of fewer than ``slot_min`` rows are dropped.
     """
     n_nodes = NI.shape[0]
     new_id[:] = -1
@@ -1255,10 +1285,12 @@ def compact(NI, NF, NK, NT, SD, nNI, nNF, nNK, nNT, nSD, new_id):
         nNF[nn, :] = NF[node, :]
         nNK[nn] = NK[node]
         nNT[nn, :] = NT[node, :]
-        if NI[node, SLOT] >= 0:
+        if NI[node, SLOT] >= 0 and NI[node, NROWS] >= slot_min:
             nSD[ns, :] = SD[NI[node, SLOT], :]
             nNI[nn, SLOT] = ns
             ns += 1
+        else:
+            nNI[nn, SLOT] = -1
         par = NI[node, PARENT]
         nNI[nn, PARENT] = new_id[par] if par >= 0 else -1
         if par >= 0:
@@ -1276,7 +1308,163 @@ def compact(NI, NF, NK, NT, SD, nNI, nNF, nNK, nNT, nSD, new_id):
 
 
 @njit(cache=True, nogil=True)
-def count_live(NI):
+def refresh_slots(NI, NK, SD, n_nodes, order, alive, X, yc, yr, rk, sw, tkey, P):
+    """Make each slot the one a fit on the retained rows computes.
+
+    A stored value that loses its last row is erased (NaN) and its slot
+    works on with the others (see :func:`delete`), where a fit stores the
+    next value by hash instead: the features that lost one are evaluated
+    again from the node's live rows (``order`` ranges of nodes ``0 ..
+    n_nodes - 1``, ``alive``), and hold no sign of the value. A feature
+    whose values left are all stored (their rows are all the node's) is
+    marked complete, as a fit marks it. Returns the number of slots
+    evaluated again.
+    """
+    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    k2 = 2 * k
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
+    boot = P[P_BOOT]
+    no_block = np.empty((0, 0), dtype=np.float64)
+    no_pos = np.empty(0, dtype=np.int64)
+    rows = np.empty(0, dtype=order.dtype)
+    wr = np.empty(0, dtype=np.float64)
+    scr = new_scratch(1, P)
+    which = np.empty(mtry, dtype=np.bool_)
+    n_done = 0
+    for v in range(n_nodes):
+        slot = NI[v, SLOT]
+        if slot < 0:
+            continue
+        sd = SD[slot]
+        erased = False
+        for j in range(mtry):
+            which[j] = False
+            n_eq = 0.0
+            for t in range(int(sd[o_nc + j])):
+                cvt = sd[o_cv + j * k2 + t]
+                if cvt != cvt:
+                    which[j] = True
+                    erased = True
+                n_eq += sd[o_ceq + j * k2 + t]
+            if not which[j] and n_eq == sd[o_tot]:
+                sd[o_comp + j] = 1.0
+        if not erased:
+            continue
+        s = NI[v, START]
+        e = NI[v, END]
+        if e - s > rows.shape[0]:
+            rows = np.empty(e - s, dtype=order.dtype)
+            wr = np.empty(e - s, dtype=np.float64)
+        n = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, False)
+        if n > scr[0].shape[0]:
+            scr = new_scratch(n, P)
+        # the features that lost a value: the others' parts are a fit's
+        eval_features(
+            rows, wr, n, X, yc, yr, P, NK[v], sd, no_block, no_pos, scr, no_pos,
+            which,
+        )  # fmt: skip
+        n_done += 1
+    return n_done
+
+
+@njit(cache=True, nogil=True)
+def _merge_runs(a, s, e, tmp, st):
+    """Sort ``a[s:e]`` in place by merging its ascending runs.
+
+    A subtree rebuilt on exact counts leaves a leaf's rows in the order of
+    the ranges they came from: a few ascending runs, merged in ``m log r``
+    for ``m`` rows in ``r`` runs. ``tmp`` (as long as ``a``) and ``st``
+    (``e - s + 1`` places) are scratch.
+    """
+    nr = 0
+    st[0] = s
+    for q in range(s + 1, e):
+        if a[q] < a[q - 1]:
+            nr += 1
+            st[nr] = q
+    nr += 1
+    st[nr] = e
+    src, dst = a, tmp
+    in_tmp = False
+    while nr > 1:
+        k = 0
+        for r in range(0, nr, 2):
+            lo = st[r]
+            if r + 1 == nr:
+                dst[lo:e] = src[lo:e]
+            else:
+                mid, hi = st[r + 1], st[r + 2]
+                i, j, o = lo, mid, lo
+                while i < mid and j < hi:
+                    if src[j] < src[i]:
+                        dst[o] = src[j]
+                        j += 1
+                    else:
+                        dst[o] = src[i]
+                        i += 1
+                    o += 1
+                dst[o : o + mid - i] = src[i:mid]
+                o += mid - i
+                dst[o : o + hi - j] = src[j:hi]
+            st[k] = lo
+            k += 1
+        st[k] = e
+        nr = k
+        src, dst = dst, src
+        in_tmp = not in_tmp
+    if in_tmp:
+        a[s:e] = tmp[s:e]
+
+
+@njit(cache=True, nogil=True)
+def renumber(order, NI, n_nodes, new_id):
+    """``order`` in new row ids, without dead ones; node ranges moved to match.
+
+    ``new_id`` maps each old row id to its new one (-1: forgotten, or
+    otherwise gone). The dead ids leave (rows forgotten since the last
+    renumbering, and the filler a cleared range ends with, see
+    :func:`clear_subtree`), the ``[start, end)`` of nodes ``0 .. n_nodes - 1``
+    of ``NI`` (a tree without garbage, see :func:`compact`) shrink to their
+    live rows, and each leaf's rows are sorted: the ``order`` a fit on the retained
+    rows builds (a node's range is its children's, left then right; a leaf's
+    rows ascend), whatever order a rebuilt subtree left them in. One pass
+    over ``order`` to count, one to copy, one over the nodes. Returns the
+    new ``order``.
+    """
+    n = order.shape[0]
+    m = 0
+    for q in range(n):
+        if new_id[order[q]] >= 0:
+            m += 1
+    out = np.empty(m, dtype=order.dtype)
+    # new position of each old one (of the first live row at or after it)
+    pos = np.empty(n + 1, dtype=np.int64)
+    m = 0
+    for q in range(n):
+        pos[q] = m
+        i = new_id[order[q]]
+        if i >= 0:
+            out[m] = i
+            m += 1
+    pos[n] = m
+    tmp = np.empty(m, dtype=order.dtype)
+    st = np.empty(m + 1, dtype=np.int64)
+    for v in range(n_nodes):
+        s = pos[NI[v, START]]
+        e = pos[NI[v, END]]
+        NI[v, START] = s
+        NI[v, END] = e
+        if NI[v, LEFT] < 0:
+            for q in range(s + 1, e):
+                if out[q] < out[q - 1]:
+                    _merge_runs(out, s, e, tmp, st)
+                    break
+    return out
+
+
+@njit(cache=True, nogil=True)
+def count_live(NI, slot_min=0):
+    """Nodes reachable from the root, and their slots (see :func:`compact`)."""
     n_nodes = NI.shape[0]
     stack = np.empty(n_nodes + 1, dtype=np.int64)
     stack[0] = 0
@@ -1287,7 +1475,7 @@ def count_live(NI):
         sp -= 1
         node = stack[sp]
         nn += 1
-        if NI[node, SLOT] >= 0:
+        if NI[node, SLOT] >= 0 and NI[node, NROWS] >= slot_min:
             ns += 1
         if NI[node, LEFT] >= 0:
             stack[sp] = NI[node, RIGHT]

@@ -14,11 +14,10 @@ import pickle
 import numpy as np
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import _num_samples
 
 from .._ledger import row_fingerprints
 from ..exceptions import UnknownRowsError
+from ._sklearn_compat import _num_samples, _safe_indexing
 
 __all__ = [
     "assert_no_residue",

@@ -316,3 +316,23 @@ def test_unlearn_builds_new_blocks_and_never_mutates_old_ones():
     )
     assert changed >= 1
     assert sum(r.size for r in model.leaf_rows_) == sum(r.size for r in leaf_rows) - 3
+
+
+def test_large_model_defers_erased_slots_until_saved():
+    # Compacting copies every kept row: a model of many rows keeps erased
+    # slots until they are 1/64 of its rows, and a pickle never holds them.
+    X, _ = make_blobs(5000, n_features=20, centers=3, random_state=0)
+    model = DCKMeans(n_clusters=3, n_leaves=16, random_state=0).fit(X)
+    assert model._compact_min_rows < 5000
+    model.unlearn(X[[0, 4999]])
+    model.unlearn(X[[7]])
+    assert model.ledger_.n_stored == 5000 and model.ledger_.n_rows == 4997
+    keep = np.setdiff1d(np.arange(5000), [0, 7, 4999])
+    loaded = pickle.loads(pickle.dumps(model))
+    refit = DCKMeans(n_clusters=3, n_leaves=16, random_state=0).fit(X[keep])
+    for m in (model, loaded):
+        assert m.ledger_.n_stored == m.ledger_.n_rows == 4997
+        assert_array_equal(m.ledger_.X, refit.ledger_.X)
+        for rows, fresh in zip(m.leaf_rows_, refit.leaf_rows_):
+            assert_array_equal(rows, fresh, strict=True)
+        assert_same_model(m, refit)

@@ -23,6 +23,7 @@ from sklearn.linear_model import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skunlearn._ledger import row_fingerprints
@@ -112,6 +113,9 @@ _CHECKED = [
     ),
     SISARegressor(DecisionTreeRegressor(), n_shards=3, random_state=0),
     SISARegressor(Ridge(), n_shards=3, random_state=0),
+    # The defaults: estimator=None stands for a decision tree.
+    SISAClassifier(),
+    SISARegressor(),
 ]
 
 _SGD_WEIGHTS = (
@@ -184,6 +188,70 @@ def test_regressor_equals_refit(est, reg_data):
     X, y = reg_data
     result = check_unlearning(est, X, y, forget=0.1, rtol=0, atol=0)
     _assert_same_ensemble(result["unlearned"], result["gold"], X)
+
+
+@pytest.mark.parametrize(
+    "Est, default, data",
+    [
+        (SISAClassifier, DecisionTreeClassifier, "clf_data"),
+        (SISARegressor, DecisionTreeRegressor, "reg_data"),
+    ],
+)
+def test_default_estimator_equals_refit(Est, default, data, request):
+    # estimator=None used to recurse through the tags (the kind of the SISA
+    # was asked of its tags, which ask the base estimator, which is the
+    # default one chosen by kind).
+    X, y = request.getfixturevalue(data)
+    assert get_tags(Est()).estimator_type == get_tags(default()).estimator_type
+    model = Est().fit(X, y).unlearn(X[:3])
+    assert type(model.estimator_) is default
+    assert all(type(m) is default for m in model.estimators_)
+    # The seed drawn at fit (random_state=None) is the one a refit needs.
+    gold = Est(random_state=model.seed_).fit(X[3:], y[3:])
+    _assert_same_ensemble(model, gold, X)
+
+
+def test_fitted_layout_attributes(clf_data):
+    X, y = clf_data
+    model = _sgd_sisa(n_shards=3, n_slices=4).fit(X, y)
+    assert model.seed_ == 0  # an integer random_state is the seed itself
+    assert model.training_mode_ == "partial_fit"
+    assert (model.n_shards_, model.n_slices_) == (3, 4)
+    assert _tree_sisa().fit(X, y).training_mode_ == "fit"
+    warm = SISAClassifier(LogisticRegression(), n_slices=2).fit(X, y)
+    assert warm.training_mode_ == "warm_start"
+    # The layout is frozen at fit: new parameters apply at the next fit only.
+    model.set_params(n_shards=7)
+    assert model.n_shards_ == 3
+    # The former private names read the same values, and cannot be set.
+    old_names = (model._seed, model._mode, model._n_shards, model._n_slices)
+    assert old_names == (0, "partial_fit", 3, 4)
+    with pytest.raises(AttributeError):
+        model._seed = 1
+
+
+def test_model_pickled_with_the_old_attribute_names_loads_and_unlearns(clf_data):
+    X, y = clf_data
+    model = _sgd_sisa().fit(X, y)
+    # An old pickle: the same class, its fitted state under the private names.
+    old = SISAClassifier.__new__(SISAClassifier)
+    state = dict(model.__dict__)
+    for private, public in [
+        ("_seed", "seed_"),
+        ("_mode", "training_mode_"),
+        ("_n_shards", "n_shards_"),
+        ("_n_slices", "n_slices_"),
+    ]:
+        state[private] = state.pop(public)
+    old.__dict__.update(state)
+    blob = pickle.dumps(old)
+    assert b"_n_shards" in blob and b"n_shards_" not in blob
+
+    loaded = pickle.loads(blob)
+    assert "_seed" not in vars(loaded)
+    assert (loaded.seed_, loaded.training_mode_) == (model.seed_, "partial_fit")
+    assert (loaded.n_shards_, loaded.n_slices_) == (model.n_shards_, 4)
+    _assert_same_ensemble(loaded.unlearn(X[:7]), model.unlearn(X[:7]), X)
 
 
 def test_sample_weight_forgotten_with_rows(clf_data):

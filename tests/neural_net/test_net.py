@@ -13,7 +13,7 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import make_classification, make_regression  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
-from skunlearn._ledger import row_fingerprints  # noqa: E402
+from skunlearn._ledger import TrainingLedger, row_fingerprints  # noqa: E402
 from skunlearn.exceptions import ForgetAllRowsError, UnknownRowsError  # noqa: E402
 from skunlearn.neural_net import (  # noqa: E402
     SCRUB,
@@ -308,6 +308,81 @@ def test_retain_budget_and_partial_fit(task):
     # a new fit starts a new training set
     net.fit(X[:100], y[:100])
     assert net.ledger_.n_rows == 100 and net.unlearn_history_ == []
+
+
+def _assert_rows_point_at_kept_rows(net):
+    # retain_rows_ and calib_rows_ are ledger ids of the rows kept beside them
+    fp = net.ledger_.fingerprints()
+    for rows, stored in (
+        (net.retain_rows_, net.retain_X_),
+        (net.calib_rows_, net.calib_X_),
+    ):
+        np.testing.assert_array_equal(fp[rows], row_fingerprints(stored))
+
+
+def test_partial_fit_after_forgetting_numbers_rows_as_one_fit(task, monkeypatch):
+    X, y = task["X"], task["y"]
+    torch.manual_seed(0)
+    net = _clf(max_epochs=2, unlearn_method__max_epochs=1).fit(X[:100], y[:100])
+    net.unlearn(X[[0, 50]], y[[0, 50]])  # erased slots go at once
+    assert net.ledger_.n_stored == net.ledger_.n_rows == 98
+    _assert_rows_point_at_kept_rows(net)
+    monkeypatch.setattr(type(net), "_compact_min_rows", 1)
+    net.unlearn(X[[99]], y[[99]])  # this one is kept, erased, for later
+    assert net.ledger_.n_stored == 98 and net.ledger_.n_rows == 97
+    _assert_rows_point_at_kept_rows(net)
+    net.partial_fit(X[100:150], y[100:150])
+    # the ledger is that of one fit on the retained rows then the new ones
+    keep = np.r_[1:50, 51:99, 100:150]
+    fresh = vars(TrainingLedger(X[keep], y[keep], compact="never"))
+    got = vars(net.ledger_)
+    assert got.keys() == fresh.keys()
+    for name, value in fresh.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(got[name], value, strict=True)
+        else:
+            assert got[name] == value, name
+    _assert_rows_point_at_kept_rows(net)
+    all_rows = np.sort(np.concatenate([net.retain_rows_, net.calib_rows_]))
+    np.testing.assert_array_equal(all_rows, np.arange(keep.size))
+    # rows of both calls are forgotten
+    net.unlearn(X[[1, 120]], y[[1, 120]])
+    assert net.ledger_.n_rows == keep.size - 2
+    _assert_rows_point_at_kept_rows(net)
+
+
+def test_retain_sample_is_chosen_by_content(task):
+    X, y = task["X"][:150], task["y"][:150]
+
+    def make():
+        return _clf(
+            max_epochs=1,
+            train_split=None,
+            retain_budget=40,
+            unlearn_method__max_epochs=1,
+        )
+
+    torch.manual_seed(0)
+    net = make().fit(X, y)
+    # rows of several partial_fit calls are sampled as in one fit
+    chunked = make().fit(X[:90], y[:90]).partial_fit(X[90:], y[90:])
+    np.testing.assert_array_equal(chunked.retain_rows_, net.retain_rows_)
+    np.testing.assert_array_equal(chunked.retain_X_, net.retain_X_)
+    # forgetting rows outside the sample leaves a fit's sample on the rest
+    outside = np.setdiff1d(np.arange(150), net.retain_rows_)
+    gone = outside[[0, 1, -1]]
+    net.unlearn(X[gone], y[gone])
+    keep = np.setdiff1d(np.arange(150), gone)
+    fresh = make().fit(X[keep], y[keep])
+    for name in ("retain_X_", "retain_y_", "retain_rows_"):
+        np.testing.assert_array_equal(
+            getattr(net, name), getattr(fresh, name), strict=True
+        )
+    # forgetting a sampled row leaves the rest of the sample
+    row = keep[net.retain_rows_[0]]
+    net.unlearn(X[[row]], y[[row]])
+    np.testing.assert_array_equal(net.retain_X_, fresh.retain_X_[1:])
+    _assert_rows_point_at_kept_rows(net)
 
 
 def test_bad_retain_budget_raises_before_training(task):

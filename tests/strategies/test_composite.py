@@ -30,7 +30,13 @@ from sklearn.preprocessing import (
 from skunlearn import Unlearnable
 from skunlearn.exceptions import UnknownRowsError
 from skunlearn.pipeline import make_pipeline
+from skunlearn.utils._sklearn_compat import SKLEARN_TARGET_ENCODER_CV_SPLITTER
 from skunlearn.utils.estimator_checks import check_unlearning
+
+needs_target_encoder_cv_splitter = pytest.mark.skipif(
+    not SKLEARN_TARGET_ENCODER_CV_SPLITTER,
+    reason="TargetEncoder(cv=splitter) needs scikit-learn >= 1.9",
+)
 
 
 # --------------------------------------------------------------- mixed data
@@ -385,6 +391,7 @@ def test_failure_midway_leaves_pipeline_unchanged(monkeypatch):
     assert pipe.ledger_.n_rows == n_before and pipe.unlearn_history_ == []
 
 
+@needs_target_encoder_cv_splitter
 def test_target_encoder_step_is_refit_like_pipeline_fit():
     from sklearn.model_selection import KFold
     from sklearn.preprocessing import TargetEncoder
@@ -428,6 +435,7 @@ def test_column_transformer_remainder_and_nesting(remainder):
     check_unlearning(Unlearnable(clone(ct)), X, forget=[0, 1, 2], rtol=1e-9)
 
 
+@needs_target_encoder_cv_splitter
 def test_target_encoder_inside_column_transformer():
     from sklearn.model_selection import KFold
     from sklearn.preprocessing import TargetEncoder

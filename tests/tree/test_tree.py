@@ -5,6 +5,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
+from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -293,3 +294,216 @@ def test_forget_set_validation_fast_path_and_errors():
     for a in (fast, slow):
         for key, value in gold.tree_structure().items():
             assert_array_equal(a.tree_structure()[key], value)
+
+
+# ------------------------------------------------ no trace of forgotten rows
+def test_renumber_drops_dead_ids_and_sorts_leaves():
+    # Old rows 0..9, rows 2 and 7 gone. Node 2's subtree was rebuilt on 3
+    # live rows, in the order of the ranges they came from (leaf 3 holds
+    # 8, 3), in [4, 7) of its range [4, 9); the rest is filler (7).
+    from skunlearn.tree import _kernels as K
+
+    NI = np.zeros((5, K.N_INT), dtype=np.int64)
+    NI[:, K.LEFT] = NI[:, K.RIGHT] = -1
+    NI[0, [K.LEFT, K.RIGHT, K.START, K.END]] = 1, 2, 0, 9
+    NI[1, [K.START, K.END]] = 0, 4
+    NI[2, [K.LEFT, K.RIGHT, K.START, K.END]] = 3, 4, 4, 7
+    NI[3, [K.START, K.END]] = 4, 6
+    NI[4, [K.START, K.END]] = 6, 7
+    order = np.array([0, 2, 5, 9, 8, 3, 6, 7, 7], dtype=np.int32)
+    alive = np.ones(10, dtype=bool)
+    alive[[2, 7]] = False
+    new_id = (np.cumsum(alive) - 1).astype(np.int32)
+    new_id[~alive] = -1
+    out = K.renumber(order, NI, 5, new_id)
+    assert out.dtype == np.int32
+    assert_array_equal(out, [0, 4, 7, 2, 6, 5])  # leaf 3: new ids 6, 2 sorted
+    assert_array_equal(NI[:, K.START], [0, 0, 3, 3, 5])
+    assert_array_equal(NI[:, K.END], [6, 3, 6, 5, 6])
+
+
+def test_merge_runs_sorts_a_range_of_ascending_runs():
+    from skunlearn.tree import _kernels as K
+
+    rng = np.random.RandomState(0)
+    for n_runs in (1, 2, 3, 7, 40):
+        runs = [np.sort(rng.choice(10**6, rng.randint(1, 30))) for _ in range(n_runs)]
+        seg = np.concatenate(runs).astype(np.int32)
+        a = np.r_[[5, 3], seg, [9, 1]].astype(np.int32)
+        s, e = 2, 2 + seg.size
+        K._merge_runs(a, s, e, np.empty_like(a), np.empty(seg.size + 1, np.int64))
+        assert_array_equal(a, np.r_[[5, 3], np.sort(seg), [9, 1]])
+
+
+def _tree_models():
+    from skunlearn.ensemble import (
+        UnlearningForestClassifier,
+        UnlearningForestRegressor,
+    )
+
+    return {
+        "tree_classifier": UnlearningTreeClassifier(random_state=0),
+        "tree_regressor": UnlearningTreeRegressor(random_state=1),
+        "forest_classifier": UnlearningForestClassifier(5, random_state=2),
+        # two threads renumber the trees
+        "forest_classifier_no_bootstrap": UnlearningForestClassifier(
+            5, bootstrap=False, random_state=3, n_jobs=2
+        ),
+        "forest_regressor": UnlearningForestRegressor(5, random_state=4),
+    }
+
+
+def _assert_same(got, want, where):
+    from skunlearn._ledger import TrainingLedger
+    from skunlearn.tree._base import _Tree
+
+    assert type(got) is type(want), (where, type(got), type(want))
+    if isinstance(want, _Tree | TrainingLedger):
+        _assert_same(got.__getstate__(), want.__getstate__(), where)
+    elif isinstance(want, dict):
+        assert sorted(got) == sorted(want), where
+        for k in want:
+            _assert_same(got[k], want[k], f"{where}.{k}")
+    elif isinstance(want, list):
+        assert len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want)):
+            _assert_same(g, w, f"{where}[{i}]")
+    elif isinstance(want, np.ndarray):
+        assert_array_equal(got, want, err_msg=where, strict=True)
+    else:
+        assert got == want, (where, got, want)
+
+
+def assert_fresh_state(model, fresh):
+    """``model`` holds what ``fresh`` holds, array for array (history aside)."""
+
+    def state(est):
+        return {k: v for k, v in vars(est).items() if k != "unlearn_history_"}
+
+    _assert_same(state(model), state(fresh), type(model).__name__)
+
+
+def _slot_candidate_row(model, X, exclude):
+    # a training row (not in exclude) whose value is a stored candidate of
+    # the root of tree 0: forgetting it erases that value from the slot
+    from skunlearn.tree import _kernels as K
+
+    tree, P = model.trees_[0], model._P_
+    o = K.offsets(int(P[K.P_MTRY]), int(P[K.P_K]), int(P[K.P_S]))
+    sd = tree.SD[tree.NI[0, K.SLOT]]
+    f = int(sd[o[7]])
+    values = sd[o[4] : o[4] + int(sd[o[6]])]
+    member = np.zeros(len(X), dtype=bool)
+    member[tree.order] = True
+    member[exclude] = False
+    return int(np.flatnonzero(member & np.isin(X[:, f], values))[0])
+
+
+def _erased_values(model):
+    # stored values erased from the slots (see K.delete)
+    from skunlearn.tree import _kernels as K
+
+    P = model._P_
+    mtry, k2 = int(P[K.P_MTRY]), 2 * int(P[K.P_K])
+    o = K.offsets(mtry, int(P[K.P_K]), int(P[K.P_S]))
+    n = 0
+    for tree in model.trees_:
+        for sd in tree.SD[: int(tree.meta[1])]:
+            for j in range(mtry):
+                cv = sd[o[4] + j * k2 : o[4] + j * k2 + int(sd[o[6] + j])]
+                n += int(np.isnan(cv).sum())
+    return n
+
+
+@pytest.mark.parametrize("deferred", [False, True], ids=["at_once", "deferred"])
+@pytest.mark.parametrize("name", list(_tree_models()))
+def test_forgetting_leaves_a_fresh_fits_state(name, deferred, monkeypatch):
+    # Once compacted (after each request; or, deferred, by pickling and by a
+    # request past 1/64 erased slots), a model holds exactly what a same-seed
+    # fit on the retained rows holds: ledger, row keys, every tree's order,
+    # nodes and slots. Compaction changes no prediction, requests after it
+    # (on the model and on a reloaded copy) stay exact, and the pickle holds
+    # nothing of the forgotten rows.
+    from skunlearn._ledger import row_fingerprints
+    from skunlearn.tree._base import _BaseDeletionForest, _row_keys
+    from skunlearn.utils.estimator_checks import assert_no_residue
+
+    est = _tree_models()[name]
+    monkeypatch.setattr(
+        _BaseDeletionForest, "_compact_min_rows", 0 if deferred else 10**9
+    )
+    rng = np.random.RandomState(0)
+    n = 400
+    X = rng.randn(n, 4)
+    if est._is_classifier:
+        y = (X[:, 0] + 0.5 * rng.randn(n) > 0).astype(int) + (X[:, 1] > 1)
+    else:
+        y = X[:, 0] - 2 * X[:, 1] + 0.1 * rng.randn(n)
+    models = [clone(est).fit(X, y)]
+    requests = [[0, n - 1], [5], [17, 18, 200], [42], list(range(100, 110)), [n - 2]]
+    if est._is_classifier:
+        # a value stored in a slot loses its last row
+        requests[0].append(_slot_candidate_row(models[0], X, sum(requests, [])))
+    gone = []
+    for i, rows in enumerate(requests):
+        for model in models:
+            model.unlearn(X[rows], y[rows])
+        gone += rows
+        keep = np.setdiff1d(np.arange(n), gone)
+        fresh = clone(est).fit(X[keep], y[keep])
+        for model in models:
+            assert_same_trees(model, fresh)
+            assert_array_equal(model.predict(X), fresh.predict(X))
+        model = models[0]
+        compacted = model.ledger_.n_stored == keep.size
+        # deferred: the erased slots stay until they are more than 1/64
+        assert compacted == (not deferred or i == 4)
+        if compacted:
+            assert_fresh_state(model, fresh)
+        if deferred and i == 0:
+            if est._is_classifier:
+                assert _erased_values(model) > 0
+            values = model.predict_proba if est._is_classifier else model.predict
+            before = values(X)
+            loaded = pickle.loads(pickle.dumps(model))  # compacts the model
+            assert model.ledger_.n_stored == keep.size
+            assert_array_equal(values(X), before)
+            assert_fresh_state(model, fresh)
+            assert_fresh_state(loaded, fresh)
+            models.append(loaded)
+    fp = row_fingerprints(X[gone])
+    words = [w.tobytes() for w in (*fp.ravel(), *_row_keys(fp))]
+    for model in models:
+        blob = pickle.dumps(model)  # compacts the model, if it was not
+        assert_fresh_state(model, fresh)
+        assert_fresh_state(pickle.loads(blob), fresh)
+        assert not any(w in blob for w in words)  # fingerprints, row keys
+        assert_no_residue(model, X[gone].ravel())
+        if not est._is_classifier:
+            assert_no_residue(model, y[gone])
+
+
+def test_slot_of_a_feature_left_with_stored_values_only_is_a_fits():
+    # The root stores 10 of a feature's 11 values (k = 5); once the rows of
+    # the 11th are forgotten, its stored values are all the node has: a fit
+    # marks the feature complete, and so does the compacted model.
+    from skunlearn.tree import _kernels as K
+
+    rng = np.random.RandomState(0)
+    X = np.c_[rng.randint(0, 11, 300).astype(float), rng.randn(300)]
+    y = (X[:, 1] > 0).astype(int)
+    est = UnlearningTreeClassifier(max_features=None, random_state=0)
+    model = clone(est).fit(X, y)
+    P = model._P_
+    k2 = 2 * int(P[K.P_K])
+    o = K.offsets(int(P[K.P_MTRY]), int(P[K.P_K]), int(P[K.P_S]))
+    sd = model.trees_[0].SD[model.trees_[0].NI[0, K.SLOT]]
+    j = int(np.flatnonzero(sd[o[7] : o[8]] == 0)[0])  # feature 0
+    stored = sd[o[4] + k2 * j : o[4] + k2 * (j + 1)]
+    assert sd[o[5] + j] == 0 and not np.isnan(stored).any()
+    gone = np.flatnonzero(~np.isin(X[:, 0], stored))
+    model.unlearn(X[gone], y[gone])
+    keep = np.setdiff1d(np.arange(300), gone)
+    fresh = clone(est).fit(X[keep], y[keep])
+    assert fresh.trees_[0].SD[0, o[5] + j] == 1
+    assert_fresh_state(model, fresh)
