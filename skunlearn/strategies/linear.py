@@ -649,18 +649,17 @@ def _within_tolerance(info, stacklevel):
     error = info["error_estimate"]
     if error <= _TOL:
         return True
-    condition = info.get("condition_estimate")
-    because = (
-        ""
-        if condition is None
-        else f"the normal equations' condition is about {condition:.1e} and "
-    )
+    # One text for every request (its figures are in the history's details):
+    # Python's default filter then shows it once per call site instead of at
+    # every request of a model on ill-conditioned data, and its registry of
+    # shown warnings does not grow with each request.
     warnings.warn(
         f"After this request the closed-form model may differ from a refit on "
-        f"the retained rows by up to {error:.1e} (relative), more than {_TOL:.0e}: "
-        f"{because}rounding in the downdated statistics is up to "
-        f"{info['noise_ratio']:.1e} times a fresh fit's. The request is recorded "
-        "as approximate (exact=False); refit the model on the retained rows to "
+        f"the retained rows by more than {_TOL:.0e} (relative): the bound on its "
+        "error, and the condition and rounding behind it, are in "
+        "unlearn_history_[-1]['details'] ('error_estimate', "
+        "'condition_estimate', 'noise_ratio'). The request is recorded as "
+        "approximate (exact=False); refit the model on the retained rows to "
         "make it exact again.",
         NumericalDriftWarning,
         stacklevel=stacklevel + 1,
