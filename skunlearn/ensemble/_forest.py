@@ -7,13 +7,13 @@ import numbers
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from ..tree._base import _BaseDeletionForest
+from ..tree._base import _BaseUnlearningForest
 from ..utils._sklearn_compat import Interval, StrOptions
 
 __all__ = ["UnlearningForestClassifier", "UnlearningForestRegressor"]
 
 _FOREST_CONSTRAINTS = {
-    **_BaseDeletionForest._parameter_constraints,
+    **_BaseUnlearningForest._parameter_constraints,
     "n_estimators": [Interval(numbers.Integral, 1, None, closed="left")],
     "bootstrap": ["boolean"],
     "n_jobs": [numbers.Integral, None],
@@ -45,7 +45,7 @@ _DOC_COMMON = """
 """
 
 
-class UnlearningForestClassifier(ClassifierMixin, _BaseDeletionForest):
+class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
     """A random forest classifier with exact, fast deletion.
     %(common)s
     A deletion decrements the cached class counts of every candidate split
@@ -210,7 +210,7 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseDeletionForest):
         return self.classes_[np.argmax(proba, axis=1)]
 
 
-class UnlearningForestRegressor(RegressorMixin, _BaseDeletionForest):
+class UnlearningForestRegressor(RegressorMixin, _BaseUnlearningForest):
     """A random forest regressor (squared error) with exact deletion.
     %(common)s
     Split statistics of real targets cannot be decremented exactly in floating

@@ -12,11 +12,11 @@ rollback adds the rows back: integer counts, the same bits); the clearing
 copies the subtrees' roots and row ranges, and leaves their old nodes and
 slots as they were until the commit scrubs them. The journal is dropped at
 commit. With ``n_jobs`` > 1, threads share the work (see
-``_BaseDeletionForest._run_phases``).
+``_BaseUnlearningForest._run_phases``).
 
 A forgotten row's id stays in the trees' ``order`` arrays (``gather`` skips
 it through the ledger's ``alive`` mask) until the model compacts (see
-``_BaseDeletionForest._compact_rows``): every per-row structure is then
+``_BaseUnlearningForest._compact_rows``): every per-row structure is then
 renumbered as a fit on the retained rows numbers it, and each tree laid out
 as that fit lays it out, slots included.
 """
@@ -219,7 +219,7 @@ def _root_key(tkey):
     return np.uint64(K.h2(np.uint64(tkey), np.uint64(0x7EE)))
 
 
-class _BaseDeletionForest(UnlearningMixin, BaseEstimator):
+class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
     """Common code of the trees and forests built for deletion."""
 
     _parameter_constraints = {
@@ -970,7 +970,7 @@ _CHUNK = 16
 # 1.7-2.1x; 100 rows of 80,000 take 1/60 of it)
 _REFIT_FRACTION = 0.02
 # Erased row slots go at every request below 2**16 / (trees + 8) slots, at
-# least 256 (see _BaseDeletionForest._compact_min_rows).
+# least 256 (see _BaseUnlearningForest._compact_min_rows).
 _COMPACT_IDS = 2**16
 _COMPACT_LEDGER_SHARE = 8
 _COMPACT_MIN_ROWS = 256

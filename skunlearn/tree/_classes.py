@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from ..utils._sklearn_compat import StrOptions
-from ._base import _BaseDeletionForest
+from ._base import _BaseUnlearningForest
 
 __all__ = ["UnlearningTreeClassifier", "UnlearningTreeRegressor"]
 
@@ -37,7 +37,7 @@ _DOC_STATE = """
 """
 
 
-class UnlearningTreeClassifier(ClassifierMixin, _BaseDeletionForest):
+class UnlearningTreeClassifier(ClassifierMixin, _BaseUnlearningForest):
     """A decision tree classifier that forgets rows exactly and fast.
     %(state)s
     Deleting rows decrements the cached class counts of every candidate split
@@ -119,7 +119,7 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseDeletionForest):
     True
     """
 
-    _parameter_constraints = {**_BaseDeletionForest._parameter_constraints}
+    _parameter_constraints = {**_BaseUnlearningForest._parameter_constraints}
     _parameter_constraints["criterion"] = [StrOptions({"gini", "entropy", "log_loss"})]
 
     def __init__(
@@ -171,7 +171,7 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseDeletionForest):
         return self.classes_[np.argmax(proba, axis=1)]
 
 
-class UnlearningTreeRegressor(RegressorMixin, _BaseDeletionForest):
+class UnlearningTreeRegressor(RegressorMixin, _BaseUnlearningForest):
     """A decision tree regressor (squared error) that forgets rows exactly.
     %(state)s
     Split statistics of real targets cannot be decremented exactly in floating
@@ -249,7 +249,7 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseDeletionForest):
     """
 
     _is_classifier = False
-    _parameter_constraints = {**_BaseDeletionForest._parameter_constraints}
+    _parameter_constraints = {**_BaseUnlearningForest._parameter_constraints}
     _parameter_constraints["criterion"] = [StrOptions({"squared_error"})]
 
     def __init__(

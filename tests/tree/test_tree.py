@@ -425,12 +425,12 @@ def test_forgetting_leaves_a_fresh_fits_state(name, deferred, monkeypatch):
     # (on the model and on a reloaded copy) stay exact, and the pickle holds
     # nothing of the forgotten rows.
     from skunlearn._ledger import row_fingerprints
-    from skunlearn.tree._base import _BaseDeletionForest, _row_keys
+    from skunlearn.tree._base import _BaseUnlearningForest, _row_keys
     from skunlearn.utils.estimator_checks import assert_no_residue
 
     est = _tree_models()[name]
     monkeypatch.setattr(
-        _BaseDeletionForest, "_compact_min_rows", 0 if deferred else 10**9
+        _BaseUnlearningForest, "_compact_min_rows", 0 if deferred else 10**9
     )
     rng = np.random.RandomState(0)
     n = 400
