@@ -404,7 +404,7 @@ def test_training_rows_are_copied_not_referenced(kind):
     X = np.abs(X_CLF[:60]).round(2)
     y = Y_CLF[:60]
     if kind == "dataframe":
-        data = pd.DataFrame(X, columns=list("abcd"))
+        data = pd.DataFrame(X.copy(), columns=list("abcd"))  # pandas 2 would view X
     elif kind == "sparse":
         data = sp.csr_matrix(X)
     else:

@@ -22,7 +22,13 @@ from sklearn.preprocessing import StandardScaler
 from skunlearn import Unlearnable
 from skunlearn.exceptions import NumericalDriftWarning
 from skunlearn.pipeline import make_pipeline
+from skunlearn.utils._sklearn_compat import parse_version, sklearn_version
 from skunlearn.utils.estimator_checks import check_unlearning
+
+# scikit-learn < 1.9 passes lstsq a cutoff of max(n, d) * eps only: singular
+# values that small cannot be told from the statistics' rounding (about
+# sqrt(eps) of the largest), so such a rank change is recorded approximate.
+TINY_LSTSQ_CUTOFF = sklearn_version < parse_version("1.9")
 
 TOL = 1e-9
 
@@ -210,6 +216,9 @@ def test_linear_regression_losing_full_rank_matches_scikit_learn(case, wrap):
     keep = np.setdiff1d(np.arange(len(y)), forget)
     gold = _refit(estimator, X, y, keep)
     X_eval = np.vstack([X, rng.randn(10, 4) * 5])
+    if case == "duplicate" and TINY_LSTSQ_CUTOFF:
+        assert not record["exact"]
+        return
     assert record["exact"] and not drift
     assert _linear_details(record)["rank"] == 3
     _assert_matches(model, gold, X_eval)
@@ -238,7 +247,8 @@ def test_column_left_constant_at_another_value():
     keep = np.setdiff1d(np.arange(len(y)), forget)
     gold = LinearRegression().fit(X[keep], y[keep])
     _assert_honest(model, gold, record, drift, X)
-    assert model.rank_ == gold.rank_ == 3
+    if record["exact"] or not TINY_LSTSQ_CUTOFF:
+        assert model.rank_ == gold.rank_ == 3
 
 
 def test_rank_loss_keeps_the_contract_and_leaves_no_residue():
