@@ -610,16 +610,13 @@ class TrainingLedger:
         min_rows = _DEFER_MIN_ROWS if min_rows is None else min_rows
         return self._alive.size < min_rows or dead * 64 > self._alive.size
 
-    def new_ids(self):
+    def new_ids(self, dtype=np.intp):
         """Row ids after :meth:`compact`: ``new[old]``, or -1 for an erased slot.
 
         Owners that number their own state by row id renumber it with this
         before they compact the ledger.
         """
-        kept = np.flatnonzero(self._alive)
-        new_id = np.full(self._alive.size, -1, dtype=np.intp)
-        new_id[kept] = np.arange(kept.size, dtype=np.intp)
-        return new_id
+        return _renumbering(self._alive.size, np.flatnonzero(self._alive), dtype)
 
     def compact(self, compacted=None):
         """Drop the slots of forgotten rows; row ids are renumbered.
@@ -637,8 +634,7 @@ class TrainingLedger:
 
     def _compacted_state(self, kept, compacted=None):
         """The instance dictionary of this ledger without its erased slots."""
-        new_id = np.full(self._alive.size, -1, dtype=np.intp)
-        new_id[kept] = np.arange(kept.size, dtype=np.intp)
+        new_id = _renumbering(self._alive.size, kept)
         live_entries = self._row_entry[kept]
         live_entries.sort()
         entry_row = new_id[self._entry_row[live_entries]]
@@ -668,8 +664,11 @@ class TrainingLedger:
             return dict(vars(self))
         return self._compacted_state(np.flatnonzero(self._alive))
 
-    def __setstate__(self, state):
-        vars(self).update(state)
+
+def _renumbering(n_slots, kept, dtype=np.intp):
+    new_id = np.full(n_slots, -1, dtype=dtype)
+    new_id[kept] = np.arange(kept.size, dtype=dtype)
+    return new_id
 
 
 def _nothing_to_undo():

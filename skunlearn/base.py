@@ -289,9 +289,7 @@ class UnlearningMixin:
 
     def _check_params_unchanged(self):
         fitted = self.__dict__.get("_fit_params_")
-        if (
-            fitted is None or not self._unlearn_reads_params
-        ):  # fit by an older release, or by a subclass's own fit
+        if fitted is None:  # not recorded: see _record_fit_params
             return
         now = self._shaping_params()
         changed = sorted(
@@ -449,7 +447,6 @@ class UnlearningMixin:
         d = self.__dict__
         changes = update.attributes
         history = self.unlearn_history_
-        recorded = False
         with lock.exclusive(), deferred_sigint() as received:
             old = {name: d.get(name, _MISSING) for name in changes}
             ledger = self.ledger_
@@ -457,22 +454,18 @@ class UnlearningMixin:
             try:
                 undo_ledger = ledger.remove(match, compacted=update.retained)
                 d.update(changes)
-                if not received:
-                    history.append(record)
-                    recorded = True
+                if received:  # a Ctrl-C before the record: roll back
+                    raise KeyboardInterrupt
+                history.append(record)
             except BaseException:
-                if not recorded:
-                    self._restore(old, ledger, undo_ledger)
-                raise
-            if not recorded:  # interrupted before the record: roll back
                 self._restore(old, ledger, undo_ledger)
-            else:
-                if update.commit is not None:
-                    update.commit()
-                led = self.ledger_
-                if led.compact_policy == "never" and led.due(self._compact_min_rows):
-                    self._compact_owned_rows()
-        if received:
+                raise
+            if update.commit is not None:
+                update.commit()
+            led = self.ledger_
+            if led.compact_policy == "never" and led.due(self._compact_min_rows):
+                self._compact_owned_rows()
+        if received:  # after the record: the request stands
             raise KeyboardInterrupt
 
     # ------------------------------------------------------------ compaction
@@ -481,17 +474,39 @@ class UnlearningMixin:
     #: state set it lower.
     _compact_min_rows = None
 
-    def _compact_rows(self):
-        """Drop the forgotten rows' slots from every per-row structure.
+    def _renumbered_rows(self, new_id):
+        """The family's per-row state for the compacted ledger (a hook).
 
         Families whose ledger is ``compact="never"`` (they number their own
-        per-row state by ledger row id) override this: renumber that state
-        for ``kept = self.ledger_.retained()`` (new row ``i`` is old row
-        ``kept[i]``), building new arrays first and assigning them last, then
-        call ``self.ledger_.compact()``. Afterwards the model's per-row state
-        equals a fresh fit's on the retained rows. Other ledgers compact by
-        themselves: the default does nothing.
+        per-row state by ledger row id) override this: given ``new_id``
+        (``new_id[old]`` is a row's id after compaction, -1 for an erased
+        slot), return the attributes renumbered as a fresh fit on the
+        retained rows numbers them, as new objects (nothing published is
+        changed). The default has nothing numbered by row id.
         """
+        return {}
+
+    def _compact_rows(self):
+        """Drop the forgotten rows' slots from the ledger and every per-row structure.
+
+        The family's renumbered state is built off to the side, then set with
+        the compacted ledger; a failure puts both back. Afterwards they equal
+        a fresh fit's on the retained rows.
+        """
+        ledger = self.ledger_
+        if ledger.n_rows == ledger.n_stored:
+            return
+        changes = self._renumbered_rows(ledger.new_ids(self._row_id_dtype))
+        old = {name: self.__dict__.get(name, _MISSING) for name in changes}
+        self.__dict__.update(changes)
+        try:
+            ledger.compact()
+        except BaseException:
+            self._restore(old, ledger, None)
+            raise
+
+    #: dtype of the ids given to :meth:`_renumbered_rows`
+    _row_id_dtype = np.intp
 
     def _compact_owned_rows(self):
         # Compaction changes no prediction: a failure (memory) leaves the erased
@@ -543,10 +558,7 @@ class UnlearningMixin:
         """
         if request_id is None or exc.positions.size != exc.n_forget:
             return False
-        history = self.__dict__.get("unlearn_history_") or getattr(
-            self, "unlearn_history_", ()
-        )
-        for record in reversed(history):
+        for record in reversed(getattr(self, "unlearn_history_", ())):
             if record.get("request_id") == request_id and record.get("n_removed"):
                 warnings.warn(
                     f"Request {request_id!r} was applied already ({record['time']}, "

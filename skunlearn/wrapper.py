@@ -205,7 +205,7 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             keep_X=strategy.keeps_rows_,
             # A strategy that edits the fitted index by ledger row id (nearest
             # neighbours) is compacted with the ledger: see _compact_rows.
-            compact="never" if hasattr(strategy, "compact_rows") else "auto",
+            compact="never" if strategy.numbers_rows_by_id else "auto",
         )
         return self
 
@@ -323,19 +323,14 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
     @property
     def _compact_min_rows(self):
         # The strategy says from which size its state may wait for compaction.
-        strategy = self.__dict__.get("unlearn_strategy_")
-        return getattr(strategy, "compact_min_rows", None)
+        return self.unlearn_strategy_.compact_min_rows
 
-    def _compact_rows(self):
-        # The strategy builds its state for the retained rows (new objects,
-        # nothing changed yet); the ledger drops its erased slots; the new
-        # state is then set. Afterwards both equal a fresh fit's.
-        strategy = self.unlearn_strategy_
-        if not hasattr(strategy, "compact_rows"):
-            return
-        estimator, strategy = strategy.compact_rows(self.estimator_, self.ledger_)
-        self.ledger_.compact()
-        self.__dict__.update(estimator_=estimator, unlearn_strategy_=strategy)
+    def _renumbered_rows(self, new_id):
+        # the strategy builds its state for the retained rows (new objects)
+        estimator, strategy = self.unlearn_strategy_.compact_rows(
+            self.estimator_, self.ledger_
+        )
+        return {"estimator_": estimator, "unlearn_strategy_": strategy}
 
     @property
     def strategy_(self):

@@ -498,7 +498,7 @@ class DCKMeans(
         self.root_ = root
         self.cluster_centers_, self.n_iter_ = self._root_centers(root)
         # The ledger keeps the rows (leaves are re-solved on them). It
-        # compacts only with ``leaf_rows_`` (see _compact_rows), so that their
+        # compacts only with ``leaf_rows_`` (see _renumbered_rows), so that their
         # row ids stay valid; forgotten rows are zeroed in place meanwhile.
         self._init_ledger(
             X,
@@ -581,21 +581,11 @@ class DCKMeans(
         # once they are 1/64 of the rows (see TrainingLedger.due).
         return max(1, 2**16 // self.n_features_in_)
 
-    def _compact_rows(self):
+    def _renumbered_rows(self, new_id):
         # Leaves hold their rows' ids in ascending order; renumbered with the
         # ledger they are those of a fit on the retained rows (a row's leaf
         # depends on its content, and a leaf keeps training order).
-        ledger = self.ledger_
-        if ledger.n_rows == ledger.n_stored:
-            return
-        new_id = ledger.new_ids()
-        old = self.leaf_rows_
-        self.leaf_rows_ = [new_id[rows] for rows in old]
-        try:
-            ledger.compact()
-        except BaseException:
-            self.leaf_rows_ = old
-            raise
+        return {"leaf_rows_": [new_id[rows] for rows in self.leaf_rows_]}
 
     # ------------------------------------------------------- derived output
     def _retained(self):

@@ -247,25 +247,13 @@ class _UnlearningNetMixin(UnlearningMixin):
         self.retain_y_ = retain_y[pick]
         self.retain_rows_ = np.asarray(retain_rows[pick], dtype=np.intp)
 
-    def _compact_rows(self):
+    def _renumbered_rows(self, new_id):
         # Row ids in ``retain_rows_`` and ``calib_rows_`` follow the ledger's:
         # renumbered with it, they are those of a fit on the retained rows.
-        ledger = self.ledger_
-        if ledger.n_rows == ledger.n_stored:
-            return
-        new_id = ledger.new_ids()
-        d = self.__dict__
-        new = {
+        return {
             "retain_rows_": new_id[self.retain_rows_],
             "calib_rows_": new_id[self.calib_rows_],
         }
-        old = {name: d[name] for name in new}
-        d.update(new)
-        try:
-            ledger.compact()
-        except BaseException:
-            d.update(old)
-            raise
 
     def infer(self, x, **fit_params):
         """Run the module on a batch; float64 input is cast to float32 first."""

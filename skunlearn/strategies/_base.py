@@ -131,6 +131,20 @@ class UnlearningStrategy:
     plain_floats_are_valid = False
     #: per-row fit parameters kept with the rows; None keeps all sample-aligned ones
     sample_props = ("sample_weight",)
+    #: whether the strategy's state numbers rows by ledger row id: its owner's
+    #: ledger then compacts only together with it, through :meth:`compact_rows`
+    numbers_rows_by_id = False
+    #: ledger size from which compaction may wait (``TrainingLedger.due``)
+    compact_min_rows = None
+
+    def compact_rows(self, estimator, ledger):
+        """``(estimator, strategy)`` renumbered for the ledger's retained rows.
+
+        Called, for strategies with ``numbers_rows_by_id``, just before the
+        ledger drops its erased slots; returns new objects (nothing published
+        is changed). The default has nothing numbered by row id.
+        """
+        return estimator, self
 
     @classmethod
     def supports(cls, estimator):

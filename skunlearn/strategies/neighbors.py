@@ -329,6 +329,8 @@ class NeighborsStrategy(UnlearningStrategy):
     name = "neighbors"
     exact = True
     keeps_rows = False
+    # the index's rows are numbered like the ledger's (see compact_rows)
+    numbers_rows_by_id = True
     # Every finite float64 array of the right width is valid for any metric.
     plain_floats_are_valid = True
     sample_props = ()

@@ -586,21 +586,21 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         trees = len(self.__dict__.get("trees_") or ())
         return max(_COMPACT_IDS // (trees + _COMPACT_LEDGER_SHARE), _COMPACT_MIN_ROWS)
 
-    def _compact_rows(self):
+    @property
+    def _row_id_dtype(self):
+        # int32 where it fits, as fit makes order: the renumbering looks up an
+        # id per order entry
+        return np.int32 if self.ledger_.n_stored < 2**31 else np.int64
+
+    def _renumbered_rows(self, new_id):
         # The erased rows' slots go from every per-row structure, renumbered
-        # as a fit on the retained rows numbers them: the ledger, the row
-        # keys and each tree's order (its nodes' ranges with it, the tree
-        # laid out as a fit lays it out). New arrays first, published last.
+        # as a fit on the retained rows numbers them: the row keys and each
+        # tree's order (its nodes' ranges with it, the tree laid out as a fit
+        # lays it out).
         led = self.ledger_
-        if led.n_rows == led.n_stored:
-            return
         alive = led.alive
         kept = led.retained()
-        # int32 where it fits: the renumbering looks up an id per order entry
-        new_id = np.cumsum(alive, dtype=np.int32 if alive.size < 2**31 else np.int64)
-        new_id -= 1
-        new_id[~alive] = -1
-        dtype = np.int32 if kept.size < 2**31 else np.int64  # as fit makes order
+        dtype = new_id.dtype
         P = self._P_
         data = self._data()
         trees = self.trees_
@@ -620,14 +620,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         new_trees = [None] * len(trees)
         for i, part in enumerate(done):
             new_trees[i::n_threads] = part
-        row_keys = self._row_keys[kept]
-        old = self.trees_, self._row_keys
-        self.trees_, self._row_keys = new_trees, row_keys
-        try:
-            led.compact()
-        except BaseException:  # the ledger is as it was: so are the trees
-            self.trees_, self._row_keys = old
-            raise
+        return {"trees_": new_trees, "_row_keys": self._row_keys[kept]}
 
     def _rollback(self):
         # one list of entries per tree; a tree's entries are undone in reverse
