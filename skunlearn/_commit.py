@@ -46,7 +46,15 @@ class ModelLock:
     may read (a family's ``unlearn`` calling its own ``predict``).
     """
 
-    __slots__ = ("writer", "_cond", "_readers", "_owner", "_depth", "__weakref__")
+    __slots__ = (
+        "writer",
+        "_cond",
+        "_readers",
+        "_owner",
+        "_depth",
+        "_reading",
+        "__weakref__",
+    )
 
     def __init__(self):
         self.writer = threading.RLock()
@@ -54,10 +62,23 @@ class ModelLock:
         self._readers = 0
         self._owner = None  # thread ident holding the exclusive side
         self._depth = 0
+        # per thread: how deep it is in read methods of this model. A read
+        # method calling another (predict -> predict_proba) must not queue
+        # behind a waiting writer that waits for this very reader.
+        self._reading = threading.local()
 
     @contextmanager
     def shared(self):
-        """Hold the shared (reader) side for the block."""
+        """Hold the shared (reader) side for the block (reentrant per thread)."""
+        local = self._reading
+        depth = getattr(local, "depth", 0)
+        if depth:
+            local.depth = depth + 1
+            try:
+                yield
+            finally:
+                local.depth = depth
+            return
         me = threading.get_ident()
         with self._cond:
             if self._owner == me:
@@ -67,9 +88,11 @@ class ModelLock:
                 while self._owner is not None:
                     self._cond.wait()
                 self._readers += 1
+        local.depth = 1
         try:
             yield
         finally:
+            local.depth = 0
             if not mine:
                 with self._cond:
                     self._readers -= 1

@@ -528,3 +528,33 @@ def test_a_joblib_worker_that_dies_leaves_the_model_as_before(tmp_path):
     model.set_params(n_jobs=1)
     model.unlearn(X_CLF[[1, 50, 90, 110]])
     assert model.ledger_.n_rows == X_CLF.shape[0] - 4
+
+
+def test_nested_read_while_a_writer_waits_does_not_deadlock():
+    # predict calling predict_proba on the same model reads twice; a writer
+    # that starts waiting in between must not block the inner read (it waits
+    # for the outer one, which waits for the inner one).
+    import time
+
+    from skunlearn._commit import ModelLock
+
+    lock, events = ModelLock(), []
+
+    def reader():
+        with lock.shared():
+            time.sleep(0.2)
+            with lock.shared():
+                events.append("inner read")
+
+    def writer():
+        time.sleep(0.05)
+        with lock.exclusive():
+            events.append("write")
+
+    threads = [threading.Thread(target=reader), threading.Thread(target=writer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert not any(t.is_alive() for t in threads), "deadlock"
+    assert events == ["inner read", "write"]
