@@ -173,6 +173,13 @@ def _train_shard(
                     model.partial_fit(X_j, y_j, **kw)
                     n_trained += idx.size
             else:
+                if hasattr(model, "classes_") and not np.array_equal(
+                    model.classes_, np.unique(y_j)
+                ):
+                    # a class the earlier slices lacked: the solution has a
+                    # new shape, so there is nothing to warm start from (the
+                    # same rule, on the same rows, as a refit's)
+                    model = clone(template)
                 model.fit(X_j, y_j, **kw)
                 n_trained += idx.size
         if j < n_slices - 1:

@@ -736,3 +736,22 @@ def test_pipeline_preprocessing_is_per_shard(clf_data):
     model.unlearn(X[forget])
     assert model.estimators_[0] is not before[0]
     assert all(a is b for a, b in zip(before[1:], model.estimators_[1:]))
+
+
+def test_warm_start_slice_that_brings_a_new_class():
+    # In warm-start mode each slice refits on the rows so far, from the last
+    # solution; a slice that brings a class the earlier ones lacked changes
+    # the solution's shape, and training starts afresh there (it used to
+    # fail with "Initialization coef is of shape ..."). Exact against a refit.
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = np.repeat([0, 1, 2], 20)
+    X[y == 2, 0] += 3
+    # about 3 rows per shard's first slice: most leave out a class
+    params = {"n_shards": 3, "n_slices": 6, "random_state": 0}
+    model = SISAClassifier(LogisticRegression(), **params).fit(X, y)
+    assert model.training_mode_ == "warm_start"
+    model.unlearn(X[[0, 25, 50]])
+    keep = np.setdiff1d(np.arange(60), [0, 25, 50])
+    gold = SISAClassifier(LogisticRegression(), **params).fit(X[keep], y[keep])
+    np.testing.assert_array_equal(model.predict_proba(X), gold.predict_proba(X))
