@@ -198,6 +198,15 @@ class UnlearnUpdate:
         raise. Consumers of an ``UnlearnUpdate`` other than
         :meth:`UnlearningMixin.unlearn` must call it (or refuse updates that
         have one).
+
+    changed : bool, default=True
+        For a step of a composite model: whether its output for the retained
+        rows may differ from its output before (a downstream step must then be
+        refit).
+
+    retained_output : object, default=None
+        For a step of a composite model: its new output on the retained rows,
+        when it was computed anyway (saves the composite a ``transform``).
     """
 
     attributes: dict = field(default_factory=dict)
@@ -206,6 +215,18 @@ class UnlearnUpdate:
     details: dict = field(default_factory=dict)
     retained: tuple | None = None
     commit: object = None
+    changed: bool = True
+    retained_output: object = None
+
+    @property
+    def estimator(self):
+        """A strategy plan's new estimator (``attributes["estimator_"]``)."""
+        return self.attributes["estimator_"]
+
+    @property
+    def state(self):
+        """A strategy plan's new state (``attributes["strategy_"]``, or None)."""
+        return self.attributes.get("strategy_")
 
 
 #: The name the forgetting protocol uses for an :class:`UnlearnUpdate`.

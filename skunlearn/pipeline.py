@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline as _Pipeline
 from sklearn.utils.metaestimators import available_if
 
 from .base import UnlearningMixin, UnlearnUpdate
-from .strategies._base import check_forget_2d
+from .strategies._base import ForgetRequest, as_model_plan, check_forget_2d
 from .strategies.composite import (
     PipelineStrategy,
     _is_passthrough,
@@ -205,26 +205,18 @@ class Pipeline(UnlearningMixin, _Pipeline):
 
     def _unlearn(self, match, X, y, **params):
         strategy = self.unlearn_strategy_
-        _, y_f, props = self.ledger_.take(match.rows)
-        cache = {}
-
-        def retained():
-            if "r" not in cache:
-                cache["r"] = self.ledger_.take(
-                    self.ledger_.retained(exclude=match.rows)
-                )
-            return cache["r"]
-
-        step = strategy.unlearn_step(self, X, y_f, props, retained, params)
+        request = ForgetRequest.from_ledger(self.ledger_, match, X, params)
+        plan = as_model_plan(strategy.plan(self, request), strategy)
         return UnlearnUpdate(
             attributes={
-                "steps": step.estimator.steps,
-                "unlearn_strategy_": step.strategy,
+                "steps": plan.estimator.steps,
+                "unlearn_strategy_": plan.state or strategy,
             },
-            strategy=strategy.name,
-            exact=step.exact,
-            details=step.details,
-            retained=cache.get("r"),
+            strategy=plan.strategy,
+            exact=plan.exact,
+            details=plan.details,
+            retained=request.built_retained(),
+            commit=plan.commit,
         )
 
     def _get_unlearning_guarantee(self):

@@ -19,13 +19,15 @@ from . import strategies as _strategies  # noqa: F401  (registers the strategies
 from ._commit import model_lock
 from .base import UnlearningMixin
 from .strategies._base import (
+    ForgetRequest,
     StrategyNotApplicable,
+    as_model_plan,
     check_forget_2d,
     get_strategy,
     register_strategy,
     registered_strategies,
 )
-from .strategies.retrain import NativeStrategy, RetrainStrategy
+from .strategies.retrain import RetrainStrategy
 from .utils._sklearn_compat import (
     HasMethods,
     _fit_context,
@@ -183,7 +185,7 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             estimator = strategy.fit(clone(self.estimator), X, y, fit_params)
         self.estimator_ = estimator
         self.unlearn_strategy_ = strategy
-        if isinstance(strategy, NativeStrategy):
+        if strategy.matches_rows_itself:
             # The wrapped model keeps its own ledger and history (read through
             # ``__getattr__``): one record per request, written by the model
             # that commits it, so no interrupt can separate the two.
@@ -225,18 +227,20 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         return X, self._validate_forget_target(y, _num_samples(X))
 
     def _unlearn(self, match, X, y, **params):
-        update = self.unlearn_strategy_.unlearn(
-            self.estimator_, self.ledger_, match, X, y, params
-        )
+        request = ForgetRequest.from_ledger(self.ledger_, match, X, params)
+        strategy = self.unlearn_strategy_
+        update = as_model_plan(strategy.plan(self.estimator_, request), strategy)
         # strategies name their new state "strategy_" (their protocol's key)
         if "strategy_" in update.attributes:
             update.attributes["unlearn_strategy_"] = update.attributes.pop("strategy_")
+        if update.retained is None:  # lets the ledger compact without a copy
+            update.retained = request.built_retained()
         return update
 
     def unlearn(self, X, y=None, *, request_id=None, **params):
         if "unlearn_strategy_" not in self.__dict__:  # its cost only when it fails
             check_is_fitted(self, "unlearn_strategy_")
-        if not isinstance(self.unlearn_strategy_, NativeStrategy):
+        if not self.unlearn_strategy_.matches_rows_itself:
             return super().unlearn(X, y, request_id=request_id, **params)
         # The wrapped estimator keeps its own ledger, history and
         # all-or-nothing contract: the request is its transaction.

@@ -19,12 +19,11 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from skunlearn import Unlearnable
-from skunlearn.base import UnlearnUpdate
 from skunlearn.ensemble import SISAClassifier, UnlearningForestClassifier
 from skunlearn.pipeline import Pipeline
 from skunlearn.pipeline import make_pipeline as su_make_pipeline
 from skunlearn.strategies import UnlearningStrategy, get_strategy, register_strategy
-from skunlearn.strategies._base import _REGISTRY, refit_step
+from skunlearn.strategies._base import _REGISTRY
 
 
 # An approximate strategy, registered for two subclasses only: it stands for
@@ -51,17 +50,10 @@ class ApproxStrategy(UnlearningStrategy):
     def fit(self, estimator, X, y, fit_params):
         return estimator.fit(X, y, **fit_params)
 
-    def unlearn(self, estimator, ledger, match, X, y, params):
-        X_r, y_r, props_r = ledger.take(ledger.retained(exclude=match.rows))
-        new = clone(estimator).fit(X_r, y_r, **props_r)
-        return UnlearnUpdate(
-            attributes={"estimator_": new}, strategy=self.name, exact=False
-        )
-
-    def unlearn_step(self, estimator, X, y, props, retained, params):
-        update = refit_step(estimator, retained, self)
-        update.exact = False
-        return update
+    def plan(self, estimator, request):
+        plan = self.refit_plan(estimator, request)
+        plan.strategy, plan.exact = self.name, False
+        return plan
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -285,7 +285,7 @@ def test_failure_during_unlearn_changes_nothing(monkeypatch, exc, est):
     def explode(*args, **kwargs):
         raise exc()
 
-    monkeypatch.setattr(strategy_cls, "unlearn", explode)
+    monkeypatch.setattr(strategy_cls, "plan", explode)
     with pytest.raises(exc):
         model.unlearn(X[:5])
     _unchanged(model, before)

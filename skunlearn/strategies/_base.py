@@ -2,14 +2,20 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_array
 
+from ..base import ForgetPlan
+
 __all__ = [
-    "StepUpdate",
+    "ForgetPlan",
+    "ForgetRequest",
     "StrategyNotApplicable",
     "UnlearningStrategy",
     "get_strategy",
@@ -37,65 +43,161 @@ class StrategyNotApplicable(Exception):
     """
 
 
-@dataclass
-class StepUpdate:
-    """What unlearning one step of a composite model computed.
+class _Retained:
+    """The retained rows, built on first use and kept (a request may ask twice)."""
 
-    Returned by :meth:`UnlearningStrategy.unlearn_step`; nothing is committed
-    until the composite model commits the whole update.
+    __slots__ = ("_build", "value")
+
+    def __init__(self, build):
+        self._build = build
+        self.value = None
+
+    def __call__(self):
+        if self.value is None:
+            self.value = self._build()
+        return self.value
+
+
+@dataclass(frozen=True, eq=False)
+class ForgetRequest:
+    """What one component of a model is asked to forget.
+
+    The one input of :meth:`UnlearningStrategy.plan`, whether the strategy's
+    estimator is the whole model (:class:`~skunlearn.Unlearnable`) or a step
+    of a composite model (a pipeline, a column transformer, a search).
 
     Parameters
     ----------
-    estimator : object
-        The step as if fit on the retained rows (a new object).
-    strategy : UnlearningStrategy
-        The strategy holding the new state (a new object, or ``self`` when
-        the state is unchanged).
-    changed : bool
-        Whether the step's output for the retained rows may differ from its
-        output before (a downstream step must then be refit).
-    details : dict
-        Facts for ``unlearn_history_``.
-    exact : bool
-        Whether the step equals its gold standard.
-    retained_output : object or None
-        The new step's output on the retained rows, when it was computed
-        anyway (saves the composite a transform).
+    X : array-like
+        The validated forget rows, as this component saw them in ``fit``
+        (already transformed by the unchanged upstream steps).
+    y : array-like or None
+        Their targets (the stored ones when the model keeps them).
+    props : dict
+        Their per-row fit parameters routed to this component.
+    retained : callable
+        ``retained()`` returns ``(X, y, props)`` of the retained rows as this
+        component sees them: built on first call (it may be costly) and kept.
+    params : dict
+        Unlearning parameters given by the caller.
+    rows : ndarray of int or None
+        Ledger row ids of the forget rows; set only when the component owns
+        the ledger (not for a step of a composite).
+    ledger : TrainingLedger or None
+        The owner's ledger, read-only; set with ``rows``.
+    want_output : bool
+        Whether the caller needs the new component's output on the retained
+        rows (``plan.retained_output``) when it changed; a strategy may leave
+        it None, and the caller then computes ``transform``.
     """
 
-    estimator: object
-    strategy: object
-    changed: bool = True
-    details: dict = field(default_factory=dict)
-    exact: bool = True
-    retained_output: object = None
+    X: Any
+    y: Any
+    props: dict
+    retained: Callable
+    params: dict = field(default_factory=dict)
+    rows: Any = None
+    ledger: Any = None
+    want_output: bool = False
+
+    @property
+    def n_forget(self):
+        """Number of rows to forget."""
+        X = self.X
+        return X.shape[0] if hasattr(X, "shape") else len(X)
+
+    @classmethod
+    def from_ledger(cls, ledger, match, X, params):
+        """The request of a ledger's owner: forget rows ``match.rows``."""
+        rows = match.rows
+        y = None if ledger.y is None else ledger.y[rows]
+        props = {k: v[rows] for k, v in ledger.sample_props.items()}
+        return cls(
+            X=X,
+            y=y,
+            props=props,
+            retained=_Retained(lambda: ledger.take(ledger.retained(exclude=rows))),
+            params=params,
+            rows=rows,
+            ledger=ledger,
+        )
+
+    def built_retained(self):
+        """The retained rows if a strategy built them, else None."""
+        return getattr(self.retained, "value", None)
+
+    def check_no_params(self, name):
+        """Raise ``TypeError`` if the caller passed unlearning parameters."""
+        if self.params:
+            raise TypeError(
+                f"The {name} strategy takes no unlearning parameters, got "
+                f"{sorted(self.params)}."
+            )
 
 
-class _ForgetOnlyLedger:
-    """A ledger holding just the forget rows' payload (rows ``0..k-1``).
+def as_model_plan(plan, strategy):
+    """``plan`` recorded under ``strategy``'s name (a model's history names the
+    model's strategy; the path it took, when it has a name of its own, goes in
+    ``details["strategy"]``)."""
+    if plan.strategy != strategy.name:
+        plan.details = {"strategy": plan.strategy, **plan.details}
+        plan.strategy = strategy.name
+    return plan
 
-    Lets :meth:`UnlearningStrategy.unlearn_step` reuse a strategy's
-    ledger-based :meth:`~UnlearningStrategy.unlearn` when the forget rows come
-    from a composite model rather than from the strategy's own ledger.
+
+def step_plan(
+    estimator,
+    state,
+    *,
+    strategy,
+    changed=True,
+    exact=True,
+    details=None,
+    retained_output=None,
+    commit=None,
+):
+    """A strategy's :class:`~skunlearn.base.ForgetPlan`: the new estimator and state.
+
+    ``state`` is the strategy holding the new state (``None``: unchanged).
     """
+    attributes = {"estimator_": estimator}
+    if state is not None:
+        attributes["strategy_"] = state
+    return ForgetPlan(
+        attributes=attributes,
+        strategy=strategy,
+        exact=exact,
+        details={} if details is None else details,
+        changed=changed,
+        retained_output=retained_output,
+        commit=commit,
+    )
 
-    def __init__(self, y, sample_props, n):
-        self.y = None if y is None else np.asarray(y)
-        self.sample_props = {k: np.asarray(v) for k, v in sample_props.items()}
-        self.X = None
-        self.n_rows = n
 
-    def take(self, rows):
-        y = None if self.y is None else self.y[rows]
-        return None, y, {k: v[rows] for k, v in self.sample_props.items()}
+def fit_step(estimator, X, y, fit_params, *, transform=False, strategy=None):
+    """Fit a clone of ``estimator`` with its strategy: ``(strategy, fitted, output)``.
 
+    ``strategy`` (an instance, default: the registered one) fits a clone;
+    with ``transform``, ``output`` is the fitted estimator's output on ``X``
+    as its ``fit_transform`` gives it (which may differ from
+    ``fit().transform()``, e.g. a ``TargetEncoder`` cross-fits), else None. A
+    strategy that finds the data rule it out gives way to retraining.
+    """
+    from sklearn.base import clone
 
-class _AllRows:
-    """A match naming rows ``0..k-1`` of a :class:`_ForgetOnlyLedger`."""
+    from .retrain import RetrainStrategy
 
-    def __init__(self, k):
-        self.rows = np.arange(k)
-        self.n_rows = k
+    if strategy is None:
+        strategy = get_strategy(estimator)()
+    try:
+        if transform:
+            fitted, out = strategy.fit_transform(clone(estimator), X, y, fit_params)
+            return strategy, fitted, out
+        return strategy, strategy.fit(clone(estimator), X, y, fit_params), None
+    except StrategyNotApplicable:
+        return fit_step(
+            estimator, X, y, fit_params, transform=transform, strategy=RetrainStrategy()
+        )
 
 
 class UnlearningStrategy:
@@ -136,6 +238,10 @@ class UnlearningStrategy:
     numbers_rows_by_id = False
     #: ledger size from which compaction may wait (``TrainingLedger.due``)
     compact_min_rows = None
+    #: whether the estimator matches forget rows against its own ledger (it
+    #: implements ``unlearn``): its owner then keeps no ledger and hands it
+    #: the request as given
+    matches_rows_itself = False
 
     def compact_rows(self, estimator, ledger):
         """``(estimator, strategy)`` renumbered for the ledger's retained rows.
@@ -221,34 +327,66 @@ class UnlearningStrategy:
         """
         return X
 
-    def unlearn(self, estimator, ledger, match, X, y, params):
-        """Compute the estimator without the matched rows.
+    def plan(self, estimator, request):
+        """Compute the estimator without the request's rows; change nothing.
+
+        The one method through which every strategy forgets, whether its
+        estimator is a whole model or a step of a composite model. It never
+        modifies ``estimator`` or ``self``: it returns new objects, which the
+        model commits all at once.
 
         Parameters
         ----------
         estimator : object
             The fitted estimator (not to be modified).
-        ledger : TrainingLedger
-            The training ledger (not to be modified).
-        match : ForgetMatch
-            The rows to forget.
-        X, y : array-like
-            The validated forget rows and their targets (or None).
-        params : dict
-            Unlearning parameters passed by the caller.
+        request : ForgetRequest
+            The rows to forget, their targets and per-row fit parameters, the
+            retained rows (lazily) and the unlearning parameters.
 
         Returns
         -------
-        update : UnlearnUpdate
+        plan : ForgetPlan
             ``attributes`` holds ``estimator_`` and, when the strategy's state
-            changed, ``strategy_``.
+            changed, ``strategy_`` (see :func:`step_plan`); ``changed`` says
+            whether the estimator's output for the retained rows may differ.
         """
-        raise NotImplementedError
+        if hasattr(self, "unlearn"):
+            return self._legacy_plan(estimator, request)
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement plan(estimator, request)."
+        )
 
-    # ------------------------------------------------- steps of composites
-    # A composite model (Pipeline, ColumnTransformer, FeatureUnion, search)
-    # unlearns each of its steps with these three methods. The defaults work
-    # for any strategy; strategies override them to be faster.
+    def _legacy_plan(self, estimator, request):
+        # Strategies written for skunlearn 0.1 implemented
+        # ``unlearn(estimator, ledger, match, X, y, params)``: kept working
+        # for one release where a ledger exists, refit inside composites.
+        warnings.warn(
+            f"{type(self).__name__}.unlearn(estimator, ledger, match, ...) is "
+            "deprecated; implement plan(estimator, request) instead (it will "
+            "stop working in skunlearn 0.3).",
+            FutureWarning,
+            stacklevel=4,
+        )
+        if request.ledger is None:
+            return self.refit_plan(estimator, request, reason="legacy strategy")
+        from .._ledger import ForgetMatch
+
+        match = ForgetMatch(request.rows, None)
+        return self.unlearn(
+            estimator, request.ledger, match, request.X, request.y, request.params
+        )
+
+    # --------------------------------------------- fitting, in and out of composites
+    def fit_transform(self, estimator, X, y, fit_params):
+        """Fit as :meth:`fit` and return ``(estimator, output on X)``.
+
+        The output is what the estimator's ``fit_transform`` would return,
+        which a composite model passes downstream. The default transforms
+        after :meth:`fit`; strategies whose estimator's ``fit_transform``
+        differs (cross-fitting encoders) override it.
+        """
+        fitted = self.fit(estimator, X, y, fit_params)
+        return fitted, fitted.transform(X)
 
     def adopt(self, estimator, X, y, fit_params):
         """Build this strategy's state for ``estimator`` already fit on ``X``.
@@ -268,106 +406,74 @@ class UnlearningStrategy:
         return self.fit(clone(estimator), X, y, fit_params)
 
     def refit(self, estimator, X, y, fit_params):
-        """Fit the step anew on new input, for a composite whose upstream changed.
+        """Fit the estimator anew on new rows (the retained ones, or new input).
 
-        ``estimator`` is the current fitted step; its input for the retained
-        rows changed (an upstream scaler moved), so it must be refit. The
-        default is a fresh :meth:`fit` of a clone. Strategies whose refit can
-        start from the current solution (a strictly convex model reaches the
-        same optimum from any start) override this to warm-start.
-
-        Returns
-        -------
-        strategy, estimator : UnlearningStrategy, object
-            The new strategy state and the fitted step.
-        """
-        from sklearn.base import clone
-
-        strategy = type(self)()
-        return strategy, strategy.fit(clone(estimator), X, y, fit_params)
-
-    def unlearn_step(self, estimator, X, y, props, retained, params):
-        """Unlearn rows of a step given the step's input for them.
+        Used when unlearning needs a refit: the strategy keeps the rows and
+        retrains, or a composite's upstream step changed the input. The default
+        is a fresh fit of a clone with a new strategy of this class.
+        Strategies whose refit can start from the current solution (a strictly
+        convex model reaches the same optimum from any start) override it.
 
         Parameters
         ----------
         estimator : object
-            The fitted step (not to be modified).
-        X : array-like
-            The forget rows as the step saw them in ``fit`` (already
-            transformed by the unchanged upstream steps).
-        y : array-like or None
-            Their targets.
-        props : dict
-            Their per-row fit parameters routed to this step.
-        retained : callable
-            ``retained()`` returns ``(X, y, props)``, the step's input for the
-            retained rows; called only when needed (it may be costly).
-        params : dict
-            Unlearning parameters.
+            The current fitted estimator (not to be modified).
+        X, y : array-like
+            The rows to fit on.
+        fit_params : dict
+            Their fit parameters (per-row ones aligned with ``X``).
 
         Returns
         -------
-        update : StepUpdate
+        strategy : UnlearningStrategy
+            The new strategy state.
+        estimator : object
+            The fitted estimator.
         """
-        if self.keeps_rows_:
-            return refit_step(estimator, retained, self)
-        update = self.unlearn(
-            estimator,
-            _ForgetOnlyLedger(y, props, X.shape[0] if hasattr(X, "shape") else len(X)),
-            _AllRows(X.shape[0] if hasattr(X, "shape") else len(X)),
-            X,
-            y,
-            params,
-        )
-        if update.commit is not None:
-            # In-place edits cannot be deferred to a composite's commit:
-            # such strategies override unlearn_step.
-            raise NotImplementedError(
-                f"{type(self).__name__} edits the model in place at commit; it "
-                "must override unlearn_step to be used inside a composite model."
-            )
-        attrs = update.attributes
-        return StepUpdate(
-            estimator=attrs.get("estimator_", estimator),
-            strategy=attrs.get("strategy_", self),
-            changed=True,
-            details={"strategy": update.strategy, **update.details},
-            exact=update.exact,
-        )
+        strategy, new, _ = fit_step(estimator, X, y, fit_params, strategy=type(self)())
+        return strategy, new
 
+    def refit_transform(self, estimator, X, y, fit_params):
+        """:meth:`refit`, and the new estimator's output on ``X``.
 
-def refit_step(estimator, retained, strategy=None):
-    """Refit a step on its input for the retained rows (exact, as slow as ``fit``).
+        The output is what a composite model's ``fit`` would pass downstream.
+        The default transforms after :meth:`refit`; strategies whose
+        estimator's ``fit_transform`` differs from ``fit().transform()``
+        (cross-fitting encoders, hence retraining and composites) override it.
 
-    Used when an upstream step's output changed, or when the step's strategy
-    needs the retained rows. ``strategy`` (its class) rebuilds its state.
-    """
-    import time
+        Returns
+        -------
+        strategy, estimator, output
+        """
+        strategy, new = self.refit(estimator, X, y, fit_params)
+        return strategy, new, new.transform(X)
 
-    from sklearn.base import clone
+    def refit_plan(self, estimator, request, *, reason=None):
+        """A :class:`ForgetPlan` that refits on the request's retained rows (exact)."""
+        import time
 
-    X_r, y_r, props_r = retained()
-    start = time.perf_counter()
-    if strategy is None or type(strategy).fit is UnlearningStrategy.fit:
-        new_strategy = None
-        new = clone(estimator).fit(X_r, y_r, **props_r)
-    else:
-        new_strategy = type(strategy)()
-        new = new_strategy.fit(clone(estimator), X_r, y_r, props_r)
-    return StepUpdate(
-        estimator=new,
-        strategy=new_strategy,
-        changed=True,
-        details={
-            "strategy": "refit",
+        X_r, y_r, props_r = request.retained()
+        start = time.perf_counter()
+        params = {**props_r, **getattr(self, "static_params_", {})}
+        if request.want_output:
+            strategy, new, out = self.refit_transform(estimator, X_r, y_r, params)
+        else:
+            (strategy, new), out = self.refit(estimator, X_r, y_r, params), None
+        details = {
             "refit_rows": int(X_r.shape[0]) if hasattr(X_r, "shape") else len(X_r),
             "refit_seconds": time.perf_counter() - start,
-        },
-    )
+        }
+        if reason is not None:
+            details["reason"] = reason
+        return step_plan(
+            new, strategy, strategy="refit", details=details, retained_output=out
+        )
 
 
 _REGISTRY = {}
+# Strategies tried for every type before the class hierarchy's (they decide
+# from the estimator itself, e.g. whether it implements ``unlearn``).
+_ANY_TYPE = []
 
 
 def register_strategy(estimator_type, strategy=None):
@@ -397,6 +503,11 @@ def register_strategy(estimator_type, strategy=None):
     return strategy
 
 
+def _register_for_any_type(strategy):
+    _ANY_TYPE.insert(0, strategy)
+    return strategy
+
+
 def registered_strategies():
     """Mapping of estimator type to the strategies registered for it."""
     return {k: list(v) for k, v in _REGISTRY.items()}
@@ -405,18 +516,17 @@ def registered_strategies():
 def get_strategy(estimator, name="auto"):
     """The strategy class for ``estimator``.
 
-    With ``name="auto"``, walks the estimator's class hierarchy, most specific
-    first, and returns the first registered strategy that supports it; falls
-    back to retraining. With a strategy name, returns that strategy if it
-    supports the estimator.
+    With ``name="auto"``, tries the candidates in order: strategies that
+    apply to any type (the estimator's own ``unlearn``), then those registered
+    for its class hierarchy, most specific first; the first that supports it
+    wins, retraining when none does. With a strategy name, returns that
+    strategy if it supports the estimator.
     """
-    from .retrain import NativeStrategy, RetrainStrategy
+    from .retrain import RetrainStrategy
 
     if name == "retrain":
         return RetrainStrategy
-    candidates = []
-    if NativeStrategy.supports(estimator):
-        candidates.append(NativeStrategy)
+    candidates = list(_ANY_TYPE)
     for klass in type(estimator).__mro__:
         candidates.extend(_REGISTRY.get(klass, ()))
     for strategy in candidates:

@@ -35,7 +35,6 @@ and ``transform_input`` go to the retrain strategy.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
-import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,7 +44,6 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.metadata_routing import process_routing
 
-from ..base import UnlearnUpdate
 from ..utils._sklearn_compat import (
     _check_feature_names,
     _get_output_config,
@@ -60,17 +58,19 @@ from ..utils._sklearn_compat import (
 )
 from ..utils._threads import single_blas_thread
 from ._base import (
-    StepUpdate,
+    ForgetRequest,
     StrategyNotApplicable,
     UnlearningStrategy,
+    fit_step,
     get_strategy,
     register_strategy,
     step_guarantee,
+    step_plan,
     worst_guarantee,
 )
 from .linear import _SMALL_D, ClosedFormLinearStrategy, _within_tolerance
 from .preprocessing import StandardScalerStrategy
-from .retrain import NativeStrategy, RetrainStrategy
+from .retrain import RetrainStrategy
 
 __all__ = [
     "ColumnTransformerStrategy",
@@ -122,104 +122,44 @@ def _split_params(params, n):
 
 def _fit_step(estimator, X, y, params, *, transform):
     """Fit one step with its strategy; returns ``(strategy, fitted, output)``."""
-    strategy = get_strategy(estimator)()
-    try:
-        if transform and isinstance(strategy, RetrainStrategy | NativeStrategy):
-            # As Pipeline does: fit_transform may differ from fit().transform()
-            # (e.g. TargetEncoder cross-fits).
-            fitted = clone(estimator)
-            if isinstance(strategy, RetrainStrategy):
-                strategy.static_params_ = _split_params(params, _num_samples(X))[1]
-            out = fitted.fit_transform(X, y, **params)
-            return strategy, fitted, out
-        if transform and hasattr(strategy, "fit_transform"):
-            # A composite's fit_transform output may differ from its transform
-            # (e.g. a TargetEncoder inside cross-fits), as in Pipeline.fit.
-            fitted, out = strategy.fit_transform(clone(estimator), X, y, params)
-            return strategy, fitted, out
-        fitted = strategy.fit(clone(estimator), X, y, params)
-    except StrategyNotApplicable:
-        strategy = RetrainStrategy()
-        fitted = strategy.fit(clone(estimator), X, y, params)
-    out = fitted.transform(X) if transform else None
-    return strategy, fitted, out
+    return fit_step(estimator, X, y, params, transform=transform)
 
 
 def _adopt(strategy, estimator, X, y, params):
     """Attach ``strategy`` to ``estimator`` already fit on ``X`` (by sklearn)."""
-    if isinstance(strategy, NativeStrategy):
-        return strategy, estimator
-    if isinstance(strategy, RetrainStrategy):
-        strategy.static_params_ = _split_params(params, _num_samples(X))[1]
-        return strategy, estimator
     try:
         return strategy, strategy.adopt(estimator, X, y, params)
     except StrategyNotApplicable:
         strategy = RetrainStrategy()
-        strategy.static_params_ = _split_params(params, _num_samples(X))[1]
-        return strategy, estimator
+        return strategy, strategy.adopt(estimator, X, y, params)
 
 
-def _unlearn_one(
-    strategy, estimator, X, y, props, retained, params, *, transform=False
-):
-    """Unlearn one step given its forget input; returns a :class:`StepUpdate`."""
-    if isinstance(strategy, NativeStrategy):
-        # An unlearning estimator as a step: its own unlearn, on a copy so
-        # that the composite stays all-or-nothing.
-        new = copy.deepcopy(estimator)
-        y_arg = (
-            y if getattr(getattr(new, "ledger_", None), "y", None) is not None else None
-        )
-        new.unlearn(X, y_arg, **params)
-        record = new.unlearn_history_[-1]
-        return StepUpdate(
-            estimator=new,
-            strategy=strategy,
-            changed=True,
-            exact=bool(record["exact"]),
-            details={"strategy": "native", "inner": record["strategy"]},
-        )
-    if isinstance(strategy, RetrainStrategy):
-        return _refit_one(
-            strategy,
-            estimator,
-            retained,
-            reason="retrain strategy",
-            transform=transform,
-        )
-    return strategy.unlearn_step(estimator, X, y, props, retained, params)
+def _plan_step(strategy, estimator, request):
+    """Plan one step's forgetting; the state defaults to the current one."""
+    plan = strategy.plan(estimator, request)
+    plan.attributes.setdefault("strategy_", strategy)
+    return plan
 
 
-def _refit_one(strategy, estimator, retained, *, reason, transform=False):
-    X_r, y_r, props_r = retained()
-    start = time.perf_counter()
-    static = getattr(strategy, "static_params_", {}) or {}
-    params = {**props_r, **static}
-    if type(strategy).refit is not UnlearningStrategy.refit:
-        # The step's strategy refits from its current state (e.g. warm start).
-        new_strategy, new = strategy.refit(estimator, X_r, y_r, params)
-        out = new.transform(X_r) if transform else None
-    else:
-        new_strategy, new, out = _fit_step(
-            estimator, X_r, y_r, params, transform=transform
-        )
-    return StepUpdate(
-        estimator=new,
-        strategy=new_strategy,
-        changed=True,
-        details={
-            "strategy": "refit",
-            "reason": reason,
-            "refit_rows": int(_num_samples(X_r)),
-            "refit_seconds": time.perf_counter() - start,
-        },
-        retained_output=out,
+def _refit_step(strategy, estimator, retained, *, reason, transform=False):
+    """Plan a refit of a step whose input changed (an upstream step moved)."""
+    request = ForgetRequest(
+        X=None, y=None, props={}, retained=retained, want_output=transform
     )
+    return strategy.refit_plan(estimator, request, reason=reason)
+
+
+def _step_record(name, plan):
+    return {
+        "step": name,
+        "changed": bool(plan.changed),
+        "strategy": plan.strategy,
+        **plan.details,
+    }
 
 
 class _CompositeStrategy(UnlearningStrategy):
-    """Standalone ``unlearn`` (``Unlearnable(composite)``) through ``unlearn_step``."""
+    """Shared plumbing of the strategies of composite models."""
 
     keeps_rows = True
     sample_props = None  # every per-row fit parameter may be routed to a step
@@ -234,27 +174,6 @@ class _CompositeStrategy(UnlearningStrategy):
         if isinstance(estimator, Pipeline):
             return align_forget_columns(estimator, X)
         return X
-
-    def unlearn(self, estimator, ledger, match, X, y, params):
-        _, y_f, props = ledger.take(match.rows)
-        cache = {}
-
-        def retained():
-            if "r" not in cache:
-                X_r, y_r, props_r = ledger.take(ledger.retained(exclude=match.rows))
-                if X_r is None:  # pragma: no cover - guarded by keeps_rows
-                    raise RuntimeError("The training rows were not kept.")
-                cache["r"] = (X_r, y_r, props_r)
-            return cache["r"]
-
-        step = self.unlearn_step(estimator, X, y_f, props, retained, params)
-        return UnlearnUpdate(
-            attributes={"estimator_": step.estimator, "strategy_": step.strategy},
-            strategy=self.name,
-            exact=step.exact,
-            details=step.details,
-            retained=cache.get("r"),
-        )
 
 
 # ----------------------------------------------------------------- Pipeline
@@ -469,12 +388,12 @@ class PipelineStrategy(_CompositeStrategy):
         state = copy.copy(self)
         state.scaler_state_ = scaler_state
         state.raw_ = raw
-        return StepUpdate(
-            estimator=new,
-            strategy=state,
+        return step_plan(
+            new,
+            state,
+            strategy="fused_affine_closed_form",
             changed=True,
             details={
-                "strategy": "fused_affine_closed_form",
                 "steps": [
                     {"step": name_s, "strategy": "moments", "changed": True},
                     {
@@ -489,12 +408,9 @@ class PipelineStrategy(_CompositeStrategy):
         )
 
     # -------------------------------------------------------------- unlearn
-    def unlearn_step(self, estimator, X, y, props, retained, params):
-        if params:
-            raise TypeError(
-                f"The composite strategy takes no unlearning parameters, got "
-                f"{sorted(params)}."
-            )
+    def plan(self, estimator, request):
+        request.check_no_params("composite")
+        X, y, props, retained = request.X, request.y, request.props, request.retained
         if self.fused_:
             return self._unlearn_fused(estimator, X, y, props)
         steps = list(estimator.steps)
@@ -536,7 +452,7 @@ class PipelineStrategy(_CompositeStrategy):
             last = i == n_steps - 1
             strategy = self.steps_[i]
             if changed:
-                upd = _refit_one(
+                upd = _refit_step(
                     strategy,
                     step,
                     retained_for(i, name),
@@ -544,39 +460,40 @@ class PipelineStrategy(_CompositeStrategy):
                     transform=not last,
                 )
             else:
-                p_f = self._step_params(routed_f, i, name, n_steps)
-                upd = _unlearn_one(
+                upd = _plan_step(
                     strategy,
                     step,
-                    Xf,
-                    y,
-                    p_f,
-                    retained_for(i, name),
-                    {},
-                    transform=not last,
+                    ForgetRequest(
+                        X=Xf,
+                        y=y,
+                        props=self._step_params(routed_f, i, name, n_steps),
+                        retained=retained_for(i, name),
+                        want_output=not last,
+                    ),
                 )
                 if not last:
                     # Unchanged upstream: the forget rows' input to the next
                     # step is what it saw in fit.
                     Xf = step.transform(Xf)
             new_steps[i] = (name, upd.estimator)
-            new_strategies[i] = upd.strategy
+            new_strategies[i] = upd.state
             if upd.retained_output is not None and not last:
                 X_r, y_r, props_r = retained_at(i)
                 cache[i + 1] = (upd.retained_output, y_r, props_r)
-            records.append({"step": name, "changed": bool(upd.changed), **upd.details})
+            records.append(_step_record(name, upd))
             changed = changed or upd.changed
             exact = exact and upd.exact
         new = copy.copy(estimator)
         new.steps = new_steps
         state = copy.copy(self)
         state.steps_ = new_strategies
-        return StepUpdate(
-            estimator=new,
-            strategy=state,
+        return step_plan(
+            new,
+            state,
+            strategy=self.name,
             changed=changed,
             exact=exact,
-            details={"strategy": self.name, "steps": records},
+            details={"steps": records},
         )
 
 
@@ -639,6 +556,12 @@ class ColumnTransformerStrategy(_CompositeStrategy):
     def fit(self, estimator, X, y, fit_params):
         return self.fit_transform(estimator, X, y, fit_params)[0]
 
+    def refit_transform(self, estimator, X, y, fit_params):
+        # the output of fit_transform, as ColumnTransformer.fit_transform gives it
+        return fit_step(
+            estimator, X, y, fit_params, transform=True, strategy=type(self)()
+        )
+
     def fit_transform(self, estimator, X, y, fit_params):
         """Fit as :meth:`fit`; also return ``estimator.fit_transform``'s output."""
         output = estimator.fit_transform(X, y, **fit_params)
@@ -664,7 +587,8 @@ class ColumnTransformerStrategy(_CompositeStrategy):
         ]
         return estimator, output
 
-    def unlearn_step(self, estimator, X, y, props, retained, params):
+    def plan(self, estimator, request):
+        X, y, props, retained = request.X, request.y, request.props, request.retained
         sub_f = self._sub_params(estimator, {**props, **self.static_params_})
         k = _num_samples(X)
         cache = {}
@@ -692,22 +616,23 @@ class ColumnTransformerStrategy(_CompositeStrategy):
         for name, trans, cols in self._fitted(estimator):
             Xc = _safe_indexing(X, cols, axis=1)
             strategy = self.subs_[name]
-            upd = _unlearn_one(
+            upd = _plan_step(
                 strategy,
                 trans,
-                Xc,
-                y,
-                sub_f.get(name, {}),
-                retained_cols(name, cols),
-                {},
-                transform=True,
+                ForgetRequest(
+                    X=Xc,
+                    y=y,
+                    props=sub_f.get(name, {}),
+                    retained=retained_cols(name, cols),
+                    want_output=True,
+                ),
             )
             if upd.retained_output is not None:
                 # e.g. TargetEncoder: fit_transform is not fit().transform()
                 sub_outputs[name] = upd.retained_output
             new_subs[name] = upd.estimator
-            new_strategies[name] = upd.strategy
-            records.append({"step": name, "changed": bool(upd.changed), **upd.details})
+            new_strategies[name] = upd.state
+            records.append(_step_record(name, upd))
             exact = exact and upd.exact
             changed_any = changed_any or upd.changed
             if not upd.changed:
@@ -746,12 +671,13 @@ class ColumnTransformerStrategy(_CompositeStrategy):
         state.subs_ = new_strategies
         state.blocks_ = blocks
         state.n_rows_ = n_r
-        return StepUpdate(
-            estimator=new,
-            strategy=state,
+        return step_plan(
+            new,
+            state,
+            strategy=self.name,
             changed=changed,
             exact=exact,
-            details={"strategy": self.name, "steps": records},
+            details={"steps": records},
             retained_output=retained_output,
         )
 
@@ -797,7 +723,7 @@ class FeatureUnionStrategy(_CompositeStrategy):
         estimator.transformer_list = new_list
         return estimator
 
-    def unlearn_step(self, estimator, X, y, props, retained, params):
+    def plan(self, estimator, request):
         new_list = []
         new_strategies = dict(self.subs_)
         records = []
@@ -807,22 +733,29 @@ class FeatureUnionStrategy(_CompositeStrategy):
             if name not in self.subs_:
                 new_list.append((name, trans))
                 continue
-            upd = _unlearn_one(self.subs_[name], trans, X, y, {}, retained, {})
+            upd = _plan_step(
+                self.subs_[name],
+                trans,
+                ForgetRequest(
+                    X=request.X, y=request.y, props={}, retained=request.retained
+                ),
+            )
             new_list.append((name, upd.estimator))
-            new_strategies[name] = upd.strategy
-            records.append({"step": name, "changed": bool(upd.changed), **upd.details})
+            new_strategies[name] = upd.state
+            records.append(_step_record(name, upd))
             changed = changed or upd.changed
             exact = exact and upd.exact
         new = copy.copy(estimator)
         new.transformer_list = new_list
         state = copy.copy(self)
         state.subs_ = new_strategies
-        return StepUpdate(
-            estimator=new,
-            strategy=state,
+        return step_plan(
+            new,
+            state,
+            strategy=self.name,
             changed=changed,
             exact=exact,
-            details={"strategy": self.name, "steps": records},
+            details={"steps": records},
         )
 
 

@@ -83,14 +83,18 @@ from sklearn.linear_model import (
     TweedieRegressor,
 )
 
-from ..base import UnlearnUpdate
 from ..utils._sklearn_compat import (
     HalfBinomialLoss,
     HalfMultinomialLoss,
     LinearModelLoss,
     _num_samples,
 )
-from ._base import StrategyNotApplicable, UnlearningStrategy, register_strategy
+from ._base import (
+    StrategyNotApplicable,
+    UnlearningStrategy,
+    register_strategy,
+    step_plan,
+)
 
 __all__ = ["WarmStartConvexStrategy"]
 
@@ -385,8 +389,8 @@ class WarmStartConvexStrategy(UnlearningStrategy):
         return {"newton": nt, "hessian": H, "gradient": g}
 
     # -------------------------------------------------------------- unlearn
-    def unlearn(self, estimator, ledger, match, X, y, params):
-        params = dict(params)
+    def plan(self, estimator, request):
+        params = dict(request.params)
         method = params.pop("method", "exact")
         threshold = params.pop("residual_threshold", None)
         if params:
@@ -411,20 +415,25 @@ class WarmStartConvexStrategy(UnlearningStrategy):
                 "method='newton' is implemented for LogisticRegression only; use "
                 "method='exact'."
             )
-        X_f, y_f, props_f = ledger.take(match.rows)
+        ledger = request.ledger
+        if ledger is None:
+            # A step of a composite model: no stored rows to warm start on;
+            # a fresh fit on its retained input gives the refit's answer.
+            return self.refit_plan(estimator, request)
+        X_f = ledger.take(request.rows)[0]  # the rows as stored (as fit saw them)
+        y_f, props_f = np.asarray(request.y), request.props
         if y_f.ndim == 2 and y_f.shape[1] == 1:  # a column vector, as fit accepts
             y_f = y_f.ravel()
         sw_f = props_f.get("sample_weight")
         # The retained rows are read where the ledger stores them, with zero
         # weight for the forgotten slots and the rows being forgotten: no
         # copy of them is made (the ledger compacts lazily).
-        stored = self._stored_rows(ledger, match)
+        stored = self._stored_rows(ledger, request.rows)
         copied = []
 
         def retained():
             if not copied:
-                keep = ledger.retained(exclude=match.rows)
-                X_r, y_r, props_r = ledger.take(keep)
+                X_r, y_r, props_r = request.retained()
                 if y_r.ndim == 2 and y_r.shape[1] == 1:
                     y_r = y_r.ravel()
                 copied.append((X_r, y_r, props_r))
@@ -511,12 +520,12 @@ class WarmStartConvexStrategy(UnlearningStrategy):
                     new_est.n_iter_ = np.asarray([1], dtype=np.int32)
                     details["n_iter"] = 1
                     details["retained_copy"] = bool(copied)
-                    return UnlearnUpdate(
-                        attributes={"estimator_": new_est, "strategy_": new_strategy},
+                    return step_plan(
+                        new_est,
+                        new_strategy,
                         strategy=self.name,
                         exact=False,
                         details=details,
-                        retained=copied[0] if copied else None,
                     )
         if is_logistic:
             details["_same_classes"] = same_classes
@@ -531,17 +540,11 @@ class WarmStartConvexStrategy(UnlearningStrategy):
         details["retained_copy"] = bool(copied)
         if is_logistic and not same_classes:
             new_strategy.class_rows_ = counts[counts > 0]
-        return UnlearnUpdate(
-            attributes={"estimator_": new_est, "strategy_": new_strategy},
-            strategy=self.name,
-            exact=True,
-            details=details,
-            retained=copied[0] if copied else None,
-        )
+        return step_plan(new_est, new_strategy, strategy=self.name, details=details)
 
     # ------------------------------------------------------------- helpers
     @staticmethod
-    def _stored_rows(ledger, match):
+    def _stored_rows(ledger, rows):
         """``(X, y, weights)`` over the ledger's slots, or None.
 
         ``weights`` is the ``sample_weight`` of the rows kept after the request
@@ -560,7 +563,7 @@ class WarmStartConvexStrategy(UnlearningStrategy):
             y = y.ravel()
         alive = ledger.alive
         keep = alive.copy()
-        keep[match.rows] = False
+        keep[rows] = False
         if not alive.all():
             y = y.copy()
             y[~alive] = y[np.flatnonzero(keep)[0]]

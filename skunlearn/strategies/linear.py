@@ -74,7 +74,6 @@ from sklearn.utils.fixes import parse_version
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from ..base import UnlearnUpdate
 from ..exceptions import NumericalDriftWarning
 from ..utils._sklearn_compat import (
     _check_sample_weight,
@@ -88,6 +87,7 @@ from ._base import (
     UnlearningStrategy,
     _shallow_copy,
     register_strategy,
+    step_plan,
 )
 
 __all__ = ["ClosedFormLinearStrategy"]
@@ -896,27 +896,23 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
             raise TypeError("Sparse forget sets are not supported by this model.")
         return super().validate_forget(estimator, X)
 
-    def unlearn(self, estimator, ledger, match, X, y, params):
-        if params:
-            raise TypeError(
-                f"The closed-form strategy takes no unlearning parameters, got "
-                f"{sorted(params)}."
-            )
-        rows = match.rows
-        X = np.asarray(X, dtype=np.float64)
-        y_stored = ledger.y[rows]
-        w = ledger.sample_props.get("sample_weight")
-        w = np.ones(rows.size) if w is None else w[rows].astype(np.float64)
+    def plan(self, estimator, request):
+        request.check_no_params("closed-form")
+        X = np.asarray(request.X, dtype=np.float64)
+        k = X.shape[0]
+        y_stored = request.y
+        w = request.props.get("sample_weight")
+        w = np.ones(k) if w is None else np.asarray(w, dtype=np.float64)
         removed_counts = None
         if self.classifier_:
             y_idx = np.searchsorted(self.classes_all_, y_stored)
-            Y = np.zeros((rows.size, self.classes_all_.size))
-            Y[np.arange(rows.size), y_idx] = 1.0
+            Y = np.zeros((k, self.classes_all_.size))
+            Y[np.arange(k), y_idx] = 1.0
             w = w * self._class_weights(estimator, y_idx)
             removed_counts = np.bincount(y_idx, minlength=self.classes_all_.size)
         else:
-            Y = np.asarray(y_stored, dtype=np.float64).reshape(rows.size, -1)
-        with single_blas_thread(X.shape[1] <= _SMALL_D and rows.size <= _CHUNK):
+            Y = np.asarray(y_stored, dtype=np.float64).reshape(k, -1)
+        with single_blas_thread(X.shape[1] <= _SMALL_D and k <= _CHUNK):
             stats, low_rank = self.stats_.without(X, Y, w, removed_counts)
             new_est, inverse, info = self._build(
                 estimator, stats, self.inverse_, low_rank=low_rank
@@ -925,12 +921,9 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
         new_strategy = _shallow_copy(self)
         new_strategy.stats_ = stats
         new_strategy.inverse_ = inverse
-        info["rows_downdated"] = int(rows.size)
-        return UnlearnUpdate(
-            attributes={"estimator_": new_est, "strategy_": new_strategy},
-            strategy=self.name,
-            exact=exact,
-            details=info,
+        info["rows_downdated"] = int(k)
+        return step_plan(
+            new_est, new_strategy, strategy=self.name, exact=exact, details=info
         )
 
 

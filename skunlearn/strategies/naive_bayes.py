@@ -36,13 +36,12 @@ from sklearn.naive_bayes import (
 )
 from sklearn.preprocessing import binarize
 
-from ..base import UnlearnUpdate
 from ..utils._sklearn_compat import (
     _check_sample_weight,
     naive_bayes_check_X,
     naive_bayes_update_log_probs,
 )
-from ._base import UnlearningStrategy, _shallow_copy, register_strategy
+from ._base import UnlearningStrategy, _shallow_copy, register_strategy, step_plan
 
 __all__ = ["NaiveBayesStrategy"]
 
@@ -139,24 +138,17 @@ class NaiveBayesStrategy(UnlearningStrategy):
         return estimator
 
     # -------------------------------------------------------------- unlearn
-    def unlearn(self, estimator, ledger, match, X, y, params):
-        if params:
-            raise TypeError(
-                "The naive Bayes strategy takes no unlearning parameters, got "
-                f"{sorted(params)}."
-            )
-        rows = match.rows
-        y_f = ledger.y[rows]
+    def plan(self, estimator, request):
+        request.check_no_params("naive Bayes")
+        X = request.X
+        k = request.n_forget
+        y_f = np.asarray(request.y)
         if y_f.ndim == 2:
             y_f = y_f.ravel()
         k_all = len(estimator.classes_)
         y_idx = np.searchsorted(estimator.classes_, y_f)
-        w = ledger.sample_props.get("sample_weight")
-        w = (
-            None
-            if w is None
-            else _check_sample_weight(w[rows], np.empty((rows.size, 1)))
-        )
+        w = request.props.get("sample_weight")
+        w = None if w is None else _check_sample_weight(w, np.empty((k, 1)))
         class_rows = self.class_rows_ - np.bincount(y_idx, minlength=k_all)
         present = class_rows > 0
         # Every class keeps rows (the usual case): no selection to copy.
@@ -175,7 +167,7 @@ class NaiveBayesStrategy(UnlearningStrategy):
             categorical = isinstance(estimator, CategoricalNB)
             new.classes_ = estimator.classes_[present]
             if (
-                rows.size == 1
+                k == 1
                 and w is None
                 and present.all()
                 and not categorical
@@ -190,8 +182,8 @@ class NaiveBayesStrategy(UnlearningStrategy):
                 new.feature_count_[c] -= Xc[0]
                 Y = None
             else:
-                Y = np.zeros((rows.size, k_all))
-                Y[np.arange(rows.size), y_idx] = 1.0 if w is None else w
+                Y = np.zeros((k, k_all))
+                Y[np.arange(k), y_idx] = 1.0 if w is None else w
                 new.class_count_ = (estimator.class_count_ - Y.sum(axis=0))[keep]
             if categorical:
                 self._categorical(new, estimator, new_strategy, Xc, Y, present)
@@ -204,12 +196,7 @@ class NaiveBayesStrategy(UnlearningStrategy):
                     new.feature_all_ = new.feature_count_.sum(axis=0)
             naive_bayes_update_log_probs(new)
         details = {"classes_removed": int((~present).sum())}
-        return UnlearnUpdate(
-            attributes={"estimator_": new, "strategy_": new_strategy},
-            strategy=self.name,
-            exact=True,
-            details=details,
-        )
+        return step_plan(new, new_strategy, strategy=self.name, details=details)
 
     def _gaussian(self, new, est, new_strategy, X, y_idx, w, present):
         X = np.asarray(X, dtype=np.float64)

@@ -56,7 +56,6 @@ from sklearn.neighbors import (
 from sklearn.utils.validation import validate_data
 
 from .._ledger import _DEFER_MIN_ROWS
-from ..base import UnlearnUpdate
 from ..utils._sklearn_compat import (
     VALID_METRICS,
     binary_tree_metric,
@@ -71,8 +70,8 @@ from . import _neighbors_kernels as _kernels
 from ._base import (
     StrategyNotApplicable,
     UnlearningStrategy,
-    refit_step,
     register_strategy,
+    step_plan,
 )
 
 __all__ = ["NeighborsStrategy"]
@@ -422,14 +421,15 @@ class NeighborsStrategy(UnlearningStrategy):
         )
 
     # -------------------------------------------------------------- unlearn
-    def unlearn(self, estimator, ledger, match, X, y, params):
-        if params:
-            raise TypeError(
-                "The neighbors strategy takes no unlearning parameters, got "
-                f"{sorted(params)}."
-            )
+    def plan(self, estimator, request):
+        request.check_no_params("neighbors")
+        ledger = request.ledger
+        if ledger is None:
+            # A step of a composite has no ledger of its own to map rows to
+            # stored positions: it is refit on its retained input (exact).
+            return self.refit_plan(estimator, request)
         est = estimator
-        rows = np.asarray(match.rows, dtype=np.intp)
+        rows = np.asarray(request.rows, dtype=np.intp)
         n = est.n_samples_fit_
         pos = self._positions(ledger, rows)
         if (
@@ -504,13 +504,7 @@ class NeighborsStrategy(UnlearningStrategy):
         def commit():
             self._commit_in_place(est, rows, plan, views, classes, maps)
 
-        return UnlearnUpdate(
-            attributes={},
-            strategy=self.name,
-            exact=True,
-            details=details,
-            commit=commit,
-        )
+        return step_plan(est, None, strategy=self.name, details=details, commit=commit)
 
     def compact_rows(self, estimator, ledger):
         """The index back in training order: a fresh fit's state.
@@ -548,16 +542,6 @@ class NeighborsStrategy(UnlearningStrategy):
                 "refit the model."
             )
         return self._rebuilt(estimator, live, knn_fit_method(estimator), None)
-
-    def unlearn_step(self, estimator, X, y, props, retained, params):
-        # Inside a composite the step has no ledger of its own to map rows to
-        # stored positions: it is refit on its retained input (exact).
-        if params:
-            raise TypeError(
-                "The neighbors strategy takes no unlearning parameters, got "
-                f"{sorted(params)}."
-            )
-        return refit_step(estimator, retained, self)
 
     # ------------------------------------------------------------- planning
     def _positions(self, ledger, rows):
@@ -758,13 +742,7 @@ class NeighborsStrategy(UnlearningStrategy):
         def commit():
             _scrub(est, pos)
 
-        return UnlearnUpdate(
-            attributes={"estimator_": new, "strategy_": state},
-            strategy=self.name,
-            exact=True,
-            details=details,
-            commit=commit,
-        )
+        return step_plan(new, state, strategy=self.name, details=details, commit=commit)
 
     def _rebuilt(self, est, order, method, classes):
         """A copy of ``est`` holding its stored rows ``order``, and its strategy.

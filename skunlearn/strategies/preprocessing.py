@@ -52,7 +52,6 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_array
 
-from ..base import UnlearnUpdate
 from ..utils._sklearn_compat import (
     _encode,
     _get_mask,
@@ -62,7 +61,7 @@ from ..utils._sklearn_compat import (
     encoder_check_X,
     simple_imputer_validate_input,
 )
-from ._base import StepUpdate, UnlearningStrategy, refit_step, register_strategy
+from ._base import UnlearningStrategy, register_strategy, step_plan
 
 __all__ = [
     "EncoderStrategy",
@@ -100,11 +99,11 @@ def same_state(a, b):
 
 
 class _TransformerStrategy(UnlearningStrategy):
-    """Shared plumbing: standalone ``unlearn`` through ``unlearn_step``.
+    """Shared plumbing of the transformers' strategies.
 
     Subclasses implement ``_init_state(estimator, X, y, fit_params)`` (read
     the state from a fitted estimator and its training input) and
-    ``unlearn_step``.
+    ``_plan_step(estimator, request)`` (their :meth:`plan`).
     """
 
     keeps_rows = False
@@ -126,35 +125,16 @@ class _TransformerStrategy(UnlearningStrategy):
         # converting a DataFrame here would lose its column dtypes.
         return X
 
-    def unlearn(self, estimator, ledger, match, X, y, params):
-        if params:
-            raise TypeError(
-                f"The {self.name} strategy takes no unlearning parameters, got "
-                f"{sorted(params)}."
-            )
-        _, y_f, props = ledger.take(match.rows)
+    def plan(self, estimator, request):
+        request.check_no_params(self.name)
+        return self._plan_step(estimator, request)
 
-        def retained():
-            X_r, y_r, props_r = ledger.take(ledger.retained(exclude=match.rows))
-            if X_r is None:  # pragma: no cover - strategies keeping no rows never ask
-                raise RuntimeError("The training rows were not kept.")
-            return X_r, y_r, props_r
+    def _plan_step(self, estimator, request):  # pragma: no cover - abstract
+        raise NotImplementedError
 
-        step = self.unlearn_step(estimator, X, y_f, props, retained, {})
-        attrs = {"estimator_": step.estimator}
-        if step.strategy is not None:
-            attrs["strategy_"] = step.strategy
-        return UnlearnUpdate(
-            attributes=attrs,
-            strategy=self.name,
-            exact=step.exact,
-            details=step.details,
-        )
-
-    def _refit(self, estimator, retained, reason):
-        step = refit_step(estimator, retained, self)
-        step.details["reason"] = reason
-        return step
+    def _refit(self, estimator, request, reason):
+        plan = self.refit_plan(estimator, request, reason=reason)
+        return plan
 
 
 class StatelessStrategy(_TransformerStrategy):
@@ -173,13 +153,8 @@ class StatelessStrategy(_TransformerStrategy):
             return not isinstance(estimator.knots, str)
         return True
 
-    def unlearn_step(self, estimator, X, y, props, retained, params):
-        return StepUpdate(
-            estimator=estimator,
-            strategy=self,
-            changed=False,
-            details={"strategy": self.name},
-        )
+    def _plan_step(self, estimator, request):
+        return step_plan(estimator, self, strategy=self.name, changed=False)
 
 
 class StandardScalerStrategy(_TransformerStrategy):
@@ -258,24 +233,20 @@ class StandardScalerStrategy(_TransformerStrategy):
             )
         return new, state
 
-    def unlearn_step(self, estimator, X, y, props, retained, params):
+    def _plan_step(self, estimator, request):
+        X = request.X
         if self.keeps_rows_:
-            return self._refit(estimator, retained, "sparse input")
-        result = self.downdate(estimator, X, props.get("sample_weight"))
+            return self._refit(estimator, request, "sparse input")
+        result = self.downdate(estimator, X, request.props.get("sample_weight"))
         if result is None:
-            return self._refit(estimator, retained, "a feature lost every value")
+            return self._refit(estimator, request, "a feature lost every value")
         new, state = result
         changed = not (
             same_state(estimator.mean_, new.mean_) if estimator.with_mean else True
         ) or not (
             same_state(estimator.scale_, new.scale_) if estimator.with_std else True
         )
-        return StepUpdate(
-            estimator=new,
-            strategy=state,
-            changed=changed,
-            details={"strategy": self.name},
-        )
+        return step_plan(new, state, strategy=self.name, changed=changed)
 
 
 class ExtremesStrategy(_TransformerStrategy):
@@ -309,12 +280,13 @@ class ExtremesStrategy(_TransformerStrategy):
             return lo, hi
         return None
 
-    def unlearn_step(self, estimator, X, y, props, retained, params):
+    def _plan_step(self, estimator, request):
+        X = request.X
         if sp.issparse(X):
-            return self._refit(estimator, retained, "sparse input")
+            return self._refit(estimator, request, "sparse input")
         bounds = self._bounds(estimator)
         if bounds is None:
-            return self._refit(estimator, retained, "quantile knots")
+            return self._refit(estimator, request, "quantile knots")
         X = check_array(
             X, dtype=np.float64, ensure_all_finite="allow-nan", ensure_min_samples=0
         )
@@ -322,15 +294,16 @@ class ExtremesStrategy(_TransformerStrategy):
         with np.errstate(invalid="ignore"):
             inside = np.isnan(X) | ((X > lo) & (X < hi))
         if not inside.all():
-            return self._refit(estimator, retained, "a forgotten value is an extreme")
+            return self._refit(estimator, request, "a forgotten value is an extreme")
         new = copy.copy(estimator)
         if hasattr(estimator, "n_samples_seen_"):
             new.n_samples_seen_ = estimator.n_samples_seen_ - X.shape[0]
-        return StepUpdate(
-            estimator=new,
-            strategy=self,
+        return step_plan(
+            new,
+            self,
+            strategy=self.name,
             changed=False,
-            details={"strategy": self.name, "extremes_unchanged": True},
+            details={"extremes_unchanged": True},
         )
 
 
@@ -362,9 +335,10 @@ class SimpleImputerStrategy(_TransformerStrategy):
                 Counter(Xv[~missing[:, j], j].tolist()) for j in range(Xv.shape[1])
             ]
 
-    def unlearn_step(self, estimator, X, y, props, retained, params):
+    def _plan_step(self, estimator, request):
+        X = request.X
         if self.keeps_rows_:
-            return self._refit(estimator, retained, f"strategy={estimator.strategy!r}")
+            return self._refit(estimator, request, f"strategy={estimator.strategy!r}")
         Xv = simple_imputer_validate_input(estimator, X, in_fit=False)
         missing = _get_mask(Xv, estimator.missing_values)
         state = copy.copy(self)
@@ -405,12 +379,7 @@ class SimpleImputerStrategy(_TransformerStrategy):
             estimator.indicator_ is not None
             and not same_state(estimator.indicator_.features_, new.indicator_.features_)
         )
-        return StepUpdate(
-            estimator=new,
-            strategy=state,
-            changed=changed,
-            details={"strategy": self.name},
-        )
+        return step_plan(new, state, strategy=self.name, changed=changed)
 
 
 class EncoderStrategy(_TransformerStrategy):
@@ -467,33 +436,33 @@ class EncoderStrategy(_TransformerStrategy):
             data[name] = series
         return pd.DataFrame(data)
 
-    def unlearn_step(self, estimator, X, y, props, retained, params):
+    def _plan_step(self, estimator, request):
+        X = request.X
         if self.keeps_rows_:
-            return self._refit(estimator, retained, "infrequent categories")
+            return self._refit(estimator, request, "infrequent categories")
         if self.explicit_:
-            return StepUpdate(
-                estimator, self, changed=False, details={"strategy": self.name}
-            )
+            return step_plan(estimator, self, strategy=self.name, changed=False)
         removed = self._counts(estimator, X)
         counts = [c - r for c, r in zip(self.counts_, removed)]
         state = copy.copy(self)
         state.counts_ = counts
         if all((c > 0).all() for c in counts):
-            return StepUpdate(
-                estimator=estimator,
-                strategy=state,
+            return step_plan(
+                estimator,
+                state,
+                strategy=self.name,
                 changed=False,
-                details={"strategy": self.name, "categories_removed": 0},
+                details={"categories_removed": 0},
             )
         kept = [cats[c > 0] for cats, c in zip(estimator.categories_, counts)]
         new = clone(estimator).fit(self._representative(estimator, kept))
         state.counts_ = [c[c > 0] for c in counts]
-        return StepUpdate(
-            estimator=new,
-            strategy=state,
+        return step_plan(
+            new,
+            state,
+            strategy=self.name,
             changed=True,
             details={
-                "strategy": self.name,
                 "categories_removed": int(sum((c == 0).sum() for c in counts)),
             },
         )

@@ -2,13 +2,11 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import time
+import copy
 
-from sklearn.base import clone
-
-from ..base import UnlearnUpdate, is_unlearner
+from ..base import is_unlearner
 from ..utils._sklearn_compat import _is_arraylike, _num_samples
-from ._base import UnlearningStrategy
+from ._base import UnlearningStrategy, _register_for_any_type, fit_step, step_plan
 
 __all__ = ["NativeStrategy", "RetrainStrategy"]
 
@@ -32,42 +30,52 @@ class RetrainStrategy(UnlearningStrategy):
     keeps_rows = True
     sample_props = None  # keep every sample-aligned fit parameter
 
-    def fit(self, estimator, X, y, fit_params):
+    def _keep_static(self, X, fit_params):
         n = _num_samples(X)
         self.static_params_ = {
             k: v for k, v in fit_params.items() if not _is_sample_aligned(v, n)
         }
+
+    def fit(self, estimator, X, y, fit_params):
+        self._keep_static(X, fit_params)
         return estimator.fit(X, y, **fit_params)
 
-    def unlearn(self, estimator, ledger, match, X, y, params):
-        if params:
-            raise TypeError(
-                "The retrain strategy takes no unlearning parameters, got "
-                f"{sorted(params)}."
-            )
-        keep = ledger.retained(exclude=match.rows)
-        X_r, y_r, props_r = ledger.take(keep)
-        start = time.perf_counter()
-        new = clone(estimator).fit(X_r, y_r, **props_r, **self.static_params_)
-        return UnlearnUpdate(
-            attributes={"estimator_": new},
-            strategy=self.name,
-            exact=True,
-            details={
-                "method": "full refit on the retained rows",
-                "refit_rows": int(keep.size),
-                "refit_seconds": time.perf_counter() - start,
-            },
-            retained=(X_r, y_r, props_r),
+    def fit_transform(self, estimator, X, y, fit_params):
+        # As Pipeline does: fit_transform may differ from fit().transform()
+        # (e.g. TargetEncoder cross-fits).
+        self._keep_static(X, fit_params)
+        return estimator, estimator.fit_transform(X, y, **fit_params)
+
+    def adopt(self, estimator, X, y, fit_params):
+        self._keep_static(X, fit_params)
+        return estimator
+
+    def refit_transform(self, estimator, X, y, fit_params):
+        return fit_step(
+            estimator, X, y, fit_params, transform=True, strategy=type(self)()
         )
 
+    def plan(self, estimator, request):
+        request.check_no_params(self.name)
+        plan = self.refit_plan(estimator, request, reason="retrain strategy")
+        plan.details["method"] = "full refit on the retained rows"
+        return plan
 
+
+@_register_for_any_type
 class NativeStrategy(UnlearningStrategy):
-    """For estimators that implement ``unlearn`` themselves: delegate to it."""
+    """For estimators that implement ``unlearn`` themselves: delegate to it.
+
+    The estimator keeps its own ledger, history and transaction
+    (``matches_rows_itself``): :class:`~skunlearn.Unlearnable` hands it the
+    request as given. As a step of a composite model, the step forgets on a
+    copy, which the composite commits with its other steps.
+    """
 
     name = "native"
     keeps_rows = False
     sample_props = ()
+    matches_rows_itself = True
 
     @classmethod
     def supports(cls, estimator):
@@ -81,3 +89,30 @@ class NativeStrategy(UnlearningStrategy):
 
     def fit(self, estimator, X, y, fit_params):
         return estimator.fit(X, y, **fit_params)
+
+    def fit_transform(self, estimator, X, y, fit_params):
+        return estimator, estimator.fit_transform(X, y, **fit_params)
+
+    def adopt(self, estimator, X, y, fit_params):
+        return estimator
+
+    def refit_transform(self, estimator, X, y, fit_params):
+        return fit_step(
+            estimator, X, y, fit_params, transform=True, strategy=type(self)()
+        )
+
+    def plan(self, estimator, request):
+        # The step's own transaction, on a copy: the composite stays
+        # all-or-nothing (nothing of the original changes until it commits).
+        new = copy.deepcopy(estimator)
+        ledger = getattr(new, "ledger_", None)
+        y = request.y if getattr(ledger, "y", None) is not None else None
+        new.unlearn(request.X, y, **request.params)
+        record = new.unlearn_history_[-1]
+        return step_plan(
+            new,
+            None,
+            strategy=self.name,
+            exact=bool(record["exact"]),
+            details={"inner": record["strategy"]},
+        )

@@ -18,23 +18,23 @@ To allow that at any time, the strategy keeps the training rows.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
-import time
 from collections.abc import Mapping
 
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 from sklearn.utils.metadata_routing import process_routing
 
-from ..base import UnlearnUpdate
 from ..utils._sklearn_compat import BaseSearchCV, _num_samples, _routing_enabled
 from ._base import (
+    ForgetRequest,
     UnlearningStrategy,
     get_strategy,
     register_strategy,
     step_guarantee,
+    step_plan,
     worst_guarantee,
 )
-from .composite import _adopt, _split_params, _unlearn_one
+from .composite import _adopt, _plan_step, _split_params
 
 __all__ = ["SearchStrategy"]
 
@@ -117,71 +117,51 @@ class SearchStrategy(UnlearningStrategy):
     def validate_forget(self, estimator, X):
         return X  # the best estimator validates the rows itself
 
-    def unlearn(self, estimator, ledger, match, X, y, params):
-        params = dict(params)
+    def plan(self, estimator, request):
+        params = dict(request.params)
         refit_search = params.pop("refit_search", False)
         if params:
             raise TypeError(
                 f"The search strategy takes only 'refit_search', got {sorted(params)}."
             )
-        keep = ledger.retained(exclude=match.rows)
-        cache = {}
-
-        def retained():
-            if "r" not in cache:
-                cache["r"] = ledger.take(keep)
-            return cache["r"]
-
         if refit_search:
-            X_r, y_r, props_r = retained()
-            start = time.perf_counter()
-            from sklearn.base import clone
-
-            state = SearchStrategy()
-            new = state.fit(
-                clone(estimator), X_r, y_r, {**props_r, **self.static_params_}
-            )
-            return UnlearnUpdate(
-                attributes={"estimator_": new, "strategy_": state},
-                strategy=self.name,
-                exact=True,
-                details={
-                    "search_redone": True,
-                    "refit_rows": int(keep.size),
-                    "refit_seconds": time.perf_counter() - start,
-                },
-                retained=cache["r"],
-            )
-        _, y_f, props_f = ledger.take(match.rows)
+            plan = self.refit_plan(estimator, request)
+            plan.strategy = self.name
+            plan.details["search_redone"] = True
+            return plan
 
         def retained_best():
-            X_r, y_r, props_r = retained()
+            X_r, y_r, props_r = request.retained()
             routed = self._best_params(estimator, {**props_r, **self.static_params_})
             return X_r, y_r, routed
 
-        upd = _unlearn_one(
+        upd = _plan_step(
             self.best_,
             estimator.best_estimator_,
-            X,
-            y_f,
-            self._best_params(estimator, {**props_f, **self.static_params_}),
-            retained_best,
-            {},
+            ForgetRequest(
+                X=request.X,
+                y=request.y,
+                props=self._best_params(
+                    estimator, {**request.props, **self.static_params_}
+                ),
+                retained=retained_best,
+            ),
         )
         new = copy.copy(estimator)
         new.best_estimator_ = upd.estimator
         state = copy.copy(self)
-        state.best_ = upd.strategy
-        return UnlearnUpdate(
-            attributes={"estimator_": new, "strategy_": state},
+        state.best_ = upd.state
+        return step_plan(
+            new,
+            state,
             strategy=self.name,
             exact=upd.exact,
+            changed=upd.changed,
             details={
                 "search_redone": False,
                 "hyperparameters": "from the original search",
-                "best_estimator": upd.details,
+                "best_estimator": {"strategy": upd.strategy, **upd.details},
             },
-            retained=cache.get("r"),
         )
 
 
