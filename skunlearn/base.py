@@ -233,6 +233,28 @@ class UnlearnUpdate:
 ForgetPlan = UnlearnUpdate
 
 
+def _columns_in_fit_order(model, X):
+    """A forget DataFrame with its columns in the order seen in ``fit``.
+
+    Rows are matched by content, column by column: a request holding exactly
+    the training columns in another order (an export from a spreadsheet, a
+    ``SELECT`` naming them differently) is the same rows. Missing or extra
+    columns are left to validation, which names them.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "iloc"):
+        return X
+    names = getattr(model, "feature_names_in_", None)
+    if names is None or len(names) != len(columns):
+        return X
+    given = [str(c) for c in columns]
+    if given == list(names) or len(set(given)) != len(given):
+        return X
+    if set(given) != set(names):
+        return X
+    return X[[columns[given.index(n)] for n in names]]
+
+
 class UnlearningMixin:
     """Mixin adding :meth:`unlearn` to a scikit-learn estimator.
 
@@ -426,7 +448,7 @@ class UnlearningMixin:
         """Validate, match, plan off to the side, then publish (under the lock)."""
         start = time.perf_counter()
         self._check_params_unchanged()
-        X_f, y_f = self._validate_forget_data(X, y)
+        X_f, y_f = self._validate_forget_data(_columns_in_fit_order(self, X), y)
         try:
             match = self.ledger_.match(X_f, y_f)
         except UnknownRowsError as exc:

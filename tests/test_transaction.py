@@ -558,3 +558,27 @@ def test_nested_read_while_a_writer_waits_does_not_deadlock():
         t.join(5)
     assert not any(t.is_alive() for t in threads), "deadlock"
     assert events == ["inner read", "write"]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_reordered_dataframe_columns_are_the_same_rows(name):
+    # The Python API accepts what the CLI accepts: the training columns in
+    # another order are the same rows (matched by content, column by column).
+    pd = pytest.importorskip("pandas")
+    make, (X, y) = CASES[name]
+    columns = [f"c{j}" for j in range(X.shape[1])]
+    frame = pd.DataFrame(X, columns=columns)
+    a, b = make(), make()
+    for model in (a, b):
+        model.fit(frame, y) if y is not None else model.fit(frame)
+    forget = frame.iloc[[3, 17, 40]]
+    a.unlearn(forget)
+    b.unlearn(forget[columns[::-1]])
+    np.testing.assert_array_equal(_output(a, frame), _output(b, frame))
+    # Missing or extra columns are still refused, naming them; nothing changes.
+    before = pickle.dumps(b)
+    with pytest.raises(ValueError, match="c0|feature names"):
+        b.unlearn(frame.iloc[[5]].drop(columns="c0"))
+    with pytest.raises(ValueError, match="extra|feature names|unexpected"):
+        b.unlearn(frame.iloc[[5]].assign(extra=1.0))
+    assert pickle.dumps(b) == before
