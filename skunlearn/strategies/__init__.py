@@ -8,6 +8,7 @@ from . import (  # noqa: F401  # noqa: F401
     linear,
     naive_bayes,
     neighbors,
+    newton,
     preprocessing,
     retrain,
     search,
@@ -20,11 +21,13 @@ from ._base import (
     registered_strategies,
 )
 from .linear import ClosedFormLinearStrategy
+from .newton import NewtonRemovalStrategy
 from .retrain import NativeStrategy, RetrainStrategy
 
 __all__ = [
     "ClosedFormLinearStrategy",
     "NativeStrategy",
+    "NewtonRemovalStrategy",
     "RetrainStrategy",
     "StrategyNotApplicable",
     "UnlearningStrategy",

@@ -238,6 +238,8 @@ class UnlearningStrategy:
     numbers_rows_by_id = False
     #: ledger size from which compaction may wait (``TrainingLedger.due``)
     compact_min_rows = None
+    #: whether ``strategy="auto"`` may pick it (False: chosen by name only)
+    auto = True
     #: whether the estimator matches forget rows against its own ledger (it
     #: implements ``unlearn``): its owner then keeps no ledger and hands it
     #: the request as given
@@ -532,6 +534,8 @@ def get_strategy(estimator, name="auto"):
     for strategy in candidates:
         if name not in ("auto", strategy.name):
             continue
+        if name == "auto" and not strategy.auto:
+            continue  # a trade the user opts into by name
         if strategy.supports(estimator):
             return strategy
     if name != "auto":
