@@ -333,8 +333,12 @@ def test_pandas_input_and_feature_names():
     model.unlearn(df.iloc[:10])
     gold = Ridge().fit(df.iloc[10:], y[10:])
     assert_allclose(model.predict(df), gold.predict(df), rtol=1e-10)
+    # The same rows with the columns in another order are matched by name.
+    model.unlearn(df.iloc[10:12][list("bacd")])
+    gold = Ridge().fit(df.iloc[12:], y[12:])
+    assert_allclose(model.predict(df), gold.predict(df), rtol=1e-10)
     with pytest.raises(ValueError, match="Feature names"):
-        model.unlearn(df.iloc[10:12][list("bacd")])
+        model.unlearn(df.iloc[12:14].rename(columns={"a": "z"}))
 
 
 def test_set_output_pandas_through_retrain():
