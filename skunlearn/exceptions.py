@@ -6,6 +6,7 @@ import numpy as np
 
 __all__ = [
     "AmbiguousRowsError",
+    "CheckpointError",
     "ForgetAllRowsError",
     "NumericalDriftWarning",
     "ParametersChangedError",
@@ -20,6 +21,18 @@ class UnlearningError(ValueError):
     It subclasses :class:`ValueError`, so code written for scikit-learn's input
     validation errors catches it too. Whenever it is raised, the estimator is
     exactly as it was before the call.
+    """
+
+
+class CheckpointError(UnlearningError):
+    """A SISA checkpoint file cannot be used: nothing was forgotten.
+
+    Raised when the checkpoint directory is not named (a loaded model does not
+    take it from the file), when a file is missing, is not a regular file, or
+    does not match the digest the model stores for it (tampered, or another
+    model's), when the model lists a name outside its own pattern, and for the
+    pickle checkpoints of models saved by earlier releases, before checkpoints
+    became skops files. The model is unchanged.
     """
 
 

@@ -16,14 +16,33 @@ forgetting rows produces exactly the ensemble that the same SISA, fitted on
 the retained rows, produces: the same shards, the same sub-models (their
 ``random_state`` derives from the seed and the shard index), the same
 predictions.
+
+Checkpoint files (``checkpoint_dir``) are treated as untrusted input. The
+model stores only their file names (``sisa-<token>-s<shard>-j<slice>-<nonce>
+.skops``, no directory part) with their sizes and SHA-256 digests; the
+directory is runtime state, set at fit from ``checkpoint_dir`` or named with
+:meth:`set_checkpoint_dir`, and never saved with the model (pickle and skops
+drop it). A file is read only from that directory, only under a name of the
+model's own pattern, never through a symbolic link, and parsed (with skops,
+trusting no type beyond those of the shard's own sub-model) only after its
+digest matched. Files are deleted only there, only under names the model
+lists, and only when they are the files the model wrote (same size and
+digest). So nothing in a model file can make :meth:`unlearn` read, unpickle,
+write or delete a file the user did not name.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
+import hashlib
+import hmac
 import os
 import pickle
+import re
+import secrets
+import stat
 import uuid
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -51,6 +70,7 @@ from sklearn.utils.validation import (
 from .._commit import model_lock
 from .._ledger import row_fingerprints
 from ..base import UnlearningMixin, UnlearnUpdate
+from ..exceptions import CheckpointError
 from ..utils._hash_kernels import finalize as _finalize
 from ..utils._sklearn_compat import (
     HasMethods,
@@ -60,7 +80,7 @@ from ..utils._sklearn_compat import (
     _fit_context,
 )
 
-__all__ = ["SISAClassifier", "SISARegressor"]
+__all__ = ["CheckpointError", "SISAClassifier", "SISARegressor", "set_checkpoint_dir"]
 
 _MAX_INT = np.iinfo(np.int32).max
 _SHARD_SALT = 0x5A5A_0001
@@ -188,28 +208,314 @@ def _train_shard(
 
 
 # --------------------------------------------------------------------------
-# Checkpoint storage: in memory, or files in a user directory
+# Checkpoint storage: in memory, or files in a directory named at run time
 # --------------------------------------------------------------------------
-def _write_checkpoint(directory, token, shard, slice_, model):
-    name = f"sisa-{token}-s{shard}-j{slice_}-{uuid.uuid4().hex[:12]}.pkl"
-    path = os.path.join(directory, name)
-    with open(path, "wb") as f:
-        pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
-    return path
+# A checkpoint file name: the model's token (a fresh uuid4 at each fit), the
+# shard and slice, and a nonce that makes every written file a new name. ASCII
+# only, no separator, no "..": a name can only designate a file directly in
+# the directory named at run time. ".pkl": names of older releases' files.
+_CHECKPOINT_NAME = re.compile(
+    r"sisa-(?P<token>[0-9a-f]{32})-s(?P<shard>[0-9]{1,9})-j(?P<slice>[0-9]{1,9})"
+    r"-[0-9a-f]{12}\.(?P<ext>skops|pkl)"
+)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+_NO_DIRECTORY = (
+    "This {name} keeps its slice checkpoints in files, and the directory that "
+    "holds them is not known: it is never taken from a saved model. Name it "
+    "with model.set_checkpoint_dir(path) (skunlearn forget --checkpoint-dir "
+    "PATH), or refit the model. Nothing was forgotten."
+)
 
 
-def _read_checkpoint(entry):
-    if entry is None or not isinstance(entry, str):
-        return entry
+def _import_skops(what):
+    """``skops.io``, or an ImportError that names the extra to install."""
     try:
-        with open(entry, "rb") as f:
-            return pickle.load(f)
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(
-            f"The SISA checkpoint {entry!r} is missing: checkpoints of a model "
-            "copy are deleted when another copy forgets a row they saw. Refit "
-            "the model. Nothing was forgotten."
+        import skops.io as sio
+    except ImportError as exc:
+        raise ImportError(
+            f"{what} needs skops, the format of SISA checkpoint files: install "
+            "the 'skops' extra (pip install 'skunlearn[skops]'), or use "
+            "checkpoint_dir=None to keep checkpoints in memory."
         ) from exc
+    return sio
+
+
+def _parse_name(name, token):
+    """The match of a checkpoint name of model ``token``, or None."""
+    if not isinstance(name, str) or not isinstance(token, str):
+        return None
+    m = _CHECKPOINT_NAME.fullmatch(name)
+    if m is None or m["token"] != token:
+        return None
+    return m
+
+
+def _is_file_entry(entry):
+    return isinstance(entry, dict)
+
+
+def _write_checkpoint(directory, token, shard, slice_, model, written):
+    """Write ``model`` to a new file; return its entry ``{file, sha256, size}``.
+
+    The name is appended to ``written`` as soon as the file exists, so that a
+    failure anywhere after it removes the file.
+    """
+    sio = _import_skops("checkpoint_dir")
+    try:
+        data = sio.dumps(model)
+    except Exception as exc:
+        raise TypeError(
+            f"SISA checkpoint files are skops files, and skops cannot save this "
+            f"{type(model).__name__}: {exc}. Use checkpoint_dir=None to keep the "
+            "checkpoints in memory."
+        ) from exc
+    name = f"sisa-{token}-s{int(shard)}-j{int(slice_)}-{secrets.token_hex(6)}.skops"
+    # "x": a new file, never an existing one (nor what a link there points to)
+    with open(os.path.join(directory, name), "xb") as f:
+        written.append(name)
+        f.write(data)
+    return {
+        "file": name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+    }
+
+
+def _read_regular_file(directory, name, size=None):
+    """Bytes of regular file ``name`` of ``directory``, never through a link."""
+    path = os.path.join(directory, name)
+    try:
+        before = os.lstat(path)
+    except FileNotFoundError:
+        raise CheckpointError(
+            f"The SISA checkpoint file {name!r} is missing from {directory}: the "
+            "checkpoints of a model copy are deleted when another copy forgets a "
+            "row they saw, or the directory is not the model's. Refit the model "
+            "or name its directory. Nothing was forgotten."
+        ) from None
+    if not stat.S_ISREG(before.st_mode):
+        raise CheckpointError(
+            f"The SISA checkpoint {name!r} in {directory} is not a regular file "
+            "(a symbolic link, a directory or a device): it was not read. "
+            "Nothing was forgotten."
+        )
+    if size is not None and before.st_size != size:
+        raise CheckpointError(
+            f"The SISA checkpoint file {name!r} in {directory} has "
+            f"{before.st_size} bytes where the model recorded {size}: it was "
+            "changed since it was written (or is another model's). It was not "
+            "read. Nothing was forgotten."
+        )
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:  # replaced by a link since lstat: ELOOP
+        raise CheckpointError(
+            f"The SISA checkpoint {name!r} in {directory} could not be opened as "
+            f"a regular file ({exc.strerror}). Nothing was forgotten."
+        ) from None
+    with os.fdopen(fd, "rb") as f:
+        after = os.fstat(f.fileno())
+        if not stat.S_ISREG(after.st_mode) or (after.st_dev, after.st_ino) != (
+            before.st_dev,
+            before.st_ino,
+        ):
+            raise CheckpointError(
+                f"The SISA checkpoint {name!r} in {directory} changed while it "
+                "was opened: it was not read. Nothing was forgotten."
+            )
+        return f.read() if size is None else f.read(size + 1)
+
+
+def _skops_types(model):
+    """The types skops needs trusted to load ``model`` (an in-memory object)."""
+    sio = _import_skops("Reading checkpoint files")
+    return sorted(sio.get_untrusted_types(data=sio.dumps(model)))
+
+
+def _read_checkpoint_file(directory, entry, *, token, shard, slice_, like):
+    """The sub-model stored by ``entry``, checked before it is parsed.
+
+    ``like`` is the shard's current sub-model: the checkpoint must be of its
+    type, and skops trusts no type beyond the ones ``like`` holds.
+    """
+    name = entry.get("file")
+    digest = entry.get("sha256")
+    size = entry.get("size")
+    m = _parse_name(name, token)
+    if m is not None and m["ext"] == "pkl":
+        raise CheckpointError(
+            f"The SISA checkpoint {name!r} was written by an earlier skunlearn "
+            "release as a pickle file, which is not read (unpickling runs code "
+            "from the file). Convert this model's checkpoints with "
+            "model.set_checkpoint_dir(path, allow_pickle=True) if you trust "
+            "the files (skunlearn forget --checkpoint-dir PATH --allow-pickle), "
+            "or refit the model. Nothing was forgotten."
+        )
+    if (
+        m is None
+        or int(m["shard"]) != shard
+        or int(m["slice"]) != slice_
+        or not isinstance(digest, str)
+        or _SHA256.fullmatch(digest) is None
+        or not isinstance(size, int)
+        or isinstance(size, bool)
+        or size < 0
+    ):
+        raise CheckpointError(
+            f"The model lists {name!r} as the checkpoint of shard {shard}, slice "
+            f"{slice_}, which is not a name this model writes (or its digest is "
+            "not recorded): the file was not read. The model file may have been "
+            "crafted. Nothing was forgotten."
+        )
+    data = _read_regular_file(directory, name, size)
+    if len(data) != size or not hmac.compare_digest(
+        hashlib.sha256(data).hexdigest(), digest
+    ):
+        raise CheckpointError(
+            f"The SISA checkpoint file {name!r} in {directory} does not match the "
+            "SHA-256 digest the model recorded for it: it was changed since it was "
+            "written (tampered with, or another model's file). It was not parsed. "
+            "Nothing was forgotten."
+        )
+    sio = _import_skops("Reading checkpoint files")
+    try:
+        model = sio.loads(data, trusted=_skops_types(like))
+    except Exception as exc:
+        raise CheckpointError(
+            f"The SISA checkpoint file {name!r} in {directory} could not be loaded "
+            f"with the types of the shard's sub-model: {exc}. Nothing was "
+            "forgotten."
+        ) from exc
+    if type(model) is not type(like):
+        raise CheckpointError(
+            f"The SISA checkpoint file {name!r} holds a {type(model).__name__}, "
+            f"not a {type(like).__name__} like its shard. Nothing was forgotten."
+        )
+    return model
+
+
+def _remove_checkpoint_files(directory, token, names):
+    """Delete files ``names`` of ``directory`` that are model ``token``'s.
+
+    Only names of the model's own pattern are touched (a link is removed, not
+    its target); other names are ignored. Never raises: a file that cannot be
+    deleted is reported in a warning, since it may hold forgotten rows.
+    """
+    if directory is None:
+        return
+    failed = []
+    for name in names:
+        if _parse_name(name, token) is None:
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            failed.append(f"{name} ({exc.strerror})")
+    if failed:
+        warnings.warn(
+            f"Could not delete the superseded SISA checkpoint files "
+            f"{', '.join(failed)} in {directory}; they may hold forgotten rows: "
+            "delete them.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def _legacy_entry(entry, token):
+    """The entry for a checkpoint path saved by an earlier release.
+
+    The path is never followed: only its last component is kept, and only when
+    it is a checkpoint name of the model, for :meth:`set_checkpoint_dir` to
+    convert from the directory the user names. Entries that are not paths are
+    kept as they are.
+    """
+    if not isinstance(entry, str | os.PathLike):
+        return entry
+    name = os.path.basename(os.fspath(entry)) if isinstance(entry, str) else None
+    m = _parse_name(name, token)
+    return {
+        "file": name if m is not None and m["ext"] == "pkl" else None,
+        "sha256": None,
+        "size": None,
+    }
+
+
+def _deletable(directory, token, entries):
+    """Names of the files of ``entries`` that may be deleted, and the others.
+
+    A file is deleted only when it is the one the model wrote: a regular file
+    of the model's name pattern whose size and SHA-256 digest are the ones the
+    entry records (pickle files of an earlier release, which have no digest,
+    by name only). Missing files need nothing; the others are left in place,
+    returned as ``"name (reason)"`` for a warning.
+    """
+    names, left = [], []
+    if directory is None:
+        return names, left
+    for entry in entries:
+        name = entry.get("file")
+        m = _parse_name(name, token)
+        if m is None:
+            continue
+        if m["ext"] == "pkl":
+            names.append(name)
+            continue
+        digest, size = entry.get("sha256"), entry.get("size")
+        try:
+            st = os.lstat(os.path.join(directory, name))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            left.append(f"{name} ({exc.strerror})")
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            left.append(f"{name} (not a regular file)")
+            continue
+        try:
+            if not isinstance(digest, str) or st.st_size != size:
+                raise CheckpointError
+            data = _read_regular_file(directory, name, size)
+            if len(data) != size or not hmac.compare_digest(
+                hashlib.sha256(data).hexdigest(), digest
+            ):
+                raise CheckpointError
+        except (CheckpointError, OSError):
+            left.append(f"{name} (not the file the model wrote)")
+            continue
+        names.append(name)
+    return names, left
+
+
+def _warn_left(directory, left):
+    if left:
+        warnings.warn(
+            f"The superseded SISA checkpoint files {', '.join(left)} in {directory} "
+            "were not deleted, as they are not the files the model wrote; they may "
+            "hold forgotten rows: check and delete them.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+class _CheckpointTxn:
+    """The files one request wrote, removed unless the request commits."""
+
+    def __init__(self):
+        self.directory = None
+        self.token = None
+        self.written = []
+        self.left = []  # superseded files not deleted (see _deletable)
+        self.committed = False
+
+    def abort(self):
+        if not self.committed:
+            _remove_checkpoint_files(self.directory, self.token, self.written)
+            self.written = []
 
 
 class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
@@ -262,13 +568,178 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         "_n_slices": "n_slices_",
     }
 
+    # Where the checkpoint files are (``fit`` and ``unlearn`` write there) is
+    # how the work runs, not what is fit: it may change after fit, and the
+    # directory in use is runtime state (see ``set_checkpoint_dir``).
+    _execution_params = (*UnlearningMixin._execution_params, "checkpoint_dir")
+
+    # Attributes that only hold in this process: never saved (pickle, skops,
+    # joblib), so that no file can choose them.
+    _RUNTIME_STATE = ("_checkpoint_dir", "_checkpoint_txn")
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        for name in self._RUNTIME_STATE:
+            state.pop(name, None)
+        return state
+
     def __setstate__(self, state):
         state = dict(state)
         for old, new in self._RENAMED_STATE.items():
             if old in state:
                 value = state.pop(old)
                 state.setdefault(new, value)
+        # A loaded model never takes a directory from its file (a crafted file
+        # could name any); the user names it with set_checkpoint_dir.
+        for name in self._RUNTIME_STATE:
+            state.pop(name, None)
+        fitted = state.get("_fit_params_")
+        if isinstance(fitted, dict) and "checkpoint_dir" in fitted:
+            # recorded as a shaping parameter by earlier releases
+            state["_fit_params_"] = {
+                k: v for k, v in fitted.items() if k != "checkpoint_dir"
+            }
+        ckpts = state.get("checkpoints_")
+        if isinstance(ckpts, list) and any(
+            isinstance(c, list) and any(isinstance(e, str | os.PathLike) for e in c)
+            for c in ckpts
+        ):
+            state["checkpoints_"] = [
+                [_legacy_entry(e, state.get("_checkpoint_token")) for e in c]
+                if isinstance(c, list)
+                else c
+                for c in ckpts
+            ]
         super().__setstate__(state)
+
+    def __copy__(self):
+        # An in-process copy keeps the directory in use (a composite model
+        # plans a request on a copy); pickling and skops drop it.
+        new = type(self).__new__(type(self))
+        new.__setstate__(self.__getstate__())
+        new._copy_runtime_state(self)
+        return new
+
+    def __deepcopy__(self, memo):
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        new._copy_runtime_state(self)
+        return new
+
+    def _copy_runtime_state(self, other):
+        directory = other.__dict__.get("_checkpoint_dir")
+        if directory is not None:
+            self._checkpoint_dir = directory
+
+    # ----------------------------------------------------- checkpoint files
+    def _file_entries(self):
+        """``(position, slice, entry)`` of each checkpoint kept in a file."""
+        return [
+            (i, j, entry)
+            for i, ckpts in enumerate(getattr(self, "checkpoints_", None) or [])
+            if isinstance(ckpts, list)
+            for j, entry in enumerate(ckpts)
+            if _is_file_entry(entry)
+        ]
+
+    def set_checkpoint_dir(self, path, *, allow_pickle=False):
+        """Name the directory that holds this model's checkpoint files.
+
+        A model fit with ``checkpoint_dir`` keeps its slice checkpoints in
+        files; it stores their names and SHA-256 digests, never where they
+        are. A model loaded from a file (pickle, joblib, skops) does not know
+        the directory: before :meth:`unlearn` can read or replace checkpoints,
+        name it here. Files are then read only from ``path``, only under the
+        names the model lists, and only when their digest matches; files the
+        model's requests supersede are deleted from ``path`` only.
+
+        Parameters
+        ----------
+        path : str or path-like
+            An existing directory, usually the model's ``checkpoint_dir``.
+
+            A model that keeps its checkpoints in memory ignores it.
+
+        allow_pickle : bool, default=False
+            Convert the pickle checkpoint files of a model saved by an earlier
+            skunlearn release (listed by name, in ``path``) to checkpoint files
+            of this release, and delete them. Unpickling runs code chosen by
+            whoever wrote the files: only for files you trust. Without it such
+            a model refuses requests that need a checkpoint.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+
+        Raises
+        ------
+        CheckpointError
+            If ``path`` is not a directory, or a pickle checkpoint cannot be
+            converted (the model is then unchanged).
+        ImportError
+            If the model keeps checkpoint files and skops is not installed.
+        """
+        check_is_fitted(self)
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(
+                "The checkpoint directory must be a str or path-like, got "
+                f"{type(path).__name__}."
+            )
+        directory = os.path.abspath(os.fspath(path))
+        if not os.path.isdir(directory):
+            raise CheckpointError(
+                f"The checkpoint directory {directory} does not exist or is not a "
+                "directory."
+            )
+        if not self._file_entries():
+            return self  # its checkpoints are in memory (or it has none)
+        _import_skops("Reading checkpoint files")
+        with model_lock(self).writer:
+            if allow_pickle:
+                self._convert_legacy_checkpoints(directory)
+            self._checkpoint_dir = directory
+        return self
+
+    def _convert_legacy_checkpoints(self, directory):
+        """Rewrite the pickle checkpoints of an earlier release as skops files."""
+        token = self.__dict__.get("_checkpoint_token")
+        legacy = [
+            (i, j, entry)
+            for i, j, entry in self._file_entries()
+            if entry.get("sha256") is None
+        ]
+        if not legacy:
+            return
+        written = []
+        checkpoints = [list(c) for c in self.checkpoints_]
+        try:
+            for i, j, entry in legacy:
+                name = entry.get("file")
+                m = _parse_name(name, token)
+                if (
+                    m is None
+                    or m["ext"] != "pkl"
+                    or int(m["shard"]) != int(self.shard_ids_[i])
+                    or int(m["slice"]) != j
+                ):
+                    raise CheckpointError(
+                        f"The model lists {name!r} as a checkpoint, which is not a "
+                        "checkpoint name of this model: it was not read. Refit "
+                        "the model."
+                    )
+                model = pickle.loads(_read_regular_file(directory, name))
+                checkpoints[i][j] = _write_checkpoint(
+                    directory, token, int(m["shard"]), j, model, written
+                )
+        except BaseException:
+            _remove_checkpoint_files(directory, token, written)
+            raise
+        self.checkpoints_ = checkpoints
+        _remove_checkpoint_files(
+            directory, token, [entry["file"] for _, _, entry in legacy]
+        )
 
     # Read-only aliases of the fitted attributes under their former private
     # names, kept for one release for code that read them; to be removed.
@@ -352,6 +823,10 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         base = self._base_estimator()
         mode = self._training_mode(base)
+        directory = None
+        if self.checkpoint_dir is not None:
+            _import_skops("checkpoint_dir")  # before any work
+            directory = os.path.abspath(os.fspath(self.checkpoint_dir))
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         self.seed_ = self._seed_from_random_state()
@@ -383,26 +858,31 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         ]
         results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(jobs)
 
-        old_store = (
-            self.__dict__.get("_checkpoint_dir"),
-            self.__dict__.get("_checkpoint_token"),
-        )
-        self._checkpoint_dir = (
-            None if self.checkpoint_dir is None else os.fspath(self.checkpoint_dir)
-        )
-        self._checkpoint_token = uuid.uuid4().hex
+        # The previous fit's files (listed by the model, in the directory in
+        # use) go once the new ones are written; on failure the new ones go.
+        old_dir = self.__dict__.get("_checkpoint_dir")
+        old_token = self.__dict__.get("_checkpoint_token")
+        old_entries = [entry for _, _, entry in self._file_entries()]
+        token = uuid.uuid4().hex
+        written = []
         try:
-            if self._checkpoint_dir is not None:
-                os.makedirs(self._checkpoint_dir, exist_ok=True)
+            if directory is not None:
+                os.makedirs(directory, exist_ok=True)
             checkpoints = [
-                self._store_checkpoints(s, 0, ckpts)
+                self._store_checkpoints(directory, token, s, 0, ckpts, written)
                 for s, (_, ckpts, _) in zip(shards, results)
             ]
         except BaseException:
-            self._sweep_checkpoint_files(keep=())
+            _remove_checkpoint_files(directory, token, written)
             raise
-        if old_store[0] is not None:
-            _remove_token_files(*old_store, keep=())
+        self._checkpoint_token = token
+        if directory is None:
+            self.__dict__.pop("_checkpoint_dir", None)
+        else:
+            self._checkpoint_dir = directory
+        names, left = _deletable(old_dir, old_token, old_entries)
+        _remove_checkpoint_files(old_dir, old_token, names)
+        _warn_left(old_dir, left)
         self.estimators_ = [model for model, _, _ in results]
         self.shard_ids_ = shards.astype(np.intp)
         self.shard_sizes_ = np.array([idx.size for idx in rows], dtype=np.intp)
@@ -439,18 +919,63 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             self._fit_kw_name(),
         )
 
-    def _store_checkpoints(self, shard, start, ckpts):
-        """Checkpoint entries (objects, or file paths) for slices from ``start``."""
-        if self._checkpoint_dir is None:
+    def _store_checkpoints(self, directory, token, shard, start, ckpts, written):
+        """Checkpoint entries (objects, or file entries) for slices from ``start``.
+
+        Files are written to ``directory`` under new names, appended to
+        ``written``; ``None`` keeps the fitted copies in memory.
+        """
+        if directory is None:
             return list(ckpts)
         return [
             None
             if model is None
-            else _write_checkpoint(
-                self._checkpoint_dir, self._checkpoint_token, shard, start + i, model
-            )
+            else _write_checkpoint(directory, token, shard, start + i, model, written)
             for i, model in enumerate(ckpts)
         ]
+
+    def _checkpoint_directory(self):
+        """The directory new checkpoints go to: None keeps them in memory.
+
+        A model whose checkpoints are files needs the directory named at run
+        time (at fit, or by :meth:`set_checkpoint_dir`).
+        """
+        directory = self.__dict__.get("_checkpoint_dir")
+        if directory is None and self._file_entries():
+            raise CheckpointError(_NO_DIRECTORY.format(name=type(self).__name__))
+        return directory
+
+    def _load_checkpoint(self, position, slice_, directory):
+        """The sub-model of ``position`` after slice ``slice_`` (a new object
+        for a file; the stored one, copied by the training job, in memory)."""
+        try:
+            entry = self.checkpoints_[position][slice_]
+        except (IndexError, TypeError, KeyError):
+            raise CheckpointError(
+                f"The model lists no checkpoint for slice {slice_} of shard "
+                f"{int(self.shard_ids_[position])}: the model file may have been "
+                "crafted. Refit the model. Nothing was forgotten."
+            ) from None
+        if entry is None:
+            return None
+        if _is_file_entry(entry):
+            return _read_checkpoint_file(
+                directory,
+                entry,
+                token=self.__dict__.get("_checkpoint_token"),
+                shard=int(self.shard_ids_[position]),
+                slice_=slice_,
+                like=self.estimators_[position],
+            )
+        if isinstance(entry, str | bytes | os.PathLike) or not hasattr(entry, "fit"):
+            # Paths in a model are never followed.
+            raise CheckpointError(
+                f"The checkpoint of slice {slice_} of shard "
+                f"{int(self.shard_ids_[position])} is a {type(entry).__name__}, "
+                "neither a fitted model nor a checkpoint file entry. Refit the "
+                "model. Nothing was forgotten."
+            )
+        return entry
 
     # -------------------------------------------------------------- unlearn
     def _validate_forget_data(self, X, y):
@@ -463,8 +988,20 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
                 f"{type(self).__name__}.unlearn takes no unlearning parameters, "
                 f"got {sorted(params)}."
             )
+        # Checkpoint files: the directory named at run time, and the request's
+        # transaction (set by ``unlearn``), which removes the files written
+        # here unless the request commits.
+        directory = self._checkpoint_directory()
+        token = self.__dict__.get("_checkpoint_token")
+        txn = self.__dict__.get("_checkpoint_txn")
+        written = []
+        if txn is not None:
+            txn.directory, txn.token, written = directory, token, txn.written
         ledger = self.ledger_
-        fp = ledger.fingerprints()
+        # The rows' shards and slices come from their unkeyed fingerprints,
+        # as at fit (the ledger's own are keyed per model, so a refit's would
+        # differ): the stored rows are hashed again.
+        fp = row_fingerprints(ledger.X)
         keep = ledger.alive.copy()
         keep[match.rows] = False
         shard_of = _bucket(fp, self.seed_, self.n_shards_, _SHARD_SALT)
@@ -502,7 +1039,7 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
                     # resume from the checkpoint taken just before it.
                     start = int(slice_of[match.rows][forgotten_shards == s].min())
                     if start > 0:
-                        state = _read_checkpoint(self.checkpoints_[old][start - 1])
+                        state = self._load_checkpoint(old, start - 1, directory)
             all_idx = np.arange(idx.size)
             jobs.append(
                 self._shard_job(s, all_idx, X_s, y_s, sw_s, slice_of[idx], start, state)
@@ -518,9 +1055,16 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(jobs)
 
         new_ckpts = {}
-        for s, start, (_, ckpts, _) in zip(retrain, starts, results):
-            kept = self.checkpoints_[position[s]][:start] if start > 0 else []
-            new_ckpts[s] = list(kept) + self._store_checkpoints(s, start, ckpts)
+        try:
+            for s, start, (_, ckpts, _) in zip(retrain, starts, results):
+                kept = self.checkpoints_[position[s]][:start] if start > 0 else []
+                new_ckpts[s] = list(kept) + self._store_checkpoints(
+                    directory, token, s, start, ckpts, written
+                )
+        except BaseException:
+            _remove_checkpoint_files(directory, token, written)
+            del written[:]
+            raise
 
         estimators, checkpoints, shard_ids, sizes = [], [], [], []
         new_models = {s: r[0] for s, r in zip(retrain, results)}
@@ -545,8 +1089,33 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         }
         if self._is_classifier:
             attributes["classes_"] = np.unique(ledger.y[keep])
+        commit = None
+        if directory is not None:
+            # The files of the replaced checkpoints saw a forgotten row: they
+            # go once the request is recorded, never before.
+            now = {
+                e.get("file")
+                for c in checkpoints
+                if isinstance(c, list)
+                for e in c
+                if _is_file_entry(e)
+            }
+            superseded, left = _deletable(
+                directory,
+                token,
+                [e for _, _, e in self._file_entries() if e.get("file") not in now],
+            )
+            if txn is not None:
+                txn.left = left
+
+            def commit():
+                if txn is not None:
+                    txn.committed = True
+                _remove_checkpoint_files(directory, token, superseded)
+
         return UnlearnUpdate(
             attributes=attributes,
+            commit=commit,
             strategy="sisa",
             exact=True,
             details={
@@ -560,30 +1129,24 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         )
 
     def unlearn(self, X, y=None, *, request_id=None, **params):
-        # The sweep belongs to the request: under the model's writer lock, so
-        # a concurrent request never sees (or deletes) the other's files.
+        # The checkpoint files belong to the request, under the model's writer
+        # lock: new ones are written under new names while planning; the
+        # superseded ones are deleted at commit, after the history record; if
+        # anything fails before, the new ones are deleted. Only files the
+        # model lists remain.
         with model_lock(self).writer:
+            txn = _CheckpointTxn()
+            self._checkpoint_txn = txn
             try:
-                return super().unlearn(X, y, request_id=request_id, **params)
+                super().unlearn(X, y, request_id=request_id, **params)
             finally:
-                # After a commit, the files of the replaced checkpoints (they
-                # saw a forgotten row) go; after a failure, the files written
-                # for the aborted update go. Either way only referenced files
-                # remain.
-                if self.__dict__.get("_checkpoint_dir") is not None:
-                    self._sweep_checkpoint_files()
+                self.__dict__.pop("_checkpoint_txn", None)
+                txn.abort()
+        if txn.committed:
+            _warn_left(txn.directory, txn.left)
+        return self
 
     unlearn.__doc__ = UnlearningMixin.unlearn.__doc__
-
-    def _sweep_checkpoint_files(self, keep=None):
-        if keep is None:
-            keep = {
-                entry
-                for ckpts in getattr(self, "checkpoints_", [])
-                for entry in ckpts
-                if isinstance(entry, str)
-            }
-        _remove_token_files(self._checkpoint_dir, self._checkpoint_token, keep)
 
     # ----------------------------------------------------------- citizenship
     def __sklearn_tags__(self):
@@ -597,20 +1160,6 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.pairwise = False
         tags.non_deterministic = inner.non_deterministic
         return tags
-
-
-def _remove_token_files(directory, token, keep):
-    """Delete the checkpoint files of model ``token`` not listed in ``keep``."""
-    if directory is None or not os.path.isdir(directory):
-        return
-    prefix = f"sisa-{token}-"
-    keep = {os.path.basename(p) for p in keep}
-    for name in os.listdir(directory):
-        if name.startswith(prefix) and name not in keep:
-            try:
-                os.remove(os.path.join(directory, name))
-            except FileNotFoundError:
-                pass
 
 
 class SISAClassifier(ClassifierMixin, _BaseSISA):
@@ -658,9 +1207,13 @@ class SISAClassifier(ClassifierMixin, _BaseSISA):
         gives it zero vote and zero probability.
 
     checkpoint_dir : str or path-like, default=None
-        Directory where the slice checkpoints are written (pickled sub-models);
-        ``None`` keeps them in memory. Files of checkpoints that saw a
-        forgotten row are deleted by :meth:`unlearn`.
+        Directory where :term:`fit` writes the slice checkpoints, as skops
+        files (needs the ``skops`` extra); ``None`` keeps them in memory.
+        The model stores the files' names and SHA-256 digests, never the
+        directory: a model loaded from a file is told where they are with
+        :meth:`set_checkpoint_dir` (this parameter is not used for that, so
+        that a model file cannot choose what is read or deleted). Files of
+        checkpoints that saw a forgotten row are deleted by :meth:`unlearn`.
 
     n_jobs : int, default=None
         Number of shards fit in parallel through joblib (``None`` means 1
@@ -692,8 +1245,10 @@ class SISAClassifier(ClassifierMixin, _BaseSISA):
 
     checkpoints_ : list of list
         For each sub-model, its state after each slice but the last: a fitted
-        copy (in memory), a file path (with ``checkpoint_dir``), or ``None``
-        when nothing was learned yet. Empty lists when ``n_slices=1``.
+        copy (in memory), a dict ``{"file": name, "sha256": digest, "size":
+        n_bytes}`` naming a file of the checkpoint directory (with
+        ``checkpoint_dir``), or ``None`` when nothing was learned yet. Empty
+        lists when ``n_slices=1``.
 
     classes_ : ndarray of shape (n_classes,)
         The class labels.
@@ -919,7 +1474,9 @@ class SISARegressor(RegressorMixin, _BaseSISA):
         Passes of ``partial_fit`` over each slice.
 
     checkpoint_dir : str or path-like, default=None
-        Directory of the slice checkpoints; ``None`` keeps them in memory.
+        Directory where :term:`fit` writes the slice checkpoints, as skops
+        files (needs the ``skops`` extra); ``None`` keeps them in memory. A
+        loaded model is told where they are with :meth:`set_checkpoint_dir`.
 
     n_jobs : int, default=None
         Number of shards fit in parallel through joblib (the backend is the
@@ -946,8 +1503,8 @@ class SISARegressor(RegressorMixin, _BaseSISA):
         Number of training rows in each shard.
 
     checkpoints_ : list of list
-        For each sub-model, its state after each slice but the last (objects,
-        file paths, or ``None``).
+        For each sub-model, its state after each slice but the last (fitted
+        copies, file entries ``{"file", "sha256", "size"}``, or ``None``).
 
     seed_ : int
         The seed drawn from ``random_state`` at :term:`fit` (row assignment
@@ -1054,3 +1611,74 @@ class SISARegressor(RegressorMixin, _BaseSISA):
         inner = get_tags(self._base_estimator())
         tags.target_tags.multi_output = inner.target_tags.multi_output
         return tags
+
+
+def _sisa_models(obj):
+    """The SISA ensembles in ``obj``: itself, its steps, fitted copies, ..."""
+    found, seen, stack = [], set(), [obj]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen or isinstance(o, str | bytes | np.ndarray | type):
+            continue
+        seen.add(id(o))
+        if isinstance(o, _BaseSISA):
+            found.append(o)
+        if isinstance(o, dict):
+            stack.extend(o.values())
+        elif isinstance(o, list | tuple):
+            stack.extend(o)
+        elif isinstance(o, BaseEstimator) or type(o).__module__.startswith(
+            "skunlearn."
+        ):
+            stack.extend(getattr(o, "__dict__", {}).values())
+    return found
+
+
+def set_checkpoint_dir(model, path, *, allow_pickle=False):
+    """Name the checkpoint directory of every SISA ensemble in a model.
+
+    A SISA ensemble fit with ``checkpoint_dir`` stores only the names and
+    digests of its checkpoint files; once saved and loaded, it needs the
+    directory named before a request can read or replace them. This calls
+    :meth:`SISAClassifier.set_checkpoint_dir` on ``model`` if it is a SISA
+    ensemble, and on every SISA ensemble it holds (a pipeline step, the model
+    an :class:`~skunlearn.Unlearnable` wraps, a search's best estimator...).
+
+    Parameters
+    ----------
+    model : estimator object
+        A fitted model, e.g. one just loaded from a file.
+
+    path : str or path-like
+        An existing directory that holds the checkpoint files.
+
+    allow_pickle : bool, default=False
+        Convert the pickle checkpoints of models saved by an earlier release
+        (see :meth:`SISAClassifier.set_checkpoint_dir`). Only for files you
+        trust.
+
+    Returns
+    -------
+    n_models : int
+        Number of SISA ensembles in ``model`` that keep checkpoint files (the
+        ones the directory was named for).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from skunlearn.ensemble import SISAClassifier
+    >>> from skunlearn.ensemble._sisa import set_checkpoint_dir
+    >>> X = [[0.0], [1.0], [2.0], [3.0]] * 10
+    >>> y = [0, 1, 0, 1] * 10
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     sisa = SISAClassifier(SGDClassifier(random_state=0), n_shards=2,
+    ...                           n_slices=3, checkpoint_dir=d, random_state=0)
+    ...     sisa = sisa.fit(X, y)
+    ...     set_checkpoint_dir(sisa, d)
+    1
+    """
+    found = [m for m in _sisa_models(model) if m._file_entries()]
+    for sisa in found:
+        sisa.set_checkpoint_dir(path, allow_pickle=allow_pickle)
+    return len(found)

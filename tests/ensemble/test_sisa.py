@@ -2,8 +2,10 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import copy
 import os
 import pickle
+import sys
 
 import joblib
 import numpy as np
@@ -28,7 +30,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skunlearn._ledger import row_fingerprints
 from skunlearn.ensemble import SISAClassifier, SISARegressor
-from skunlearn.ensemble._sisa import _SHARD_SALT, _bucket
+from skunlearn.ensemble._sisa import _SHARD_SALT, _SLICE_SALT, CheckpointError, _bucket
 from skunlearn.exceptions import UnknownRowsError
 from skunlearn.utils.estimator_checks import (
     assert_no_residue,
@@ -500,9 +502,7 @@ def test_no_checkpoint_keeps_a_forgotten_row(tmp_path, on_disk):
     assert_no_residue(model, values)
     if on_disk:
         files_after = set(os.listdir(ckdir))
-        referenced = {
-            os.path.basename(p) for c in model.checkpoints_ for p in c if p is not None
-        }
+        referenced = {e["file"] for c in model.checkpoints_ for e in c if e is not None}
         assert files_after == referenced  # stale and staged files are gone
         assert files_before - files_after  # the checkpoints that saw rows died
         data = b"".join((ckdir / name).read_bytes() for name in files_after)
@@ -522,6 +522,175 @@ def test_refit_removes_previous_checkpoint_files(tmp_path):
     model.fit(X[:100], y[:100])
     second = set(os.listdir(tmp_path))
     assert first and second and not (first & second)
+
+
+def _first_row_of_slice(X, model, slice_):
+    """Index of a row of X that the model puts in slice ``slice_``."""
+    slice_of = _bucket(row_fingerprints(X), model.seed_, model.n_slices_, _SLICE_SALT)
+    return int(np.flatnonzero(slice_of == slice_)[0])
+
+
+def _files(directory):
+    return sorted(os.listdir(directory))
+
+
+@pytest.mark.parametrize("fmt", ["pickle", "skops"])
+def test_loaded_model_needs_its_checkpoint_dir_named(tmp_path, fmt):
+    X, y = _slice_data()
+    est = _sgd_sisa(checkpoint_dir=tmp_path / "ck")
+    model = clone(est).fit(X, y)
+    for entries in model.checkpoints_:
+        for e in entries:
+            # names only: no directory part
+            assert set(e) == {"file", "sha256", "size"}
+            assert os.path.basename(e["file"]) == e["file"]
+    if fmt == "pickle":
+        loaded = pickle.loads(pickle.dumps(model))
+    else:
+        sio = pytest.importorskip("skops.io")
+        blob = sio.dumps(model)
+        loaded = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
+    assert "_checkpoint_dir" not in vars(loaded)
+    row = _first_row_of_slice(X, model, 2)
+    before, files = pickle.dumps(loaded), _files(tmp_path / "ck")
+    with pytest.raises(CheckpointError, match=r"set_checkpoint_dir\(path\)"):
+        loaded.unlearn(X[[row]])
+    assert pickle.dumps(loaded) == before
+    assert _files(tmp_path / "ck") == files
+    assert loaded.set_checkpoint_dir(tmp_path / "ck") is loaded
+    loaded.unlearn(X[[row]])
+    assert loaded.unlearn_history_[-1]["details"]["start_slices"] == [2]
+    keep = np.setdiff1d(np.arange(len(y)), [row])
+    gold = clone(est).set_params(checkpoint_dir=None).fit(X[keep], y[keep])
+    _assert_same_ensemble(loaded, gold, X)
+    referenced = {e["file"] for c in loaded.checkpoints_ for e in c}
+    assert set(_files(tmp_path / "ck")) == referenced
+
+
+def test_checkpoint_dir_is_kept_by_in_process_copies_only(tmp_path):
+    X, y = _slice_data()
+    model = _sgd_sisa(checkpoint_dir=tmp_path).fit(X, y)
+    for copied in (copy.copy(model), copy.deepcopy(model)):
+        assert vars(copied)["_checkpoint_dir"] == os.path.abspath(tmp_path)
+    assert "_checkpoint_dir" not in pickle.loads(pickle.dumps(model)).__dict__
+    assert "_checkpoint_dir" not in model.__getstate__()
+    # the directory is how the work runs, not what is fit
+    model.set_params(checkpoint_dir=None)
+    model.unlearn(X[[_first_row_of_slice(X, model, 1)]])
+    assert model.unlearn_history_[-1]["n_removed"] == 1
+
+
+def test_set_checkpoint_dir_finds_nested_sisa_models(tmp_path):
+    from skunlearn import Unlearnable
+    from skunlearn.ensemble._sisa import set_checkpoint_dir
+
+    X, y = _slice_data()
+    wrapped = Unlearnable(_sgd_sisa(checkpoint_dir=tmp_path)).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(wrapped))
+    with pytest.raises(CheckpointError, match="directory that holds them"):
+        loaded.unlearn(X[[_first_row_of_slice(X, wrapped.estimator_, 2)]])
+    assert set_checkpoint_dir(loaded, tmp_path) == 1
+    loaded.unlearn(X[[_first_row_of_slice(X, wrapped.estimator_, 2)]])
+    # models that keep checkpoints in memory are not counted
+    assert set_checkpoint_dir(_sgd_sisa().fit(X, y), tmp_path) == 0
+    with pytest.raises(CheckpointError, match="not a directory"):
+        set_checkpoint_dir(loaded, tmp_path / "missing")
+
+
+def test_checkpoint_dir_needs_skops(tmp_path, monkeypatch):
+    X, y = _slice_data()
+    monkeypatch.setitem(sys.modules, "skops.io", None)
+    with pytest.raises(ImportError, match=r"skunlearn\[skops\]"):
+        _sgd_sisa(checkpoint_dir=tmp_path / "ck").fit(X, y)
+    assert not (tmp_path / "ck").exists()
+    _sgd_sisa().fit(X, y).unlearn(X[:3])  # in memory: nothing needed
+
+
+def test_only_files_the_model_lists_are_deleted(tmp_path):
+    X, y = _slice_data()
+    model = _sgd_sisa(checkpoint_dir=tmp_path).fit(X, y)
+    token = model._checkpoint_token
+    # files of the model's own pattern that it does not list, and others
+    strays = [f"sisa-{token}-s0-j0-{'a' * 12}.skops", f"sisa-{token}-s9-j1-x.pkl"]
+    for name in [*strays, "notes.txt"]:
+        (tmp_path / name).write_bytes(b"not the model's")
+    row = _first_row_of_slice(X, model, 0)
+    model.unlearn(X[[row]])
+    model.fit(X[:100], y[:100])  # a refit removes the previous fit's files
+    referenced = {e["file"] for c in model.checkpoints_ for e in c}
+    assert set(_files(tmp_path)) == referenced | {*strays, "notes.txt"}
+
+
+def test_failure_after_planning_removes_the_new_files(tmp_path, monkeypatch):
+    # Between planning (new files written) and the commit, the request can
+    # still fail: the new files go, the superseded ones stay, the model is
+    # as before.
+    from skunlearn._ledger import TrainingLedger
+
+    X, y = _slice_data()
+    model = _sgd_sisa(checkpoint_dir=tmp_path).fit(X, y)
+    before, files = pickle.dumps(model), _files(tmp_path)
+    row = _first_row_of_slice(X, model, 1)
+
+    def remove(self, *args, **kwargs):
+        assert len(os.listdir(tmp_path)) > len(files)  # the new files exist
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(TrainingLedger, "remove", remove)
+        with pytest.raises(KeyboardInterrupt):
+            model.unlearn(X[[row]])
+    assert pickle.dumps(model) == before
+    assert _files(tmp_path) == files
+    model.unlearn(X[[row]])
+    assert set(_files(tmp_path)) != set(files)
+
+
+def test_checkpoints_of_an_earlier_release_are_not_followed(tmp_path):
+    # skunlearn 0.x stored absolute paths of pickle files in checkpoints_ and
+    # the directory in _checkpoint_dir: loading ignores both; naming the
+    # directory with allow_pickle=True converts them.
+    X, y = _slice_data()
+    est = _sgd_sisa(checkpoint_dir=tmp_path)
+    model = clone(est).fit(X, y)
+    token = model._checkpoint_token
+    old = copy.deepcopy(model)
+    paths = []
+    for i, entries in enumerate(model.checkpoints_):
+        row = []
+        for j, e in enumerate(entries):
+            name = f"sisa-{token}-s{model.shard_ids_[i]}-j{j}-{'0' * 11}{j}.pkl"
+            sub = _load_skops_checkpoint(tmp_path / e["file"])
+            (tmp_path / name).write_bytes(pickle.dumps(sub))
+            os.remove(tmp_path / e["file"])
+            row.append(str(tmp_path / name))
+        paths.append(row)
+    old.checkpoints_ = paths
+    old.__dict__.pop("_checkpoint_dir")
+    state = dict(vars(old), _checkpoint_dir=str(tmp_path))
+    legacy = type(old).__new__(type(old))
+    legacy.__setstate__(state)  # what unpickling an old file does
+    assert "_checkpoint_dir" not in vars(legacy)
+    for entries in legacy.checkpoints_:
+        assert all(e["sha256"] is None and "/" not in e["file"] for e in entries)
+    row = _first_row_of_slice(X, model, 2)
+    with pytest.raises(CheckpointError, match="directory that holds them"):
+        legacy.unlearn(X[[row]])
+    legacy.set_checkpoint_dir(tmp_path)
+    with pytest.raises(CheckpointError, match="earlier skunlearn release"):
+        legacy.unlearn(X[[row]])
+    legacy.set_checkpoint_dir(tmp_path, allow_pickle=True)
+    assert not any(n.endswith(".pkl") for n in os.listdir(tmp_path))
+    legacy.unlearn(X[[row]])
+    keep = np.setdiff1d(np.arange(len(y)), [row])
+    gold = clone(est).set_params(checkpoint_dir=None).fit(X[keep], y[keep])
+    _assert_same_ensemble(legacy, gold, X)
+
+
+def _load_skops_checkpoint(path):
+    sio = pytest.importorskip("skops.io")
+    data = path.read_bytes()
+    return sio.loads(data, trusted=sio.get_untrusted_types(data=data))
 
 
 def test_slices_need_an_incremental_estimator(clf_data):
