@@ -150,6 +150,8 @@ def _same_value(a, b):
         return True
     if type(a) is not type(b):
         return False
+    if isinstance(a, float) and a != a and b != b:  # NaN (missing_values=np.nan)
+        return True
     try:
         return bool(a == b)
     except Exception:  # arrays, objects without a truth value

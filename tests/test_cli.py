@@ -97,8 +97,9 @@ def test_forget_round_trips_a_skops_model(tmp_path, saved_model, diabetes):
     np.testing.assert_allclose(model.coef_, gold.coef_, rtol=1e-9)
     assert model.unlearn_history_[-1]["request_id"] == "ticket-7"
     data = json.loads(report.read_text())
-    assert data["n_removed"] == 4 and data["request_id"] == "ticket-7"
-    assert data["exact"] is True
+    assert data["schema"] == "skunlearn.receipt/1"
+    assert data["rows"]["removed"] == 4 and data["request_id"] == "ticket-7"
+    assert [s["guarantee"] for s in data["steps"]] == ["exact"]
     # The saved file is safe to load: every type it needs is trusted.
     assert trusted_types(out)[1] == []
 
@@ -209,17 +210,22 @@ def test_read_request_by_name_position_and_target(tmp_path, diabetes):
     named = Unlearnable(Ridge()).fit(X, y)
     frame = X.iloc[:3].assign(target=y.iloc[:3])
     frame[["target", *reversed(X.columns)]].to_csv(tmp_path / "t.csv", index=False)
-    X_req, y_req, first_line = read_request(tmp_path / "t.csv", named, target="target")
-    assert list(X_req.columns) == list(X.columns) and first_line == 2
-    np.testing.assert_allclose(X_req.to_numpy(), X.iloc[:3].to_numpy())
-    np.testing.assert_allclose(y_req, y.iloc[:3])
+    request = read_request(tmp_path / "t.csv", named, target="target")
+    assert list(request.X.columns) == list(X.columns)
+    assert request.lines.tolist() == [2, 3, 4] and request.has_header
+    np.testing.assert_allclose(request.X.to_numpy(), X.iloc[:3].to_numpy())
+    np.testing.assert_allclose(request.y, y.iloc[:3])
     with pytest.raises(CommandError, match="needs a header"):
+        read_request(tmp_path / "t.csv", named, header="no", target="target")
+    with pytest.raises(CommandError, match="11 fields"):
         read_request(tmp_path / "t.csv", named, header="no")
 
     positional = Unlearnable(Ridge()).fit(X.to_numpy(), y.to_numpy())
     np.savetxt(tmp_path / "p.csv", X.to_numpy()[:4], delimiter=",")
-    X_req, y_req, first_line = read_request(tmp_path / "p.csv", positional)
-    assert X_req.shape == (4, 10) and y_req is None and first_line == 1
+    request = read_request(tmp_path / "p.csv", positional)
+    assert request.X.shape == (4, 10) and request.y is None
+    assert request.lines.tolist() == [1, 2, 3, 4] and not request.has_header
+    np.testing.assert_array_equal(request.X, X.to_numpy()[:4])
     np.savetxt(tmp_path / "short.csv", X.to_numpy()[:4, :3], delimiter=",")
     with pytest.raises(CommandError, match="3 feature columns"):
         read_request(tmp_path / "short.csv", positional)
