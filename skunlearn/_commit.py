@@ -19,13 +19,23 @@ transaction:
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import contextvars
 import functools
 import signal
 import threading
 import weakref
 from contextlib import contextmanager
 
-__all__ = ["ModelLock", "deferred_sigint", "model_lock", "reading", "writing"]
+__all__ = [
+    "HeldEffects",
+    "ModelLock",
+    "deferred_sigint",
+    "external_effect",
+    "held_external_effects",
+    "model_lock",
+    "reading",
+    "writing",
+]
 
 try:
     # The C function behind signal.signal, without its enum conversions (half
@@ -206,3 +216,67 @@ def deferred_sigint():
         yield received
     finally:
         _set_signal(signal.SIGINT, previous)
+
+
+# ------------------------------------------------------------ external effects
+# Some commits reach outside the model: a SISA model deletes the checkpoint
+# files its new state superseded. When the model is itself part of a larger
+# change (a step of a composite forgetting on a copy, or the command line,
+# whose change is complete only once the new model file is saved), those
+# effects must wait for the larger change to commit: deleting them earlier
+# would leave the old model, still in use if the larger change fails,
+# pointing at files that are gone.
+_HELD = contextvars.ContextVar("skunlearn_held_effects", default=None)
+
+
+class HeldEffects:
+    """External effects of commits, held back for the caller's own commit.
+
+    ``commit()`` runs the held actions (the superseded files go); ``abort()``
+    runs their undo actions (files written for a change that did not happen
+    go). Each runs at most once; neither raises (the actions report their own
+    failures).
+    """
+
+    def __init__(self):
+        self._commit = []
+        self._abort = []
+
+    def __bool__(self):
+        return bool(self._commit or self._abort)
+
+    def commit(self):
+        actions, self._commit, self._abort = self._commit, [], []
+        for action in actions:
+            action()
+
+    def abort(self):
+        actions, self._commit, self._abort = self._abort, [], []
+        for action in actions:
+            action()
+
+
+@contextmanager
+def held_external_effects():
+    """Hold the external effects of the commits made inside, for the caller.
+
+    Yields a :class:`HeldEffects`; the caller calls its ``commit`` once its own
+    change stands, or ``abort`` when it is abandoned.
+    """
+    held = HeldEffects()
+    token = _HELD.set(held)
+    try:
+        yield held
+    finally:
+        _HELD.reset(token)
+
+
+def external_effect(do, undo=None):
+    """Run ``do`` now, or hold it (and ``undo``) for an enclosing caller."""
+    held = _HELD.get()
+    if held is None:
+        do()
+        return
+    held._commit.append(do)
+    if undo is not None:
+        held._abort.append(undo)

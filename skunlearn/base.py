@@ -209,6 +209,16 @@ class UnlearnUpdate:
     retained_output : object, default=None
         For a step of a composite model: its new output on the retained rows,
         when it was computed anyway (saves the composite a ``transform``).
+
+    abort : callable or None, default=None
+        Called when the plan is abandoned before the request is recorded:
+        undoes effects planning had outside the model (files written for the
+        new state). Must not raise.
+
+    interrupted, recorded : bool, default=False
+        Set at publication: whether a KeyboardInterrupt arrived after the
+        record (the request stands; ``unlearn`` re-raises it), and whether
+        the record was appended.
     """
 
     attributes: dict = field(default_factory=dict)
@@ -219,6 +229,9 @@ class UnlearnUpdate:
     commit: object = None
     changed: bool = True
     retained_output: object = None
+    abort: object = None
+    interrupted: bool = False
+    recorded: bool = False
 
     @property
     def estimator(self):
@@ -466,6 +479,19 @@ class UnlearningMixin:
             update = UnlearnUpdate(strategy="none", exact=True)
         else:
             update = self._unlearn(match, X_f, y_f, **params)
+        try:
+            self._record_and_publish(match, update, start, request_id, lock)
+        except BaseException:
+            # Not recorded: the plan's effects outside the model are undone
+            # (a committed request's KeyboardInterrupt is re-raised below).
+            if update.abort is not None and not update.recorded:
+                update.abort()
+            raise
+        if update.interrupted:
+            raise KeyboardInterrupt
+        return self
+
+    def _record_and_publish(self, match, update, start, request_id, lock):
         record = {
             "request_id": request_id,
             "n_removed": match.n_rows,
@@ -477,7 +503,6 @@ class UnlearningMixin:
             "details": dict(update.details),
         }
         self._publish(match, update, record, lock)
-        return self
 
     def _publish(self, match, update, record, lock):
         """Make the planned request the model's state, all or nothing.
@@ -502,6 +527,7 @@ class UnlearningMixin:
                 if received:  # a Ctrl-C before the record: roll back
                     raise KeyboardInterrupt
                 history.append(record)
+                update.recorded = True
             except BaseException:
                 self._restore(old, ledger, undo_ledger)
                 raise
@@ -510,8 +536,8 @@ class UnlearningMixin:
             led = self.ledger_
             if led.compact_policy == "never" and led.due(self._compact_min_rows):
                 self._compact_owned_rows()
-        if received:  # after the record: the request stands
-            raise KeyboardInterrupt
+        if received:  # after the record: the request stands (raised by unlearn)
+            update.interrupted = True
 
     # ------------------------------------------------------------ compaction
     #: Ledgers of at least this many rows may defer dropping erased slots

@@ -42,6 +42,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from ._commit import held_external_effects
+
 __all__ = [
     "RequestRows",
     "load_model",
@@ -1473,6 +1475,11 @@ def _cmd_forget(args, out):
     progress = _Progress()
     pending = []
     committed = []
+    # The request stands once the new model file is saved: effects of the
+    # model's commit outside it (a SISA model's superseded checkpoint files)
+    # wait until then, and files written for it go if it is not saved.
+    holding = held_external_effects()
+    effects = holding.__enter__()
     try:
         # Every path is checked (and the outputs reserved) before any work.
         for path, option in ((args.model, ""), (args.rows, "--rows ")):
@@ -1656,6 +1663,8 @@ def _cmd_forget(args, out):
         # The model first: a receipt on disk means its model is there too.
         output.commit()
         committed.append(args.output)
+        holding.__exit__(None, None, None)
+        effects.commit()
         if report is not None:
             report.commit()
             committed.append(args.report)
@@ -1669,6 +1678,9 @@ def _cmd_forget(args, out):
     finally:
         for p in pending:
             p.discard()
+        if not committed:
+            holding.__exit__(None, None, None)
+            effects.abort()
         progress.done()
 
     strategies = ", ".join(

@@ -217,6 +217,7 @@ class Pipeline(UnlearningMixin, _Pipeline):
             details=plan.details,
             retained=request.built_retained(),
             commit=plan.commit,
+            abort=plan.abort,
         )
 
     def _get_unlearning_guarantee(self):

@@ -67,7 +67,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._commit import model_lock
+from .._commit import external_effect, model_lock
 from .._ledger import row_fingerprints
 from ..base import UnlearningMixin, UnlearnUpdate
 from ..exceptions import CheckpointError
@@ -1108,10 +1108,18 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             if txn is not None:
                 txn.left = left
 
+            new_files = list(written)
+
             def commit():
                 if txn is not None:
                     txn.committed = True
-                _remove_checkpoint_files(directory, token, superseded)
+                # Held for an enclosing change (a composite, the command line)
+                # when there is one: the files written for this request go if
+                # that change is abandoned, the superseded ones once it stands.
+                external_effect(
+                    lambda: _remove_checkpoint_files(directory, token, superseded),
+                    lambda: _remove_checkpoint_files(directory, token, new_files),
+                )
 
         return UnlearnUpdate(
             attributes=attributes,

@@ -155,6 +155,7 @@ def step_plan(
     details=None,
     retained_output=None,
     commit=None,
+    abort=None,
 ):
     """A strategy's :class:`~skunlearn.base.ForgetPlan`: the new estimator and state.
 
@@ -171,6 +172,7 @@ def step_plan(
         changed=changed,
         retained_output=retained_output,
         commit=commit,
+        abort=abort,
     )
 
 

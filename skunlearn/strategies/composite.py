@@ -149,6 +149,21 @@ def _refit_step(strategy, estimator, retained, *, reason, transform=False):
     return strategy.refit_plan(estimator, request, reason=reason)
 
 
+def _chain(commits):
+    """One commit callable running the steps' ones in order (None if none)."""
+    commits = [c for c in commits if c is not None]
+    if not commits:
+        return None
+    if len(commits) == 1:
+        return commits[0]
+
+    def commit():
+        for c in commits:
+            c()
+
+    return commit
+
+
 def _step_record(name, plan):
     return {
         "step": name,
@@ -167,6 +182,21 @@ class _CompositeStrategy(UnlearningStrategy):
     def validate_forget(self, estimator, X):
         # The steps validate the forget rows as their transform/predict would.
         return X
+
+    def plan(self, estimator, request):
+        # The steps' plans may have effects outside the model (a SISA step's
+        # new checkpoint files): undone if a later step fails, and carried by
+        # the composite's plan otherwise.
+        aborts = []
+        try:
+            plan = self._plan_steps(estimator, request, aborts)
+        except BaseException:
+            undo = _chain(aborts[::-1])
+            if undo is not None:
+                undo()
+            raise
+        plan.abort = _chain(aborts[::-1])
+        return plan
 
     def align_forget(self, estimator, X):
         if isinstance(estimator, ColumnTransformer):
@@ -408,7 +438,7 @@ class PipelineStrategy(_CompositeStrategy):
         )
 
     # -------------------------------------------------------------- unlearn
-    def plan(self, estimator, request):
+    def _plan_steps(self, estimator, request, aborts):
         request.check_no_params("composite")
         X, y, props, retained = request.X, request.y, request.props, request.retained
         if self.fused_:
@@ -445,6 +475,7 @@ class PipelineStrategy(_CompositeStrategy):
 
         changed = False
         exact = True
+        commits = []
         Xf = X
         for i, (name, step) in enumerate(steps):
             if _is_passthrough(step):
@@ -481,6 +512,8 @@ class PipelineStrategy(_CompositeStrategy):
                 X_r, y_r, props_r = retained_at(i)
                 cache[i + 1] = (upd.retained_output, y_r, props_r)
             records.append(_step_record(name, upd))
+            commits.append(upd.commit)
+            aborts.append(upd.abort)
             changed = changed or upd.changed
             exact = exact and upd.exact
         new = copy.copy(estimator)
@@ -494,6 +527,7 @@ class PipelineStrategy(_CompositeStrategy):
             changed=changed,
             exact=exact,
             details={"steps": records},
+            commit=_chain(commits),
         )
 
 
@@ -587,7 +621,7 @@ class ColumnTransformerStrategy(_CompositeStrategy):
         ]
         return estimator, output
 
-    def plan(self, estimator, request):
+    def _plan_steps(self, estimator, request, aborts):
         X, y, props, retained = request.X, request.y, request.props, request.retained
         sub_f = self._sub_params(estimator, {**props, **self.static_params_})
         k = _num_samples(X)
@@ -611,6 +645,7 @@ class ColumnTransformerStrategy(_CompositeStrategy):
         new_strategies = dict(self.subs_)
         blocks = dict(self.blocks_)
         records = []
+        commits = []
         changed_any = False
         exact = True
         for name, trans, cols in self._fitted(estimator):
@@ -633,6 +668,8 @@ class ColumnTransformerStrategy(_CompositeStrategy):
             new_subs[name] = upd.estimator
             new_strategies[name] = upd.state
             records.append(_step_record(name, upd))
+            commits.append(upd.commit)
+            aborts.append(upd.abort)
             exact = exact and upd.exact
             changed_any = changed_any or upd.changed
             if not upd.changed:
@@ -679,6 +716,7 @@ class ColumnTransformerStrategy(_CompositeStrategy):
             exact=exact,
             details={"steps": records},
             retained_output=retained_output,
+            commit=_chain(commits),
         )
 
     @staticmethod
@@ -723,10 +761,11 @@ class FeatureUnionStrategy(_CompositeStrategy):
         estimator.transformer_list = new_list
         return estimator
 
-    def plan(self, estimator, request):
+    def _plan_steps(self, estimator, request, aborts):
         new_list = []
         new_strategies = dict(self.subs_)
         records = []
+        commits = []
         changed = False
         exact = True
         for name, trans in estimator.transformer_list:
@@ -743,6 +782,8 @@ class FeatureUnionStrategy(_CompositeStrategy):
             new_list.append((name, upd.estimator))
             new_strategies[name] = upd.state
             records.append(_step_record(name, upd))
+            commits.append(upd.commit)
+            aborts.append(upd.abort)
             changed = changed or upd.changed
             exact = exact and upd.exact
         new = copy.copy(estimator)
@@ -756,6 +797,7 @@ class FeatureUnionStrategy(_CompositeStrategy):
             changed=changed,
             exact=exact,
             details={"steps": records},
+            commit=_chain(commits),
         )
 
 

@@ -4,6 +4,7 @@
 
 import copy
 
+from .._commit import held_external_effects
 from ..base import is_unlearner
 from ..utils._sklearn_compat import _is_arraylike, _num_samples
 from ._base import UnlearningStrategy, _register_for_any_type, fit_step, step_plan
@@ -107,7 +108,10 @@ class NativeStrategy(UnlearningStrategy):
         new = copy.deepcopy(estimator)
         ledger = getattr(new, "ledger_", None)
         y = request.y if getattr(ledger, "y", None) is not None else None
-        new.unlearn(request.X, y, **request.params)
+        # Effects outside the copy (a SISA step's superseded checkpoint
+        # files) wait for the composite's commit.
+        with held_external_effects() as effects:
+            new.unlearn(request.X, y, **request.params)
         record = new.unlearn_history_[-1]
         return step_plan(
             new,
@@ -115,4 +119,6 @@ class NativeStrategy(UnlearningStrategy):
             strategy=self.name,
             exact=bool(record["exact"]),
             details={"inner": record["strategy"]},
+            commit=effects.commit if effects else None,
+            abort=effects.abort if effects else None,
         )

@@ -162,6 +162,8 @@ class SearchStrategy(UnlearningStrategy):
                 "hyperparameters": "from the original search",
                 "best_estimator": {"strategy": upd.strategy, **upd.details},
             },
+            commit=upd.commit,
+            abort=upd.abort,
         )
 
 
