@@ -6,19 +6,36 @@ fit parameters such as ``sample_weight`` (needed to subtract a row's
 contribution), and the rows themselves only when the strategy must retrain on
 them. Forget requests are matched against it by content, with multiset
 semantics, in ``O(k log n)`` for ``k`` forget rows and ``n`` training rows.
+
+The fingerprints are keyed: each ledger draws a secret of its own
+(:attr:`TrainingLedger.fingerprint_key`) and its fingerprints are a keyed
+pseudorandom function of the row, so a fingerprint alone does not confirm a
+candidate row, and the same row has unrelated fingerprints in two models.
+Randomness that exactness depends on (SISA shards, tree draws, DC-k-means
+leaves) uses the unkeyed :func:`row_fingerprints` of the row instead, so that
+a refit with the same seed draws the same.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import contextlib
+import contextvars
+import copy
 import functools
 import hashlib
 import numbers
+import secrets
 
 import numpy as np
 import scipy.sparse as sp
 
 from .exceptions import AmbiguousRowsError, UnknownRowsError
-from .utils._hash_kernels import _CANONICAL_NAN, hash_float_rows, hash_word_rows
+from .utils._hash_kernels import (
+    _CANONICAL_NAN,
+    hash_float_rows,
+    hash_word_rows,
+    siphash128_lanes,
+)
 from .utils._sklearn_compat import _safe_indexing
 
 __all__ = ["ForgetMatch", "TrainingLedger", "row_fingerprints"]
@@ -29,6 +46,63 @@ _SEED = 0x5EED_0F_F0_26
 _CHUNK = 8192
 # Below this many rows, a ledger compacts at every request (see needs_compaction).
 _DEFER_MIN_ROWS = 2**16
+# Length of a ledger's fingerprint key (a 256-bit secret).
+_KEY_BYTES = 32
+# A key that ledgers built in this context take instead of drawing one (see
+# _pinned_fingerprint_key).
+_PINNED_KEY = contextvars.ContextVar("skunlearn_pinned_fingerprint_key", default=None)
+
+
+def _check_fingerprint_key(key):
+    if not isinstance(key, bytes) or len(key) != _KEY_BYTES:
+        raise ValueError(
+            f"A fingerprint key is {_KEY_BYTES} bytes; got "
+            f"{type(key).__name__}"
+            + (f" of length {len(key)}." if isinstance(key, bytes) else ".")
+        )
+    return key
+
+
+def _new_fingerprint_key(key=None):
+    """``key`` when given, else the pinned key, else 32 fresh random bytes."""
+    if key is None:
+        key = _PINNED_KEY.get()
+    if key is None:
+        return secrets.token_bytes(_KEY_BYTES)
+    return _check_fingerprint_key(key)
+
+
+@contextlib.contextmanager
+def _pinned_fingerprint_key(key):
+    """Make the ledgers built inside the block use ``key`` (tests and refits).
+
+    A model that refits itself to forget (a tree's fallback) keeps its key
+    this way, and a test compares a model's ledger with a fresh fit's built
+    under the model's key, fingerprints included. The pin is per thread and
+    per context (a :class:`contextvars.ContextVar`).
+    """
+    token = _PINNED_KEY.set(None if key is None else _check_fingerprint_key(key))
+    try:
+        yield
+    finally:
+        _PINNED_KEY.reset(token)
+
+
+@functools.lru_cache(maxsize=64)
+def _sip_key(key):
+    # The SipHash key (128 bits) is derived from the whole 256-bit secret,
+    # under a label of its own, so that the secret may key other things.
+    # Cached: a one-row request costs a few microseconds in all.
+    digest = hashlib.blake2b(key, digest_size=16, person=b"skunlearn-fp/1").digest()
+    k0, k1 = np.frombuffer(digest, dtype="<u8")
+    return np.uint64(k0), np.uint64(k1)
+
+
+def _apply_key(fp, key):
+    """Key the unkeyed fingerprints ``fp`` (n, 2) in place; ``key`` None: as is."""
+    if key is not None and fp.shape[0]:
+        siphash128_lanes(fp, *_sip_key(key))
+    return fp
 
 
 @functools.lru_cache(maxsize=64)
@@ -106,6 +180,17 @@ def _object_words(column):
 def _column_words(col):
     """64-bit words of one column (a 1-D array or pandas Series)."""
     dtype = getattr(col, "dtype", None)
+    numpy_dtype = getattr(dtype, "numpy_dtype", None)
+    if (
+        not isinstance(dtype, np.dtype | None)
+        and isinstance(numpy_dtype, np.dtype)
+        and numpy_dtype.kind in "biuf"
+    ):
+        # Nullable numbers and booleans (Int64, Float64, boolean): as floats,
+        # NA as NaN, like the fast path of an all-numeric frame; read as an
+        # object array, a boolean column would hash True one way with NA
+        # in the column and another way without.
+        return _float_words(col.to_numpy(dtype=np.float64, na_value=np.nan))
     try:
         arr = np.asarray(col)
     except (TypeError, ValueError):
@@ -117,7 +202,7 @@ def _column_words(col):
     return _object_words(arr.astype(object, copy=False))
 
 
-def row_fingerprints(X):
+def row_fingerprints(X, key=None):
     """Compute a 128-bit fingerprint of each row of ``X``.
 
     Two rows get the same fingerprint when they are equal as a model sees them:
@@ -129,6 +214,12 @@ def row_fingerprints(X):
     ----------
     X : {array-like, sparse matrix, dataframe} of shape (n_samples, n_features)
         The rows. A 1-D array is taken as one column.
+
+    key : bytes of length 32, default=None
+        A secret: the fingerprints are then SipHash-2-4 (a keyed pseudorandom
+        function) of the unkeyed ones, which nobody can compute for a row
+        without the key. None: the unkeyed, public fingerprints (for
+        randomness derived from a row's content, the same in every model).
 
     Returns
     -------
@@ -143,6 +234,12 @@ def row_fingerprints(X):
     >>> bool((fp[0] == fp[1]).all()), bool((fp[0] == fp[2]).all())
     (True, False)
     """
+    if key is not None:
+        _check_fingerprint_key(key)
+    return _apply_key(_unkeyed_fingerprints(X), key)
+
+
+def _unkeyed_fingerprints(X):
     if hasattr(X, "iloc") and hasattr(X, "columns"):  # pandas DataFrame
         n, d = X.shape
         k1, k2, add = _column_constants(d)
@@ -269,10 +366,43 @@ class TrainingLedger:
         When to compact storage after a removal. Owners that index their own
         state by ledger row id use ``"never"`` and call :meth:`compact`
         themselves.
+
+    _fingerprint_key : bytes of length 32, default=None
+        Private: the key of the fingerprints, for a ledger that must equal
+        another's (default: the pinned key of
+        :func:`_pinned_fingerprint_key`, else 32 random bytes).
+
+    Attributes
+    ----------
+    fingerprint_key : bytes or None
+        The ledger's secret (32 random bytes drawn at construction, from
+        :func:`secrets.token_bytes`): every fingerprint it stores or computes
+        is keyed with it, so that without it a row's fingerprint cannot be
+        computed, and fingerprints of one model say nothing of another's. It
+        is kept through removals and compaction and saved with the model
+        (anyone holding the whole saved model holds the key too). None for a
+        ledger saved before keys existed: its fingerprints are unkeyed.
+
+    dtypes : dict of str or None
+        For rows given as a DataFrame, ``{column name: str(dtype)}`` in column
+        order (what a request read from a file is converted to); None for
+        other containers.
     """
 
-    def __init__(self, X, y=None, sample_props=None, *, keep_X=False, compact="auto"):
-        fp = row_fingerprints(X)
+    def __init__(
+        self,
+        X,
+        y=None,
+        sample_props=None,
+        *,
+        keep_X=False,
+        compact="auto",
+        _fingerprint_key=None,
+    ):
+        # The secret lives as long as the ledger: compaction and removals keep
+        # it, and a saved model carries it (its requests must match).
+        self.fingerprint_key = _new_fingerprint_key(_fingerprint_key)
+        fp = row_fingerprints(X, key=self.fingerprint_key)
         n = fp.shape[0]
         order = np.argsort(fp[:, 0], kind="stable")
         self._key = fp[order, 0]
@@ -286,6 +416,9 @@ class TrainingLedger:
         self.sample_props = {
             k: np.array(v, copy=True) for k, v in (sample_props or {}).items()
         }
+        # Column dtypes of a DataFrame, so that a request read from a file
+        # (CSV) can be read the way the training rows were.
+        self.dtypes = _frame_dtypes(X)
         # The ledger owns its copy of the rows: a caller mutating its array,
         # DataFrame or sparse matrix after fit must not change what the model
         # remembers (or what it forgets).
@@ -311,7 +444,12 @@ class TrainingLedger:
         return self._alive
 
     def fingerprints(self):
-        """Fingerprints of the stored rows in row order, shape (n_stored, 2)."""
+        """Fingerprints of the stored rows in row order, shape (n_stored, 2).
+
+        They are keyed with :attr:`fingerprint_key`: compare them only with
+        ``row_fingerprints(X, key=ledger.fingerprint_key)``, and never draw
+        randomness that a refit must reproduce from them.
+        """
         out = np.empty((self.n_stored, 2), dtype=np.uint64)
         out[:, 0] = self._key[self._row_entry]
         out[:, 1] = self._key2[self._row_entry]
@@ -358,7 +496,7 @@ class TrainingLedger:
         AmbiguousRowsError
             If ``y`` is omitted and a row occurs with several targets.
         """
-        fp = row_fingerprints(X)
+        fp = row_fingerprints(X, key=self.fingerprint_key)
         k = fp.shape[0]
         if k == 0:
             empty = np.empty(0, dtype=np.intp)
@@ -651,18 +789,62 @@ class TrainingLedger:
             _entry_row=entry_row,
             _row_entry=row_entry,
             _alive=np.ones(kept.size, dtype=bool),
-            X=None if self.X is None else X,
+            X=None if self.X is None else _drop_positions(X),
             y=y,
             sample_props=props,
         )
         return state
 
-    def __getstate__(self):
+    def _outgoing_state(self):
         # What leaves the process never holds an erased slot (owners that
         # number their own state by row id renumber it when they compact).
         if self.n_rows == self._alive.size or self.compact_policy == "never":
             return dict(vars(self))
         return self._compacted_state(np.flatnonzero(self._alive))
+
+    def __copy__(self):
+        new = type(self).__new__(type(self))
+        vars(new).update(self._outgoing_state())
+        return new
+
+    def __deepcopy__(self, memo):
+        # A copy in the process keeps its DataFrame as it is (no encoding).
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        vars(new).update(copy.deepcopy(self._outgoing_state(), memo))
+        return new
+
+    def __getstate__(self):
+        state = self._outgoing_state()
+        # Rows, targets and weights are saved as plain numpy arrays (a
+        # DataFrame as its columns, strings as UTF-8 bytes), which skops saves
+        # and loads without trusting pandas or running code, and in a fraction
+        # of the size of an object array.
+        state["X"] = _encode_rows(state["X"])
+        state["y"] = _encode_array(state["y"])
+        state["sample_props"] = {
+            k: _encode_array(v) for k, v in state["sample_props"].items()
+        }
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state["X"] = _decode_rows(state.get("X"))
+        state["y"] = _decode_array(state.get("y"))
+        state["sample_props"] = {
+            k: _decode_array(v) for k, v in state.get("sample_props", {}).items()
+        }
+        # ledgers saved before these existed: unkeyed fingerprints, no dtypes
+        state.setdefault("fingerprint_key", None)
+        state.setdefault("dtypes", None)
+        vars(self).update(state)
+
+
+def _frame_dtypes(X):
+    """``{column: str(dtype)}`` of a DataFrame, or None for other containers."""
+    if not (hasattr(X, "iloc") and hasattr(X, "columns")):
+        return None
+    return {c: str(t) for c, t in zip(X.columns, X.dtypes)}
 
 
 def _renumbering(n_slots, kept, dtype=np.intp):
@@ -677,8 +859,193 @@ def _nothing_to_undo():
 
 def _own_copy(X):
     """A copy of training rows that the caller can no longer change."""
-    if sp.issparse(X) or hasattr(X, "iloc"):
+    if hasattr(X, "iloc"):
+        return _drop_positions(X.copy())
+    if sp.issparse(X):
         return X.copy()
     if isinstance(X, list):
         return list(X)
     return np.array(X, copy=True)
+
+
+def _drop_positions(X):
+    """``X`` with a fresh ``RangeIndex`` when it is a DataFrame.
+
+    The caller's row labels are not features: kept, they would carry ids (an
+    e-mail as index) and, after compaction, the positions of forgotten rows.
+    """
+    if hasattr(X, "iloc") and hasattr(X, "reset_index"):
+        return X.reset_index(drop=True)
+    return X
+
+
+# ------------------------------------------------------------------ saving
+# A saved ledger holds numpy arrays of numbers, booleans and bytes, lists and
+# dicts of them, and strings: what skops saves natively. Object arrays and
+# DataFrames are encoded as tagged dicts (the tag names the format) and
+# rebuilt on load. Every encoding round-trips exactly (values, dtypes and the
+# Python type of each object), or the array is saved as it is.
+_FRAME_TAG = "skunlearn.frame/1"
+_OBJECTS_TAG = "skunlearn.objects/1"
+
+# codes of the values of an object array
+_STR, _NONE, _NAN, _FLOAT, _INT, _BOOL, _PD_NA = range(7)
+_MIN_INT, _MAX_INT = -(2**63), 2**63 - 1
+
+
+def _object_code(v):
+    t = type(v)
+    if t is str:
+        return _STR
+    if v is None:
+        return _NONE
+    if t is float:
+        return _NAN if v != v else _FLOAT
+    if t is int:
+        return _INT if _MIN_INT <= v <= _MAX_INT else -1
+    if t is bool:
+        return _BOOL
+    if t.__module__.startswith("pandas") and t.__name__ == "NAType":
+        return _PD_NA
+    return -1
+
+
+def _encode_array(a):
+    """An object ndarray as a tagged dict of plain arrays; anything else as is."""
+    if not isinstance(a, np.ndarray) or a.dtype != object:
+        return a
+    flat = a.ravel(order="C")
+    codes = np.fromiter(map(_object_code, flat), dtype=np.int8, count=flat.size)
+    if codes.size and codes.min() < 0:
+        return a  # other objects: saved as they are (pickle; skops may refuse)
+    strings = flat[codes == _STR]
+    encoded = [v.encode("utf-8", "surrogatepass") for v in strings]
+    lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
+    return {
+        "format": _OBJECTS_TAG,
+        "shape": list(a.shape),
+        "codes": codes,
+        "text": np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(),
+        # the narrowest unsigned type (strings are short)
+        "text_lengths": lengths.astype(np.min_scalar_type(lengths.max(initial=0))),
+        "floats": flat[codes == _FLOAT].astype(np.float64),
+        "ints": flat[codes == _INT].astype(np.int64),
+        "bools": flat[codes == _BOOL].astype(bool),
+    }
+
+
+def _is_tagged(state, tag):
+    return isinstance(state, dict) and state.get("format") == tag
+
+
+def _decode_array(state):
+    if not isinstance(state, dict):
+        return state
+    if not _is_tagged(state, _OBJECTS_TAG):
+        raise ValueError(
+            f"Unknown format of saved ledger data: {state.get('format')!r}."
+        )
+    codes = np.asarray(state["codes"])
+    out = np.empty(codes.size, dtype=object)
+    out[codes == _NONE] = None
+    out[codes == _NAN] = np.nan
+    if (codes == _PD_NA).any():
+        import pandas as pd
+
+        out[codes == _PD_NA] = pd.NA
+    for code, values, kind in (
+        (_FLOAT, state["floats"], float),
+        (_INT, state["ints"], int),
+        (_BOOL, state["bools"], bool),
+    ):
+        where = np.flatnonzero(codes == code)
+        if where.size:
+            out[where] = [kind(v) for v in np.asarray(values).tolist()]
+    where = np.flatnonzero(codes == _STR)
+    if where.size:
+        text = np.asarray(state["text"], dtype=np.uint8).tobytes()
+        ends = np.cumsum(state["text_lengths"], dtype=np.int64).tolist()
+        starts = [0] + ends[:-1]
+        out[where] = [
+            text[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends)
+        ]
+    return out.reshape(tuple(state["shape"]))
+
+
+def _encode_rows(X):
+    if hasattr(X, "iloc") and hasattr(X, "columns"):
+        return {
+            "format": _FRAME_TAG,
+            "n_rows": int(X.shape[0]),
+            "columns": list(X.columns),
+            "data": [_encode_column(X.iloc[:, j]) for j in range(X.shape[1])],
+        }
+    return _encode_array(X)
+
+
+def _decode_rows(state):
+    if not _is_tagged(state, _FRAME_TAG):
+        return _decode_array(state)
+    import pandas as pd
+
+    n = int(state["n_rows"])
+    columns = [_decode_column(c) for c in state["data"]]
+    frame = pd.DataFrame(dict(enumerate(columns)), index=pd.RangeIndex(n))
+    frame.columns = pd.Index(state["columns"], tupleize_cols=False)
+    return frame
+
+
+def _encode_column(col):
+    """One DataFrame column as a dict of plain arrays and strings."""
+    import pandas as pd
+
+    dtype = col.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return {
+            "kind": "category",
+            "codes": np.array(col.cat.codes, copy=True),
+            "categories": _encode_column(pd.Series(dtype.categories)),
+            "ordered": bool(dtype.ordered),
+        }
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        utc = col.dt.tz_convert("UTC").dt.tz_localize(None)
+        return {"kind": "datetimetz", "dtype": str(dtype), "values": utc.to_numpy()}
+    if isinstance(dtype, np.dtype):
+        return {"kind": "numpy", "values": _encode_array(col.to_numpy(copy=True))}
+    # Extension dtypes (strings, nullable numbers and booleans, ...): values
+    # and a mask of the missing ones; the dtype decides how NA reads back.
+    missing = np.asarray(col.isna(), dtype=bool)
+    numpy_dtype = getattr(dtype, "numpy_dtype", None)
+    if numpy_dtype is not None and numpy_dtype.kind in "biuf":
+        values = col.to_numpy(dtype=numpy_dtype, na_value=numpy_dtype.type(0))
+    else:
+        values = col.to_numpy(dtype=object, na_value=None)
+    return {
+        "kind": "extension",
+        "dtype": str(dtype),
+        "values": _encode_array(values),
+        "missing": missing,
+    }
+
+
+def _decode_column(state):
+    import pandas as pd
+
+    kind = state["kind"]
+    if kind == "category":
+        categories = pd.Index(_decode_column(state["categories"]))
+        dtype = pd.CategoricalDtype(categories, ordered=state["ordered"])
+        return pd.Series(pd.Categorical.from_codes(state["codes"], dtype=dtype))
+    if kind == "datetimetz":
+        dtype = pd.api.types.pandas_dtype(state["dtype"])
+        utc = pd.Series(state["values"]).dt.tz_localize("UTC")
+        return utc.dt.tz_convert(dtype.tz).astype(dtype)
+    values = _decode_array(state["values"])
+    if kind == "numpy":
+        return pd.Series(values, dtype=values.dtype, copy=False)
+    if kind != "extension":
+        raise ValueError(f"Unknown kind of saved column: {kind!r}.")
+    values = np.asarray(values, dtype=object)
+    values[np.asarray(state["missing"], dtype=bool)] = None
+    dtype = pd.api.types.pandas_dtype(state["dtype"])
+    return pd.Series(pd.array(values, dtype=dtype))

@@ -99,7 +99,12 @@ def test_removal_erases_fingerprints_and_payload():
     X = rng.randn(50, 4)
     y = rng.randn(50)
     ledger = TrainingLedger(X, y, {"sample_weight": rng.rand(50)}, compact="never")
-    fp = row_fingerprints(X[[3, 17]])
+    # the fingerprints it stored (keyed), and the public ones
+    fp = np.r_[
+        row_fingerprints(X[[3, 17]], key=ledger.fingerprint_key),
+        row_fingerprints(X[[3, 17]]),
+    ]
+    assert (ledger.fingerprints()[[3, 17]] == fp[:2]).all()
     ledger.remove(ledger.match(X[[3, 17]]))
     blob = pickle.dumps(ledger)
     for lane in fp.ravel():
@@ -131,11 +136,10 @@ def test_sequences_of_removals_follow_a_multiset(values, requests, compact):
         assert ledger.n_rows == len(remaining)
         kept = ledger.retained()
         stored = ledger.fingerprints()[kept]
-        assert sorted(map(bytes, stored)) == sorted(
-            map(
-                bytes, row_fingerprints(np.array(remaining, dtype=float).reshape(-1, 1))
-            )
+        expected = row_fingerprints(
+            np.array(remaining, dtype=float).reshape(-1, 1), key=ledger.fingerprint_key
         )
+        assert sorted(map(bytes, stored)) == sorted(map(bytes, expected))
 
 
 # The fingerprint is a persistent format: a model saved today must match a
@@ -219,3 +223,216 @@ def test_compiled_finalizer_equals_the_reference_on_arrays():
 
     h = np.random.default_rng(0).integers(0, 2**63, size=1000, dtype=np.uint64)
     np.testing.assert_array_equal(finalize(h), _reference_finalize(h))
+
+
+def test_nullable_columns_hash_like_their_values():
+    # A nullable boolean or integer column hashes its values alike whether or
+    # not the column holds a missing value (a request of a few rows often
+    # holds none), and like the same values in a numpy column.
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(
+        {
+            "b": pd.array([True, None, False, True], dtype="boolean"),
+            "i": pd.array([1, 2, None, 4], dtype="Int64"),
+            "f": pd.array([0.5, None, 2.0, 1.0], dtype="Float64"),
+            "s": ["x", "y", "z", "x"],
+        }
+    )
+    full = row_fingerprints(df)
+    for rows in ([0], [0, 3], [2, 1]):
+        np.testing.assert_array_equal(row_fingerprints(df.iloc[rows]), full[rows])
+    plain = pd.DataFrame(
+        {"b": [True, True], "i": [1.0, 4.0], "f": [0.5, 1.0], "s": ["x", "x"]}
+    )
+    np.testing.assert_array_equal(row_fingerprints(plain), full[[0, 3]])
+
+
+def test_dtypes_of_a_dataframe():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(
+        {
+            "a": [1.0, np.nan],
+            "code": pd.Series(["02139", "10001"], dtype=object),
+            "c": pd.Categorical(["u", "v"]),
+            "n": [1, 2],
+        }
+    )
+    ledger = TrainingLedger(df, keep_X=False)
+    assert ledger.dtypes == {c: str(df[c].dtype) for c in df.columns}
+    assert list(ledger.dtypes) == list(df.columns)
+    assert TrainingLedger(df.to_numpy()).dtypes is None
+    # kept through removals and saving
+    ledger.remove(ledger.match(df.iloc[[0]]))
+    assert pickle.loads(pickle.dumps(ledger)).dtypes == ledger.dtypes
+
+
+# ------------------------------------------------------------ keyed fingerprints
+# SipHash-2-4 (Aumasson & Bernstein, 2012), transcribed from the paper for any
+# message length and both output sizes; checked against the paper's and the
+# reference implementation's test vectors below.
+_MASK = (1 << 64) - 1
+
+
+def _rotl(x, b):
+    return ((x << b) | (x >> (64 - b))) & _MASK
+
+
+def _sip_round(v0, v1, v2, v3):
+    v0 = (v0 + v1) & _MASK
+    v1 = _rotl(v1, 13) ^ v0
+    v0 = _rotl(v0, 32)
+    v2 = (v2 + v3) & _MASK
+    v3 = _rotl(v3, 16) ^ v2
+    v0 = (v0 + v3) & _MASK
+    v3 = _rotl(v3, 21) ^ v0
+    v2 = (v2 + v1) & _MASK
+    v1 = _rotl(v1, 17) ^ v2
+    v2 = _rotl(v2, 32)
+    return v0, v1, v2, v3
+
+
+def _siphash(key, message, out128=False):
+    k0 = int.from_bytes(key[:8], "little")
+    k1 = int.from_bytes(key[8:16], "little")
+    v = [
+        k0 ^ 0x736F6D6570736575,
+        k1 ^ 0x646F72616E646F6D ^ (0xEE if out128 else 0),
+        k0 ^ 0x6C7967656E657261,
+        k1 ^ 0x7465646279746573,
+    ]
+    n = len(message)
+    tail = message[n - n % 8 :] + bytes(8 - n % 8)
+    blocks = [
+        int.from_bytes(message[i : i + 8], "little") for i in range(0, n - n % 8, 8)
+    ]
+    blocks.append(((n & 0xFF) << 56) | int.from_bytes(tail[:7], "little"))
+    for m in blocks:
+        v[3] ^= m
+        v = list(_sip_round(*_sip_round(*v)))
+        v[0] ^= m
+    v[2] ^= 0xEE if out128 else 0xFF
+    for _ in range(4):
+        v = list(_sip_round(*v))
+    out = (v[0] ^ v[1] ^ v[2] ^ v[3]).to_bytes(8, "little")
+    if out128:
+        v[1] ^= 0xDD
+        for _ in range(4):
+            v = list(_sip_round(*v))
+        out += (v[0] ^ v[1] ^ v[2] ^ v[3]).to_bytes(8, "little")
+    return out
+
+
+def test_siphash_reference_gives_the_published_vectors():
+    key = bytes(range(16))
+    # the paper's example (Appendix A): 15 bytes 00..0e, read as a number
+    assert _siphash(key, bytes(range(15)))[::-1].hex() == "a129ca6149be45e5"
+    # the reference implementation's first vectors (empty message)
+    assert _siphash(key, b"").hex() == "310e0edd47db6f72"
+    assert _siphash(key, b"", out128=True).hex() == "a3817f04ba25a8e66df67214c7550293"
+
+
+def _reference_keyed(X, key):
+    # The format of a keyed fingerprint: SipHash-2-4-128 of the unkeyed
+    # fingerprint's two lanes (16 bytes, little-endian), under a 128-bit key
+    # derived from the ledger's 32-byte secret by BLAKE2b.
+    import hashlib
+
+    sip_key = hashlib.blake2b(key, digest_size=16, person=b"skunlearn-fp/1").digest()
+    lanes = row_fingerprints(X).astype("<u8")
+    tags = [_siphash(sip_key, row.tobytes(), out128=True) for row in lanes]
+    return np.frombuffer(b"".join(tags), dtype="<u8").reshape(-1, 2)
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 30), st.integers(1, 6))
+def test_keyed_fingerprints_equal_the_reference(seed, n, d):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    key = rng.bytes(32)
+    keyed = row_fingerprints(X, key=key)
+    np.testing.assert_array_equal(keyed, _reference_keyed(X, key))
+    ledger = TrainingLedger(X, _fingerprint_key=key)
+    np.testing.assert_array_equal(ledger.fingerprints(), keyed)
+
+
+def test_each_ledger_draws_its_own_key():
+    X = np.random.RandomState(0).randn(200, 3)
+    a, b = TrainingLedger(X), TrainingLedger(X)
+    for ledger in (a, b):
+        assert isinstance(ledger.fingerprint_key, bytes)
+        assert len(ledger.fingerprint_key) == 32
+    assert a.fingerprint_key != b.fingerprint_key
+    # without the key, nothing of the stored fingerprints can be recomputed:
+    # they are neither the public ones nor those under another key
+    for other in (row_fingerprints(X), b.fingerprints()):
+        assert not np.isin(a.fingerprints(), other).any()
+    np.testing.assert_array_equal(
+        a.fingerprints(), row_fingerprints(X, key=a.fingerprint_key)
+    )
+    # the same key builds the same ledger
+    same = TrainingLedger(X, _fingerprint_key=a.fingerprint_key)
+    np.testing.assert_array_equal(same.fingerprints(), a.fingerprints())
+
+
+def test_the_key_stays_through_removal_compaction_and_saving():
+    import copy
+
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(100, 3), rng.randn(100)
+    for compact in ("auto", "never"):
+        ledger = TrainingLedger(X, y, compact=compact)
+        key = ledger.fingerprint_key
+        undo = ledger.remove(ledger.match(X[[5, 50]]))
+        undo()
+        assert ledger.fingerprint_key == key
+        ledger.remove(ledger.match(X[[5, 50]]))
+        ledger.compact()
+        for copied in (
+            ledger,
+            pickle.loads(pickle.dumps(ledger)),
+            copy.deepcopy(ledger),
+        ):
+            assert copied.fingerprint_key == key
+            keep = np.delete(np.arange(100), [5, 50])
+            fresh = TrainingLedger(
+                X[keep], y[keep], compact=compact, _fingerprint_key=key
+            )
+            np.testing.assert_array_equal(copied.fingerprints(), fresh.fingerprints())
+            assert copied.match(X[[7]]).rows.tolist() == [6]
+
+
+def test_pinned_key_and_invalid_keys():
+    from skunlearn._ledger import _pinned_fingerprint_key
+
+    X = np.arange(6.0).reshape(3, 2)
+    key = bytes(range(32))
+    with _pinned_fingerprint_key(key):
+        assert TrainingLedger(X).fingerprint_key == key
+        with _pinned_fingerprint_key(None):
+            assert TrainingLedger(X).fingerprint_key != key
+        assert TrainingLedger(X).fingerprint_key == key
+    assert TrainingLedger(X).fingerprint_key != key
+    for bad in (b"short", "x" * 32, bytearray(32)):
+        with pytest.raises(ValueError, match="32 bytes"):
+            TrainingLedger(X, _fingerprint_key=bad)
+        with pytest.raises(ValueError, match="32 bytes"):
+            row_fingerprints(X, key=bad)
+
+
+def test_a_ledger_saved_before_keys_matches_unkeyed():
+    # Models saved by earlier releases have no key: their fingerprints are the
+    # public ones, and requests against them are hashed alike.
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(20, 3), rng.randn(20)
+    state = TrainingLedger(X, y).__getstate__()
+    for name in ("fingerprint_key", "dtypes"):
+        del state[name]
+    fp = row_fingerprints(X)
+    order = np.argsort(fp[:, 0], kind="stable")
+    state.update(_key=fp[order, 0], _key2=fp[order, 1], _entry_row=order)
+    state["_row_entry"] = np.argsort(order)
+    old = TrainingLedger.__new__(TrainingLedger)
+    old.__setstate__(state)
+    assert old.fingerprint_key is None and old.dtypes is None
+    assert old.match(X[[4, 9]], y[[4, 9]]).rows.tolist() == [4, 9]
+    old.remove(old.match(X[[4]]))
+    assert old.n_rows == 19

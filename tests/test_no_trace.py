@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
 from skunlearn import Unlearnable
-from skunlearn._ledger import TrainingLedger
+from skunlearn._ledger import TrainingLedger, _pinned_fingerprint_key
 from skunlearn.cluster import DCKMeans
 from skunlearn.ensemble import UnlearningForestClassifier, UnlearningForestRegressor
 from skunlearn.tree import UnlearningTreeClassifier, UnlearningTreeRegressor
@@ -229,10 +229,17 @@ def family(request):
     return request.param
 
 
-def _fit(family, rows):
+def _fit(family, rows, key=None):
+    """Fit the family on ``family.X[rows]``; with ``key``, its ledger's key.
+
+    Each ledger draws a secret key for its fingerprints; a fresh fit compared
+    with a model is built under the model's key, so that the comparison
+    covers the fingerprint index too.
+    """
     est = family.factory()
     X = family.X[rows]
-    return est.fit(X) if family.y is None else est.fit(X, family.y[rows])
+    with _pinned_fingerprint_key(key):
+        return est.fit(X) if family.y is None else est.fit(X, family.y[rows])
 
 
 def _forget(family, model, rows):
@@ -282,7 +289,7 @@ def assert_same_family_state(family, model, other):
 
 
 def assert_like_fresh_fit(family, model, keep):
-    fresh = _fit(family, keep)
+    fresh = _fit(family, keep, key=model.ledger_.fingerprint_key)
     assert_same_ledger(model.ledger_, fresh.ledger_)
     assert_same_per_row(model, fresh, family.per_row)
     assert_same_family_state(family, model, fresh)
@@ -319,8 +326,14 @@ def test_ledger_is_the_fresh_ledger_after_fit(family):
         led.sample_props,
         keep_X=led.X is not None,
         compact=led.compact_policy,
+        _fingerprint_key=led.fingerprint_key,
     )
     assert_same_state(vars(led), vars(fresh), "ledger_")
+    # each fit draws its own key: the same rows, unrelated fingerprints
+    other = _fit(family, np.arange(len(family.X))).ledger_
+    assert len(other.fingerprint_key) == 32
+    assert other.fingerprint_key != led.fingerprint_key
+    assert not np.isin(other.fingerprints(), led.fingerprints()).any()
 
 
 def test_forgetting_leaves_a_fresh_fits_state(family):
@@ -374,3 +387,24 @@ def test_deferred_slots_never_leave_the_process(family, monkeypatch):
     assert_like_fresh_fit(family, loaded, keep)
     assert_like_fresh_fit(family, model, keep)
     assert_no_residue(loaded, _forgotten_values(family, [3, n - 1], keep))
+
+
+@pytest.mark.parametrize("cls", [UnlearningTreeClassifier, UnlearningForestRegressor])
+def test_a_refit_keeps_the_fingerprint_key(cls, _trees_always_delete):
+    # A batch of at least _REFIT_FRACTION of the rows makes the trees refit
+    # on the retained rows (a new ledger inside); the model keeps its key, and
+    # its state is a fresh fit's under that key.
+    from skunlearn.tree import _base
+
+    _base._REFIT_FRACTION = _trees_always_delete  # the default again
+    task = "classification" if "Classifier" in cls.__name__ else "regression"
+    family = _trees("refit", cls, task)
+    n = len(family.X)
+    model = _fit(family, np.arange(n))
+    key = model.ledger_.fingerprint_key
+    gone = list(range(int(np.ceil(_base._REFIT_FRACTION * n)) + 1))
+    _forget(family, model, gone)
+    assert model.unlearn_history_[-1]["strategy"] == "refit"
+    assert model.ledger_.fingerprint_key == key
+    keep = np.setdiff1d(np.arange(n), gone)
+    assert_like_fresh_fit(family, model, keep)

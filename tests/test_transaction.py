@@ -27,7 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from skunlearn import Unlearnable
-from skunlearn._ledger import TrainingLedger
+from skunlearn._ledger import TrainingLedger, _pinned_fingerprint_key
 from skunlearn.base import UnlearningMixin
 from skunlearn.cluster import DCKMeans
 from skunlearn.ensemble import (
@@ -475,7 +475,9 @@ def test_ledger_equals_a_fresh_fits(name):
         model.unlearn(X[rows])
         gone += rows
         keep = np.setdiff1d(np.arange(len(X)), gone)
-        fresh = make().fit(X[keep], None if y is None else y[keep])
+        # under the model's fingerprint key (each fit draws its own)
+        with _pinned_fingerprint_key(model.ledger_.fingerprint_key):
+            fresh = make().fit(X[keep], None if y is None else y[keep])
         _assert_same_ledger(model.ledger_, fresh.ledger_, f"{name} after {gone}")
         assert model.ledger_.n_stored == model.ledger_.n_rows
 
@@ -496,7 +498,8 @@ def test_large_ledger_defers_then_saves_compacted():
     saved = pickle.loads(pickle.dumps(model))
     assert saved.ledger_.n_stored == n - 1
     keep = np.delete(np.arange(n), 7)
-    fresh = Unlearnable(Ridge()).fit(X[keep], y[keep])
+    with _pinned_fingerprint_key(model.ledger_.fingerprint_key):
+        fresh = Unlearnable(Ridge()).fit(X[keep], y[keep])
     _assert_same_ledger(saved.ledger_, fresh.ledger_, "saved")
     _assert_same_ledger(model.ledger_, fresh.ledger_, "in memory, as saved")
     # the live model's arrays are untouched by saving, and keep working

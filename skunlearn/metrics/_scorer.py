@@ -61,7 +61,8 @@ def _training_rows(estimator, X_pool, y_pool):
         )
     ledger_fp = ledger.fingerprints()[ledger.alive]
     available = Counter(map(bytes, ledger_fp))
-    pool_fp = row_fingerprints(X_pool)
+    # the ledger's fingerprints are keyed: the pool's under the same key
+    pool_fp = row_fingerprints(X_pool, key=ledger.fingerprint_key)
     chosen = []
     for i, key in enumerate(map(bytes, pool_fp)):
         if available.get(key, 0) > 0:

@@ -40,6 +40,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._commit import model_lock
+from .._ledger import _pinned_fingerprint_key, row_fingerprints
 from ..base import UnlearningMixin, UnlearnUpdate
 from ..utils._sklearn_compat import (
     Interval,
@@ -379,8 +380,10 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         )
         self._P_ = self._params_vector(X.shape[1], n_values, exact_counts)
         # one 64-bit key per row (from its content fingerprint) seeds its
-        # bootstrap multiplicities; erased with the row when it is forgotten
-        self._row_keys = _row_keys(self.ledger_.fingerprints())
+        # bootstrap multiplicities; erased with the row when it is forgotten.
+        # The unkeyed fingerprint: the ledger's are keyed with a secret of
+        # its own, and a refit with the same seed must draw the same.
+        self._row_keys = _row_keys(row_fingerprints(X))
         self._n_values_ = n_values
         self.trees_ = self._grow_all()
         return self
@@ -923,7 +926,10 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         if self._is_classifier:
             y_r = self.classes_[y_r]
         # same seed: the refit a caller compares with uses the same random_state
-        new = clone(self).set_params(random_state=self.seed_).fit(X_r, y_r, **props)
+        # (and the same fingerprint key: the model's ledger keeps its key)
+        with _pinned_fingerprint_key(self.ledger_.fingerprint_key):
+            new = clone(self).set_params(random_state=self.seed_)
+            new.fit(X_r, y_r, **props)
         # the parameters stay the caller's (the refit's random_state is the
         # seed drawn from them)
         attrs = {

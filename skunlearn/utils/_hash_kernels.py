@@ -79,3 +79,75 @@ def hash_float_rows(X, k1, k2, add, out):
             _mix(w, k1[j], k2[j], add[j], lanes)
         out[i, 0] = finalize(lanes[0])
         out[i, 1] = finalize(lanes[1] ^ _GOLDEN)
+
+
+# SipHash (Aumasson & Bernstein, 2012) keys the fingerprints of a model: a
+# pseudorandom function of the 128-bit unkeyed fingerprint under the model's
+# secret, so that without the secret no fingerprint of a candidate row can be
+# computed, even by someone who knows other rows and their fingerprints (the
+# multiply-xorshift mix above is fast but not a keyed PRF). SipHash-2-4 with
+# its 128-bit output, on the two lanes as one 16-byte message.
+_SIP_V0 = np.uint64(0x736F6D6570736575)
+_SIP_V1 = np.uint64(0x646F72616E646F6D)
+_SIP_V2 = np.uint64(0x6C7967656E657261)
+_SIP_V3 = np.uint64(0x7465646279746573)
+# the length block of a 16-byte message: its length in the top byte
+_SIP_LEN16 = np.uint64(16 << 56)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _rotl(x, b):
+    return (x << np.uint64(b)) | (x >> np.uint64(64 - b))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sip_round(v0, v1, v2, v3):
+    v0 += v1
+    v1 = _rotl(v1, 13)
+    v1 ^= v0
+    v0 = _rotl(v0, 32)
+    v2 += v3
+    v3 = _rotl(v3, 16)
+    v3 ^= v2
+    v0 += v3
+    v3 = _rotl(v3, 21)
+    v3 ^= v0
+    v2 += v1
+    v1 = _rotl(v1, 17)
+    v1 ^= v2
+    v2 = _rotl(v2, 32)
+    return v0, v1, v2, v3
+
+
+@njit(cache=True, nogil=True)
+def siphash128_lanes(fp, k0, k1):
+    """Replace each row ``(a, b)`` of ``fp`` (n, 2) by SipHash-2-4-128 of it.
+
+    The message is the 16 bytes of ``a`` then ``b``, little-endian; the key is
+    ``k0, k1`` (two uint64, little-endian halves of the 16-byte key). The two
+    output words are the 128-bit tag's halves, in the reference order.
+    """
+    for i in range(fp.shape[0]):
+        v0 = k0 ^ _SIP_V0
+        v1 = k1 ^ _SIP_V1 ^ np.uint64(0xEE)
+        v2 = k0 ^ _SIP_V2
+        v3 = k1 ^ _SIP_V3
+        for j in range(2):
+            m = fp[i, j]
+            v3 ^= m
+            v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
+            v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
+            v0 ^= m
+        v3 ^= _SIP_LEN16
+        v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
+        v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
+        v0 ^= _SIP_LEN16
+        v2 ^= np.uint64(0xEE)
+        for _ in range(4):
+            v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
+        out0 = v0 ^ v1 ^ v2 ^ v3
+        v1 ^= np.uint64(0xDD)
+        for _ in range(4):
+            v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
+        fp[i, 0] = out0
+        fp[i, 1] = v0 ^ v1 ^ v2 ^ v3

@@ -38,7 +38,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skunlearn import UnknownRowsError, Unlearnable
-from skunlearn._ledger import TrainingLedger
+from skunlearn._ledger import TrainingLedger, _pinned_fingerprint_key
 from skunlearn.strategies import neighbors as nb_module
 from skunlearn.utils.estimator_checks import (
     assert_no_residue,
@@ -167,7 +167,9 @@ def assert_fresh_state(model, X, y, keep):
     strategy's state and the ledger against the fresh ``Unlearnable``'s.
     """
     y_keep = None if y is None else y[keep]
-    fresh = Unlearnable(clone(model.estimator)).fit(X[keep], y_keep)
+    # under the model's fingerprint key (each fit draws its own)
+    with _pinned_fingerprint_key(model.ledger_.fingerprint_key):
+        fresh = Unlearnable(clone(model.estimator)).fit(X[keep], y_keep)
     refit = clone(model.estimator).fit(X[keep], y_keep)
     _assert_same_index(model.estimator_, refit)
     _assert_same_index(model.estimator_, fresh.estimator_)

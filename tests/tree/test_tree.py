@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from skunlearn._ledger import _pinned_fingerprint_key
 from skunlearn.exceptions import UnknownRowsError
 from skunlearn.tree import UnlearningTreeClassifier, UnlearningTreeRegressor
 from skunlearn.utils.estimator_checks import check_unlearning, retained_indices
@@ -450,7 +451,9 @@ def test_forgetting_leaves_a_fresh_fits_state(name, deferred, monkeypatch):
             model.unlearn(X[rows], y[rows])
         gone += rows
         keep = np.setdiff1d(np.arange(n), gone)
-        fresh = clone(est).fit(X[keep], y[keep])
+        # a fresh fit under the model's fingerprint key (each fit draws one)
+        with _pinned_fingerprint_key(models[0].ledger_.fingerprint_key):
+            fresh = clone(est).fit(X[keep], y[keep])
         for model in models:
             assert_same_trees(model, fresh)
             assert_array_equal(model.predict(X), fresh.predict(X))
@@ -504,6 +507,7 @@ def test_slot_of_a_feature_left_with_stored_values_only_is_a_fits():
     gone = np.flatnonzero(~np.isin(X[:, 0], stored))
     model.unlearn(X[gone], y[gone])
     keep = np.setdiff1d(np.arange(300), gone)
-    fresh = clone(est).fit(X[keep], y[keep])
+    with _pinned_fingerprint_key(model.ledger_.fingerprint_key):
+        fresh = clone(est).fit(X[keep], y[keep])
     assert fresh.trees_[0].SD[0, o[5] + j] == 1
     assert_fresh_state(model, fresh)

@@ -1,0 +1,258 @@
+"""Saving and loading unlearning models with skops.
+
+A saved model is read back by :func:`skops.io.load`, which rebuilds only the
+types it is told to trust and never unpickles. :func:`trusted_types` lists
+the types that a skunlearn model is made of and that skops does not trust by
+default; :func:`load` trusts exactly those (and what skops trusts already).
+
+What a saved model holds depends on its family: every model keeps its
+training ledger (a keyed fingerprint of each training row, the targets and
+per-row fit parameters such as ``sample_weight``); families that retrain or
+re-optimise on their rows (SISA, trees and forests, DC-k-means, the retrain
+fallback, warm-started convex models, searches, pipelines with such a step)
+keep the rows themselves in the ledger, and some wrapped estimators hold them
+in their own state (a nearest-neighbours index). A saved model is personal
+data when its training rows were.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import importlib
+import inspect
+import pkgutil
+
+__all__ = ["dump", "load", "trusted_types"]
+
+# Types that models of the supported families hold and that skops does not
+# trust by default. Each is plain data when rebuilt: skops constructs it from
+# arrays and builtins (``__new__`` and ``__setstate__``, or its ``__reduce__``
+# with a constructor from this list), and nothing of it runs at load.
+_THIRD_PARTY = (
+    # SimpleImputer(strategy="most_frequent")'s unlearning counts
+    "collections.Counter",
+    # the dtype a strategy records (skops trusts dtype instances, not the class)
+    "numpy.dtype",
+    # decision trees (retrain fallback, SISA over trees)
+    "sklearn.tree._tree.Tree",
+    # nearest neighbours' indexes
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+    # the loss of a linear model's Newton removal
+    "sklearn.linear_model._linear_loss.LinearModelLoss",
+    # SplineTransformer's splines
+    "scipy.interpolate._bsplines.BSpline",
+)
+
+# Modules whose classes never make part of a fitted model (the command line,
+# reports, locks and transactions), and the nets: skops cannot save torch
+# tensors, and skorch's ``__setstate__`` unpickles bytes, so a net's type must
+# never be trusted for a skops load.
+_NOT_MODEL_MODULES = (
+    "skunlearn.__main__",
+    "skunlearn._commit",
+    "skunlearn._demo",
+    "skunlearn.audit",
+    "skunlearn.cli",
+    "skunlearn.io",
+    "skunlearn.neural_net",
+)
+# Runtime objects of a request in progress: never saved (a model drops them
+# from its state), so never rebuilt from a file.
+_RUNTIME_TYPES = (
+    "skunlearn.ensemble._sisa._CheckpointTxn",
+    "skunlearn.tree._base._Job",
+    "skunlearn.tree._base._JobQueue",
+)
+
+# Where a trusted type's pickling hooks may come from: ours, scikit-learn's
+# (BaseEstimator's __setstate__) and Python's own.
+_HOOKS = ("__setstate__", "__reduce__", "__reduce_ex__", "__new__")
+_HOOK_OWNERS = ("skunlearn", "sklearn", "builtins")
+
+
+def _skunlearn_modules():
+    import skunlearn
+
+    yield skunlearn
+    for info in pkgutil.walk_packages(skunlearn.__path__, "skunlearn."):
+        name = info.name
+        if name.endswith(".conftest") or any(
+            name == m or name.startswith(m + ".") for m in _NOT_MODEL_MODULES
+        ):
+            continue
+        try:
+            yield importlib.import_module(name)
+        except ImportError:  # an optional extra that is not installed
+            continue
+
+
+def _hooks_are_inert(cls):
+    """Whether ``cls`` is rebuilt by skunlearn's, scikit-learn's or Python's hooks."""
+    for hook in _HOOKS:
+        for klass in cls.__mro__:
+            if hook in vars(klass):
+                if klass.__module__.split(".")[0] not in _HOOK_OWNERS:
+                    return False
+                break
+    return True
+
+
+def _own_types():
+    found = set()
+    for module in _skunlearn_modules():
+        for obj in vars(module).values():
+            if (
+                inspect.isclass(obj)
+                and obj.__module__ == module.__name__
+                and not issubclass(obj, BaseException)
+                and _hooks_are_inert(obj)
+            ):
+                found.add(f"{obj.__module__}.{obj.__qualname__}")
+    return found - set(_RUNTIME_TYPES)
+
+
+def _sklearn_internal_types():
+    """scikit-learn's and SciPy's types that models hold, from their modules.
+
+    A nearest-neighbours index holds its metric; a search holds its splitter
+    and scorer; a ledger may hold sparse rows; a spline transformer holds
+    SciPy splines. Listed from the modules, so that the list follows the
+    installed versions.
+    """
+    names = set()
+    for module_name, keep in (
+        ("sklearn.metrics._dist_metrics", lambda c: "Distance" in c.__name__),
+        ("sklearn.model_selection._split", lambda c: True),
+        ("sklearn.metrics._scorer", lambda c: c.__name__.endswith("Scorer")),
+    ):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # pragma: no cover - a scikit-learn without it
+            continue
+        for obj in vars(module).values():
+            if (
+                inspect.isclass(obj)
+                and obj.__module__ == module_name
+                and keep(obj)
+                and not issubclass(obj, BaseException)
+            ):
+                names.add(f"{module_name}.{obj.__qualname__}")
+    try:  # sparse training rows (saved by skops with scipy's save_npz)
+        import scipy.sparse
+
+        for fmt in ("csr", "csc", "coo", "bsr", "dia"):
+            for kind in ("matrix", "array"):
+                cls = getattr(scipy.sparse, f"{fmt}_{kind}", None)
+                if cls is not None:
+                    names.add(f"{cls.__module__}.{cls.__qualname__}")
+    except ImportError:  # pragma: no cover - SciPy is a dependency
+        pass
+    try:  # the array function a BSpline keeps (its module moves with SciPy)
+        import numpy as np
+        from scipy.interpolate import BSpline
+
+        spline = BSpline(np.arange(8.0), np.ones(4), 3)
+        for value in vars(spline).values():
+            if inspect.isfunction(value):
+                names.add(f"{value.__module__}.{value.__qualname__}")
+    except (ImportError, TypeError, ValueError):  # pragma: no cover
+        pass
+    return names
+
+
+def trusted_types():
+    """Fully qualified names of the types to trust when loading a model.
+
+    The types skunlearn's models and strategies are made of, and the
+    scikit-learn, SciPy, NumPy and standard-library types that the models of
+    the supported families hold and that skops does not trust by default.
+    Pass it to :func:`skops.io.load`. For a model wrapping an estimator that
+    holds other types, inspect them with :func:`skops.io.get_untrusted_types`
+    before adding them.
+
+    The neural nets are not in the list: skops cannot save torch tensors, and
+    skorch's ``__setstate__`` unpickles (it would run code). Save them with
+    pickle (or torch), and load them only from a trusted source.
+
+    Returns
+    -------
+    names : list of str
+        Sorted, fully qualified type names.
+
+    See Also
+    --------
+    load : Load a model with skops, trusting these types.
+
+    Examples
+    --------
+    >>> from skunlearn.io import trusted_types
+    >>> "skunlearn._ledger.TrainingLedger" in trusted_types()
+    True
+    """
+    return sorted(_own_types() | set(_THIRD_PARTY) | _sklearn_internal_types())
+
+
+def dump(model, file):
+    """Save ``model`` in the skops format (a zip of arrays and JSON).
+
+    Parameters
+    ----------
+    model : object
+        A fitted (or unfitted) estimator.
+
+    file : str or path-like or file-like
+        Where to write it.
+
+    See Also
+    --------
+    load : Load it back.
+    """
+    import skops.io
+
+    skops.io.dump(model, file)
+
+
+def load(file):
+    """Load a model saved with :func:`dump` (or :func:`skops.io.dump`).
+
+    Loading never runs code from the file: skops rebuilds each object from
+    arrays and builtins, and only objects of the types it trusts by default
+    (scikit-learn's estimators, NumPy and SciPy arrays, builtins) or of
+    :func:`trusted_types` (whose ``__setstate__`` only sets attributes).
+    Nothing is unpickled. A file holding any other type is refused with
+    :class:`skops.io.exceptions.UntrustedTypesFoundException`, which names it:
+    check it with :func:`skops.io.get_untrusted_types` and, if you trust it,
+    load with ``skops.io.load(file, trusted=trusted_types() + [...])``.
+
+    A loaded model is data chosen by whoever wrote the file; a model never
+    reads, writes or deletes a file because its saved state names it.
+
+    Parameters
+    ----------
+    file : str or path-like or file-like
+        The saved model.
+
+    Returns
+    -------
+    model : object
+        The model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> from skunlearn.io import dump, load
+    >>> X, y = np.arange(20.0).reshape(10, 2), np.arange(10.0)
+    >>> model = Unlearnable(Ridge()).fit(X, y)
+    >>> import io
+    >>> buffer = io.BytesIO()
+    >>> dump(model, buffer)
+    >>> _ = buffer.seek(0)
+    >>> loaded = load(buffer).unlearn(X[:2])
+    >>> loaded.ledger_.n_rows
+    8
+    """
+    import skops.io
+
+    return skops.io.load(file, trusted=trusted_types())
