@@ -21,12 +21,10 @@ unwritable outputs, 130 when interrupted.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
-import collections
 import csv
 import functools
 import hashlib
 import hmac
-import importlib
 import io
 import json
 import numbers
@@ -55,21 +53,6 @@ __all__ = [
 ]
 
 _DATASETS = ("diabetes", "breast_cancer", "digits", "wine", "iris")
-_TRUSTED_ROOTS = ("skunlearn", "sklearn", "numpy", "scipy", "builtins")
-# Only classes may come from these roots; functions are trusted from our own
-# code and scikit-learn's, never from numpy, scipy or builtins (numpy.load,
-# builtins.eval and friends could run code when skops calls them).
-_FUNCTION_ROOTS = ("skunlearn", "sklearn")
-# Classes outside those roots that the package's saved models hold and whose
-# rebuilding by skops runs no code of the file's choosing: scikit-learn's
-# SimpleImputer(strategy="most_frequent") and its unlearning strategy count
-# values in a collections.Counter; skops names type(None) "builtins.NoneType",
-# which is not an attribute of the builtins module.
-_EXTRA_TRUSTED_CLASSES = {
-    "builtins.NoneType": type(None),
-    "collections.Counter": collections.Counter,
-    "collections.OrderedDict": collections.OrderedDict,
-}
 
 
 class CommandError(Exception):
@@ -105,38 +88,15 @@ class _Progress:
 
 
 # -------------------------------------------------------------- model files
-def _resolve(name):
-    """The object a skops type name refers to, for an allowed root module only."""
-    if name in _EXTRA_TRUSTED_CLASSES:
-        return _EXTRA_TRUSTED_CLASSES[name]
-    parts = name.split(".")
-    if parts[0] not in _TRUSTED_ROOTS:
-        return None
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        return obj
-    return None
-
-
 def _split_types(names):
-    trusted, refused = [], []
-    for name in names:
-        obj = _resolve(name)
-        root = name.split(".")[0]
-        if isinstance(obj, type) or (
-            obj is not None and callable(obj) and root in _FUNCTION_ROOTS
-        ):
-            trusted.append(name)
-        else:
-            refused.append(name)
+    # The package's audited list (skunlearn.io.trusted_types): its own types
+    # and the scikit-learn, numpy and scipy types they hold, whose loading
+    # runs no code of the file's choosing.
+    from .io import trusted_types as package_types
+
+    allowed = set(package_types())
+    trusted = [n for n in names if n in allowed]
+    refused = [n for n in names if n not in allowed]
     return trusted, refused
 
 
@@ -144,20 +104,13 @@ def trusted_types(path):
     """Split the types a skops file needs into trusted and refused ones.
 
     skops refuses to load any type it does not trust by default and lists
-    them with :func:`skops.io.get_untrusted_types`. This command trusts:
-
-    - classes defined in ``skunlearn``, ``sklearn``, ``numpy``, ``scipy`` and
-      ``builtins`` (the package's own estimators, strategies and ledger, and
-      the containers they hold), and ``collections.Counter`` and
-      ``collections.OrderedDict`` (a fitted ``SimpleImputer`` counts values in
-      a ``Counter``): skops builds such objects with ``cls.__new__`` and
-      ``__setstate__``, which run no code of the file's choosing;
-    - functions defined in ``skunlearn`` or ``sklearn`` (e.g. a scorer);
-
-    and refuses everything else, notably any function of numpy, scipy or
-    builtins (``numpy.load``, ``builtins.eval``...), which a crafted file could
-    ask skops to call, and any other module. The root module is compared as a
-    whole name (``sklearn_evil`` is not ``sklearn``).
+    them with :func:`skops.io.get_untrusted_types`. This command trusts those
+    in :func:`skunlearn.io.trusted_types`, the package's audited list (its own
+    estimators, strategies and ledger, and the scikit-learn, numpy, scipy and
+    Python types they hold, e.g. ``collections.Counter`` in a fitted
+    ``SimpleImputer``), whose rebuilding runs no code of the file's choosing,
+    and refuses everything else, notably functions a crafted file could ask
+    skops to call (``numpy.load``, ``builtins.eval``...).
 
     Parameters
     ----------

@@ -30,6 +30,8 @@ __all__ = ["dump", "load", "trusted_types"]
 _THIRD_PARTY = (
     # SimpleImputer(strategy="most_frequent")'s unlearning counts
     "collections.Counter",
+    # type(None), as skops names it (a parameter or attribute holding the type)
+    "builtins.NoneType",
     # the dtype a strategy records (skops trusts dtype instances, not the class)
     "numpy.dtype",
     # decision trees (retrain fallback, SISA over trees)
