@@ -556,6 +556,13 @@ def check_forget_2d(X, estimator):
     raises scikit-learn's "Expected 2D array" ``ValueError`` rather than being
     reported as rows never seen.
     """
+    from sklearn.pipeline import Pipeline
+
+    while isinstance(estimator, Pipeline):  # the first step takes the input
+        steps = [s for _, s in estimator.steps if s not in (None, "passthrough")]
+        if not steps:
+            break
+        estimator = steps[0]
     if not get_tags(estimator).input_tags.two_d_array:  # text, dicts: 1-D is fine
         return
     ndim = len(X.shape) if hasattr(X, "shape") else np.asarray(X, dtype=object).ndim

@@ -150,3 +150,25 @@ def test_legacy_strategies_keep_working_for_one_release():
         np.testing.assert_allclose(pipe.predict(X), gold.predict(X), rtol=1e-9)
     finally:
         _REGISTRY.pop(_LegacyRidge, None)
+
+
+@pytest.mark.parametrize("wrap", ["unlearnable", "skunlearn_pipeline"])
+def test_text_pipeline_forgets_documents(wrap):
+    # A pipeline whose first step takes 1-D input (documents) is asked to
+    # forget documents, not 2-D rows.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.naive_bayes import MultinomialNB
+
+    from skunlearn.pipeline import make_pipeline as u_make_pipeline
+
+    words = ["apple", "banana", "cherry", "dates", "eggs"]
+    rng = np.random.RandomState(0)
+    docs = [" ".join(rng.choice(words, 4)) + f" w{i}" for i in range(40)]
+    y = rng.randint(0, 2, 40)
+    if wrap == "unlearnable":
+        model = Unlearnable(make_pipeline(TfidfVectorizer(), MultinomialNB()))
+    else:
+        model = u_make_pipeline(TfidfVectorizer(), MultinomialNB())
+    model.fit(docs, y).unlearn(docs[:3])
+    gold = make_pipeline(TfidfVectorizer(), MultinomialNB()).fit(docs[3:], y[3:])
+    np.testing.assert_allclose(model.predict_proba(docs), gold.predict_proba(docs))
