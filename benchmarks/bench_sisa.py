@@ -39,7 +39,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from skunlearn._ledger import row_fingerprints  # noqa: E402
 from skunlearn.ensemble import SISAClassifier  # noqa: E402
-from skunlearn.ensemble._sisa import _SHARD_SALT, _bucket, _train_shard  # noqa: E402
+from skunlearn.ensemble._sisa import (  # noqa: E402
+    _SHARD_SALT,
+    _SLICE_SALT,
+    _bucket,
+    _train_shard,
+)
 
 
 def _timed(fn):
@@ -150,9 +155,10 @@ def bench_slices(n, d, repeats):
         s = det["shards_retrained"][0]
         pos = int(np.flatnonzero(m.shard_ids_ == s)[0])
         Xl, yl, _ = m.ledger_.take(m.ledger_.retained())
-        fp = m.ledger_.fingerprints()[m.ledger_.retained()]
-        idx = np.flatnonzero(_bucket(fp, m._seed, S, _SHARD_SALT) == s)
-        slices = _bucket(fp[idx], m._seed, R, 0x5A5A_0002)
+        # shards and slices come from the rows' unkeyed content hash
+        fp = row_fingerprints(Xl)
+        idx = np.flatnonzero(_bucket(fp, m.seed_, S, _SHARD_SALT) == s)
+        slices = _bucket(fp[idx], m.seed_, R, _SLICE_SALT)
         template = m._shard_template(s)
         args = (template, "partial_fit", Xl[idx], yl[idx], None, slices, R)
         args += (np.unique(yl[idx]), 0, None, 3)

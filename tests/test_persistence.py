@@ -521,3 +521,29 @@ def test_sparse_rows_round_trip(fmt, how):
         model = est.fit(X, y)
         assert model.ledger_.X is not None and type(model.ledger_.X) is type(X)
         check_round_trip(model, X, y, how)
+
+
+def test_pandas_string_columns_load_with_the_trusted_types(tmp_path):
+    # pandas 3 reads text as its string dtype, which the encoders' strategies
+    # record: a model fit on such a frame loads with the package's list.
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    import skunlearn.io
+
+    frame = pd.DataFrame(
+        {
+            "city": pd.array(["lyon", "oslo", "lyon", "rome"] * 5, dtype="string"),
+            "age": np.arange(20, dtype=float),
+        }
+    )
+    model = Unlearnable(
+        make_column_transformer((OneHotEncoder(), ["city"]), remainder="passthrough")
+    ).fit(frame)
+    skunlearn.io.dump(model, tmp_path / "m.skops")
+    loaded = skunlearn.io.load(tmp_path / "m.skops")
+    np.testing.assert_array_equal(loaded.transform(frame), model.transform(frame))
+    loaded.unlearn(frame.iloc[:2])
+    model.unlearn(frame.iloc[:2])
+    np.testing.assert_array_equal(loaded.transform(frame), model.transform(frame))

@@ -112,7 +112,7 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when they are strings.
 
     feature_importances_ : ndarray of shape (n_features,)
@@ -261,7 +261,7 @@ class UnlearningForestRegressor(RegressorMixin, _BaseUnlearningForest):
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when they are strings.
 
     feature_importances_ : ndarray of shape (n_features,)

@@ -14,6 +14,8 @@ from . import (  # noqa: F401  # noqa: F401
     search,
 )
 from ._base import (
+    ForgetPlan,
+    ForgetRequest,
     StrategyNotApplicable,
     UnlearningStrategy,
     get_strategy,
@@ -26,6 +28,8 @@ from .retrain import NativeStrategy, RetrainStrategy
 
 __all__ = [
     "ClosedFormLinearStrategy",
+    "ForgetPlan",
+    "ForgetRequest",
     "NativeStrategy",
     "NewtonRemovalStrategy",
     "RetrainStrategy",

@@ -215,8 +215,8 @@ class UnlearningStrategy:
     what ``fit`` finds out about the data is stored under a trailing
     underscore (``keeps_rows_``).
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     name : str
         Name recorded in ``unlearn_history_``.
     exact : bool

@@ -154,7 +154,7 @@ class NewtonRemovalStrategy(UnlearningStrategy):
         ``v = (H0 + I / C)^-1 g``, the new estimate is
         ``g - (H0 + I / C) v`` and, the logistic loss's second derivative
         being ``gamma``-Lipschitz (``gamma = 1/4``) and each row's
-        ``|x|_2 <= m``,
+        ``|x|_2 <= m``::
 
             E_new = E + gamma * m * (|w - w0| + |v| / 2) * |S^1/2 X'|_2 * |S^1/2 X' v|
 

@@ -407,7 +407,13 @@ class EncoderStrategy(_TransformerStrategy):
             return
         if self.explicit_:
             return
-        self.dtypes_ = list(X.dtypes) if hasattr(X, "dtypes") else None
+        # pandas' string dtypes by name ("str", "string"): the name rebuilds
+        # them, and skops cannot rebuild the dtype objects themselves.
+        self.dtypes_ = (
+            [str(t) if type(t).__name__ == "StringDtype" else t for t in X.dtypes]
+            if hasattr(X, "dtypes")
+            else None
+        )
         self.counts_ = self._counts(estimator, X)
 
     def _counts(self, estimator, X):

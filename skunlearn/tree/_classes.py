@@ -78,7 +78,7 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseUnlearningForest):
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when they are strings.
 
     feature_importances_ : ndarray of shape (n_features,)
@@ -207,7 +207,7 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseUnlearningForest):
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when they are strings.
 
     feature_importances_ : ndarray of shape (n_features,)
