@@ -1,37 +1,66 @@
-"""Approximate unlearning for skorch nets against the gold standard.
+"""Approximate unlearning for skorch nets, every method against the gold standard.
 
-Two tabular tasks (scikit-learn's digits; make_classification with 20,000 rows,
-40 features, 20 informative, 10 classes), an MLP trained to overfit, two
-scenarios (10% of the training rows at random; every row of one class). Each
-method unlearns from the same trained net and is compared with the gold
-standard: the same net retrained without the rows, with the same settings.
+Cases: two bundled data sets (digits: 1,797 rows, 10 classes; breast_cancer:
+569 rows, 2 classes), two regimes, two forget sets, with and without
+calibration rows:
 
-Columns: time as a fraction of retraining; accuracy on forget / retain / test
-rows; membership-inference AUC (loss-threshold attack: forget rows against
-never-seen test rows, of the forgotten class in the class scenario);
-forget_score = 1 - 2 |AUC - 0.5|; agreement with the gold standard's test
-predictions. Medians over ``--repeats`` seeds.
+- *memorising*: 15% of the labels flipped at random (the same noise in the
+  training and the test rows, so forget rows and unseen rows are drawn
+  alike), an over-parameterised MLP (two hidden layers of 512) trained with
+  Adam to about zero training loss (100 epochs), ``train_split=None``;
+- *generalising*: clean labels, the same MLP trained 30 epochs;
+- forget sets: 10% of the training rows at random, or every row of class 1;
+- calibration: none (``unlearn(X_f, y_f)``), or half of the held-out rows
+  as ``X_calib`` (the other half is the test set).
+
+Every method unlearns from the same trained net; the gold standard is the
+same net retrained on the retained rows (another seed), and ``gold'`` a
+second retraining with a third seed: how far two retrained nets differ is
+the noise floor of every comparison. Columns: ``time`` (CPU seconds of
+``unlearn`` over those of retraining, one torch thread: robust to a busy
+machine); accuracy on the forget rows (``f``), the test rows (``te``); the
+loss-attack membership AUC of the forget rows against unseen test rows (of
+the forgotten class in the class case); ``marks``: which of the issue's
+marks the row misses against the gold standard (``f`` within 0.05, ``te``
+at most 0.03 below, ``auc`` within 0.05, ``t`` at most 15% of retraining;
+``ok`` when it meets them all; a test accuracy more than 0.03 *above* the
+gold standard's is shown, not counted as a miss; where ``f`` misses but
+``f - te``, how much better the forget rows are fitted than unseen ones,
+is within 0.05 of the gold standard's, that is shown too: the net then
+generalises differently from the gold standard, and its forget rows sit
+where its own unseen rows do).
+
+Measured here (``--quick --repeats 3 --methods auto``: CPU, one thread,
+medians of three seeds), the default (``reset_repair``) against the gold
+standard, ``time f te auc`` without / with calibration rows (``bc``:
+breast_cancer; ``mem`` / ``gen``: the memorising / generalising regime):
+
+================  ==============  ==================  ==================
+case              gold f te auc   none                calib
+================  ==============  ==================  ==================
+digits mem 10%    .712 .748 .477  .09 .792 .789 .491  .05 .792 .804 .498
+digits mem class  .000 .678 .466  .09 .000 .730 .450  .06 .000 .722 .432
+digits gen 10%    .984 .970 .486  .09 .952 .959 .476  .01 1.00 .974 .515
+digits gen class  .000 .893 .435  .09 .000 .878 .482  .10 .000 .878 .482
+bc mem 10%        .641 .721 .472  .08 .769 .814 .495  .04 .846 .779 .501
+bc mem class      .000 .442 .509  .11 .000 .442 .507  .04 .000 .442 .484
+bc gen 10%        .949 .977 .442  .09 .974 .953 .510  .14 .974 .953 .494
+bc gen class      .000 .360 .486  .12 .000 .360 .483  .14 .000 .360 .472
+================  ==============  ==================  ==================
+
+The forget accuracy misses its mark on the memorising 10% cases because the
+reset net, trained for a tenth of the epochs, generalises better than the
+gold standard, which memorised the noisy labels (test accuracy .79-.81 vs
+.72-.75): its forget rows sit where its own unseen rows do. On
+breast_cancer's 39 forget rows two retrained nets differ by 0.10 themselves.
+At their defaults the other methods meet every mark in at most 3 of the 8
+cases (one seed): on memorising nets they either leave the forget rows
+fitted or are stopped by the guards and rolled back.
 
 Run from the repository root:
-``PYTHONPATH=. python benchmarks/bench_neural_net.py [--device cuda] [--repeats 2]``
-(about 4 minutes on one CPU thread; 40 training epochs).
-
-Measured here (CPU, 1 thread, 40 epochs, median of 2 seeds), the default
-``loss_matching`` against the gold standard (retraining):
-
-=====================  =========  ===========  ==========  =============
-task, scenario         time frac  forget acc   test acc    MIA AUC
-=====================  =========  ===========  ==========  =============
-digits, 10% random     0.084      .979 / .965  .975 / .979  .514 / .507
-digits, one class      0.048      .000 / .000  .879 / .883  .518 / .456
-20k x 40, 10% random   0.038      .782 / .781  .781 / .788  .509 / .491
-20k x 40, one class    0.019      .000 / .000  .724 / .724  .537 / .473
-=====================  =========  ===========  ==========  =============
-
-(ours / gold). The other methods at their defaults either barely forget
-(finetune, l1_sparse, neggrad_plus on random rows) or over-forget and lose
-10-20 points of test accuracy on the 20k task (scrub, bad_teacher, salun,
-random_labels, gradient_ascent).
+``PYTHONPATH=. python benchmarks/bench_neural_net.py --quick`` (about 3
+minutes on one CPU thread), or without ``--quick`` for both calibration
+settings on three seeds.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -39,10 +68,11 @@ random_labels, gradient_ascent).
 import argparse
 import copy
 import time
+import warnings
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -50,21 +80,21 @@ from skunlearn.neural_net import UnlearningNeuralNetClassifier, membership_auc
 from skunlearn.neural_net._methods import METHODS
 
 CLASSIFIER_METHODS = [m for m, c in METHODS.items() if "classification" in c.tasks]
+REGIMES = {"memorising": (0.15, 100), "generalising": (0.0, 30)}
+MARKS = {"f": 0.05, "te": 0.03, "auc": 0.05, "time": 0.15}
 
 
-def load(task, n_samples):
-    if task == "digits":
-        X, y = load_digits(return_X_y=True)
-    else:
-        X, y = make_classification(
-            n_samples=n_samples,
-            n_features=40,
-            n_informative=20,
-            n_classes=10,
-            random_state=0,
-        )
+def load(name, noise, seed):
+    X, y = {"digits": load_digits, "breast_cancer": load_breast_cancer}[name](
+        return_X_y=True
+    )
+    rng = np.random.RandomState(seed)
+    y = y.copy()
+    k = int(y.max()) + 1
+    flip = rng.rand(y.size) < noise
+    y[flip] = (y[flip] + rng.randint(1, k, flip.sum())) % k
     X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=0.2, stratify=y, random_state=0
+        X, y, test_size=0.3, stratify=y, random_state=seed
     )
     sc = StandardScaler().fit(X_tr)
     f = np.float32
@@ -76,13 +106,13 @@ def load(task, n_samples):
     )
 
 
-def make_net(n_features, n_classes, epochs, device, **params):
+def make_net(n_features, n_classes, epochs, device, width=512):
     module = torch.nn.Sequential(
-        torch.nn.Linear(n_features, 256),
+        torch.nn.Linear(n_features, width),
         torch.nn.ReLU(),
-        torch.nn.Linear(256, 256),
+        torch.nn.Linear(width, width),
         torch.nn.ReLU(),
-        torch.nn.Linear(256, n_classes),
+        torch.nn.Linear(width, n_classes),
     )
     return UnlearningNeuralNetClassifier(
         module,
@@ -90,11 +120,11 @@ def make_net(n_features, n_classes, epochs, device, **params):
         optimizer=torch.optim.Adam,
         lr=1e-3,
         max_epochs=epochs,
-        batch_size=128,
+        batch_size=64,
+        train_split=None,
         device=device,
         verbose=0,
         iterator_train__shuffle=True,
-        **params,
     )
 
 
@@ -103,148 +133,198 @@ def per_row_loss(net, X, y):
     return -np.log(proba[np.arange(len(y)), y])
 
 
-def measure(net, X_f, y_f, X_r, y_r, X_te, y_te, X_mia, y_mia, gold_pred):
-    auc = membership_auc(per_row_loss(net, X_f, y_f), per_row_loss(net, X_mia, y_mia))
-    pred_te = net.predict(X_te)
+def measure(net, X_f, y_f, X_te, y_te, X_mia, y_mia):
     return {
-        "acc_forget": float((net.predict(X_f) == y_f).mean()),
-        "acc_retain": float((net.predict(X_r) == y_r).mean()),
-        "acc_test": float((pred_te == y_te).mean()),
-        "mia_auc": auc,
-        "forget_score": 1 - 2 * abs(auc - 0.5),
-        "agreement": float((pred_te == gold_pred).mean())
-        if gold_pred is not None
-        else 1.0,
+        "f": float((net.predict(X_f) == y_f).mean()),
+        "te": float((net.predict(X_te) == y_te).mean()),
+        "auc": membership_auc(
+            per_row_loss(net, X_f, y_f), per_row_loss(net, X_mia, y_mia)
+        ),
     }
 
 
-def run(task, scenario, methods, epochs, seed, device, n_samples):
-    X, y, X_te, y_te = load(task, n_samples)
-    n_classes = int(y.max()) + 1
+def timed_fit(make, X, y, seed):
+    # seeded before the module is built: its initial weights come from the seed
+    torch.manual_seed(seed)
+    net = make()
+    t0 = time.process_time()
+    net.fit(X, y)
+    return net, time.process_time() - t0
+
+
+def run_case(
+    data, regime, scenario, methods, calibrations, seed, device, width, epochs=None
+):
+    noise, regime_epochs = REGIMES[regime]
+    epochs = epochs or regime_epochs
+    X, y, X_held, y_held = load(data, noise, seed)
+    n_classes = int(max(y.max(), y_held.max())) + 1
     rng = np.random.RandomState(seed)
+    # half of the held-out rows calibrate, the other half test
+    calib = np.zeros(len(X_held), bool)
+    calib[rng.permutation(len(X_held))[: len(X_held) // 2]] = True
+    X_c, y_c, X_te, y_te = X_held[calib], y_held[calib], X_held[~calib], y_held[~calib]
     if scenario == "random":
         forget = np.sort(rng.choice(len(X), len(X) // 10, replace=False))
         mia = np.arange(len(X_te))
     else:
-        forget = np.flatnonzero(y == seed % n_classes)
-        mia = np.flatnonzero(y_te == seed % n_classes)
+        forget = np.flatnonzero(y == 1)
+        mia = np.flatnonzero(y_te == 1)
     keep = np.setdiff1d(np.arange(len(X)), forget)
-    X_f, y_f, X_r, y_r = X[forget], y[forget], X[keep], y[keep]
+    X_f, y_f = X[forget], y[forget]
+    args = (X_f, y_f, X_te, y_te, X_te[mia], y_te[mia])
 
-    torch.manual_seed(seed)
-    original = make_net(X.shape[1], n_classes, epochs, device).fit(X, y)
-    torch.manual_seed(seed + 1)
-    t0 = time.perf_counter()
-    gold = make_net(X.shape[1], n_classes, epochs, device).fit(X_r, y_r)
-    t_gold = time.perf_counter() - t0
-    gold_pred = gold.predict(X_te)
-    args = (X_f, y_f, X_r, y_r, X_te, y_te, X_te[mia], y_te[mia])
+    def new():
+        return make_net(X.shape[1], n_classes, epochs, device, width)
+
+    original, _ = timed_fit(new, X, y, seed)
+    gold, t_gold = timed_fit(new, X[keep], y[keep], seed + 1)
+    gold2, _ = timed_fit(new, X[keep], y[keep], seed + 2)
+    n_f, n_u = len(forget), len(mia)
+    g = measure(gold, *args)
     rows = {
-        "original": dict(measure(original, *args, gold_pred), time_frac=float("nan")),
-        "gold": dict(measure(gold, *args, gold_pred), time_frac=1.0),
+        # the noise floors: auc_se, the AUC's spread when forget and unseen
+        # rows are alike (about 0.06 for a class forget); f_se, that of the
+        # difference between two nets' accuracies on the forget rows
+        ("gold", ""): dict(
+            g,
+            time=1.0,
+            auc_se=float(np.sqrt((n_f + n_u + 1) / (12 * n_f * n_u))),
+            f_se=float(np.sqrt(2 * max(g["f"] * (1 - g["f"]), 1e-4) / n_f)),
+        ),
+        ("gold'", ""): dict(measure(gold2, *args), time=float("nan")),
+        ("original", ""): dict(measure(original, *args), time=float("nan")),
     }
     for m in methods:
-        net = copy.deepcopy(original).set_params(unlearn_method=m)
-        t0 = time.perf_counter()
-        net.unlearn(X_f, y_f)
-        dt = time.perf_counter() - t0
-        rows[m] = dict(measure(net, *args, gold_pred), time_frac=dt / t_gold)
-        rec = net.unlearn_history_[-1]["details"]
-        rows[m]["epochs"] = rec.get("epochs", 0)
-    return rows, t_gold
+        for cal in calibrations:
+            net = copy.deepcopy(original).set_params(unlearn_method=m)
+            kw = {"X_calib": X_c, "y_calib": y_c} if cal == "calib" else {}
+            t0 = time.process_time()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                net.unlearn(X_f, y_f, **kw)
+            dt = time.process_time() - t0
+            d = net.unlearn_history_[-1]["details"]
+            rows[(m, cal)] = dict(
+                measure(net, *args), time=dt / t_gold, epochs=d.get("epochs", 0)
+            )
+    return rows
 
 
-COLS = (
-    "time_frac",
-    "acc_forget",
-    "acc_retain",
-    "acc_test",
-    "mia_auc",
-    "forget_score",
-    "agreement",
-)
+def misses(row, gold):
+    """Marks missed against the gold standard; test accuracy only counts when
+    it is lower (a net that generalises better than the retrained one, as an
+    early-stopped retraining may on noisy labels, loses nothing)."""
+    out = [k for k in ("f", "auc") if abs(row[k] - gold[k]) > MARKS[k]]
+    if row["te"] < gold["te"] - MARKS["te"]:
+        out.append("te")
+    if row["time"] > MARKS["time"]:
+        out.append("t")
+    return out
 
 
-def table(results):
-    names = list(results[0].keys())
-    print(f"{'method':>16} " + " ".join(f"{c:>12}" for c in COLS) + f" {'epochs':>6}")
-    for name in names:
-        med = {c: np.nanmedian([r[name][c] for r in results]) for c in COLS}
-        ep = np.median([r[name].get("epochs", 0) for r in results])
-        print(
-            f"{name:>16} " + " ".join(f"{med[c]:12.3f}" for c in COLS) + f" {ep:6.1f}"
-        )
+def _median(values):
+    values = [v for v in values if not np.isnan(v)]
+    return float(np.median(values)) if values else float("nan")
+
+
+def summarise(results):
+    """Median over seeds of every row of one case."""
+    keys = results[0].keys()
     return {
-        name: {c: float(np.nanmedian([r[name][c] for r in results])) for c in COLS}
-        for name in names
+        k: {
+            c: _median([r[k][c] for r in results])
+            for c in results[0][k]
+            if c != "epochs"
+        }
+        for k in keys
     }
 
 
-def acceptance(med, method, scenario):
-    g, m = med["gold"], med[method]
-    checks = {"time <= 10%": m["time_frac"] <= 0.10}
-    if scenario == "random":
-        checks["|test - gold| <= 2 pts"] = abs(m["acc_test"] - g["acc_test"]) <= 0.02
-        checks["|forget - gold| <= 3 pts"] = (
-            abs(m["acc_forget"] - g["acc_forget"]) <= 0.03
+def print_case(title, med):
+    gold = med[("gold", "")]
+    print(
+        f"\n== {title} (noise: AUC s.e. {gold['auc_se']:.3f}, "
+        f"forget accuracy s.e. {gold['f_se']:.3f}) =="
+    )
+    head = ("method", "calib", "time", "f", "te", "auc")
+    print(" ".join(f"{h:>{16 if i == 0 else 6}}" for i, h in enumerate(head)), " marks")
+    for (name, cal), row in med.items():
+        mark = ""
+        if cal or name == "gold'":
+            miss = misses(row, gold)
+            mark = "ok" if not miss else "miss " + ",".join(miss)
+            notes = []
+            if row["te"] > gold["te"] + MARKS["te"]:
+                notes.append("te above gold")
+            gap, gold_gap = row["f"] - row["te"], gold["f"] - gold["te"]
+            if "f" in miss and "class" not in title and abs(gap - gold_gap) <= 0.05:
+                # the forget rows sit where this net's unseen rows do
+                notes.append(f"f - te {gap:+.3f} vs gold's {gold_gap:+.3f}")
+            if notes:
+                mark += " (" + "; ".join(notes) + ")"
+        t = "" if np.isnan(row["time"]) else f"{row['time']:.3f}"
+        print(
+            f"{name:>16} {cal:>6} {t:>6} {row['f']:6.3f} {row['te']:6.3f} "
+            f"{row['auc']:6.3f}  {mark}"
         )
-        checks["|AUC - gold| <= 0.03"] = abs(m["mia_auc"] - g["mia_auc"]) <= 0.03
-    else:
-        checks["forget-class acc <= 5%"] = m["acc_forget"] <= 0.05
-        checks["|test - gold| <= 2 pts"] = abs(m["acc_test"] - g["acc_test"]) <= 0.02
-    return checks
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="one seed, width 256")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--repeats", type=int, default=1)
-    p.add_argument("--n-samples", type=int, default=20_000)
-    p.add_argument("--tasks", default="digits,classification")
+    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--data", default="digits,breast_cancer")
+    p.add_argument("--regimes", default="memorising,generalising")
     p.add_argument("--scenarios", default="random,class")
-    p.add_argument("--methods", default=",".join(CLASSIFIER_METHODS))
+    p.add_argument("--calibration", default="none,calib")
+    p.add_argument("--methods", default="auto," + ",".join(CLASSIFIER_METHODS))
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--epochs", type=int, default=None, help="training epochs of every regime"
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    repeats = args.repeats or (1 if args.quick else 3)
+    width = 256 if args.quick else 512
     methods = args.methods.split(",")
+    calibrations = args.calibration.split(",")
     default = UnlearningNeuralNetClassifier._default_method
     print(
-        f"device={args.device} epochs={args.epochs} repeats={args.repeats} "
-        f"n_samples={args.n_samples} default method={default}"
+        f"device={args.device} repeats={repeats} width={width} "
+        f"default method (auto)={default}"
     )
-    summary = {}
-    for task in args.tasks.split(","):
-        for scenario in args.scenarios.split(","):
-            t0 = time.perf_counter()
-            results, golds = [], []
-            for seed in range(args.repeats):
-                r, t_gold = run(
-                    task,
-                    scenario,
-                    methods,
-                    args.epochs,
-                    seed,
-                    args.device,
-                    args.n_samples,
-                )
-                results.append(r)
-                golds.append(t_gold)
-            print(
-                f"\n== {task}, {scenario} forgetting "
-                f"(retraining {np.median(golds):.1f} s; "
-                f"block {time.perf_counter() - t0:.0f} s) =="
-            )
-            med = table(results)
-            if default in med:
-                checks = acceptance(med, default, scenario)
-                print(
-                    f"default ({default}): "
-                    + ", ".join(
-                        f"{k}: {'met' if v else 'NOT met'}" for k, v in checks.items()
+    summary, t_start = {}, time.perf_counter()
+    for data in args.data.split(","):
+        for regime in args.regimes.split(","):
+            for scenario in args.scenarios.split(","):
+                results = [
+                    run_case(
+                        data,
+                        regime,
+                        scenario,
+                        methods,
+                        calibrations,
+                        seed,
+                        args.device,
+                        width,
+                        args.epochs,
                     )
-                )
-            summary[(task, scenario)] = med
+                    for seed in range(repeats)
+                ]
+                med = summarise(results)
+                print_case(f"{data}, {regime}, {scenario} forget", med)
+                summary[(data, regime, scenario)] = med
+    print(f"\n== summary: cases meeting every mark (of {len(summary)}) ==")
+    for m in methods:
+        for cal in calibrations:
+            n_ok = sum(
+                not misses(med[(m, cal)], med[("gold", "")]) for med in summary.values()
+            )
+            times = [med[(m, cal)]["time"] for med in summary.values()]
+            print(f"{m:>16} {cal:>6} {n_ok:3d}   median time {np.median(times):.3f}")
+    print(f"\n(total {time.perf_counter() - t_start:.0f} s)")
     return summary
 
 

@@ -26,9 +26,7 @@ def main():
         return 1
     print(f"GPU: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     start = time.perf_counter()
-    bench_neural_net.main(
-        ["--device", "cuda", "--epochs", "20", "--n-samples", "10000", "--threads", "4"]
-    )
+    bench_neural_net.main(["--device", "cuda", "--epochs", "20", "--threads", "4"])
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0
 

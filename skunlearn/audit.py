@@ -24,9 +24,17 @@ from .metrics import (
     compare_to_gold_standard,
     forget_score,
     membership_inference_auc,
+    membership_inference_interval,
     per_sample_loss,
 )
-from .metrics._membership import ATTACKS, _task
+from .metrics._membership import (
+    ATTACKS,
+    _attack_scores,
+    _bootstrap_counts,
+    _interval,
+    _resampled_auc,
+    _task,
+)
 from .utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -72,14 +80,19 @@ class UnlearningReport:
         ``"cross_entropy"``, ``"squared_error"``, ``"squared_distance_to_centre"``,
         ``"margin"`` or
         ``"zero_one"``), ``strategy`` and ``exact`` (from the unlearned model's
-        history), ``guarantee``.
+        history), ``guarantee``, ``verdict`` (the one-line summary of
+        :attr:`verdict`).
 
     metrics : dict of str to dict
         For each of ``"original"``, ``"unlearned"`` and ``"gold_standard"``:
         ``seconds`` (fit, unlearn and retrain time respectively),
         ``score_forget``, ``score_retain``, ``score_test`` (accuracy, R^2, or
         for clusterers minus the mean squared distance to the nearest centre),
-        ``mia_auc``, ``forget_score``, ``agreement_forget`` and
+        ``mia_auc``, ``forget_score`` and their bootstrap intervals
+        (``mia_auc_low``, ``mia_auc_high``, ``forget_score_low``,
+        ``forget_score_high``; see
+        :func:`~skunlearn.metrics.membership_inference_interval`),
+        ``agreement_forget`` and
         ``agreement_test`` (with the gold standard's predictions), and
         ``js_divergence_test`` (classifiers with probabilities) or
         ``relative_error_test`` (regressors).
@@ -93,13 +106,25 @@ class UnlearningReport:
 
     estimators : dict of str to estimator
         The three fitted models, by name.
+
+    verdict : dict
+        The unlearned model minus the gold standard, on the same resampled
+        rows (a paired bootstrap): for ``"mia_auc"``, ``"score_forget"`` and
+        ``"score_test"`` (accuracy; minus the mean per-row loss for
+        regressors and clusterers), a dict with ``difference``, ``low``,
+        ``high`` (the interval at ``confidence``) and ``call``: ``"within
+        noise"`` when the interval holds 0, else what the difference means
+        (``"remembers the forget rows"``, ``"over-forgets ..."``, ...);
+        ``"summary"``, one line. Two noisy numbers are not ranked: a
+        difference inside the noise of these rows is reported as such.
     """
 
-    def __init__(self, info, metrics, losses, estimators=None):
+    def __init__(self, info, metrics, losses, estimators=None, verdict=None):
         self.info = info
         self.metrics = metrics
         self.losses = losses
         self.estimators = estimators or {}
+        self.verdict = verdict or {}
 
     @property
     def speedup(self):
@@ -124,6 +149,10 @@ class UnlearningReport:
         """
         out = {
             "info": dict(self.info),
+            "verdict": {
+                k: dict(v) if isinstance(v, dict) else v
+                for k, v in self.verdict.items()
+            },
             "speedup": _plain(self.speedup),
             "metrics": {
                 m: {k: _plain(v) for k, v in d.items()} for m, d in self.metrics.items()
@@ -206,6 +235,30 @@ class UnlearningReport:
             "agree: share of test predictions equal (within 1e-7) to the gold "
             "standard's.",
         ]
+        conf = self.verdict.get("confidence")
+        if conf is not None:
+            lines += [
+                "",
+                f"Unlearned minus gold standard ({conf:.0%} paired bootstrap):",
+            ]
+            for key, name in _DIFF_NAMES.items():
+                v = self.verdict.get(key)
+                if v is None:
+                    continue
+                lines.append(
+                    f"  {name:<18}{v['difference']:+.3f} "
+                    f"[{v['low']:+.3f}, {v['high']:+.3f}]  {v['call']}"
+                )
+            u = m["unlearned"]
+            if "mia_auc_low" in u:
+                lines.append(
+                    f"  unlearned MIA AUC {u['mia_auc']:.3f} "
+                    f"[{u['mia_auc_low']:.3f}, {u['mia_auc_high']:.3f}], gold "
+                    f"standard {m['gold_standard']['mia_auc']:.3f} "
+                    f"[{m['gold_standard']['mia_auc_low']:.3f}, "
+                    f"{m['gold_standard']['mia_auc_high']:.3f}]"
+                )
+            lines.append(f"Verdict: {self.verdict['summary']}.")
         return "\n".join(lines)
 
     def __str__(self):
@@ -358,6 +411,8 @@ def _forget_kind(forget, n):
         "random_state": ["random_state"],
         "unlearn_params": [dict, None],
         "n_repeats": [Interval(numbers.Integral, 1, None, closed="left")],
+        "confidence": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_resamples": [Interval(numbers.Integral, 1, None, closed="left")],
     },
     prefer_skip_nested_validation=False,
 )
@@ -373,6 +428,8 @@ def audit_unlearning(
     random_state=0,
     unlearn_params=None,
     n_repeats=1,
+    confidence=0.95,
+    n_resamples=1000,
 ):
     """Run the five-step unlearning protocol and compare the three models.
 
@@ -425,6 +482,14 @@ def audit_unlearning(
     n_repeats : int, default=1
         Time unlearning (each time on a fresh copy of the original) and
         retraining this many times and report the medians.
+
+    confidence : float, default=0.95
+        Coverage of the bootstrap intervals of the membership AUC and
+        ``forget_score``, and of the differences behind the verdict.
+
+    n_resamples : int, default=1000
+        Bootstrap resamples (of the forget, never-seen and test rows; seeded
+        by ``random_state``).
 
     Returns
     -------
@@ -541,6 +606,8 @@ def audit_unlearning(
     }
     models = {"original": original, "unlearned": unlearned, "gold_standard": gold}
     metrics, losses = {}, {}
+    # one seed for every bootstrap: the three models are resampled alike
+    boot_seed = rng.randint(2**31 - 1)
     data = {
         "forget": (X_forget, y_forget),
         "retain": (X_retain, y_retain),
@@ -562,6 +629,20 @@ def audit_unlearning(
         row["forget_score"] = forget_score(
             model, X_forget, y_forget, X_unseen, y_unseen, attack=attack
         )
+        ci = membership_inference_interval(
+            model,
+            X_forget,
+            y_forget,
+            X_unseen,
+            y_unseen,
+            attack=attack,
+            confidence=confidence,
+            n_resamples=n_resamples,
+            random_state=boot_seed,
+        )
+        for key in ("mia_auc", "forget_score"):
+            src = "auc" if key == "mia_auc" else key
+            row[f"{key}_low"], row[f"{key}_high"] = ci[f"{src}_low"], ci[f"{src}_high"]
         comparison_forget = compare_to_gold_standard(model, gold, X_forget)
         comparison_test = compare_to_gold_standard(model, gold, X_test)
         row["agreement_forget"] = comparison_forget["agreement"]
@@ -595,7 +676,113 @@ def audit_unlearning(
         "exact": bool(history[-1].get("exact", False)),
         "guarantee": getattr(unlearned, "unlearning_guarantee", "unknown"),
     }
-    return UnlearningReport(info, metrics, losses, estimators=models)
+    verdict = _verdict(
+        unlearned,
+        gold,
+        task,
+        attack,
+        (X_forget, y_forget),
+        (X_unseen, y_unseen),
+        (X_test, y_test),
+        confidence,
+        n_resamples,
+        boot_seed,
+    )
+    info["verdict"] = verdict["summary"]
+    return UnlearningReport(info, metrics, losses, estimators=models, verdict=verdict)
+
+
+def _row_utility(model, task, X, y):
+    """Per-row quantity whose mean the audit compares: 1 for a right label
+    (classification), else the per-row loss (squared error or distance)."""
+    if task == "classification":
+        return (np.asarray(model.predict(X)) == np.asarray(y)).astype(float)
+    return np.asarray(per_sample_loss(model, X, y), dtype=float)
+
+
+_CALLS = {
+    "mia_auc": ("remembers the forget rows", "over-forgets (an attacker sees it too)"),
+    "score_forget": ("fits the forget rows better", "fits the forget rows worse"),
+    "score_test": ("more accurate on test rows", "less accurate on test rows"),
+}
+
+
+def _verdict(unlearned, gold, task, attack, forget, unseen, test, conf, n, seed):
+    """Unlearned minus gold standard on the same resampled rows, with intervals.
+
+    A paired bootstrap: each resample draws the forget, never-seen and test
+    rows once and scores both models on them, so the difference carries
+    the noise of the rows once, not twice. A difference whose interval holds
+    0 is within the noise: the audit does not rank the two models on it.
+    """
+    rng = check_random_state(seed)
+    (X_f, y_f), (X_u, y_u), (X_t, y_t) = forget, unseen, test
+    out = {}
+    kind = "loss" if attack == "logistic" else attack
+    s = {
+        m: (
+            np.asarray(_attack_scores(model, X_f, y_f, kind), float),
+            np.asarray(_attack_scores(model, X_u, y_u, kind), float),
+        )
+        for m, model in (("unlearned", unlearned), ("gold", gold))
+    }
+    w_f = _bootstrap_counts(rng, s["gold"][0].size, n)
+    w_u = _bootstrap_counts(rng, s["gold"][1].size, n)
+    ones_f, ones_u = np.ones((1, w_f.shape[1])), np.ones((1, w_u.shape[1]))
+    boot = {m: _resampled_auc(*s[m], w_f, w_u) for m in s}
+    point = {m: _resampled_auc(*s[m], ones_f, ones_u)[0] for m in s}
+    out["mia_auc"] = (
+        point["unlearned"] - point["gold"],
+        boot["unlearned"] - boot["gold"],
+    )
+    for key, (X, y), w in (
+        ("score_forget", (X_f, y_f), w_f),
+        ("score_test", (X_t, y_t), None),
+    ):
+        if _num_samples(X) == 0:
+            continue
+        d = _row_utility(unlearned, task, X, y) - _row_utility(gold, task, X, y)
+        if task != "classification":
+            d = -d  # a lower loss is a better fit
+        if w is None:
+            w = _bootstrap_counts(rng, d.size, n)
+        out[key] = (float(d.mean()), (w @ d) / w.sum(axis=1))
+    verdict, notes = {}, []
+    for key, (diff, draws) in out.items():
+        low, high = _interval(draws, conf) if n > 1 else (diff, diff)
+        call = "within noise"
+        # (a margin for rounding: an exact unlearner's differences are 0 to
+        # about 1e-12, and must not be called one way or the other)
+        if low > _ROUNDING:
+            call = _CALLS[key][0]
+        elif high < -_ROUNDING:
+            call = _CALLS[key][1]
+        verdict[key] = {
+            "difference": float(diff),
+            "low": float(low),
+            "high": float(high),
+            "call": call,
+        }
+        if call != "within noise":
+            notes.append(
+                f"{call} ({_DIFF_NAMES[key]} {diff:+.3f} [{low:+.3f}, {high:+.3f}])"
+            )
+    verdict["confidence"] = float(conf)
+    verdict["summary"] = (
+        f"indistinguishable from the gold standard at {conf:.0%} on these rows"
+        if not notes
+        else "differs from the gold standard: " + "; ".join(notes)
+    )
+    return verdict
+
+
+_ROUNDING = 1e-9
+
+_DIFF_NAMES = {
+    "mia_auc": "membership AUC",
+    "score_forget": "forget-row score",
+    "score_test": "test-row score",
+}
 
 
 class LossDistributionDisplay:
@@ -630,6 +817,10 @@ class LossDistributionDisplay:
     forget_scores : dict of str to float, default=None
         ``forget_score`` of each model, shown in the panel titles.
 
+    forget_score_intervals : dict of str to (float, float), default=None
+        A confidence interval of each model's ``forget_score``, shown beside
+        it (see :func:`~skunlearn.metrics.membership_inference_interval`).
+
     Attributes
     ----------
     ax_ : ndarray of matplotlib Axes
@@ -654,10 +845,18 @@ class LossDistributionDisplay:
     3
     """
 
-    def __init__(self, losses, *, loss_kind="cross_entropy", forget_scores=None):
+    def __init__(
+        self,
+        losses,
+        *,
+        loss_kind="cross_entropy",
+        forget_scores=None,
+        forget_score_intervals=None,
+    ):
         self.losses = losses
         self.loss_kind = loss_kind
         self.forget_scores = forget_scores
+        self.forget_score_intervals = forget_score_intervals
 
     @classmethod
     def from_report(cls, report, *, ax=None, title=True, **kwargs):
@@ -687,6 +886,11 @@ class LossDistributionDisplay:
             loss_kind=report.info.get("loss_kind", "cross_entropy"),
             forget_scores={
                 m: report.metrics[m]["forget_score"] for m in report.metrics
+            },
+            forget_score_intervals={
+                m: (v["forget_score_low"], v["forget_score_high"])
+                for m, v in report.metrics.items()
+                if "forget_score_low" in v
             },
         )
         created = ax is None
@@ -892,7 +1096,9 @@ class LossDistributionDisplay:
                 a.xaxis.set_minor_formatter(NullFormatter())
             title = MODEL_LABELS.get(name, name)
             if self.forget_scores and name in self.forget_scores:
-                title += f"   (forget_score {self.forget_scores[name]:.2f})"
+                ci = (self.forget_score_intervals or {}).get(name)
+                extra = "" if ci is None else f" [{ci[0]:.2f}, {ci[1]:.2f}]"
+                title += f"   (forget_score {self.forget_scores[name]:.2f}{extra})"
             a.set_title(title, fontsize=10)
             a.set_xlabel(label, fontsize=8)
             a.tick_params(labelsize=8)

@@ -6,7 +6,7 @@ import sys
 import matplotlib
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
@@ -175,3 +175,130 @@ def test_clusterers_are_audited_by_distance_to_centre():
     gold = report.metrics["gold_standard"]
     assert gold["score_retain"] < 0  # minus a mean squared distance
     assert report.metrics["unlearned"]["agreement_test"] == 1.0
+
+
+# ------------------------------------------------- a whole class, every family
+def _family(name):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from skunlearn.ensemble import SISAClassifier, UnlearningForestClassifier
+
+    if name == "logistic":
+        return Unlearnable(LogisticRegression(max_iter=500))
+    if name == "knn":
+        return Unlearnable(KNeighborsClassifier())
+    if name == "forest":
+        return UnlearningForestClassifier(n_estimators=10, random_state=0)
+    if name == "sisa":
+        return SISAClassifier(
+            LogisticRegression(max_iter=500), n_shards=2, random_state=0
+        )
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("skorch")
+    from skunlearn.neural_net import UnlearningNeuralNetClassifier
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Linear(13, 32), torch.nn.ReLU(), torch.nn.Linear(32, 3)
+    )
+    # the module keeps three outputs: a net retrained without a class has a
+    # probability column more than its classes_ has entries
+    return UnlearningNeuralNetClassifier(
+        module,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=0.01,
+        max_epochs=20,
+        train_split=None,
+        verbose=0,
+    )
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("family", ["logistic", "knn", "forest", "sisa", "net"])
+@pytest.mark.parametrize("forgotten", [0, 1])
+def test_forget_a_whole_class_for_every_family(family, forgotten):
+    import matplotlib.pyplot as plt
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    r = audit_unlearning(
+        _family(family), X, y, forget=forgotten, random_state=0, n_resamples=200
+    )
+    g, u = r.metrics["gold_standard"], r.metrics["unlearned"]
+    # the gold standard never saw the class; neither should the unlearned model
+    assert g["score_forget"] == 0.0
+    assert u["score_forget"] <= 0.05
+    for row in (g, u):
+        assert 0.0 <= row["js_divergence_test"] <= 1.0
+        assert row["mia_auc_low"] <= row["mia_auc"] <= row["mia_auc_high"]
+    assert set(r.verdict) >= {"mia_auc", "score_forget", "score_test", "summary"}
+    assert "verdict" in r.info and "Verdict:" in str(r)
+    display = r.plot()
+    assert len(display.ax_) == 3 and "[" in display.ax_[1].get_title()
+    plt.close(display.figure_)
+    models = r.estimators
+    other = np.flatnonzero(y != forgotten)
+    display = LossDistributionDisplay.from_estimator(
+        models["unlearned"],
+        X[y == forgotten],
+        y[y == forgotten],
+        X[other[::2]],
+        y[other[::2]],
+        X[other[1::2]],
+        y[other[1::2]],
+        gold_standard=models["gold_standard"],
+    )
+    assert len(display.ax_) == 2
+    plt.close(display.figure_)
+
+
+# ----------------------------------------------------------------- the verdict
+def _noop_unlearner():
+    from sklearn.base import ClassifierMixin
+
+    from skunlearn.base import UnlearningMixin, UnlearnUpdate
+
+    class Noop(UnlearningMixin, ClassifierMixin, BaseEstimator):
+        _unlearning_guarantee = "approximate"
+
+        def fit(self, X, y):
+            self.tree_ = DecisionTreeClassifier(random_state=0).fit(X, y)
+            self.classes_ = self.tree_.classes_
+            self._init_ledger(X, y, keep_X=False)
+            return self
+
+        def predict(self, X):
+            return self.tree_.predict(X)
+
+        def predict_proba(self, X):
+            return self.tree_.predict_proba(X)
+
+        def _unlearn(self, match, X, y, **params):
+            return UnlearnUpdate(attributes={}, strategy="noop", exact=False)
+
+    return Noop()
+
+
+def test_verdict_compares_within_the_noise(ridge_report):
+    v = ridge_report.verdict
+    # an exact unlearner is the gold standard: every difference is 0 (to the
+    # closed form's rounding)
+    for key in ("mia_auc", "score_forget", "score_test"):
+        for bound in ("difference", "low", "high"):
+            assert v[key][bound] == pytest.approx(0.0, abs=1e-9)
+        assert v[key]["call"] == "within noise"
+    assert v["summary"].startswith("indistinguishable")
+    data = json.loads(json.dumps(ridge_report.to_dict()))
+    assert data["verdict"]["summary"] == v["summary"]
+    # an unlearner that forgets nothing, on noisy labels a tree memorises:
+    # the forget rows are still fitted, and the verdict says so
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=400, flip_y=0.3, random_state=0)
+    r = audit_unlearning(_noop_unlearner(), X, y, n_resamples=300)
+    assert r.verdict["mia_auc"]["call"] == "remembers the forget rows"
+    assert r.verdict["mia_auc"]["low"] > 0
+    assert r.verdict["score_forget"]["call"] == "fits the forget rows better"
+    assert r.info["verdict"].startswith("differs from the gold standard")

@@ -13,6 +13,7 @@ from ._gold import (
 from ._membership import (
     forget_score,
     membership_inference_auc,
+    membership_inference_interval,
     per_sample_loss,
     simple_mia_score,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "jensen_shannon_divergence",
     "make_forget_scorer",
     "membership_inference_auc",
+    "membership_inference_interval",
     "per_sample_loss",
     "prediction_agreement",
     "relative_prediction_error",

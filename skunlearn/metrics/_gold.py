@@ -14,7 +14,7 @@ from scipy.special import xlogy
 from sklearn.utils.validation import check_consistent_length
 
 from ..utils._sklearn_compat import HasMethods, Interval, validate_params
-from ._membership import _has_method, _task
+from ._membership import _has_method, _proba_classes, _task
 
 __all__ = [
     "compare_to_gold_standard",
@@ -248,6 +248,9 @@ def compare_to_gold_standard(estimator, gold_standard, X):
             getattr(estimator, "classes_", None),
             getattr(gold_standard, "classes_", None),
         )
+        if c1 is not None and c2 is not None:
+            c1 = _proba_classes(estimator, np.shape(p)[1])
+            c2 = _proba_classes(gold_standard, np.shape(q)[1])
         if c1 is not None and c2 is not None and not np.array_equal(c1, c2):
             # Align on the union of classes: a class one model has never
             # seen (e.g. after forgetting a whole class) has probability 0.

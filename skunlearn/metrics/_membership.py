@@ -31,6 +31,7 @@ from ..utils._sklearn_compat import (
 __all__ = [
     "forget_score",
     "membership_inference_auc",
+    "membership_inference_interval",
     "per_sample_loss",
     "simple_mia_score",
 ]
@@ -75,6 +76,33 @@ def _true_class_columns(classes, y):
     except TypeError:  # mixed types: fall back to a dictionary
         lookup = {c: i for i, c in enumerate(classes.tolist())}
         return np.array([lookup.get(v, -1) for v in y.tolist()], dtype=np.intp)
+
+
+def _proba_classes(estimator, n_columns):
+    """The class of each column of ``estimator``'s ``predict_proba``.
+
+    ``classes_`` when it has one entry per column. A skorch net has one
+    column per output of its module, whatever labels ``fit`` saw: its labels
+    are the column numbers ``0 .. n_columns - 1``, and ``classes_`` lists
+    only those seen (a net fitted without one class has a column more than
+    ``classes_`` has entries).
+    """
+    classes = np.asarray(estimator.classes_)
+    if classes.size == n_columns:
+        return classes
+    if (
+        classes.dtype.kind in "iu"
+        and classes.size < n_columns
+        and classes.size
+        and classes.min() >= 0
+        and classes.max() < n_columns
+    ):
+        return np.arange(n_columns, dtype=classes.dtype)
+    raise ValueError(
+        f"{type(estimator).__name__}.predict_proba gives {n_columns} columns but "
+        f"classes_ has {classes.size} classes; cannot tell which column is which "
+        "class."
+    )
 
 
 def _proba_loss(proba, cols):
@@ -162,10 +190,11 @@ def per_sample_loss(estimator, X, y):
         err = (np.reshape(pred, y.shape) - y) ** 2
         return err.reshape(err.shape[0], -1).mean(axis=1)
     y = column_or_1d(y, warn=False)
-    cols = _true_class_columns(estimator.classes_, y)
     if _has_method(estimator, "predict_proba"):
         proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+        cols = _true_class_columns(_proba_classes(estimator, proba.shape[1]), y)
         return _proba_loss(proba, cols)
+    cols = _true_class_columns(estimator.classes_, y)
     if _has_method(estimator, "decision_function"):
         return _margin_loss(estimator.decision_function(X), estimator.classes_, cols)
     # Only labels: the 0-1 loss is all an attacker can see.
@@ -208,13 +237,27 @@ def _check_two_sets(X_forget, X_unseen):
 
 
 def _balanced_loss_features(loss_forget, loss_unseen, random_state):
-    """Loss feature and membership label, subsampled to equal group sizes."""
+    """Loss feature and membership label, balanced as the starting kit does.
+
+    The kit shuffles the forget losses (``np.random.shuffle``) and keeps the
+    first ``len(unseen)``; here the shuffle is ``RandomState(random_state)``'s,
+    which is the kit's after ``np.random.seed(random_state)``. The kit never
+    subsamples the unseen rows (its forget set is the larger); when they are
+    the larger group here, the first ``len(forget)`` of them in a shuffle by
+    the same generator are kept, so the groups are always balanced. Unseen
+    rows first, label 0; then forget rows, label 1, as in the kit.
+    """
     rng = check_random_state(random_state)
-    n = min(loss_forget.size, loss_unseen.size)
-    if loss_forget.size > n:
-        loss_forget = loss_forget[rng.choice(loss_forget.size, n, replace=False)]
-    if loss_unseen.size > n:
-        loss_unseen = loss_unseen[rng.choice(loss_unseen.size, n, replace=False)]
+    loss_forget = np.array(loss_forget, dtype=np.float64)
+    loss_unseen = np.array(loss_unseen, dtype=np.float64)
+    # the kit shuffles the forget losses whatever the sizes (the order then
+    # decides the splits)
+    rng.shuffle(loss_forget)
+    loss_forget = loss_forget[: loss_unseen.size]
+    if loss_unseen.size > loss_forget.size:
+        rng.shuffle(loss_unseen)
+        loss_unseen = loss_unseen[: loss_forget.size]
+    n = loss_forget.size
     features = np.concatenate([loss_unseen, loss_forget]).reshape(-1, 1)
     members = np.concatenate([np.zeros(n, dtype=int), np.ones(n, dtype=int)])
     return features, members
@@ -251,11 +294,20 @@ def simple_mia_score(
 ):
     """The NeurIPS 2023 unlearning challenge starting kit's membership attack.
 
-    Per-row losses (see :func:`per_sample_loss`) of the forget rows (label 1)
-    and of never-seen rows (label 0), balanced by subsampling the larger group
-    to the size of the smaller; a logistic regression on the loss, evaluated
-    on ``n_splits`` stratified shuffle splits (10 % held out each); the mean
-    held-out score.
+    Per-row losses (see :func:`per_sample_loss`) of the never-seen rows
+    (label 0) followed by those of the forget rows (label 1), balanced as the
+    kit does (a shuffle of the larger group, seeded by ``random_state``, cut
+    to the size of the smaller); a logistic regression on the loss, evaluated
+    on ``n_splits`` stratified shuffle splits (10 % held out each) seeded by
+    ``random_state`` itself; the mean held-out score.
+
+    For the same losses and seed this equals the kit's
+    ``simple_mia(samples, labels, n_splits, random_state).mean()``, its
+    balancing included when the kit's ``np.random`` is seeded with
+    ``random_state`` (tested on pinned inputs). Two deviations, both where
+    the kit would be unbalanced or fail: a larger never-seen group is cut to
+    the forget group's size, and with fewer than 20 rows in all the held-out
+    share rises to keep one row of each group in every split.
 
     Parameters
     ----------
@@ -307,16 +359,25 @@ def simple_mia_score(
     _check_two_sets(X_forget, X_unseen)
     loss_f = per_sample_loss(estimator, X_forget, y_forget)
     loss_u = per_sample_loss(estimator, X_unseen, y_unseen)
-    rng = check_random_state(random_state)
-    features, members = _balanced_loss_features(loss_f, loss_u, rng)
+    return _simple_mia(loss_f, loss_u, scoring, n_splits, random_state)
+
+
+def _simple_mia(loss_f, loss_u, scoring, n_splits, random_state):
+    """The kit's attack on given losses (see :func:`simple_mia_score`)."""
+    # The seed goes to the shuffle and, as is, to the splitter, as in the kit
+    # (a RandomState instance serves both, in that order).
+    shuffle_rng = check_random_state(random_state)
+    split_seed = random_state
+    features, members = _balanced_loss_features(loss_f, loss_u, shuffle_rng)
     if members.size < 4:
         raise ValueError(
             "The logistic attack needs at least 2 forget rows and 2 unseen rows."
         )
-    # At least one row of each group in every held-out part.
+    # The kit's StratifiedShuffleSplit default (10 % held out), or more when
+    # that would leave a group without a held-out row.
     test_size = max(0.1, 2 / members.size)
     cv = StratifiedShuffleSplit(
-        n_splits=n_splits, test_size=test_size, random_state=rng.randint(2**31 - 1)
+        n_splits=n_splits, test_size=test_size, random_state=split_seed
     )
     scores = cross_val_score(
         LogisticRegression(), features, members, cv=cv, scoring=scoring
@@ -491,3 +552,156 @@ def forget_score(
         random_state=random_state,
     )
     return float(1.0 - 2.0 * abs(auc - 0.5))
+
+
+def _bootstrap_counts(rng, n, n_resamples):
+    """How often each of ``n`` rows is drawn, in each of ``n_resamples`` resamples."""
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples)
+
+
+def _resampled_auc(s_member, s_other, w_member, w_other):
+    """AUC of each resample (rows weighted by their draw counts).
+
+    ``P(s_member > s_other) + P(tie) / 2`` over the resampled pairs, computed
+    from one sort: O(n) per resample instead of a rank of the pooled scores.
+    """
+    order = np.argsort(s_other, kind="stable")
+    sorted_other = s_other[order]
+    left = np.searchsorted(sorted_other, s_member, side="left")
+    right = np.searchsorted(sorted_other, s_member, side="right")
+    cum = np.zeros((w_other.shape[0], s_other.size + 1))
+    np.cumsum(w_other[:, order], axis=1, out=cum[:, 1:])
+    below = cum[:, left]
+    ties = cum[:, right] - below
+    n_m = w_member.sum(axis=1)
+    n_o = w_other.sum(axis=1)
+    return (w_member * (below + 0.5 * ties)).sum(axis=1) / (n_m * n_o)
+
+
+def _interval(values, confidence):
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(values, [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
+@validate_params(
+    {
+        **_MIA_PARAMS,
+        "attack": [StrOptions(set(ATTACKS))],
+        "confidence": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_resamples": [Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def membership_inference_interval(
+    estimator,
+    X_forget,
+    y_forget,
+    X_unseen,
+    y_unseen,
+    *,
+    attack="loss",
+    confidence=0.95,
+    n_resamples=1000,
+    random_state=0,
+):
+    """Membership AUC and ``forget_score`` with bootstrap confidence intervals.
+
+    The attack scores every row once; the forget rows and the never-seen
+    rows are then resampled with replacement, each group on its own,
+    ``n_resamples`` times, and the AUC recomputed on each resample. The
+    intervals are the central ``confidence`` quantiles (percentile
+    bootstrap); ``auc_null_se`` is the AUC's standard error when the two
+    groups are alike, ``sqrt((n_f + n_u + 1) / (12 n_f n_u))``.
+
+    What the numbers can and cannot show: with a few hundred rows the AUC of
+    a model that never saw the forget rows (the gold standard) strays from
+    0.5 by about ``auc_null_se`` (0.035 for 100 forget rows against 200
+    unseen rows), so two models whose intervals overlap cannot be ranked by
+    these rows; the interval says nothing about rows other than these
+    (another forget set, another attack), and a population attack like this
+    one misses rows that a per-example attack with reference models would
+    single out. ``forget_score`` folds the AUC at 0.5, so near its optimum
+    its interval is one-sided: an upper end at 1 means no evidence of a
+    membership signal, not proof of its absence.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A fitted classifier or regressor.
+
+    X_forget, y_forget : array-like
+        Rows the model was asked to forget and their targets.
+
+    X_unseen, y_unseen : array-like
+        Rows never used in training and their targets.
+
+    attack : {"loss", "confidence", "entropy", "logistic"}, default="loss"
+        Membership attack; see :func:`membership_inference_auc`. The
+        ``"logistic"`` attack (a logistic regression on the single loss
+        feature) ranks rows as the loss does, so its interval is the loss
+        attack's.
+
+    confidence : float, default=0.95
+        Coverage of the intervals.
+
+    n_resamples : int, default=1000
+        Bootstrap resamples.
+
+    random_state : int, RandomState instance or None, default=0
+        Seed of the resampling.
+
+    Returns
+    -------
+    result : dict
+        ``auc``, ``auc_low``, ``auc_high``, ``auc_se`` (bootstrap standard
+        error), ``auc_null_se``, ``forget_score``, ``forget_score_low``,
+        ``forget_score_high``, ``n_forget``, ``n_unseen``, ``confidence``.
+
+    See Also
+    --------
+    membership_inference_auc : The AUC alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.tree import DecisionTreeRegressor
+    >>> from skunlearn.metrics import membership_inference_interval
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.randn(300, 3), rng.randn(300)
+    >>> gold = DecisionTreeRegressor(random_state=0).fit(X[50:200], y[50:200])
+    >>> r = membership_inference_interval(gold, X[:50], y[:50], X[200:], y[200:])
+    >>> bool(r["auc_low"] < 0.5 < r["auc_high"])
+    True
+    """
+    _check_two_sets(X_forget, X_unseen)
+    kind = "loss" if attack == "logistic" else attack
+    s_f = np.asarray(_attack_scores(estimator, X_forget, y_forget, kind), float)
+    s_u = np.asarray(_attack_scores(estimator, X_unseen, y_unseen, kind), float)
+    rng = check_random_state(random_state)
+    w_f = _bootstrap_counts(rng, s_f.size, n_resamples)
+    w_u = _bootstrap_counts(rng, s_u.size, n_resamples)
+    aucs = _resampled_auc(s_f, s_u, w_f, w_u)
+    ones_f, ones_u = np.ones((1, s_f.size)), np.ones((1, s_u.size))
+    auc = float(_resampled_auc(s_f, s_u, ones_f, ones_u)[0])
+    scores = 1.0 - 2.0 * np.abs(aucs - 0.5)
+    auc_low, auc_high = _interval(aucs, confidence)
+    fs_low, fs_high = _interval(scores, confidence)
+    return {
+        "auc": auc,
+        "auc_low": auc_low,
+        "auc_high": auc_high,
+        "auc_se": float(np.std(aucs, ddof=1)) if n_resamples > 1 else float("nan"),
+        "auc_null_se": _auc_null_se(s_f.size, s_u.size),
+        "forget_score": 1.0 - 2.0 * abs(auc - 0.5),
+        "forget_score_low": fs_low,
+        "forget_score_high": fs_high,
+        "n_forget": int(s_f.size),
+        "n_unseen": int(s_u.size),
+        "confidence": float(confidence),
+    }
+
+
+def _auc_null_se(n_member, n_other):
+    return float(np.sqrt((n_member + n_other + 1) / (12.0 * n_member * n_other)))

@@ -20,7 +20,9 @@ _METHODS = (
     "NegGradPlus",
     "NetUnlearningMethod",
     "RandomLabels",
+    "ResetRepair",
     "SalUn",
+    "UncalibratedUnlearningWarning",
     "membership_auc",
 )
 _NETS = ("UnlearningNeuralNetClassifier", "UnlearningNeuralNetRegressor")

@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
+import warnings
 
 import numpy as np
 import torch
@@ -12,7 +13,7 @@ from skorch.dataset import ValidSplit
 
 from .._ledger import TrainingLedger, row_fingerprints
 from ..base import UnlearningMixin, UnlearnUpdate
-from ._methods import UnlearningContext, get_method
+from ._methods import UncalibratedUnlearningWarning, UnlearningContext, get_method
 
 __all__ = ["UnlearningNeuralNetClassifier", "UnlearningNeuralNetRegressor"]
 
@@ -54,11 +55,16 @@ def _append_ledger(ledger, X, y):
     """
     if ledger.n_stored != ledger.n_rows:
         raise ValueError("Compact the ledger before appending rows to it.")
-    fp = np.concatenate([ledger.fingerprints(), row_fingerprints(X)])
+    # the new rows' fingerprints under the ledger's key (None: an unkeyed
+    # ledger saved before keys existed)
+    key = ledger.fingerprint_key
+    fp = np.concatenate([ledger.fingerprints(), row_fingerprints(X, key=key)])
     y_all = None
     if ledger.y is not None and y is not None:
         y_all = np.concatenate([ledger.y, np.asarray(y, dtype=ledger.y.dtype)])
     new = TrainingLedger(np.empty((0, 1)), None, keep_X=False, compact="never")
+    new.fingerprint_key = key
+    new.dtypes = ledger.dtypes
     order = np.argsort(fp[:, 0], kind="stable")
     new._key = fp[order, 0]
     new._key2 = fp[order, 1]
@@ -71,17 +77,20 @@ def _append_ledger(ledger, X, y):
     return new
 
 
-def _retain_sample(ledger, rows, budget):
-    """Positions in ``rows`` (ledger ids) of the retain sample, ascending.
+def _retain_sample(X, rows, budget):
+    """Positions in ``rows`` (ledger ids of the rows ``X``) of the retain sample.
 
     The sample is the ``budget`` rows with the smallest fingerprints: chosen
     by content, not by position, so that after forgetting rows outside it it
     is the sample of a fit on the retained rows, and it never tells where a
-    forgotten row stood (a fixed-seed draw of positions would).
+    forgotten row stood (a fixed-seed draw of positions would). The unkeyed
+    fingerprints of the rows as the module sees them (the rows kept in
+    ``retain_X_``): the ledger's are keyed with a secret of each fit's own,
+    and two fits on the same rows must keep the same sample.
     """
     if budget is None or rows.size <= budget:
         return np.arange(rows.size)
-    fp = ledger.fingerprints()[rows]
+    fp = row_fingerprints(X)
     pick = np.lexsort((rows, fp[:, 1], fp[:, 0]))[:budget]
     return np.sort(pick)
 
@@ -199,13 +208,16 @@ class _UnlearningNetMixin(UnlearningMixin):
             raise ValueError(f"X must be 2-D, got {X.ndim} dimension(s).")
         if "valid_indices_" in self.__dict__:
             del self.valid_indices_
-        # torch modules compute in float32: float64 input is cast for the
-        # module, while the ledger fingerprints the rows as given, so that a
-        # forget request with the caller's own values matches.
-        X_model = X.astype(np.float32) if X.dtype == np.float64 else X
+        if not self.initialized_:
+            self.initialize()
+        # Floating input is cast to the module's dtype (float64 rows for a
+        # float32 module, or float32 rows for a float64 one), while the ledger
+        # fingerprints the rows as given, so that a forget request with the
+        # caller's own values matches. Integer input (token ids) is left as is.
+        X_model = self._cast_for_module(X)
         y_model = y
-        if y is not None and self._task == "regression" and y.dtype == np.float64:
-            y_model = y.astype(np.float32)
+        if y is not None and self._task == "regression":
+            y_model = self._cast_for_module(y)
         super().partial_fit(X_model, y_model, classes=classes, **fit_params)
         self._record_rows(X, y, X_model, y_model)
         return self
@@ -241,7 +253,7 @@ class _UnlearningNetMixin(UnlearningMixin):
             self.calib_y_ = y_arr[valid].copy()
             self.calib_rows_ = valid.copy()
             self.n_features_in_ = X.shape[1]
-        pick = _retain_sample(self.ledger_, retain_rows, self.retain_budget)
+        pick = _retain_sample(retain_X, retain_rows, self.retain_budget)
         # (indexing with an array copies: the caller's arrays are not kept)
         self.retain_X_ = retain_X[pick]
         self.retain_y_ = retain_y[pick]
@@ -255,12 +267,35 @@ class _UnlearningNetMixin(UnlearningMixin):
             "calib_rows_": new_id[self.calib_rows_],
         }
 
+    def _module_dtype(self):
+        """The floating dtype of the module's weights (torch), or None."""
+        module = self.__dict__.get("module_")
+        if module is None or not isinstance(module, torch.nn.Module):
+            return None
+        for p in module.parameters():
+            if p.is_floating_point():
+                return p.dtype
+        return None
+
+    def _cast_for_module(self, a):
+        """``a`` (numpy) in the module's floating dtype when ``a`` is floating."""
+        dtype = _NUMPY_DTYPES.get(self._module_dtype())
+        if dtype is None or a.dtype.kind != "f" or a.dtype == dtype:
+            return a
+        return a.astype(dtype)
+
     def infer(self, x, **fit_params):
-        """Run the module on a batch; float64 input is cast to float32 first."""
-        if isinstance(x, torch.Tensor) and x.dtype == torch.float64:
-            x = x.float()
-        elif isinstance(x, np.ndarray) and x.dtype == np.float64:
-            x = x.astype(np.float32)
+        """Run the module on a batch; floating input takes the module's dtype."""
+        dtype = self._module_dtype()
+        if (
+            dtype is not None
+            and isinstance(x, torch.Tensor)
+            and x.is_floating_point()
+            and x.dtype != dtype
+        ):
+            x = x.to(dtype)
+        elif isinstance(x, np.ndarray):
+            x = self._cast_for_module(x)
         return super().infer(x, **fit_params)
 
     # -------------------------------------------------------------- unlearn
@@ -339,6 +374,8 @@ class _UnlearningNetMixin(UnlearningMixin):
             Xc, yc = _to_numpy(X_calib, "X_calib"), _to_numpy(y_calib, "y_calib")
             if Xc.ndim != 2 or Xc.shape[1] != self.n_features_in_ or len(yc) != len(Xc):
                 raise ValueError("X_calib / y_calib do not match the training data.")
+            if Xc.dtype.kind == "f" and not np.isfinite(Xc).all():
+                raise ValueError("X_calib contains NaN or infinity.")
         else:
             Xc, yc = attributes["calib_X_"], attributes["calib_y_"]
 
@@ -403,8 +440,15 @@ class _UnlearningNetMixin(UnlearningMixin):
                 target_mean=mean,
                 target_std=std,
                 fit_seconds=self._fit_seconds(),
+                fit_epochs=len(self.history_) or None,
+                make_optimizer=self._make_optimizer,
             )
             summary = method.run(ctx)
+        details["n_calibration_rows"] = int(len(Xc))
+        if method.calibrate and not len(Xc):
+            # One message, whatever the method and rows: Python's default
+            # filter shows it once per place in the caller's code.
+            warnings.warn(_UNCALIBRATED, UncalibratedUnlearningWarning, stacklevel=5)
         student.train(self.module_.training)
         named = list(student.named_parameters())
         args, kwargs = self.get_params_for_optimizer("optimizer", named)
@@ -414,6 +458,19 @@ class _UnlearningNetMixin(UnlearningMixin):
         attributes["callbacks_"] = _strip_cached_weights(self.callbacks_)
         details.update(summary)
         return UnlearnUpdate(attributes, "neural_net", exact=False, details=details)
+
+    def _make_optimizer(self, module, lr=None):
+        """The net's optimiser (class and settings, as ``fit`` built it) over
+        ``module``'s parameters; ``lr`` overrides the learning rate."""
+        args, kwargs = self.get_params_for_optimizer(
+            "optimizer", module.named_parameters()
+        )
+        if lr is not None:
+            kwargs["lr"] = lr
+            for group in args[0] if args and isinstance(args[0], list) else ():
+                if isinstance(group, dict):
+                    group.pop("lr", None)
+        return self.optimizer(*args, **kwargs)
 
     def _fit_seconds(self):
         try:
@@ -473,17 +530,36 @@ class _UnlearningNetMixin(UnlearningMixin):
         return super().unlearn(X, y, request_id=request_id, **params)
 
 
+_NUMPY_DTYPES = {
+    torch.float16: np.float16,
+    torch.float32: np.float32,
+    torch.float64: np.float64,
+}
+
+_UNCALIBRATED = (
+    "unlearn found no calibration rows (rows the net never trained on), so it "
+    "could not check that the forgotten rows now look like unseen rows, nor "
+    "that accuracy held. The default method re-initialised the weights "
+    "and retrained on the retained rows within its budget; the other methods "
+    "stop only when the retained rows' accuracy falls. Pass X_calib= and "
+    "y_calib= (held-out rows) to unlearn, or fit with a validation split "
+    "(train_split=ValidSplit(...)), whose rows the net keeps as calibration rows."
+)
+
 _PARAMS_DOC = """
     unlearn_method : str, NetUnlearningMethod class or instance, default="auto"
-        How :meth:`unlearn` edits the net: ``"loss_matching"``,
-        ``"finetune"``, ``"gradient_ascent"``, ``"neggrad_plus"``,
-        ``"scrub"``, ``"bad_teacher"``, ``"salun"``, ``"l1_sparse"``,
-        ``"random_labels"`` (classifier only), ``"gaussian_relabel"``
-        (regressor only), or a method object. ``"auto"`` is
-        ``"loss_matching"``, chosen by measurement
-        (``benchmarks/bench_neural_net.py``). Its hyperparameters
-        are set as ``unlearn_method__<name>`` (e.g.
-        ``unlearn_method__max_epochs=5``), so ``GridSearchCV`` can tune them.
+        How :meth:`unlearn` edits the net: ``"reset_repair"``,
+        ``"loss_matching"``, ``"finetune"``, ``"gradient_ascent"``,
+        ``"neggrad_plus"``, ``"scrub"``, ``"bad_teacher"``, ``"salun"``,
+        ``"l1_sparse"``, ``"random_labels"`` (classifier only),
+        ``"gaussian_relabel"`` (regressor only), or a method object.
+        ``"auto"`` is ``"reset_repair"`` (:class:`ResetRepair`), chosen by
+        measurement (``benchmarks/bench_neural_net.py``): the only method
+        that stays near the retrained net both on a net that memorised its
+        rows and on one that generalises, with or without calibration
+        rows. Its hyperparameters are set as ``unlearn_method__<name>``
+        (e.g. ``unlearn_method__max_epochs=5``), so ``GridSearchCV`` can
+        tune them.
 
     retain_budget : int or None, default=None
         Most training rows kept for the retain side of the methods; None
@@ -503,12 +579,30 @@ class UnlearningNeuralNetClassifier(_UnlearningNetMixin, NeuralNetClassifier):
     fingerprints of every row (to match forget requests by content), the rows
     of skorch's validation split (the calibration rows: never trained on),
     and the other rows, or a sample of ``retain_budget`` of them. ``unlearn``
-    edits a copy of the module with the chosen method, stops when the forget
-    rows' losses look like the calibration rows' (their membership AUC
-    reaches 0.5) or, for a class with no retained row left, when its rows are
-    no longer recognised, repairs utility on the retain rows, and commits the
-    copy. The result approximates the net retrained without the rows; for an
-    exact alternative use SISA over this net (``skunlearn.ensemble``).
+    edits a copy of the module with the chosen method and commits the copy
+    only if the method finishes. The result approximates the net retrained
+    without the rows; for an exact alternative use SISA over this net
+    (``skunlearn.ensemble``).
+
+    **Calibration rows** are rows the net never trained on: the rows of
+    skorch's validation split (kept at ``fit``; the default
+    ``train_split``), or ``X_calib, y_calib`` passed to :meth:`unlearn`
+    (used for that call only, never stored). With them, the methods stop
+    when the forget rows look like them (loss-attack membership AUC and
+    accuracy within ``tol`` plus their sampling noise), and roll back to
+    the best state seen when the forget rows overshoot (fit *worse* than
+    unseen rows, as revealing as remembering) or when the calibration
+    rows' accuracy falls. Without them (``train_split=None`` and no
+    ``X_calib``) nothing can show when the forget rows look unseen:
+    ``unlearn`` warns once (:class:`UncalibratedUnlearningWarning`), the
+    default method retrains within its budget from reset weights, and the
+    other methods stop when the retained rows' accuracy falls. A
+    non-finite loss or weight raises :class:`FloatingPointError` and leaves
+    the net as it was.
+
+    Floating input is cast to the module's dtype (float64 rows for a float32
+    module, float32 rows for a float64 one); the ledger fingerprints the
+    rows as given, so a forget request with the caller's values matches.
 
     ``X`` must be one 2-D numeric array (numpy, torch tensor, DataFrame) and
     ``y`` integer class labels ``0 .. n_classes - 1``, as skorch's loss needs.
@@ -565,7 +659,7 @@ class UnlearningNeuralNetClassifier(_UnlearningNetMixin, NeuralNetClassifier):
     )
 
     _task = "classification"
-    _default_method = "loss_matching"
+    _default_method = "reset_repair"
 
     def __init__(
         self,
@@ -640,7 +734,7 @@ class UnlearningNeuralNetRegressor(_UnlearningNetMixin, NeuralNetRegressor):
     )
 
     _task = "regression"
-    _default_method = "loss_matching"
+    _default_method = "reset_repair"
 
     def __init__(
         self,

@@ -250,3 +250,144 @@ def test_jensen_shannon_is_symmetric_and_bounded(seed, k):
     assert 0 <= js <= 1
     assert js == pytest.approx(jensen_shannon_divergence(q, p))
     assert jensen_shannon_divergence(p, p) == pytest.approx(0.0, abs=1e-12)
+
+
+# ------------------------------------------------ the starting kit's attack
+def _kit_simple_mia(sample_loss, members, n_splits=10, random_state=0):
+    """The NeurIPS 2023 starting kit's ``simple_mia``, as published."""
+    from sklearn import linear_model, model_selection
+
+    unique_members = np.unique(members)
+    if not np.all(unique_members == np.array([0, 1])):
+        raise ValueError("members should only have 0 and 1s")
+    attack_model = linear_model.LogisticRegression()
+    cv = model_selection.StratifiedShuffleSplit(
+        n_splits=n_splits, random_state=random_state
+    )
+    return model_selection.cross_val_score(
+        attack_model, sample_loss, members, cv=cv, scoring="accuracy"
+    )
+
+
+class _ZeroRegressor(RegressorMixin, BaseEstimator):
+    """Predicts 0: its per-row loss (squared error) is ``y ** 2``."""
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+
+def _kit_pipeline(loss_forget, loss_unseen, seed):
+    # the kit's notebook: shuffle the forget losses with np.random, keep as
+    # many as there are test losses, test losses first (label 0)
+    forget_losses, test_losses = loss_forget.copy(), loss_unseen.copy()
+    np.random.seed(seed)
+    np.random.shuffle(forget_losses)
+    forget_losses = forget_losses[: len(test_losses)]
+    samples = np.concatenate((test_losses, forget_losses)).reshape((-1, 1))
+    labels = [0] * len(test_losses) + [1] * len(forget_losses)
+    return _kit_simple_mia(samples, labels, random_state=seed).mean()
+
+
+@pytest.mark.parametrize(
+    "seed, n_forget, expected",
+    # expected: the kit's pipeline on these losses (worked out with the
+    # published code above, pinned so that a change on either side shows)
+    [(0, 60, 0.575), (3, 60, 0.5875), (0, 40, None), (7, 40, None)],
+)
+def test_simple_mia_equals_the_starting_kit(seed, n_forget, expected):
+    rng = np.random.RandomState(0)
+    loss_f = rng.exponential(0.5, n_forget)
+    loss_u = rng.exponential(1.0, 40)
+    est = _ZeroRegressor().fit(None, None)
+    ours = simple_mia_score(
+        est,
+        np.zeros((n_forget, 1)),
+        np.sqrt(loss_f),
+        np.zeros((40, 1)),
+        np.sqrt(loss_u),
+        random_state=seed,
+    )
+    kit = _kit_pipeline(loss_f, loss_u, seed)
+    assert ours == pytest.approx(kit, abs=1e-12)
+    if expected is not None:
+        assert ours == pytest.approx(expected, abs=1e-12)
+
+
+# ------------------------------------------------------- uncertainty (#17)
+def test_membership_interval_brackets_the_auc_and_is_seeded(overfit_case):
+    from skunlearn.metrics import membership_inference_interval
+
+    original, unlearned, gold, data = overfit_case
+    r = membership_inference_interval(gold, *data, n_resamples=400)
+    assert r["auc"] == pytest.approx(membership_inference_auc(gold, *data))
+    assert r["forget_score"] == pytest.approx(forget_score(gold, *data))
+    assert r["auc_low"] <= r["auc"] <= r["auc_high"]
+    assert 0 <= r["forget_score_low"] <= r["forget_score_high"] <= 1
+    n_f, n_u = r["n_forget"], r["n_unseen"]
+    assert r["auc_null_se"] == pytest.approx(
+        np.sqrt((n_f + n_u + 1) / (12 * n_f * n_u))
+    )
+    # the bootstrap spread is of the order of the null standard error
+    assert 0.5 * r["auc_null_se"] < r["auc_se"] < 2 * r["auc_null_se"]
+    # the gold standard's interval holds 0.5; the overfit original's does not
+    assert r["auc_low"] < 0.5 < r["auc_high"]
+    o = membership_inference_interval(original, *data, n_resamples=400)
+    assert o["auc_low"] > 0.8
+    # an exact unlearner has the gold standard's interval; the same seed
+    # gives the same interval, another seed another one
+    u = membership_inference_interval(unlearned, *data, n_resamples=400)
+    assert (u["auc_low"], u["auc_high"]) == (r["auc_low"], r["auc_high"])
+    other = membership_inference_interval(gold, *data, n_resamples=400, random_state=1)
+    assert (other["auc_low"], other["auc_high"]) != (r["auc_low"], r["auc_high"])
+
+
+def test_resampled_auc_is_the_auc_of_the_resampled_rows():
+    from sklearn.metrics import roc_auc_score
+
+    from skunlearn.metrics._membership import _bootstrap_counts, _resampled_auc
+
+    rng = np.random.RandomState(0)
+    a, b = rng.randn(30).round(1) + 0.3, rng.randn(45).round(1)
+    w_a, w_b = _bootstrap_counts(rng, 30, 5), _bootstrap_counts(rng, 45, 5)
+    got = _resampled_auc(a, b, w_a, w_b)
+    for i in range(5):
+        A, B = np.repeat(a, w_a[i]), np.repeat(b, w_b[i])
+        labels = np.r_[np.ones(A.size), np.zeros(B.size)]
+        assert got[i] == pytest.approx(roc_auc_score(labels, np.r_[A, B]))
+
+
+# -------------------------------------- probability columns of a skorch net
+class _ColumnsByLabel(BaseEstimator):
+    """A classifier like a skorch net fitted without class 1: three columns
+    (labels 0, 1, 2), ``classes_`` listing only the labels it saw."""
+
+    _estimator_type = "classifier"
+
+    def __init__(self, classes=(0, 2)):
+        self.classes = classes
+
+    def fit(self, X, y):
+        self.classes_ = np.asarray(self.classes)
+        return self
+
+    def predict_proba(self, X):
+        return np.tile([0.2, 0.3, 0.5], (len(X), 1))
+
+    def predict(self, X):
+        return self.predict_proba(X).argmax(1)
+
+
+def test_per_sample_loss_reads_a_net_s_columns_by_label():
+    X = np.zeros((3, 2))
+    est = _ColumnsByLabel().fit(X, None)
+    loss = per_sample_loss(est, X, np.array([0, 1, 2]))
+    np.testing.assert_allclose(loss, -np.log([0.2, 0.3, 0.5]))
+    # against a model that saw every class, the columns line up by label
+    full = _ColumnsByLabel(classes=(0, 1, 2)).fit(X, None)
+    assert compare_to_gold_standard(full, est, X)["js_divergence"] == 0.0
+    odd = _ColumnsByLabel(classes=("a", "b")).fit(X, None)
+    with pytest.raises(ValueError, match="3 columns but classes_ has 2"):
+        per_sample_loss(odd, X, np.array(["a", "b", "a"]))

@@ -2,6 +2,7 @@
 
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -13,11 +14,16 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import make_classification, make_regression  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
-from skunlearn._ledger import TrainingLedger, row_fingerprints  # noqa: E402
+from skunlearn._ledger import (  # noqa: E402
+    TrainingLedger,
+    _pinned_fingerprint_key,
+    row_fingerprints,
+)
 from skunlearn.exceptions import ForgetAllRowsError, UnknownRowsError  # noqa: E402
 from skunlearn.neural_net import (  # noqa: E402
     SCRUB,
     NegGradPlus,
+    UncalibratedUnlearningWarning,
     UnlearningNeuralNetClassifier,
     UnlearningNeuralNetRegressor,
     membership_auc,
@@ -92,7 +98,7 @@ def _acc(net, X, y):
 
 
 @pytest.mark.parametrize("method", CLF_METHODS)
-def test_each_method_forgets_and_keeps_the_task(task, method):
+def test_each_method_forgets_or_rolls_back(task, method):
     net0, X, y, f = task["net"], task["X"], task["y"], task["forget"]
     X_te, y_te = task["X_te"], task["y_te"]
     # no time budget: on this tiny task 8% of the training time is a few ms
@@ -102,27 +108,33 @@ def test_each_method_forgets_and_keeps_the_task(task, method):
     assert net.unlearn(X[f], y[f]) is net
     auc0 = membership_auc(_row_loss(net0, X[f], y[f]), _row_loss(net0, X_te, y_te))
     auc1 = membership_auc(_row_loss(net, X[f], y[f]), _row_loss(net, X_te, y_te))
-    # The forget rows move toward never-seen rows: their loss goes up, the
-    # membership AUC goes down toward the gold standard's 0.5, forget accuracy
-    # does not rise, and test accuracy holds.
+    record = net.unlearn_history_[-1]
+    details = record["details"]
+    assert record["exact"] is False and record["strategy"] == "neural_net"
+    assert details["method"] == method
+    assert details["calibrated"] is True
     assert auc0 > 0.65
-    # fine-tuning methods only forget by drifting (as the literature reports)
+    # forget accuracy never rises; test accuracy stays within the guard's
+    # tolerance and the noise of 80 calibration rows
+    assert _acc(net, X[f], y[f]) <= _acc(net0, X[f], y[f])
+    assert _acc(net, X_te, y_te) >= _acc(net0, X_te, y_te) - 0.1
+    if method in _AGGRESSIVE:
+        # At their defaults these methods over-forget or lose accuracy on this
+        # tiny noisy task: the guard stops them and keeps the best state seen.
+        assert details["stopped_by"].startswith(("utility", "over-forgetting"))
+        assert details["rolled_back"] and details["kept_epoch"] < details["epochs"]
+        if details["kept_epoch"] == 0:
+            for k, v in net.module_.state_dict().items():
+                assert torch.equal(v, net0.module_.state_dict()[k])
+        return
+    # The forget rows move toward never-seen rows: their loss goes up and the
+    # membership AUC goes down toward the gold standard's 0.5; fine-tuning
+    # methods only forget by drifting (as the literature reports).
     assert auc1 < auc0 - (0.02 if method in ("finetune", "l1_sparse") else 0.1), (
         auc0,
         auc1,
     )
     assert _row_loss(net, X[f], y[f]).mean() > _row_loss(net0, X[f], y[f]).mean()
-    assert _acc(net, X[f], y[f]) <= _acc(net0, X[f], y[f])
-    if method in _AGGRESSIVE:
-        # At their defaults these methods over-forget on this tiny noisy task
-        # (as in the benchmark): utility falls but stays well above chance.
-        assert _acc(net, X_te, y_te) >= 0.4
-    else:
-        assert _acc(net, X_te, y_te) >= _acc(net0, X_te, y_te) - 0.08
-    record = net.unlearn_history_[-1]
-    assert record["exact"] is False and record["strategy"] == "neural_net"
-    assert record["details"]["method"] == method
-    assert record["details"]["calibrated"] is True
 
 
 def test_class_forgetting_removes_the_class(task):
@@ -158,9 +170,16 @@ def test_regressor_methods(method):
     net = copy.deepcopy(net0).set_params(unlearn_method__max_seconds=60.0)
     net.unlearn(X[f])
     mse = lambda m, a, b: float(((m.predict(a) - b) ** 2).mean())  # noqa: E731
-    assert mse(net, X[f], y[f]) > mse(net0, X[f], y[f])
+    details = net.unlearn_history_[-1]["details"]
+    assert details["method"] == method
     assert mse(net, X[200:], y[200:]) < 2 * mse(net0, X[200:], y[200:]) + 0.1
-    assert net.unlearn_history_[-1]["details"]["method"] == method
+    if details["rolled_back"] and details["kept_epoch"] == 0:
+        # relabelling overshoots in its first epoch here: the forget rows
+        # came out worse fitted than unseen rows, and the guard undid it
+        assert details["stopped_by"].startswith("over-forgetting")
+        assert mse(net, X[f], y[f]) == mse(net0, X[f], y[f])
+    else:
+        assert mse(net, X[f], y[f]) > mse(net0, X[f], y[f])
 
 
 def test_regressor_float64_input_matches_by_given_values():
@@ -317,7 +336,9 @@ def _assert_rows_point_at_kept_rows(net):
         (net.retain_rows_, net.retain_X_),
         (net.calib_rows_, net.calib_X_),
     ):
-        np.testing.assert_array_equal(fp[rows], row_fingerprints(stored))
+        np.testing.assert_array_equal(
+            fp[rows], row_fingerprints(stored, key=net.ledger_.fingerprint_key)
+        )
 
 
 def test_partial_fit_after_forgetting_numbers_rows_as_one_fit(task, monkeypatch):
@@ -334,7 +355,9 @@ def test_partial_fit_after_forgetting_numbers_rows_as_one_fit(task, monkeypatch)
     net.partial_fit(X[100:150], y[100:150])
     # the ledger is that of one fit on the retained rows then the new ones
     keep = np.r_[1:50, 51:99, 100:150]
-    fresh = vars(TrainingLedger(X[keep], y[keep], compact="never"))
+    # (fingerprints are keyed per model: the fresh ledger takes the net's key)
+    with _pinned_fingerprint_key(net.ledger_.fingerprint_key):
+        fresh = vars(TrainingLedger(X[keep], y[keep], compact="never"))
     got = vars(net.ledger_)
     assert got.keys() == fresh.keys()
     for name, value in fresh.items():
@@ -351,6 +374,9 @@ def test_partial_fit_after_forgetting_numbers_rows_as_one_fit(task, monkeypatch)
     _assert_rows_point_at_kept_rows(net)
 
 
+@pytest.mark.filterwarnings(
+    "ignore::skunlearn.neural_net.UncalibratedUnlearningWarning"
+)
 def test_retain_sample_is_chosen_by_content(task):
     X, y = task["X"][:150], task["y"][:150]
 
@@ -364,8 +390,12 @@ def test_retain_sample_is_chosen_by_content(task):
 
     torch.manual_seed(0)
     net = make().fit(X, y)
+    # The sample follows the keyed fingerprints: the nets compared with
+    # ``net`` are fitted under its key, as a refit of the same model would be.
+    pin = _pinned_fingerprint_key(net.ledger_.fingerprint_key)
     # rows of several partial_fit calls are sampled as in one fit
-    chunked = make().fit(X[:90], y[:90]).partial_fit(X[90:], y[90:])
+    with pin:
+        chunked = make().fit(X[:90], y[:90]).partial_fit(X[90:], y[90:])
     np.testing.assert_array_equal(chunked.retain_rows_, net.retain_rows_)
     np.testing.assert_array_equal(chunked.retain_X_, net.retain_X_)
     # forgetting rows outside the sample leaves a fit's sample on the rest
@@ -373,7 +403,8 @@ def test_retain_sample_is_chosen_by_content(task):
     gone = outside[[0, 1, -1]]
     net.unlearn(X[gone], y[gone])
     keep = np.setdiff1d(np.arange(150), gone)
-    fresh = make().fit(X[keep], y[keep])
+    with _pinned_fingerprint_key(net.ledger_.fingerprint_key):
+        fresh = make().fit(X[keep], y[keep])
     for name in ("retain_X_", "retain_y_", "retain_rows_"):
         np.testing.assert_array_equal(
             getattr(net, name), getattr(fresh, name), strict=True
@@ -399,7 +430,7 @@ def test_external_calibration_rows(task):
     assert len(net.calib_X_) == n_calib
 
 
-def test_uncalibrated_runs_max_epochs(task):
+def test_uncalibrated_runs_max_epochs_and_warns(task):
     X, y = task["X"], task["y"]
     torch.manual_seed(0)
     net = _clf(
@@ -409,9 +440,236 @@ def test_uncalibrated_runs_max_epochs(task):
         unlearn_method__max_seconds=60.0,
     ).fit(X, y)
     assert len(net.calib_X_) == 0
-    net.unlearn(X[:20], y[:20])
+    with pytest.warns(UncalibratedUnlearningWarning, match="X_calib="):
+        net.unlearn(X[:20], y[:20])
     details = net.unlearn_history_[-1]["details"]
     assert details["calibrated"] is False and details["epochs"] == 2
+    assert details["n_calibration_rows"] == 0
+    # with calibration rows passed to unlearn, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UncalibratedUnlearningWarning)
+        net.unlearn(X[20:30], y[20:30], X_calib=task["X_te"], y_calib=task["y_te"])
+
+
+# ------------------------------------------------ the memorising regime (#17)
+def _digits_memorising(seed=0, noise=0.15):
+    """Digits with 15% of the labels flipped (train and test alike), scaled."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.RandomState(seed)
+    y = y.copy()
+    flip = rng.rand(y.size) < noise
+    y[flip] = (y[flip] + rng.randint(1, 10, flip.sum())) % 10
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=seed
+    )
+    sc = StandardScaler().fit(X_tr)
+    f32 = np.float32
+    return (
+        sc.transform(X_tr).astype(f32),
+        y_tr.astype(np.int64),
+        sc.transform(X_te).astype(f32),
+        y_te.astype(np.int64),
+    )
+
+
+def _memorising_net(n_features=64, n_classes=10, width=256, epochs=40):
+    # over-parameterised, trained to about zero training loss, no held-out
+    # rows (train_split=None), as many users set it
+    module = torch.nn.Sequential(
+        torch.nn.Linear(n_features, width),
+        torch.nn.ReLU(),
+        torch.nn.Linear(width, width),
+        torch.nn.ReLU(),
+        torch.nn.Linear(width, n_classes),
+    )
+    return UnlearningNeuralNetClassifier(
+        module,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=3e-3,
+        max_epochs=epochs,
+        batch_size=128,
+        train_split=None,
+        verbose=0,
+        iterator_train__shuffle=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def memorising():
+    X, y, X_held, y_held = _digits_memorising()
+    rng = np.random.RandomState(0)
+    forget = np.sort(rng.choice(len(X), len(X) // 10, replace=False))
+    keep = np.setdiff1d(np.arange(len(X)), forget)
+    torch.manual_seed(0)
+    original = _memorising_net().fit(X, y)
+    torch.manual_seed(1)
+    gold = _memorising_net().fit(X[keep], y[keep])
+    half = len(X_held) // 2
+    return {
+        "original": original,
+        "gold": gold,
+        "X_f": X[forget],
+        "y_f": y[forget],
+        "X_calib": X_held[:half],
+        "y_calib": y_held[:half],
+        "X_te": X_held[half:],
+        "y_te": y_held[half:],
+    }
+
+
+def _marks(net, case):
+    X_f, y_f, X_te, y_te = case["X_f"], case["y_f"], case["X_te"], case["y_te"]
+    auc = membership_auc(_row_loss(net, X_f, y_f), _row_loss(net, X_te, y_te))
+    return _acc(net, X_f, y_f), _acc(net, X_te, y_te), auc
+
+
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_memorising_net_default_stays_near_the_gold_standard(memorising, calibrated):
+    # Issue #17: the default used to fall back to gradient ascent without
+    # calibration rows and wreck the net (forget accuracy 0.2 where the
+    # retrained net keeps 0.8, membership AUC 0.3: over-forgotten).
+    original, gold = memorising["original"], memorising["gold"]
+    assert original.history_[-1, "train_loss"] < 0.02  # memorised
+    f0, _, auc0 = _marks(original, memorising)
+    assert f0 == 1.0 and auc0 > 0.65
+    net = copy.deepcopy(original)
+    kwargs = {}
+    if calibrated:
+        kwargs = {"X_calib": memorising["X_calib"], "y_calib": memorising["y_calib"]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net.unlearn(memorising["X_f"], memorising["y_f"], **kwargs)
+    uncal = [w for w in caught if issubclass(w.category, UncalibratedUnlearningWarning)]
+    assert len(uncal) == (0 if calibrated else 1)
+    f, te, auc = _marks(net, memorising)
+    gf, gte, gauc = _marks(gold, memorising)
+    # 126 forget rows: about 0.035 of sampling noise on each accuracy and AUC,
+    # so the fast test allows twice the issue's marks (the slow one checks
+    # the marks on medians over seeds)
+    assert abs(f - gf) <= 0.1, (f, gf)
+    assert te >= gte - 0.05, (te, gte)
+    assert abs(auc - gauc) <= 0.1, (auc, gauc)
+    details = net.unlearn_history_[-1]["details"]
+    assert details["method"] == "reset_repair"
+    assert details["calibrated"] is calibrated
+    # within its budget: 12% of the 40 training epochs
+    assert details["epochs"] <= 5
+
+
+def test_over_forgetting_is_caught_and_rolled_back(task):
+    # gradient ascent at a high rate overshoots in one epoch: the forget rows
+    # end up fitted worse than unseen rows; the loop restores the start
+    net0, X, y, f = task["net"], task["X"], task["y"], task["forget"]
+    net = copy.deepcopy(net0).set_params(
+        unlearn_method="gradient_ascent",
+        unlearn_method__lr=3e-2,
+        unlearn_method__repair_epochs=0,
+    )
+    net.unlearn(X[f], y[f])
+    details = net.unlearn_history_[-1]["details"]
+    assert details["rolled_back"] and details["kept_epoch"] == 0
+    assert details["stopped_by"].startswith(("over-forgetting", "utility"))
+    for k, v in net.module_.state_dict().items():
+        assert torch.equal(v, net0.module_.state_dict()[k])
+
+
+def test_uncalibrated_ascent_stops_when_retained_accuracy_falls(memorising):
+    # without calibration rows the retained rows' accuracy is the guard
+    net0 = memorising["original"]
+    net = copy.deepcopy(net0).set_params(
+        unlearn_method="gradient_ascent", unlearn_method__lr=1e-2
+    )
+    with pytest.warns(UncalibratedUnlearningWarning):
+        net.unlearn(memorising["X_f"], memorising["y_f"])
+    details = net.unlearn_history_[-1]["details"]
+    assert details["stopped_by"].startswith("utility: retain accuracy")
+    assert details["rolled_back"]
+    _, te, _ = _marks(net, memorising)
+    _, te0, _ = _marks(net0, memorising)
+    assert te >= te0 - 0.03
+
+
+class _NaNLoss(NegGradPlus):
+    """NegGrad+ whose loss turns NaN: a diverging run."""
+
+    def _step(self, ctx, optimizer, idx_f, epoch, state):
+        return super()._step(ctx, optimizer, idx_f, epoch, state) * float("nan")
+
+
+@pytest.mark.parametrize("calibrate", [True, False])
+def test_non_finite_loss_raises_and_leaves_the_net(task, calibrate):
+    net = copy.deepcopy(task["net"]).set_params(
+        unlearn_method=_NaNLoss(calibrate=calibrate)
+    )
+    X, y, f = task["X"], task["y"], task["forget"]
+    before = pickle.dumps(net)
+    with pytest.raises(FloatingPointError, match="non-finite.*net is unchanged"):
+        net.unlearn(X[f], y[f])
+    assert pickle.dumps(net) == before
+    assert net.unlearn_history_ == []
+
+
+def test_reset_repair_without_a_reset_method_says_so(task):
+    # a raw nn.Parameter has no reset_parameters: it is kept, and listed
+    class Scaled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = _mlp(10, 3)
+            self.scale = torch.nn.Parameter(torch.ones(3))
+
+        def forward(self, x):
+            return self.body(x) * self.scale
+
+    X, y, f = task["X"], task["y"], task["forget"]
+    torch.manual_seed(0)
+    net = _clf(max_epochs=5).set_params(module=Scaled).fit(X, y)
+    net.set_params(unlearn_method__calibrate=False, unlearn_method__max_epochs=1)
+    net.unlearn(X[f], y[f])
+    assert net.unlearn_history_[-1]["details"]["not_reset"] == ["scale"]
+
+
+@pytest.mark.parametrize("x_dtype", [np.float32, np.float64])
+def test_float64_module_and_input_dtypes(x_dtype):
+    # Floating rows take the module's dtype: float64 rows for a float32
+    # module and float32 rows for a float64 one are cast, never mixed.
+    X, y = make_classification(n_samples=200, n_features=6, random_state=0)
+    X = X.astype(x_dtype)
+    for module_dtype in (torch.float32, torch.float64):
+        torch.manual_seed(0)
+        net = UnlearningNeuralNetClassifier(
+            _mlp(6, 2).to(module_dtype),
+            criterion=torch.nn.CrossEntropyLoss,
+            max_epochs=5,
+            lr=0.05,
+            verbose=0,
+        ).fit(X, y)
+        assert np.isfinite(net.history_[-1, "train_loss"])
+        assert net.retain_X_.dtype == (
+            np.float64 if module_dtype == torch.float64 else np.float32
+        )
+        assert net.predict_proba(X).shape == (200, 2)
+        trained = np.setdiff1d(np.arange(200), net.calib_rows_)[:10]
+        net.unlearn(
+            X[trained], y[trained], X_calib=X[:5].astype(np.float64), y_calib=y[:5]
+        )
+        assert net.ledger_.n_rows == 190
+        assert np.isfinite(net.predict_proba(X)).all()
+
+
+def test_non_finite_calibration_rows_are_refused(task):
+    net = copy.deepcopy(task["net"])
+    X, y, f = task["X"], task["y"], task["forget"]
+    bad = task["X_te"].copy()
+    bad[0, 0] = np.nan
+    before = pickle.dumps(net)
+    with pytest.raises(ValueError, match="X_calib contains NaN"):
+        net.unlearn(X[f], y[f], X_calib=bad, y_calib=task["y_te"])
+    assert pickle.dumps(net) == before
 
 
 # ------------------------------------------------------------- sklearn citizen
@@ -531,3 +789,59 @@ def test_sisa_over_nets_is_exact_alternative():
     sisa.unlearn(X[:10], y[:10])
     assert sisa.unlearning_guarantee == "exact"
     assert sisa.predict(X).shape == y.shape
+
+
+def _bench():
+    """``benchmarks/bench_neural_net.py``, the one definition of the cases."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "benchmarks" / "bench_neural_net.py"
+    if not path.exists():
+        pytest.skip("benchmarks/ is not shipped with this copy")
+    spec = importlib.util.spec_from_file_location("bench_neural_net", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", ["random", "class"])
+@pytest.mark.parametrize("regime", ["memorising", "generalising"])
+@pytest.mark.parametrize("data", ["digits", "breast_cancer"])
+def test_default_against_the_gold_standard_on_every_case(data, regime, scenario):
+    # Issue #17's marks for the default, on medians over three seeds, with and
+    # without calibration rows (the benchmark's cases; about a minute each).
+    bench = _bench()
+    results = [
+        bench.run_case(
+            data, regime, scenario, ["auto"], ["none", "calib"], s, "cpu", 256
+        )
+        for s in range(3)
+    ]
+    med = bench.summarise(results)
+    gold = med[("gold", "")]
+    # The marks, or twice the noise of these rows where it is larger:
+    # breast_cancer forgets 39 rows at random (one row is 0.026 of accuracy,
+    # and two retrained nets differ by about 0.1 on them); a class forget's
+    # AUC compares with the few unseen rows of the class.
+    f_tol = max(0.05, 2 * gold["f_se"])
+    auc_tol = max(0.05, 2 * gold["auc_se"])
+    for cal in ("none", "calib"):
+        row = med[("auto", cal)]
+        assert row["te"] >= gold["te"] - 0.03, (cal, row, gold)
+        assert abs(row["auc"] - gold["auc"]) <= auc_tol, (cal, row, gold)
+        if scenario == "class":
+            assert row["f"] <= 0.05, (cal, row)
+        else:
+            # the forget rows sit where the gold standard's do, or where this
+            # net's own unseen rows do when it generalises better (an early
+            # stopped retraining may, on noisy labels)
+            gap, gold_gap = row["f"] - row["te"], gold["f"] - gold["te"]
+            assert abs(row["f"] - gold["f"]) <= f_tol or abs(gap - gold_gap) <= f_tol, (
+                cal,
+                row,
+                gold,
+            )
+        if data == "digits":
+            assert row["time"] <= 0.15, (cal, row)
