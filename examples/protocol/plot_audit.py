@@ -1,7 +1,7 @@
 """
-==========================================
+===========================================
 Auditing unlearning: the five-step protocol
-==========================================
+===========================================
 
 How do you know a model forgot? The field's protocol compares three models:
 the **original** (fitted on all training rows), the **unlearned** one (the
