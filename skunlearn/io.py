@@ -117,7 +117,8 @@ def _sklearn_internal_types():
     """scikit-learn's and SciPy's types that models hold, from their modules.
 
     A nearest-neighbours index holds its metric; a search holds its splitter
-    and scorer; a ledger may hold sparse rows; a spline transformer holds
+    and scorer; a logistic regression's Newton state holds its loss and link;
+    a ledger may hold sparse rows; a spline transformer holds
     SciPy splines. Listed from the modules, so that the list follows the
     installed versions.
     """
@@ -126,6 +127,10 @@ def _sklearn_internal_types():
         ("sklearn.metrics._dist_metrics", lambda c: "Distance" in c.__name__),
         ("sklearn.model_selection._split", lambda c: True),
         ("sklearn.metrics._scorer", lambda c: c.__name__.endswith("Scorer")),
+        # a linear model's loss (the Newton state of logistic regression):
+        # skops trusts these by default only from version 0.12
+        ("sklearn._loss.loss", lambda c: True),
+        ("sklearn._loss.link", lambda c: True),
     ):
         try:
             module = importlib.import_module(module_name)
@@ -197,6 +202,10 @@ def trusted_types():
 def dump(model, file):
     """Save ``model`` in the skops format (a zip of arrays and JSON).
 
+    No pickle: :func:`load` rebuilds the model from the file's arrays and
+    JSON without running code from it. What the file holds is what the model
+    holds (see :ref:`persistence`): for most families no training row.
+
     Parameters
     ----------
     model : object
@@ -208,6 +217,21 @@ def dump(model, file):
     See Also
     --------
     load : Load it back.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> from skunlearn.io import dump, load
+    >>> X, y = np.arange(20.0).reshape(10, 2), np.arange(10.0)
+    >>> model = Unlearnable(Ridge()).fit(X, y)
+    >>> buffer = io.BytesIO()
+    >>> dump(model, buffer)
+    >>> _ = buffer.seek(0)
+    >>> bool(np.allclose(load(buffer).predict(X), model.predict(X)))
+    True
     """
     import skops.io
 
@@ -238,6 +262,13 @@ def load(file):
     -------
     model : object
         The model.
+
+    See Also
+    --------
+    dump : Save a model.
+    trusted_types : The types it trusts beyond skops' defaults.
+    skunlearn.ensemble.set_checkpoint_dir : Name the checkpoint directory of a
+        loaded SISA ensemble.
 
     Examples
     --------

@@ -581,6 +581,10 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         state = dict(super().__getstate__())
         for name in self._RUNTIME_STATE:
             state.pop(name, None)
+        # A path object as a string: every skops version rebuilds it, and a
+        # loaded model never uses it (the directory is named at run time).
+        if isinstance(state.get("checkpoint_dir"), os.PathLike):
+            state["checkpoint_dir"] = os.fspath(state["checkpoint_dir"])
         return state
 
     def __setstate__(self, state):
@@ -1433,6 +1437,7 @@ class SISAClassifier(ClassifierMixin, _BaseSISA):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
@@ -1448,6 +1453,7 @@ class SISAClassifier(ClassifierMixin, _BaseSISA):
         Returns
         -------
         y : ndarray of shape (n_samples,)
+            The predicted classes.
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self._class_scores(X), axis=1)]
@@ -1605,6 +1611,7 @@ class SISARegressor(RegressorMixin, _BaseSISA):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted targets.
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
@@ -1671,12 +1678,16 @@ def set_checkpoint_dir(model, path, *, allow_pickle=False):
         Number of SISA ensembles in ``model`` that keep checkpoint files (the
         ones the directory was named for).
 
+    See Also
+    --------
+    SISAClassifier.set_checkpoint_dir : The same for one SISA ensemble.
+    skunlearn.io.load : Load a saved model.
+
     Examples
     --------
     >>> import tempfile
     >>> from sklearn.linear_model import SGDClassifier
-    >>> from skunlearn.ensemble import SISAClassifier
-    >>> from skunlearn.ensemble._sisa import set_checkpoint_dir
+    >>> from skunlearn.ensemble import SISAClassifier, set_checkpoint_dir
     >>> X = [[0.0], [1.0], [2.0], [3.0]] * 10
     >>> y = [0, 1, 0, 1] * 10
     >>> with tempfile.TemporaryDirectory() as d:
