@@ -68,6 +68,24 @@ class UnlearningReport:
     Printing the report shows a table; :meth:`to_frame` and :meth:`to_dict`
     give the numbers; :meth:`plot` draws the loss distributions.
 
+    Parameters
+    ----------
+    info : dict
+        What was audited (see Attributes).
+
+    metrics : dict of str to dict
+        The measures of each model (see Attributes).
+
+    losses : dict of str to dict of str to ndarray
+        Per-row losses of each model (see Attributes).
+
+    estimators : dict of str to estimator, default=None
+        The three fitted models, by name; None stores an empty dict.
+
+    verdict : dict, default=None
+        The paired-bootstrap comparison (see Attributes); None stores an
+        empty dict.
+
     Attributes
     ----------
     info : dict
@@ -117,6 +135,28 @@ class UnlearningReport:
         (``"remembers the forget rows"``, ``"over-forgets ..."``, ...);
         ``"summary"``, one line. Two noisy numbers are not ranked: a
         difference inside the noise of these rows is reported as such.
+
+    See Also
+    --------
+    audit_unlearning : Builds the report.
+    LossDistributionDisplay : Draws its loss distributions.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> from skunlearn.audit import audit_unlearning
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> report = audit_unlearning(
+    ...     Unlearnable(Ridge()), X[:200], y[:200], random_state=0
+    ... )
+    >>> sorted(report.metrics)
+    ['gold_standard', 'original', 'unlearned']
+    >>> report.info["strategy"], report.metrics["unlearned"]["agreement_test"]
+    ('closed_form', 1.0)
+    >>> report.verdict["summary"]
+    'indistinguishable from the gold standard at 95% on these rows'
     """
 
     def __init__(self, info, metrics, losses, estimators=None, verdict=None):
@@ -192,9 +232,19 @@ class UnlearningReport:
     def plot(self, *, ax=None, **kwargs):
         """Plot the loss distributions; see :class:`LossDistributionDisplay`.
 
+        Parameters
+        ----------
+        ax : array-like of matplotlib Axes, default=None
+            One axes per model (three); None creates a figure.
+
+        **kwargs : dict
+            Passed to :meth:`LossDistributionDisplay.from_report` (``title``)
+            and :meth:`LossDistributionDisplay.plot` (``bins``, ``legend``).
+
         Returns
         -------
         display : LossDistributionDisplay
+            The display, with ``figure_`` and ``ax_`` set.
         """
         return LossDistributionDisplay.from_report(self, ax=ax, **kwargs)
 
@@ -829,6 +879,11 @@ class LossDistributionDisplay:
     figure_ : matplotlib Figure
         The figure holding the axes.
 
+    See Also
+    --------
+    UnlearningReport.plot : Draws the display of a report.
+    skunlearn.metrics.per_sample_loss : The per-row losses drawn.
+
     Examples
     --------
     >>> import matplotlib
@@ -880,6 +935,7 @@ class LossDistributionDisplay:
         Returns
         -------
         display : LossDistributionDisplay
+            The display, with ``figure_`` and ``ax_`` set.
         """
         display = cls(
             report.losses,
@@ -950,6 +1006,7 @@ class LossDistributionDisplay:
         Returns
         -------
         display : LossDistributionDisplay
+            The display, with ``figure_`` and ``ax_`` set.
         """
         models = {
             "original": original,

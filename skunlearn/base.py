@@ -45,6 +45,19 @@ class Guarantee(str, Enum):
     APPROXIMATE : str
         The model approaches the gold standard; how closely is measured
         (``skunlearn.metrics``, ``skunlearn.audit``), not promised.
+
+    See Also
+    --------
+    UnlearningMixin.unlearning_guarantee : The guarantee of an estimator.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Guarantee, Unlearnable
+    >>> Unlearnable(Ridge()).unlearning_guarantee
+    <Guarantee.EXACT: 'exact'>
+    >>> Guarantee.EXACT == "exact", str(Guarantee.APPROXIMATE)
+    (True, 'approximate')
     """
 
     EXACT = "exact"
@@ -219,6 +232,26 @@ class UnlearnUpdate:
         Set at publication: whether a KeyboardInterrupt arrived after the
         record (the request stands; ``unlearn`` re-raises it), and whether
         the record was appended.
+
+    See Also
+    --------
+    skunlearn.strategies.UnlearningStrategy.plan : Returns a plan for a request.
+    UnlearningMixin.unlearn : Commits the plan of a request.
+
+    Examples
+    --------
+    A strategy's plan holds the new estimator and the new strategy state
+    (see :ref:`extending`); the model sets them when it commits the request:
+
+    >>> from sklearn.dummy import DummyRegressor
+    >>> from skunlearn.strategies import ForgetPlan
+    >>> plan = ForgetPlan(
+    ...     attributes={"estimator_": DummyRegressor(), "strategy_": None},
+    ...     strategy="my_strategy",
+    ...     details={"n_sums_updated": 2},
+    ... )
+    >>> plan.estimator, plan.state, plan.exact
+    (DummyRegressor(), None, True)
     """
 
     attributes: dict = field(default_factory=dict)
@@ -285,6 +318,46 @@ class UnlearningMixin:
         Whether :meth:`unlearn` reaches the gold standard (a refit on the
         retained rows) or approximates it. Classes set ``_unlearning_guarantee``;
         meta-estimators derive it from what they wrap.
+
+    See Also
+    --------
+    Unlearnable : Gives any scikit-learn estimator an ``unlearn`` method.
+    is_unlearner : Whether an estimator has the ``unlearn`` contract.
+
+    Examples
+    --------
+    A regressor that predicts the mean target and forgets by subtracting the
+    forgotten targets from its sum:
+
+    >>> import numpy as np
+    >>> from sklearn.base import BaseEstimator, RegressorMixin
+    >>> from sklearn.utils.validation import validate_data
+    >>> from skunlearn import UnlearningMixin
+    >>> from skunlearn.base import UnlearnUpdate
+    >>> class MeanRegressor(UnlearningMixin, RegressorMixin, BaseEstimator):
+    ...     def fit(self, X, y):
+    ...         X, y = validate_data(self, X, y)
+    ...         self.sum_, self.count_ = y.sum(), len(y)
+    ...         self._init_ledger(X, y)
+    ...         return self
+    ...
+    ...     def predict(self, X):
+    ...         X = validate_data(self, X, reset=False)
+    ...         return np.full(X.shape[0], self.sum_ / self.count_)
+    ...
+    ...     def _unlearn(self, match, X, y, **params):
+    ...         _, y_forget, _ = self.ledger_.take(match.rows)
+    ...         new = {
+    ...             "sum_": self.sum_ - y_forget.sum(),
+    ...             "count_": self.count_ - match.n_rows,
+    ...         }
+    ...         return UnlearnUpdate(attributes=new, strategy="running_mean")
+    >>> X, y = np.arange(8.0).reshape(4, 2), np.array([1.0, 2.0, 3.0, 6.0])
+    >>> model = MeanRegressor().fit(X, y).unlearn(X[-1:])
+    >>> model.predict(X[:1]), MeanRegressor().fit(X[:3], y[:3]).predict(X[:1])
+    (array([2.]), array([2.]))
+    >>> model.unlearn_history_[-1]["strategy"], str(model.unlearning_guarantee)
+    ('running_mean', 'exact')
     """
 
     _unlearning_guarantee = "exact"
@@ -645,6 +718,10 @@ class UnlearningMixin:
 def is_unlearner(estimator):
     """Return True if ``estimator`` has skunlearn's ``unlearn`` contract.
 
+    The test is by duck typing: the estimator has a callable ``unlearn`` and an
+    ``unlearning_guarantee``, as every :class:`UnlearningMixin` subclass and
+    :class:`Unlearnable` have.
+
     Parameters
     ----------
     estimator : object
@@ -653,6 +730,12 @@ def is_unlearner(estimator):
     Returns
     -------
     out : bool
+        Whether ``estimator`` can forget rows with ``unlearn``.
+
+    See Also
+    --------
+    Unlearnable : Gives any scikit-learn estimator an ``unlearn`` method.
+    UnlearningMixin : The base class of skunlearn's own estimators.
 
     Examples
     --------

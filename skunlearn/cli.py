@@ -124,6 +124,28 @@ def trusted_types(path):
 
     refused : list of str
         Types this command will not load.
+
+    See Also
+    --------
+    skunlearn.io.trusted_types : The package's audited list of types.
+    load_model : Loads a model with these types.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> from skunlearn.cli import save_model, trusted_types
+    >>> X, y = np.arange(10.0).reshape(5, 2), np.arange(5.0)
+    >>> directory = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(directory.name, "model.skops")
+    >>> save_model(Unlearnable(Ridge()).fit(X, y), path)
+    >>> trusted, refused = trusted_types(path)
+    >>> "skunlearn.wrapper.Unlearnable" in trusted, refused
+    (True, [])
+    >>> directory.cleanup()
     """
     import skops.io as sio
 
@@ -180,6 +202,10 @@ def _load_bytes(data, path, *, allow_pickle):
 def load_model(path, *, allow_pickle=False):
     """Load a model saved with skops (or pickle/joblib when allowed).
 
+    A skops file is loaded only when every type it needs is trusted (see
+    :func:`trusted_types`); nothing in it is unpickled. Other files are
+    refused unless ``allow_pickle`` is set.
+
     Parameters
     ----------
     path : str or path-like
@@ -192,6 +218,44 @@ def load_model(path, *, allow_pickle=False):
     Returns
     -------
     model : object
+        The loaded model.
+
+    Raises
+    ------
+    CommandError
+        If the file is missing or unreadable, needs types that are not
+        trusted, or is not a skops file and ``allow_pickle`` is False.
+
+    See Also
+    --------
+    save_model : Save a model atomically.
+    skunlearn.io.load : Load a skops file from Python.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> from skunlearn.cli import load_model, save_model
+    >>> X, y = np.arange(10.0).reshape(5, 2), np.arange(5.0)
+    >>> model = Unlearnable(Ridge()).fit(X, y)
+    >>> directory = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(directory.name, "model.skops")
+    >>> save_model(model, path)
+    >>> load_model(path).unlearn(X[:1]).unlearn_history_[-1]["n_removed"]
+    1
+    >>> pickled = os.path.join(directory.name, "model.joblib")
+    >>> save_model(model, pickled)
+    >>> try:
+    ...     load_model(pickled)
+    ... except Exception:
+    ...     print("refused: not a skops file")
+    refused: not a skops file
+    >>> load_model(pickled, allow_pickle=True)
+    Unlearnable(estimator=Ridge())
+    >>> directory.cleanup()
     """
     return _load_bytes(_read_input(path, ""), path, allow_pickle=allow_pickle)
 
@@ -222,6 +286,27 @@ def save_model(model, path):
 
     path : str or path-like
         Where to save it.
+
+    See Also
+    --------
+    load_model : Load it back.
+    skunlearn.io.dump : Save a model in the skops format from Python.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> from skunlearn.cli import save_model
+    >>> X, y = np.arange(10.0).reshape(5, 2), np.arange(5.0)
+    >>> directory = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(directory.name, "model.skops")
+    >>> save_model(Unlearnable(Ridge()).fit(X, y), path)
+    >>> os.listdir(directory.name), oct(os.stat(path).st_mode & 0o777)
+    (['model.skops'], '0o600')
+    >>> directory.cleanup()
     """
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".skunlearn-", suffix=".tmp")
@@ -713,6 +798,46 @@ def _first_line_is_header(first, rest, specs, options):
 class RequestRows:
     """A deletion request read from a CSV file by :func:`read_request`.
 
+    It holds the rows as the model reads them (:attr:`X`, :attr:`y`), where
+    each came from in the file (:attr:`lines`), and the cells as read, from
+    which :func:`request_digest` computes the receipt's digest. Build it with
+    :func:`read_request`.
+
+    Parameters
+    ----------
+    X : DataFrame or ndarray of shape (n_rows, n_features)
+        The rows (see Attributes).
+
+    y : ndarray of shape (n_rows,) or None
+        Their targets, or None.
+
+    lines : array-like of int of shape (n_rows,)
+        The CSV line on which each row starts.
+
+    columns : list of str
+        The model's feature names, or column positions as strings.
+
+    target : str or None
+        The target column's name.
+
+    ignored_columns : list of str
+        Header columns left out.
+
+    blank_lines : list of int
+        Lines skipped because every cell was empty.
+
+    delimiter : str
+        The field delimiter read.
+
+    has_header : bool
+        Whether the first line was a header.
+
+    cells : list of list
+        The feature cells as read, one list per column in the model's order.
+
+    target_cells : list or None
+        The target cells as read, or None.
+
     Attributes
     ----------
     X : DataFrame or ndarray of shape (n_rows, n_features)
@@ -741,6 +866,39 @@ class RequestRows:
 
     has_header : bool
         Whether the first line was a header.
+
+    See Also
+    --------
+    read_request : Reads a request from a CSV file.
+    request_digest : The keyed digest of a request's rows.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> X = pd.DataFrame({"age": [25.0, 32.0, 47.0, 51.0, 62.0],
+    ...                   "income": [30.0, 42.0, 58.0, 61.0, 70.0]})
+    >>> y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    >>> model = Unlearnable(Ridge()).fit(X, y)
+    >>> directory = tempfile.TemporaryDirectory()
+    >>> from skunlearn.cli import read_request
+    >>> path = os.path.join(directory.name, "request.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("income,age\\n42,32\\n70,62\\n")
+    >>> request = read_request(path, model)
+    >>> request.n_rows, request.columns, request.lines
+    (2, ['age', 'income'], array([2, 3]))
+    >>> request.values(1)
+    [62.0, 70.0]
+    >>> X_forget, y_forget = request.take([0])
+    >>> X_forget
+        age  income
+    0  32.0    42.0
+    >>> directory.cleanup()
     """
 
     def __init__(
@@ -775,14 +933,40 @@ class RequestRows:
         return int(self.lines.size)
 
     def values(self, i):
-        """The values of row ``i`` (features in the model's order, then target)."""
+        """The values of row ``i`` (features in the model's order, then target).
+
+        Parameters
+        ----------
+        i : int
+            Position of the row in the request.
+
+        Returns
+        -------
+        values : list
+            The row's cells as read: its features in the model's order, then
+            its target when the request has one.
+        """
         row = [column[i] for column in self._cells]
         if self._target_cells is not None:
             row.append(self._target_cells[i])
         return row
 
     def take(self, positions):
-        """``(X, y)`` of the rows at ``positions``."""
+        """``(X, y)`` of the rows at ``positions``.
+
+        Parameters
+        ----------
+        positions : array-like of int
+            Positions of rows in the request.
+
+        Returns
+        -------
+        X : DataFrame or ndarray of shape (n_positions, n_features)
+            Those rows.
+
+        y : ndarray of shape (n_positions,) or None
+            Their targets, or None.
+        """
         X = self.X.iloc[positions] if hasattr(self.X, "iloc") else self.X[positions]
         return X, None if self.y is None else self.y[positions]
 
@@ -854,6 +1038,47 @@ def read_request(
     Returns
     -------
     request : RequestRows
+        The rows, their targets and where they came from in the file.
+
+    Raises
+    ------
+    CommandError
+        If the file cannot be read, its header does not match the model, or
+        some cells cannot be read as the model's training data.
+
+    See Also
+    --------
+    RequestRows : What it returns.
+    main : ``skunlearn forget`` reads its ``--rows`` file with it.
+
+    Examples
+    --------
+    The columns may come in any order, and other columns may be ignored:
+
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> X = pd.DataFrame({"age": [25.0, 32.0, 47.0, 51.0, 62.0],
+    ...                   "income": [30.0, 42.0, 58.0, 61.0, 70.0]})
+    >>> y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    >>> model = Unlearnable(Ridge()).fit(X, y)
+    >>> directory = tempfile.TemporaryDirectory()
+    >>> from skunlearn.cli import read_request
+    >>> path = os.path.join(directory.name, "request.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("email,income,age\\nann@example.org,42,32\\n")
+    >>> request = read_request(path, model, extra_columns="ignore")
+    >>> request.X
+        age  income
+    0  32.0    42.0
+    >>> request.ignored_columns
+    ['email']
+    >>> model.unlearn(request.X).unlearn_history_[-1]["n_removed"]
+    1
+    >>> directory.cleanup()
     """
     if header not in ("auto", "yes", "no"):
         raise CommandError(f"header must be 'auto', 'yes' or 'no', got {header!r}.", 2)
@@ -1060,6 +1285,39 @@ def request_digest(request, key, positions=None):
     -------
     digest : str
         Hexadecimal HMAC-SHA256.
+
+    See Also
+    --------
+    read_request : Reads a request from a CSV file.
+
+    Examples
+    --------
+    The same rows, in another column order and another row order, give the
+    same digest:
+
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> X = pd.DataFrame({"age": [25.0, 32.0, 47.0, 51.0, 62.0],
+    ...                   "income": [30.0, 42.0, 58.0, 61.0, 70.0]})
+    >>> y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    >>> model = Unlearnable(Ridge()).fit(X, y)
+    >>> directory = tempfile.TemporaryDirectory()
+    >>> from skunlearn.cli import read_request, request_digest
+    >>> first = os.path.join(directory.name, "first.csv")
+    >>> second = os.path.join(directory.name, "second.csv")
+    >>> with open(first, "w") as f:
+    ...     _ = f.write("age,income\\n32,42\\n62,70\\n")
+    >>> with open(second, "w") as f:
+    ...     _ = f.write("income;age\\n70;62\\n42;32\\n")
+    >>> key = b"a secret key of 32 bytes........"
+    >>> digest = request_digest(read_request(first, model), key)
+    >>> digest == request_digest(read_request(second, model), key), len(digest)
+    (True, 64)
+    >>> directory.cleanup()
     """
     if positions is None:
         positions = range(request.n_rows)
@@ -2025,6 +2283,11 @@ def _parser():
 def main(argv=None):
     """Run the ``skunlearn`` command; returns the exit status.
 
+    ``skunlearn demo`` runs the five-step audit on bundled data sets;
+    ``skunlearn forget`` applies a deletion request (a CSV of rows) to a saved
+    model (see the module docstring and ``skunlearn forget --help``). Errors
+    are written to standard error, never raised.
+
     Parameters
     ----------
     argv : list of str, default=None
@@ -2035,6 +2298,40 @@ def main(argv=None):
     status : int
         0 on success, 1 when a request could not be applied, 2 for usage errors
         and refused files.
+
+    See Also
+    --------
+    read_request : How ``skunlearn forget`` reads the request.
+    save_model : How it writes the new model.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> X = pd.DataFrame({"age": [25.0, 32.0, 47.0, 51.0, 62.0],
+    ...                   "income": [30.0, 42.0, 58.0, 61.0, 70.0]})
+    >>> y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    >>> model = Unlearnable(Ridge()).fit(X, y)
+    >>> directory = tempfile.TemporaryDirectory()
+    >>> from skunlearn.cli import load_model, main, save_model
+    >>> path = os.path.join(directory.name, "model.skops")
+    >>> rows = os.path.join(directory.name, "request.csv")
+    >>> save_model(model, path)
+    >>> with open(rows, "w") as f:
+    ...     _ = f.write("age,income\\n32,42\\n")
+    >>> args = ["forget", path, "--rows", rows, "--output", path]
+    >>> main(args + ["--request-id", "ticket-7"])  # doctest: +ELLIPSIS
+    Forgot 1 row (closed_form, exact); 4 training rows remain. Saved .../model.skops.
+    0
+    >>> load_model(path).unlearn_history_[-1]["request_id"]
+    'ticket-7'
+    >>> main(args)  # the row is not in the model any more
+    1
+    >>> directory.cleanup()
     """
     args = _parser().parse_args(argv)
     try:

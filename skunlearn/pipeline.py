@@ -229,6 +229,9 @@ class Pipeline(UnlearningMixin, _Pipeline):
 def make_pipeline(*steps, memory=None, transform_input=None, verbose=False):
     """Build a skunlearn :class:`Pipeline` from estimators, naming them automatically.
 
+    As :func:`sklearn.pipeline.make_pipeline`: each step is named after its
+    class in lower case (with a number when two steps share a class).
+
     Parameters
     ----------
     *steps : list of estimators

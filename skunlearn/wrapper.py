@@ -317,6 +317,8 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         self : object
+            The wrapper, with the output container set on the wrapped
+            estimator (and its fitted copy).
         """
         _safe_set_output(self.estimator, transform=transform)
         if hasattr(self, "estimator_"):

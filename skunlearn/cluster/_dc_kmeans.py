@@ -625,6 +625,7 @@ class DCKMeans(
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            Index, in ``cluster_centers_``, of the closest centre.
         """
         check_is_fitted(self, "cluster_centers_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
@@ -647,11 +648,12 @@ class DCKMeans(
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            Index, in ``cluster_centers_``, of the closest centre.
         """
         return self.fit(X, sample_weight=sample_weight).labels_
 
     def transform(self, X):
-        """Distances of each row to each centre.
+        """Transform ``X`` to its distances to each centre.
 
         Parameters
         ----------
@@ -661,6 +663,7 @@ class DCKMeans(
         Returns
         -------
         distances : ndarray of shape (n_samples, n_clusters)
+            Euclidean distance of each row to each centre.
         """
         check_is_fitted(self, "cluster_centers_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
@@ -683,6 +686,7 @@ class DCKMeans(
         Returns
         -------
         score : float
+            Minus the (weighted) sum of squared distances to the closest centre.
         """
         check_is_fitted(self, "cluster_centers_")
         X = validate_data(self, X, dtype=np.float64, reset=False)

@@ -191,6 +191,7 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
         """
         return self._mean_values(X)
 
@@ -205,6 +206,7 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
         Returns
         -------
         y : ndarray of shape (n_samples,)
+            The class of highest probability (ties: the first in ``classes_``).
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -341,6 +343,7 @@ class UnlearningForestRegressor(RegressorMixin, _BaseUnlearningForest):
         Returns
         -------
         y : ndarray of shape (n_samples,)
+            The predicted targets.
         """
         return self._mean_values(X)[:, 0]
 

@@ -234,6 +234,11 @@ def unlearning_challenge_score(
     epsilons : ndarray of shape (n_forget,)
         Per-example epsilons, when ``return_epsilons=True``.
 
+    See Also
+    --------
+    forget_score : A single-model measure of forgetting.
+    simple_mia_score : The challenge starting kit's membership attack.
+
     References
     ----------
     Triantafillou et al., "Are we making progress in unlearning? Findings from

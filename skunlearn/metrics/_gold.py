@@ -60,6 +60,11 @@ def prediction_agreement(y_pred, y_pred_reference, *, rtol=1e-7, atol=0.0):
     agreement : float
         In [0, 1], higher is better, optimum 1 (an exact unlearner).
 
+    See Also
+    --------
+    compare_to_gold_standard : All the measures against a gold standard.
+    jensen_shannon_divergence : Divergence of predicted probabilities.
+
     Examples
     --------
     >>> from skunlearn.metrics import prediction_agreement
@@ -113,6 +118,11 @@ def jensen_shannon_divergence(proba, proba_reference, *, base=2.0):
     divergence : float
         In [0, log_base(2)] (in [0, 1] for base 2), lower is better, optimum 0
         (identical predicted distributions).
+
+    See Also
+    --------
+    compare_to_gold_standard : All the measures against a gold standard.
+    prediction_agreement : Fraction of rows with the same prediction.
 
     Examples
     --------
@@ -169,6 +179,11 @@ def relative_prediction_error(y_pred, y_pred_reference):
         In [0, inf), lower is better, optimum 0. ``inf`` when the reference is
         constant and the predictions differ from it.
 
+    See Also
+    --------
+    compare_to_gold_standard : All the measures against a gold standard.
+    prediction_agreement : Fraction of rows with the same prediction.
+
     Examples
     --------
     >>> from skunlearn.metrics import relative_prediction_error
@@ -203,6 +218,10 @@ def relative_prediction_error(y_pred, y_pred_reference):
 def compare_to_gold_standard(estimator, gold_standard, X):
     """Agreement and divergence between an unlearned model and its gold standard.
 
+    The gold standard is the model retrained without the forgotten rows: an
+    exact unlearner agrees with it everywhere, an approximate one as closely
+    as these measures show.
+
     Parameters
     ----------
     estimator : estimator object
@@ -221,6 +240,12 @@ def compare_to_gold_standard(estimator, gold_standard, X):
         1); for classifiers with ``predict_proba``, ``"js_divergence"``
         (:func:`jensen_shannon_divergence`, optimum 0); for regressors,
         ``"relative_error"`` (:func:`relative_prediction_error`, optimum 0).
+
+    See Also
+    --------
+    prediction_agreement : Fraction of rows with the same prediction.
+    jensen_shannon_divergence : Divergence of predicted probabilities.
+    relative_prediction_error : Relative distance of regression predictions.
 
     Examples
     --------

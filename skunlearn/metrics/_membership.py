@@ -169,6 +169,11 @@ def per_sample_loss(estimator, X, y):
         Non-negative for probabilities and squared errors; lower means the
         model fits the row better.
 
+    See Also
+    --------
+    membership_inference_auc : Tells members from non-members by this loss.
+    forget_score : Membership inference on the forgotten rows.
+
     Examples
     --------
     >>> import numpy as np

@@ -55,6 +55,35 @@ class UncalibratedUnlearningWarning(UserWarning):
     budget and stops, and the other methods stop when the retained rows'
     accuracy falls. Pass ``X_calib`` and ``y_calib`` to ``unlearn``, or fit
     with a validation split (skorch's ``train_split``).
+
+    See Also
+    --------
+    UnlearningNeuralNetClassifier.unlearn : Takes ``X_calib`` and ``y_calib``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import (
+    ...     UncalibratedUnlearningWarning,
+    ...     UnlearningNeuralNetClassifier,
+    ... )
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     torch.nn.Linear(5, 2), criterion=torch.nn.CrossEntropyLoss,
+    ...     max_epochs=5, lr=0.1, verbose=0, train_split=None,
+    ... ).fit(X, y)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     net = net.unlearn(X[:10])
+    >>> [w.category.__name__ for w in caught]
+    ['UncalibratedUnlearningWarning']
+    >>> net.unlearn_history_[-1]["details"]["calibrated"]
+    False
     """
 
 
@@ -77,6 +106,11 @@ def membership_auc(loss_member, loss_other):
     -------
     auc : float
         NaN when either set is empty.
+
+    See Also
+    --------
+    skunlearn.metrics.membership_inference_auc : The same attack on a fitted
+        scikit-learn model.
 
     Examples
     --------
@@ -369,6 +403,59 @@ class NetUnlearningMethod(BaseEstimator):
 
     Subclasses implement :meth:`_step` (one optimisation step) and may
     implement :meth:`_setup` (state built once per call).
+
+    See Also
+    --------
+    ResetRepair : The default method.
+    UnlearningNeuralNetClassifier : The net whose ``unlearn`` runs a method.
+
+    Examples
+    --------
+    A method of one's own: each step ascends the forget rows' loss at half
+    the weight of the retain rows' loss.
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import (
+    ...     NetUnlearningMethod,
+    ...     UnlearningNeuralNetClassifier,
+    ... )
+    >>> class HalfAscent(NetUnlearningMethod):
+    ...     name = "half_ascent"
+    ...
+    ...     def __init__(self, *, max_epochs=2, lr=1e-3, batch_size=None,
+    ...                  repair_epochs=0, tol=0.02, class_tol=0.02,
+    ...                  calibrate=False, max_seconds=60, random_state=0):
+    ...         self.max_epochs = max_epochs
+    ...         self.lr = lr
+    ...         self.batch_size = batch_size
+    ...         self.repair_epochs = repair_epochs
+    ...         self.tol = tol
+    ...         self.class_tol = class_tol
+    ...         self.calibrate = calibrate
+    ...         self.max_seconds = max_seconds
+    ...         self.random_state = random_state
+    ...
+    ...     def _step(self, ctx, optimizer, idx_f, epoch, state):
+    ...         idx_r = ctx.retain_batch()
+    ...         l_r = ctx.task_loss(ctx.module, ctx.X_retain[idx_r],
+    ...                             ctx.y_retain[idx_r])
+    ...         l_f = ctx.task_loss(ctx.module, ctx.X_forget[idx_f],
+    ...                             ctx.y_forget[idx_f])
+    ...         return l_r - 0.5 * l_f
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     torch.nn.Linear(5, 2), criterion=torch.nn.CrossEntropyLoss,
+    ...     max_epochs=5, lr=0.1, verbose=0, unlearn_method=HalfAscent(),
+    ... ).fit(X, y)
+    >>> details = net.unlearn(X[net.retain_rows_[:10]]).unlearn_history_[-1][
+    ...     "details"
+    ... ]
+    >>> details["method"], details["epochs"]
+    ('half_ascent', 2)
     """
 
     #: tasks the method supports
@@ -421,7 +508,19 @@ class NetUnlearningMethod(BaseEstimator):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}.")
 
     def check_task(self, task):
-        """Raise ValueError if the method does not apply to ``task``."""
+        """Raise ValueError if the method does not apply to ``task``.
+
+        Parameters
+        ----------
+        task : {"classification", "regression"}
+            The net's task.
+
+        Raises
+        ------
+        ValueError
+            If ``task`` is not in the method's ``tasks``; the message names
+            the methods that apply.
+        """
         if task not in self.tasks:
             raise ValueError(
                 f"unlearn_method={self.name!r} does not apply to {task}; "
@@ -440,6 +539,8 @@ class NetUnlearningMethod(BaseEstimator):
         Parameters
         ----------
         ctx : UnlearningContext
+            The copies of the module and of the rows the net built for this
+            call; ``ctx.module`` is edited in place.
 
         Returns
         -------
@@ -455,6 +556,11 @@ class NetUnlearningMethod(BaseEstimator):
 # --------------------------------------------------------------------- methods
 class Finetune(NetUnlearningMethod):
     """Fine-tune on the retain rows only (catastrophic forgetting).
+
+    Each step descends the task loss on a batch of retain rows (one step per
+    batch of forget rows); the forget rows are never trained on, and the net
+    drifts away from what it memorised of them. For classifiers and
+    regressors.
 
     Parameters
     ----------
@@ -482,6 +588,33 @@ class Finetune(NetUnlearningMethod):
         results that depend only on ``random_state``, set a large value.
     random_state : int, default=0
         Seed of the batches and random draws (deterministic on CPU).
+
+    See Also
+    --------
+    GradientAscent : Ascends the forget rows' loss instead.
+    UnlearningNeuralNetClassifier : The net whose ``unlearn`` runs the method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import Finetune, UnlearningNeuralNetClassifier
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    ... )
+    >>> method = Finetune(max_epochs=2, calibrate=False, max_seconds=60)
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=5, lr=0.1,
+    ...     verbose=0, unlearn_method=method,
+    ... ).fit(X, y)
+    >>> X_forget = X[net.retain_rows_[:10]]  # rows the net trained on
+    >>> details = net.unlearn(X_forget).unlearn_history_[-1]["details"]
+    >>> details["method"], details["epochs"]
+    ('finetune', 2)
     """
 
     name = "finetune"
@@ -518,14 +651,62 @@ class Finetune(NetUnlearningMethod):
 class GradientAscent(NetUnlearningMethod):
     """NegGrad: ascend the loss of the forget rows.
 
+    Each step ascends the task loss on a batch of forget rows; the repair
+    epochs then fine-tune on retain rows. For classifiers and regressors.
+
     Parameters
     ----------
     max_epochs : int, default=10
+        Most unlearning epochs (one step per batch of forget rows each).
     lr : float, default=1e-4
+        Adam learning rate.
     batch_size : int or None, default=None
+        Rows per batch; None uses the net's ``batch_size``.
     repair_epochs : int, default=1
-    tol, class_tol, calibrate, max_seconds, random_state
-        See :class:`Finetune`.
+        Epochs of fine-tuning on retain rows after the forgetting phase.
+    tol : float, default=0.02
+        Stop once the membership AUC of the forget rows against the
+        calibration rows is at most ``0.5 + tol`` and their accuracy at most
+        the calibration rows' plus ``tol``, each plus one standard error.
+    class_tol : float, default=0.02
+        Stop once the accuracy on forget rows of fully removed classes is at
+        most this.
+    calibrate : bool, default=True
+        Use the stopping rule; False runs ``max_epochs`` epochs.
+    max_seconds : float or None, default=None
+        Time budget of the forgetting phase (checked after each epoch).
+        None: 8% of the net's training time, as its skorch history records.
+        A wall-clock budget can stop two runs after different epochs; for
+        results that depend only on ``random_state``, set a large value.
+    random_state : int, default=0
+        Seed of the batches and random draws (deterministic on CPU).
+
+    See Also
+    --------
+    NegGradPlus : Ascends the forget loss and descends the retain loss.
+    UnlearningNeuralNetClassifier : The net whose ``unlearn`` runs the method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import GradientAscent, UnlearningNeuralNetClassifier
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    ... )
+    >>> method = GradientAscent(max_epochs=2, calibrate=False, max_seconds=60)
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=5, lr=0.1,
+    ...     verbose=0, unlearn_method=method,
+    ... ).fit(X, y)
+    >>> X_forget = X[net.retain_rows_[:10]]  # rows the net trained on
+    >>> details = net.unlearn(X_forget).unlearn_history_[-1]["details"]
+    >>> details["method"], details["epochs"]
+    ('gradient_ascent', 2)
     """
 
     name = "gradient_ascent"
@@ -561,16 +742,66 @@ class GradientAscent(NetUnlearningMethod):
 class NegGradPlus(NetUnlearningMethod):
     """NegGrad+: minimise ``beta L_retain - (1 - beta) L_forget``.
 
+    Each step pairs a batch of forget rows with a batch of retain rows: the
+    forget loss goes up while the retain loss holds utility. For classifiers
+    and regressors.
+
     Parameters
     ----------
     beta : float, default=0.9
         Weight of the retain loss.
     max_epochs : int, default=10
+        Most unlearning epochs (one step per batch of forget rows each).
     lr : float, default=1e-3
+        Adam learning rate.
     batch_size : int or None, default=None
+        Rows per batch; None uses the net's ``batch_size``.
     repair_epochs : int, default=1
-    tol, class_tol, calibrate, max_seconds, random_state
-        See :class:`Finetune`.
+        Epochs of fine-tuning on retain rows after the forgetting phase.
+    tol : float, default=0.02
+        Stop once the membership AUC of the forget rows against the
+        calibration rows is at most ``0.5 + tol`` and their accuracy at most
+        the calibration rows' plus ``tol``, each plus one standard error.
+    class_tol : float, default=0.02
+        Stop once the accuracy on forget rows of fully removed classes is at
+        most this.
+    calibrate : bool, default=True
+        Use the stopping rule; False runs ``max_epochs`` epochs.
+    max_seconds : float or None, default=None
+        Time budget of the forgetting phase (checked after each epoch).
+        None: 8% of the net's training time, as its skorch history records.
+        A wall-clock budget can stop two runs after different epochs; for
+        results that depend only on ``random_state``, set a large value.
+    random_state : int, default=0
+        Seed of the batches and random draws (deterministic on CPU).
+
+    See Also
+    --------
+    GradientAscent : The forget term alone.
+    LossMatching : A calibrated NegGrad+.
+    UnlearningNeuralNetClassifier : The net whose ``unlearn`` runs the method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import NegGradPlus, UnlearningNeuralNetClassifier
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    ... )
+    >>> method = NegGradPlus(max_epochs=2, calibrate=False, max_seconds=60, beta=0.9)
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=5, lr=0.1,
+    ...     verbose=0, unlearn_method=method,
+    ... ).fit(X, y)
+    >>> X_forget = X[net.retain_rows_[:10]]  # rows the net trained on
+    >>> details = net.unlearn(X_forget).unlearn_history_[-1]["details"]
+    >>> details["method"], details["epochs"]
+    ('neggrad_plus', 2)
     """
 
     name = "neggrad_plus"
@@ -634,11 +865,56 @@ class SCRUB(NetUnlearningMethod):
     msteps : int, default=10
         Epochs that include max-steps.
     max_epochs : int, default=10
+        Most unlearning epochs (one step per batch of forget rows each).
     lr : float, default=1e-3
+        Adam learning rate.
     batch_size : int or None, default=None
+        Rows per batch; None uses the net's ``batch_size``.
     repair_epochs : int, default=1
-    tol, class_tol, calibrate, max_seconds, random_state
-        See :class:`Finetune`.
+        Epochs of fine-tuning on retain rows after the forgetting phase.
+    tol : float, default=0.02
+        Stop once the membership AUC of the forget rows against the
+        calibration rows is at most ``0.5 + tol`` and their accuracy at most
+        the calibration rows' plus ``tol``, each plus one standard error.
+    class_tol : float, default=0.02
+        Stop once the accuracy on forget rows of fully removed classes is at
+        most this.
+    calibrate : bool, default=True
+        Use the stopping rule; False runs ``max_epochs`` epochs.
+    max_seconds : float or None, default=None
+        Time budget of the forgetting phase (checked after each epoch).
+        None: 8% of the net's training time, as its skorch history records.
+        A wall-clock budget can stop two runs after different epochs; for
+        results that depend only on ``random_state``, set a large value.
+    random_state : int, default=0
+        Seed of the batches and random draws (deterministic on CPU).
+
+    See Also
+    --------
+    BadTeacher : Distils from the original net and a random one.
+    UnlearningNeuralNetClassifier : The net whose ``unlearn`` runs the method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import SCRUB, UnlearningNeuralNetClassifier
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    ... )
+    >>> method = SCRUB(max_epochs=2, calibrate=False, max_seconds=60, msteps=1)
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=5, lr=0.1,
+    ...     verbose=0, unlearn_method=method,
+    ... ).fit(X, y)
+    >>> X_forget = X[net.retain_rows_[:10]]  # rows the net trained on
+    >>> details = net.unlearn(X_forget).unlearn_history_[-1]["details"]
+    >>> details["method"], details["epochs"]
+    ('scrub', 2)
     """
 
     name = "scrub"
@@ -714,11 +990,56 @@ class BadTeacher(NetUnlearningMethod):
     tau : float, default=1.0
         Temperature of the targets and the student.
     max_epochs : int, default=10
+        Most unlearning epochs (one step per batch of forget rows each).
     lr : float, default=1e-3
+        Adam learning rate.
     batch_size : int or None, default=None
+        Rows per batch; None uses the net's ``batch_size``.
     repair_epochs : int, default=1
-    tol, class_tol, calibrate, max_seconds, random_state
-        See :class:`Finetune`.
+        Epochs of fine-tuning on retain rows after the forgetting phase.
+    tol : float, default=0.02
+        Stop once the membership AUC of the forget rows against the
+        calibration rows is at most ``0.5 + tol`` and their accuracy at most
+        the calibration rows' plus ``tol``, each plus one standard error.
+    class_tol : float, default=0.02
+        Stop once the accuracy on forget rows of fully removed classes is at
+        most this.
+    calibrate : bool, default=True
+        Use the stopping rule; False runs ``max_epochs`` epochs.
+    max_seconds : float or None, default=None
+        Time budget of the forgetting phase (checked after each epoch).
+        None: 8% of the net's training time, as its skorch history records.
+        A wall-clock budget can stop two runs after different epochs; for
+        results that depend only on ``random_state``, set a large value.
+    random_state : int, default=0
+        Seed of the batches and random draws (deterministic on CPU).
+
+    See Also
+    --------
+    SCRUB : A student that disobeys its teacher on forget rows.
+    UnlearningNeuralNetClassifier : The net whose ``unlearn`` runs the method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import BadTeacher, UnlearningNeuralNetClassifier
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    ... )
+    >>> method = BadTeacher(max_epochs=2, calibrate=False, max_seconds=60, tau=1.0)
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=5, lr=0.1,
+    ...     verbose=0, unlearn_method=method,
+    ... ).fit(X, y)
+    >>> X_forget = X[net.retain_rows_[:10]]  # rows the net trained on
+    >>> details = net.unlearn(X_forget).unlearn_history_[-1]["details"]
+    >>> details["method"], details["epochs"]
+    ('bad_teacher', 2)
     """
 
     name = "bad_teacher"
@@ -783,11 +1104,56 @@ class SalUn(NetUnlearningMethod):
     alpha : float, default=1.0
         Weight of the retain loss.
     max_epochs : int, default=10
+        Most unlearning epochs (one step per batch of forget rows each).
     lr : float, default=1e-3
+        Adam learning rate.
     batch_size : int or None, default=None
+        Rows per batch; None uses the net's ``batch_size``.
     repair_epochs : int, default=1
-    tol, class_tol, calibrate, max_seconds, random_state
-        See :class:`Finetune`.
+        Epochs of fine-tuning on retain rows after the forgetting phase.
+    tol : float, default=0.02
+        Stop once the membership AUC of the forget rows against the
+        calibration rows is at most ``0.5 + tol`` and their accuracy at most
+        the calibration rows' plus ``tol``, each plus one standard error.
+    class_tol : float, default=0.02
+        Stop once the accuracy on forget rows of fully removed classes is at
+        most this.
+    calibrate : bool, default=True
+        Use the stopping rule; False runs ``max_epochs`` epochs.
+    max_seconds : float or None, default=None
+        Time budget of the forgetting phase (checked after each epoch).
+        None: 8% of the net's training time, as its skorch history records.
+        A wall-clock budget can stop two runs after different epochs; for
+        results that depend only on ``random_state``, set a large value.
+    random_state : int, default=0
+        Seed of the batches and random draws (deterministic on CPU).
+
+    See Also
+    --------
+    RandomLabels : Random labels on every weight.
+    UnlearningNeuralNetClassifier : The net whose ``unlearn`` runs the method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import SalUn, UnlearningNeuralNetClassifier
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    ... )
+    >>> method = SalUn(max_epochs=2, calibrate=False, max_seconds=60, threshold=0.5)
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=5, lr=0.1,
+    ...     verbose=0, unlearn_method=method,
+    ... ).fit(X, y)
+    >>> X_forget = X[net.retain_rows_[:10]]  # rows the net trained on
+    >>> details = net.unlearn(X_forget).unlearn_history_[-1]["details"]
+    >>> details["method"], details["epochs"]
+    ('salun', 2)
     """
 
     name = "salun"
@@ -860,7 +1226,7 @@ class SalUn(NetUnlearningMethod):
 
 
 class L1Sparse(NetUnlearningMethod):
-    """l1-sparse (Jia et al. 2023): fine-tune on retain rows with a decaying L1 penalty.
+    """L1-sparse (Jia et al. 2023): fine-tune on retain rows with a decaying L1 penalty.
 
     Minimises ``L_retain + gamma_t |theta|_1`` with ``gamma_t`` decaying
     linearly from ``gamma`` to 0 over ``max_epochs``.
@@ -870,11 +1236,56 @@ class L1Sparse(NetUnlearningMethod):
     gamma : float, default=5e-4
         Initial weight of the L1 penalty (summed over all weights).
     max_epochs : int, default=10
+        Most unlearning epochs (one step per batch of forget rows each).
     lr : float, default=1e-3
+        Adam learning rate.
     batch_size : int or None, default=None
+        Rows per batch; None uses the net's ``batch_size``.
     repair_epochs : int, default=0
-    tol, class_tol, calibrate, max_seconds, random_state
-        See :class:`Finetune`.
+        Epochs of fine-tuning on retain rows after the forgetting phase.
+    tol : float, default=0.02
+        Stop once the membership AUC of the forget rows against the
+        calibration rows is at most ``0.5 + tol`` and their accuracy at most
+        the calibration rows' plus ``tol``, each plus one standard error.
+    class_tol : float, default=0.02
+        Stop once the accuracy on forget rows of fully removed classes is at
+        most this.
+    calibrate : bool, default=True
+        Use the stopping rule; False runs ``max_epochs`` epochs.
+    max_seconds : float or None, default=None
+        Time budget of the forgetting phase (checked after each epoch).
+        None: 8% of the net's training time, as its skorch history records.
+        A wall-clock budget can stop two runs after different epochs; for
+        results that depend only on ``random_state``, set a large value.
+    random_state : int, default=0
+        Seed of the batches and random draws (deterministic on CPU).
+
+    See Also
+    --------
+    Finetune : Fine-tuning without the penalty.
+    UnlearningNeuralNetClassifier : The net whose ``unlearn`` runs the method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import L1Sparse, UnlearningNeuralNetClassifier
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    ... )
+    >>> method = L1Sparse(max_epochs=2, calibrate=False, max_seconds=60, gamma=5e-4)
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=5, lr=0.1,
+    ...     verbose=0, unlearn_method=method,
+    ... ).fit(X, y)
+    >>> X_forget = X[net.retain_rows_[:10]]  # rows the net trained on
+    >>> details = net.unlearn(X_forget).unlearn_history_[-1]["details"]
+    >>> details["method"], details["epochs"]
+    ('l1_sparse', 2)
     """
 
     name = "l1_sparse"
@@ -923,11 +1334,56 @@ class RandomLabels(NetUnlearningMethod):
     alpha : float, default=1.0
         Weight of the retain loss.
     max_epochs : int, default=10
+        Most unlearning epochs (one step per batch of forget rows each).
     lr : float, default=1e-3
+        Adam learning rate.
     batch_size : int or None, default=None
+        Rows per batch; None uses the net's ``batch_size``.
     repair_epochs : int, default=1
-    tol, class_tol, calibrate, max_seconds, random_state
-        See :class:`Finetune`.
+        Epochs of fine-tuning on retain rows after the forgetting phase.
+    tol : float, default=0.02
+        Stop once the membership AUC of the forget rows against the
+        calibration rows is at most ``0.5 + tol`` and their accuracy at most
+        the calibration rows' plus ``tol``, each plus one standard error.
+    class_tol : float, default=0.02
+        Stop once the accuracy on forget rows of fully removed classes is at
+        most this.
+    calibrate : bool, default=True
+        Use the stopping rule; False runs ``max_epochs`` epochs.
+    max_seconds : float or None, default=None
+        Time budget of the forgetting phase (checked after each epoch).
+        None: 8% of the net's training time, as its skorch history records.
+        A wall-clock budget can stop two runs after different epochs; for
+        results that depend only on ``random_state``, set a large value.
+    random_state : int, default=0
+        Seed of the batches and random draws (deterministic on CPU).
+
+    See Also
+    --------
+    SalUn : Random labels on the salient weights only.
+    UnlearningNeuralNetClassifier : The net whose ``unlearn`` runs the method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import RandomLabels, UnlearningNeuralNetClassifier
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    ... )
+    >>> method = RandomLabels(max_epochs=2, calibrate=False, max_seconds=60, alpha=1.0)
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=5, lr=0.1,
+    ...     verbose=0, unlearn_method=method,
+    ... ).fit(X, y)
+    >>> X_forget = X[net.retain_rows_[:10]]  # rows the net trained on
+    >>> details = net.unlearn(X_forget).unlearn_history_[-1]["details"]
+    >>> details["method"], details["epochs"]
+    ('random_labels', 2)
     """
 
     name = "random_labels"
@@ -978,11 +1434,52 @@ class GaussianRelabel(NetUnlearningMethod):
     alpha : float, default=1.0
         Weight of the retain loss.
     max_epochs : int, default=10
+        Most unlearning epochs (one step per batch of forget rows each).
     lr : float, default=1e-3
+        Adam learning rate.
     batch_size : int or None, default=None
+        Rows per batch; None uses the net's ``batch_size``.
     repair_epochs : int, default=1
-    tol, class_tol, calibrate, max_seconds, random_state
-        See :class:`Finetune`.
+        Epochs of fine-tuning on retain rows after the forgetting phase.
+    tol : float, default=0.02
+        Stop once the membership AUC of the forget rows against the
+        calibration rows is at most ``0.5 + tol`` and their accuracy at most
+        the calibration rows' plus ``tol``, each plus one standard error.
+    class_tol : float, default=0.02
+        Stop once the accuracy on forget rows of fully removed classes is at
+        most this.
+    calibrate : bool, default=True
+        Use the stopping rule; False runs ``max_epochs`` epochs.
+    max_seconds : float or None, default=None
+        Time budget of the forgetting phase (checked after each epoch).
+        None: 8% of the net's training time, as its skorch history records.
+        A wall-clock budget can stop two runs after different epochs; for
+        results that depend only on ``random_state``, set a large value.
+    random_state : int, default=0
+        Seed of the batches and random draws (deterministic on CPU).
+
+    See Also
+    --------
+    RandomLabels : The classification counterpart.
+    UnlearningNeuralNetRegressor : The net whose ``unlearn`` runs the method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import GaussianRelabel, UnlearningNeuralNetRegressor
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X @ np.ones((5, 1))).astype(np.float32)
+    >>> method = GaussianRelabel(max_epochs=2, calibrate=False, max_seconds=60)
+    >>> net = UnlearningNeuralNetRegressor(
+    ...     torch.nn.Linear(5, 1), max_epochs=5, verbose=0, unlearn_method=method
+    ... ).fit(X, y)
+    >>> X_forget = X[net.retain_rows_[:10]]  # rows the net trained on
+    >>> details = net.unlearn(X_forget).unlearn_history_[-1]["details"]
+    >>> details["method"], details["epochs"]
+    ('gaussian_relabel', 2)
     """
 
     name = "gaussian_relabel"
@@ -1048,11 +1545,57 @@ class LossMatching(NetUnlearningMethod):
         utility while the forget rows move (fine-tuning *after* forgetting
         would let the net re-learn them).
     max_epochs : int, default=20
+        Most unlearning epochs (one step per batch of forget rows each).
     lr : float, default=1e-3
+        Adam learning rate.
     batch_size : int or None, default=None
+        Rows per batch; None uses the net's ``batch_size``.
     repair_epochs : int, default=0
-    tol, class_tol, calibrate, max_seconds, random_state
-        See :class:`Finetune`.
+        Epochs of fine-tuning on retain rows after the forgetting phase.
+    tol : float, default=0.02
+        Stop once the membership AUC of the forget rows against the
+        calibration rows is at most ``0.5 + tol`` and their accuracy at most
+        the calibration rows' plus ``tol``, each plus one standard error.
+    class_tol : float, default=0.02
+        Stop once the accuracy on forget rows of fully removed classes is at
+        most this.
+    calibrate : bool, default=True
+        Use the stopping rule; False runs ``max_epochs`` epochs.
+    max_seconds : float or None, default=None
+        Time budget of the forgetting phase (checked after each epoch).
+        None: 8% of the net's training time, as its skorch history records.
+        A wall-clock budget can stop two runs after different epochs; for
+        results that depend only on ``random_state``, set a large value.
+    random_state : int, default=0
+        Seed of the batches and random draws (deterministic on CPU).
+
+    See Also
+    --------
+    NegGradPlus : Ascends every forget row's loss.
+    ResetRepair : The default method.
+    UnlearningNeuralNetClassifier : The net whose ``unlearn`` runs the method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import LossMatching, UnlearningNeuralNetClassifier
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    ... )
+    >>> method = LossMatching(max_epochs=2, calibrate=False, max_seconds=60, lam=0.5)
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=5, lr=0.1,
+    ...     verbose=0, unlearn_method=method,
+    ... ).fit(X, y)
+    >>> X_forget = X[net.retain_rows_[:10]]  # rows the net trained on
+    >>> details = net.unlearn(X_forget).unlearn_history_[-1]["details"]
+    >>> details["method"], details["epochs"]
+    ('loss_matching', 2)
     """
 
     name = "loss_matching"
@@ -1190,14 +1733,31 @@ class ResetRepair(NetUnlearningMethod):
     patience : int, default=2
         With calibration rows, stop after this many epochs without a better
         state.
-    tol, class_tol, calibrate, random_state
-        See :class:`Finetune`.
+    tol : float, default=0.02
+        The forget rows look unseen when their membership AUC against the
+        calibration rows is at most ``0.5 + tol`` and their accuracy at most
+        the calibration rows' plus ``tol``, each plus one standard error.
+    class_tol : float, default=0.02
+        The forget rows of fully removed classes look unseen when their
+        accuracy is at most this.
+    calibrate : bool, default=True
+        Use the stopping rule; False runs the epoch budget.
     max_seconds : float or None, default=None
         Time budget; None: 12% of the net's training time times the share
         of its training rows retained (about 12% of retraining), evaluation
         included. Checked after each epoch; as ``max_epochs``, passed while
         a removed class is still recognised.
+    random_state : int, default=0
+        Seed of the re-initialisation and the batches (deterministic on
+        CPU).
 
+    See Also
+    --------
+    LossMatching : Edits the net rather than resetting it.
+    UnlearningNeuralNetClassifier : The net whose ``unlearn`` runs the method.
+
+    Notes
+    -----
     A class with no retained row left is learnt away as the retrained net
     never learns it: no retained row has its label. Past the budget,
     training goes on while the net still recognises such a class (see
@@ -1205,11 +1765,31 @@ class ResetRepair(NetUnlearningMethod):
     fit them worse than unseen rows of the class (measured: a membership AUC
     0.06 below the retrained net's).
 
-    Notes
-    -----
     Parameters of modules without a ``reset_parameters`` method (raw
     ``nn.Parameter`` of a custom module) cannot be re-initialised and are
     kept as trained; the history's details list them in ``not_reset``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skunlearn.neural_net import ResetRepair, UnlearningNeuralNetClassifier
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    ... )
+    >>> method = ResetRepair(max_epochs=2, calibrate=False, max_seconds=60, keep=0.0)
+    >>> net = UnlearningNeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=5, lr=0.1,
+    ...     verbose=0, unlearn_method=method,
+    ... ).fit(X, y)
+    >>> X_forget = X[net.retain_rows_[:10]]  # rows the net trained on
+    >>> details = net.unlearn(X_forget).unlearn_history_[-1]["details"]
+    >>> details["method"], details["epochs"]
+    ('reset_repair', 2)
     """
 
     name = "reset_repair"
@@ -1306,10 +1886,16 @@ class ResetRepair(NetUnlearningMethod):
         Parameters
         ----------
         ctx : UnlearningContext
+            The copies of the module and of the rows the net built for this
+            call; ``ctx.module`` is edited in place.
 
         Returns
         -------
         summary : dict
+            Epochs run and kept, whether the stopping rule was calibrated and
+            reached, what stopped the loop, whether it rolled back or hit the
+            time budget, and the weights that could not be reset
+            (``not_reset``).
         """
         self._check(ctx)
         sched = UnlearningSchedule(self, ctx)

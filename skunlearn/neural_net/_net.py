@@ -135,9 +135,19 @@ class _UnlearningNetMixin(UnlearningMixin):
     def set_params(self, **kwargs):
         """Set parameters; ``unlearn_method__*`` ones never re-initialise the net.
 
+        ``retain_budget``, ``unlearn_method`` and ``unlearn_method__<name>``
+        are set directly; the others go to :meth:`skorch.NeuralNet.set_params`
+        (which may re-initialise the module, as in skorch).
+
+        Parameters
+        ----------
+        **kwargs : dict
+            Parameter names and values.
+
         Returns
         -------
         self : object
+            The net.
         """
         ours = {
             k: kwargs.pop(k)
@@ -154,6 +164,16 @@ class _UnlearningNetMixin(UnlearningMixin):
 
     # ------------------------------------------------------------------ fit
     def initialize(self):
+        """Initialise the net as skorch does, forgetting the recorded rows.
+
+        A fresh initialisation starts a new training set: the ledger, the
+        history of requests and the kept rows are dropped.
+
+        Returns
+        -------
+        self : object
+            The initialised net.
+        """
         # A fresh initialisation starts a new training set.
         for name in _STATE:
             if name in self.__dict__:
@@ -161,6 +181,30 @@ class _UnlearningNetMixin(UnlearningMixin):
         return super().initialize()
 
     def get_split_datasets(self, X, y=None, **fit_params):
+        """Split the data as skorch does, and note the validation rows.
+
+        The rows of the validation split are never trained on; :meth:`fit`
+        keeps them as the calibration rows of :meth:`unlearn`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        y : array-like of shape (n_samples,), default=None
+            Targets.
+
+        **fit_params : dict
+            Passed to ``train_split``.
+
+        Returns
+        -------
+        dataset_train : torch Dataset
+            The training rows.
+
+        dataset_valid : torch Dataset or None
+            The validation rows, or None without ``train_split``.
+        """
         train, valid = super().get_split_datasets(X, y, **fit_params)
         # skorch's ValidSplit returns Subsets: their indices tell which rows the
         # net never trains on; those are the calibration rows for unlearning.
@@ -178,9 +222,22 @@ class _UnlearningNetMixin(UnlearningMixin):
         are kept as calibration rows for :meth:`unlearn`; up to
         ``retain_budget`` of the other rows are kept as the retain set.
 
+        Parameters
+        ----------
+        X : {ndarray, torch tensor, dataframe} of shape (n_samples, n_features)
+            Training rows.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Their targets (required: ``unlearn`` matches rows with them).
+
+        **fit_params : dict
+            Passed to the module's ``forward`` and to ``train_split``, as in
+            skorch.
+
         Returns
         -------
         self : object
+            The fitted net.
         """
         X = _to_numpy(X)
         return super().fit(X, y, **fit_params)
@@ -190,9 +247,25 @@ class _UnlearningNetMixin(UnlearningMixin):
 
         See :meth:`skorch.NeuralNet.partial_fit`.
 
+        Parameters
+        ----------
+        X : {ndarray, torch tensor, dataframe} of shape (n_samples, n_features)
+            New training rows.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Their targets (required).
+
+        classes : array-like of shape (n_classes,), default=None
+            As in skorch.
+
+        **fit_params : dict
+            Passed to the module's ``forward`` and to ``train_split``, as in
+            skorch.
+
         Returns
         -------
         self : object
+            The net, further fitted.
         """
         budget = self.retain_budget
         if budget is not None and (
@@ -285,7 +358,21 @@ class _UnlearningNetMixin(UnlearningMixin):
         return a.astype(dtype)
 
     def infer(self, x, **fit_params):
-        """Run the module on a batch; floating input takes the module's dtype."""
+        """Run the module on a batch; floating input takes the module's dtype.
+
+        Parameters
+        ----------
+        x : {ndarray, torch tensor}
+            A batch of input data.
+
+        **fit_params : dict
+            Passed to the module's ``forward``, as in skorch.
+
+        Returns
+        -------
+        y_infer : torch tensor
+            The module's output.
+        """
         dtype = self._module_dtype()
         if (
             dtype is not None
@@ -523,6 +610,8 @@ class _UnlearningNetMixin(UnlearningMixin):
         Returns
         -------
         self : object
+            The net, its module edited to approximate the net retrained
+            without the rows.
         """
         params = {}
         if X_calib is not None or y_calib is not None:
@@ -572,7 +661,7 @@ _PARAMS_DOC = """
 
 class UnlearningNeuralNetClassifier(_UnlearningNetMixin, NeuralNetClassifier):
     __doc__ = (
-        """skorch's NeuralNetClassifier with an approximate ``unlearn`` method.
+        """A skorch NeuralNetClassifier with an approximate ``unlearn`` method.
 
     A drop-in replacement for :class:`skorch.NeuralNetClassifier` (same
     parameters, plus the two below). ``fit`` also records the training rows:
@@ -611,11 +700,21 @@ class UnlearningNeuralNetClassifier(_UnlearningNetMixin, NeuralNetClassifier):
     ----------
     module : torch module (class or instance)
         As in skorch.
-    *args, **kwargs
-        Every parameter of :class:`skorch.NeuralNetClassifier`.
+    *args : list
+        Positional parameters of :class:`skorch.NeuralNetClassifier`.
+    criterion : torch loss class, default=torch.nn.NLLLoss
+        As in skorch.
+    train_split : callable or None, default=ValidSplit(5, stratified=True)
+        As in skorch (its default). The rows of its validation split are
+        never trained on: they are kept as calibration rows. None keeps none.
+    classes : array-like of shape (n_classes,), default=None
+        As in skorch.
 """
         + _PARAMS_DOC
         + """
+    **kwargs : dict
+        Every other parameter of :class:`skorch.NeuralNetClassifier`.
+
     Attributes
     ----------
     module_, optimizer_, criterion_, history_, callbacks_
@@ -686,7 +785,7 @@ class UnlearningNeuralNetClassifier(_UnlearningNetMixin, NeuralNetClassifier):
 
 class UnlearningNeuralNetRegressor(_UnlearningNetMixin, NeuralNetRegressor):
     __doc__ = (
-        """skorch's NeuralNetRegressor with an approximate ``unlearn`` method.
+        """A skorch NeuralNetRegressor with an approximate ``unlearn`` method.
 
     A drop-in replacement for :class:`skorch.NeuralNetRegressor`; see
     :class:`UnlearningNeuralNetClassifier` for what is kept and how
@@ -698,11 +797,18 @@ class UnlearningNeuralNetRegressor(_UnlearningNetMixin, NeuralNetRegressor):
     ----------
     module : torch module (class or instance)
         As in skorch.
-    *args, **kwargs
-        Every parameter of :class:`skorch.NeuralNetRegressor`.
+    *args : list
+        Positional parameters of :class:`skorch.NeuralNetRegressor`.
+    criterion : torch loss class, default=torch.nn.MSELoss
+        As in skorch.
 """
         + _PARAMS_DOC
         + """
+    **kwargs : dict
+        Every other parameter of :class:`skorch.NeuralNetRegressor`
+        (``train_split`` among them: its validation rows are the calibration
+        rows).
+
     Attributes
     ----------
     module_, optimizer_, criterion_, history_, callbacks_

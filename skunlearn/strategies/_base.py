@@ -40,6 +40,33 @@ class StrategyNotApplicable(Exception):
 
     :class:`~skunlearn.Unlearnable` then falls back to the retrain strategy
     (and says so in ``strategy_``). Raised only before anything is fitted.
+
+    See Also
+    --------
+    UnlearningStrategy.supports : Rules a strategy out from the parameters.
+    RetrainStrategy : The strategy used instead.
+
+    Examples
+    --------
+    The closed-form strategy needs dense input; on a sparse matrix the model
+    retrains instead:
+
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> from skunlearn.strategies import (
+    ...     ClosedFormLinearStrategy,
+    ...     StrategyNotApplicable,
+    ... )
+    >>> X, y = sp.csr_matrix(np.eye(4)), np.arange(4.0)
+    >>> try:
+    ...     ClosedFormLinearStrategy().fit(Ridge(), X, y, {})
+    ... except StrategyNotApplicable as exc:
+    ...     print(exc)
+    sparse input
+    >>> type(Unlearnable(Ridge()).fit(X, y).unlearn_strategy_).__name__
+    'RetrainStrategy'
     """
 
 
@@ -89,6 +116,33 @@ class ForgetRequest:
         Whether the caller needs the new component's output on the retained
         rows (``plan.retained_output``) when it changed; a strategy may leave
         it None, and the caller then computes ``transform``.
+
+    See Also
+    --------
+    UnlearningStrategy.plan : The method that reads a request.
+    ForgetPlan : What the strategy returns for it.
+
+    Examples
+    --------
+    A request built by hand, planned by the closed-form strategy of a ridge
+    regression: the plan's estimator is the ridge refit on the retained rows.
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn.strategies import ClosedFormLinearStrategy, ForgetRequest
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.randn(20, 2), rng.randn(20)
+    >>> strategy = ClosedFormLinearStrategy()
+    >>> ridge = strategy.fit(Ridge(), X, y, {})
+    >>> request = ForgetRequest(
+    ...     X=X[:5], y=y[:5], props={}, retained=lambda: (X[5:], y[5:], {})
+    ... )
+    >>> request.n_forget
+    5
+    >>> plan = strategy.plan(ridge, request)
+    >>> refit = Ridge().fit(X[5:], y[5:])
+    >>> bool(np.allclose(plan.estimator.coef_, refit.coef_, rtol=1e-10))
+    True
     """
 
     X: Any
@@ -108,7 +162,28 @@ class ForgetRequest:
 
     @classmethod
     def from_ledger(cls, ledger, match, X, params):
-        """The request of a ledger's owner: forget rows ``match.rows``."""
+        """The request of a ledger's owner: forget rows ``match.rows``.
+
+        Parameters
+        ----------
+        ledger : TrainingLedger
+            The owner's ledger; the targets and per-row fit parameters of the
+            rows are read from it, and the retained rows on demand.
+
+        match : ForgetMatch
+            The ledger rows the forget set matched.
+
+        X : array-like
+            The validated forget rows.
+
+        params : dict
+            Unlearning parameters given by the caller.
+
+        Returns
+        -------
+        request : ForgetRequest
+            The request, with ``rows`` and ``ledger`` set.
+        """
         rows = match.rows
         y = None if ledger.y is None else ledger.y[rows]
         props = {k: v[rows] for k, v in ledger.sample_props.items()}
@@ -123,11 +198,29 @@ class ForgetRequest:
         )
 
     def built_retained(self):
-        """The retained rows if a strategy built them, else None."""
+        """The retained rows if a strategy built them, else None.
+
+        Returns
+        -------
+        retained : tuple or None
+            ``(X, y, props)`` of the retained rows when ``retained()`` was
+            called already, else None (they are not built for this).
+        """
         return getattr(self.retained, "value", None)
 
     def check_no_params(self, name):
-        """Raise ``TypeError`` if the caller passed unlearning parameters."""
+        """Raise ``TypeError`` if the caller passed unlearning parameters.
+
+        Parameters
+        ----------
+        name : str
+            Name of the strategy, for the message.
+
+        Raises
+        ------
+        TypeError
+            If ``params`` is not empty.
+        """
         if self.params:
             raise TypeError(
                 f"The {name} strategy takes no unlearning parameters, got "
@@ -225,6 +318,52 @@ class UnlearningStrategy:
     keeps_rows : bool
         Whether the training rows must be kept (in the ledger), unless ``fit``
         decides otherwise (see :attr:`keeps_rows_`).
+
+    See Also
+    --------
+    register_strategy : Register a strategy for an estimator type.
+    ForgetRequest : What :meth:`plan` is asked to forget.
+    ForgetPlan : What :meth:`plan` returns.
+
+    Examples
+    --------
+    A strategy for ``DummyRegressor(strategy="mean")`` that keeps two sums
+    and no row (see :ref:`extending`), used here without the registry:
+
+    >>> import copy
+    >>> import numpy as np
+    >>> from sklearn.dummy import DummyRegressor
+    >>> from skunlearn.strategies import (
+    ...     ForgetPlan,
+    ...     ForgetRequest,
+    ...     UnlearningStrategy,
+    ... )
+    >>> class MeanStrategy(UnlearningStrategy):
+    ...     name = "running_mean"
+    ...
+    ...     def fit(self, estimator, X, y, fit_params):
+    ...         estimator.fit(X, y)
+    ...         self.sum_, self.count_ = np.sum(y), len(y)
+    ...         return estimator
+    ...
+    ...     def plan(self, estimator, request):
+    ...         state = copy.copy(self)  # never modify self or estimator
+    ...         state.sum_ = self.sum_ - np.sum(request.y)
+    ...         state.count_ = self.count_ - request.n_forget
+    ...         new = copy.copy(estimator)
+    ...         new.constant_ = np.reshape(state.sum_ / state.count_, (1, 1))
+    ...         return ForgetPlan(
+    ...             attributes={"estimator_": new, "strategy_": state},
+    ...             strategy=self.name,
+    ...         )
+    >>> X, y = np.zeros((4, 1)), np.array([1.0, 2.0, 3.0, 6.0])
+    >>> strategy = MeanStrategy()
+    >>> dummy = strategy.fit(DummyRegressor(), X, y, {})
+    >>> request = ForgetRequest(
+    ...     X=X[3:], y=y[3:], props={}, retained=lambda: (X[:3], y[:3], {})
+    ... )
+    >>> strategy.plan(dummy, request).estimator.predict(X[:1])
+    array([2.])
     """
 
     name = "base"
@@ -253,12 +392,42 @@ class UnlearningStrategy:
         Called, for strategies with ``numbers_rows_by_id``, just before the
         ledger drops its erased slots; returns new objects (nothing published
         is changed). The default has nothing numbered by row id.
+
+        Parameters
+        ----------
+        estimator : object
+            The fitted estimator (not to be modified).
+
+        ledger : TrainingLedger
+            The owner's ledger, before it drops its erased slots.
+
+        Returns
+        -------
+        estimator : object
+            The estimator with its per-row state renumbered.
+
+        strategy : UnlearningStrategy
+            The strategy with its per-row state renumbered.
         """
         return estimator, self
 
     @classmethod
     def supports(cls, estimator):
-        """Whether this strategy can handle ``estimator`` (an unfitted template)."""
+        """Whether this strategy can handle ``estimator`` (an unfitted template).
+
+        Decided from the estimator's type and parameters; data that rule the
+        strategy out make :meth:`fit` raise :class:`StrategyNotApplicable`.
+
+        Parameters
+        ----------
+        estimator : object
+            The unfitted estimator.
+
+        Returns
+        -------
+        supported : bool
+            Whether the strategy applies. The default is True.
+        """
         return True
 
     @classmethod
@@ -299,6 +468,20 @@ class UnlearningStrategy:
     def fit(self, estimator, X, y, fit_params):
         """Fit ``estimator`` (a fresh clone) and this strategy's state.
 
+        Parameters
+        ----------
+        estimator : object
+            A fresh clone of the estimator, to fit.
+
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs) or None
+            Training targets.
+
+        fit_params : dict
+            Fit parameters, per-row ones aligned with ``X``.
+
         Returns
         -------
         estimator : object
@@ -307,7 +490,21 @@ class UnlearningStrategy:
         raise NotImplementedError
 
     def validate_forget(self, estimator, X):
-        """Validate a forget set like the fitted ``estimator``'s ``predict`` would."""
+        """Validate a forget set like the fitted ``estimator``'s ``predict`` would.
+
+        Parameters
+        ----------
+        estimator : object
+            The fitted estimator.
+
+        X : {array-like, sparse matrix} of shape (n_forget, n_features)
+            The rows to forget.
+
+        Returns
+        -------
+        X : {ndarray, sparse matrix} of shape (n_forget, n_features)
+            The validated rows.
+        """
         tags = get_tags(estimator)
         numeric = tags.input_tags.two_d_array and not (
             tags.input_tags.string or tags.input_tags.categorical
@@ -328,6 +525,19 @@ class UnlearningStrategy:
         Called before any validation. The default returns ``X`` unchanged (so
         columns in another order raise, as in ``predict``); estimators that
         select columns by name (``ColumnTransformer``) reorder them.
+
+        Parameters
+        ----------
+        estimator : object
+            The fitted estimator.
+
+        X : {array-like, sparse matrix, dataframe} of shape (n_forget, n_features)
+            The rows to forget, as given.
+
+        Returns
+        -------
+        X : {array-like, sparse matrix, dataframe} of shape (n_forget, n_features)
+            The rows with their columns in the order seen in ``fit``.
         """
         return X
 
@@ -388,6 +598,28 @@ class UnlearningStrategy:
         which a composite model passes downstream. The default transforms
         after :meth:`fit`; strategies whose estimator's ``fit_transform``
         differs (cross-fitting encoders) override it.
+
+        Parameters
+        ----------
+        estimator : object
+            A fresh clone of the estimator, to fit.
+
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs) or None
+            Training targets.
+
+        fit_params : dict
+            Fit parameters, per-row ones aligned with ``X``.
+
+        Returns
+        -------
+        estimator : object
+            The fitted estimator.
+
+        output : {ndarray, sparse matrix, dataframe}
+            Its output on ``X``.
         """
         fitted = self.fit(estimator, X, y, fit_params)
         return fitted, fitted.transform(X)
@@ -399,6 +631,20 @@ class UnlearningStrategy:
         :class:`~sklearn.compose.ColumnTransformer`). The default fits a clone
         with :meth:`fit` (same result, one more fit); strategies that can read
         their state from the fitted estimator override it.
+
+        Parameters
+        ----------
+        estimator : object
+            The estimator, already fit on ``X``.
+
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows it was fit on.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs) or None
+            Their targets.
+
+        fit_params : dict
+            The fit parameters it was fit with.
 
         Returns
         -------
@@ -445,15 +691,55 @@ class UnlearningStrategy:
         estimator's ``fit_transform`` differs from ``fit().transform()``
         (cross-fitting encoders, hence retraining and composites) override it.
 
+        Parameters
+        ----------
+        estimator : object
+            The current fitted estimator (not to be modified).
+
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows to fit on.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs) or None
+            Their targets.
+
+        fit_params : dict
+            Their fit parameters (per-row ones aligned with ``X``).
+
         Returns
         -------
-        strategy, estimator, output
+        strategy : UnlearningStrategy
+            The new strategy state.
+
+        estimator : object
+            The fitted estimator.
+
+        output : {ndarray, sparse matrix, dataframe}
+            The fitted estimator's output on ``X``.
         """
         strategy, new = self.refit(estimator, X, y, fit_params)
         return strategy, new, new.transform(X)
 
     def refit_plan(self, estimator, request, *, reason=None):
-        """A :class:`ForgetPlan` that refits on the request's retained rows (exact)."""
+        """A :class:`ForgetPlan` that refits on the request's retained rows (exact).
+
+        Parameters
+        ----------
+        estimator : object
+            The current fitted estimator (not to be modified).
+
+        request : ForgetRequest
+            The request; its retained rows are built.
+
+        reason : str, default=None
+            Why the strategy refits, recorded in the plan's ``details``.
+
+        Returns
+        -------
+        plan : ForgetPlan
+            The refit estimator and strategy, recorded as strategy
+            ``"refit"`` with ``refit_rows`` and ``refit_seconds`` in
+            ``details``.
+        """
         import time
 
         X_r, y_r, props_r = request.retained()
@@ -498,6 +784,31 @@ def register_strategy(estimator_type, strategy=None):
     -------
     strategy : type
         The registered strategy (so that it can decorate a class).
+
+    See Also
+    --------
+    registered_strategies : The strategies registered for each type.
+    get_strategy : The strategy chosen for an estimator.
+    UnlearningStrategy : The base class of strategies.
+
+    Examples
+    --------
+    A classifier of one's own, forgotten by retraining under a name of its
+    own:
+
+    >>> import numpy as np
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from skunlearn import Unlearnable, register_strategy
+    >>> from skunlearn.strategies import RetrainStrategy
+    >>> class MyClassifier(DummyClassifier):
+    ...     pass
+    >>> @register_strategy(MyClassifier)
+    ... class MyRetrain(RetrainStrategy):
+    ...     name = "my_retrain"
+    >>> X, y = np.arange(8.0).reshape(4, 2), np.array([0, 1, 1, 1])
+    >>> model = Unlearnable(MyClassifier()).fit(X, y)
+    >>> model.unlearn(X[:1]).unlearn_history_[-1]["strategy"]
+    'my_retrain'
     """
     if strategy is None:
         return lambda cls: register_strategy(estimator_type, cls)
@@ -513,7 +824,32 @@ def _register_for_any_type(strategy):
 
 
 def registered_strategies():
-    """Mapping of estimator type to the strategies registered for it."""
+    """Mapping of estimator type to the strategies registered for it.
+
+    The strategies of a type are listed in the order ``strategy="auto"``
+    tries them (the latest registration first). A copy: changing it does not
+    change the registry.
+
+    Returns
+    -------
+    strategies : dict of type to list of type
+        Estimator type to :class:`UnlearningStrategy` subclasses.
+
+    See Also
+    --------
+    register_strategy : Register a strategy for an estimator type.
+    get_strategy : The strategy chosen for an estimator.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression, Ridge
+    >>> from skunlearn.strategies import registered_strategies
+    >>> strategies = registered_strategies()
+    >>> [s.name for s in strategies[Ridge]]
+    ['closed_form']
+    >>> [s.name for s in strategies[LogisticRegression]]
+    ['newton_removal', 'warm_start']
+    """
     return {k: list(v) for k, v in _REGISTRY.items()}
 
 
@@ -525,6 +861,41 @@ def get_strategy(estimator, name="auto"):
     for its class hierarchy, most specific first; the first that supports it
     wins, retraining when none does. With a strategy name, returns that
     strategy if it supports the estimator.
+
+    Parameters
+    ----------
+    estimator : object
+        The estimator (unfitted or fitted).
+
+    name : str, default="auto"
+        ``"auto"``, or the name of a strategy (``"retrain"`` always applies).
+
+    Returns
+    -------
+    strategy : type
+        The :class:`UnlearningStrategy` subclass.
+
+    Raises
+    ------
+    ValueError
+        If the strategy ``name`` does not support ``estimator``.
+
+    See Also
+    --------
+    registered_strategies : The strategies registered for each type.
+    register_strategy : Register a strategy for an estimator type.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression, Ridge
+    >>> from sklearn.svm import SVC
+    >>> from skunlearn.strategies import get_strategy
+    >>> get_strategy(Ridge()).__name__
+    'ClosedFormLinearStrategy'
+    >>> get_strategy(LogisticRegression(), "newton_removal").__name__
+    'NewtonRemovalStrategy'
+    >>> get_strategy(SVC()).__name__
+    'RetrainStrategy'
     """
     from .retrain import RetrainStrategy
 

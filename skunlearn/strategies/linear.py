@@ -688,6 +688,29 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
     and for a Woodbury update its ``woodbury_pivot`` (smallest
     ``1 - leverage``), ``woodbury_correction`` and, if it was rejected,
     ``"fallback": "refactorize"``.
+
+    See Also
+    --------
+    RetrainStrategy : What the estimators it does not handle use.
+    skunlearn.exceptions.NumericalDriftWarning : Raised when a request's error
+        bound exceeds the tolerance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.randn(50, 3), rng.randn(50)
+    >>> model = Unlearnable(Ridge(alpha=1.0)).fit(X, y)
+    >>> type(model.unlearn_strategy_).__name__
+    'ClosedFormLinearStrategy'
+    >>> record = model.unlearn(X[:5]).unlearn_history_[-1]
+    >>> record["strategy"], record["exact"], record["details"]["solve"]
+    ('closed_form', True, 'cholesky')
+    >>> refit = Ridge(alpha=1.0).fit(X[5:], y[5:])
+    >>> bool(np.allclose(model.coef_, refit.coef_, rtol=1e-12, atol=0))
+    True
     """
 
     name = "closed_form"
@@ -698,6 +721,22 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
 
     @classmethod
     def supports(cls, estimator):
+        """Whether ``estimator`` is a least-squares model this strategy handles.
+
+        A ``LinearRegression``, ``Ridge`` or ``RidgeClassifier`` (not a subclass
+        that overrides ``fit``), without ``positive=True`` or
+        ``class_weight="balanced"``.
+
+        Parameters
+        ----------
+        estimator : object
+            The unfitted estimator.
+
+        Returns
+        -------
+        supported : bool
+            Whether the strategy applies.
+        """
         if not isinstance(estimator, LinearRegression | Ridge | RidgeClassifier):
             return False
         # A subclass that overrides fit may fit something else: retrain it.
@@ -718,6 +757,35 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
 
     # ------------------------------------------------------------------ fit
     def fit(self, estimator, X, y, fit_params):
+        """Fit ``estimator`` from the sufficient statistics of the rows, and keep them.
+
+        The coefficients are solved from the weighted moments of ``X`` and ``y``
+        (the same way every request solves them), in one pass over the data.
+
+        Parameters
+        ----------
+        estimator : object
+            A fresh clone of the estimator, to fit.
+
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs) or None
+            Training targets.
+
+        fit_params : dict
+            Fit parameters, per-row ones aligned with ``X``.
+
+        Returns
+        -------
+        estimator : object
+            The fitted estimator.
+
+        Raises
+        ------
+        StrategyNotApplicable
+            For sparse input or multilabel targets (the model then retrains).
+        """
         unknown = set(fit_params) - {"sample_weight"}
         if unknown:
             raise TypeError(
@@ -892,11 +960,52 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
 
     # -------------------------------------------------------------- unlearn
     def validate_forget(self, estimator, X):
+        """Validate a forget set like ``predict`` would; sparse ones are refused.
+
+        Parameters
+        ----------
+        estimator : object
+            The fitted estimator.
+
+        X : array-like of shape (n_forget, n_features)
+            The rows to forget.
+
+        Returns
+        -------
+        X : ndarray of shape (n_forget, n_features)
+            The validated rows.
+
+        Raises
+        ------
+        TypeError
+            If ``X`` is a sparse matrix.
+        """
         if sp.issparse(X):
             raise TypeError("Sparse forget sets are not supported by this model.")
         return super().validate_forget(estimator, X)
 
     def plan(self, estimator, request):
+        """Downdate the sufficient statistics by the forget rows and solve again.
+
+        The result equals a refit on the retained rows to within rounding; the
+        plan is recorded as approximate, with a ``NumericalDriftWarning``, when
+        the request's error bound exceeds ``1e-9`` (see the class docstring).
+
+        Parameters
+        ----------
+        estimator : object
+            The fitted estimator (not to be modified).
+
+        request : ForgetRequest
+            The rows to forget, their targets and per-row fit parameters, the
+            retained rows (lazily) and the unlearning parameters.
+
+        Returns
+        -------
+        plan : ForgetPlan
+            The new estimator and statistics, with the solve and its error
+            bound in ``details``.
+        """
         request.check_no_params("closed-form")
         X = np.asarray(request.X, dtype=np.float64)
         k = X.shape[0]

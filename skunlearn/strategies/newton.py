@@ -75,6 +75,27 @@ class NewtonRemovalStrategy(UnlearningStrategy):
     ``gradient_residual_bound`` (the same divided by the retained weight, the
     unit of the ``warm_start`` strategy's measured
     ``gradient_residual_norm``) and ``rows_kept`` (False).
+
+    See Also
+    --------
+    get_strategy : ``strategy="auto"`` picks the exact warm-start strategy
+        for a ``LogisticRegression``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skunlearn import Unlearnable
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(100, 2)
+    >>> y = (X[:, 0] + 0.5 * rng.randn(100) > 0).astype(int)
+    >>> model = Unlearnable(LogisticRegression(), strategy="newton_removal")
+    >>> record = model.fit(X, y).unlearn(X[:5]).unlearn_history_[-1]
+    >>> record["strategy"], record["exact"], record["details"]["rows_kept"]
+    ('newton_removal', False, False)
+    >>> refit = LogisticRegression().fit(X[5:], y[5:])
+    >>> bool(np.abs(model.coef_ - refit.coef_).max() < 0.01)
+    True
     """
 
     name = "newton_removal"
@@ -86,6 +107,21 @@ class NewtonRemovalStrategy(UnlearningStrategy):
 
     @classmethod
     def supports(cls, estimator):
+        """Whether ``estimator`` is a logistic regression this strategy handles.
+
+        A ``LogisticRegression`` (not ``LogisticRegressionCV``) with an L2 or no
+        penalty and no ``class_weight="balanced"``.
+
+        Parameters
+        ----------
+        estimator : object
+            The unfitted estimator.
+
+        Returns
+        -------
+        supported : bool
+            Whether the strategy applies.
+        """
         return (
             isinstance(estimator, LogisticRegression)
             and not isinstance(estimator, LogisticRegressionCV)
@@ -98,6 +134,36 @@ class NewtonRemovalStrategy(UnlearningStrategy):
 
     # ------------------------------------------------------------------ fit
     def fit(self, estimator, X, y, fit_params):
+        """Fit ``estimator`` and keep the statistics a Newton removal needs.
+
+        The Hessian, the gradient and the Gram matrix of the rows at the fitted
+        coefficients; not the rows.
+
+        Parameters
+        ----------
+        estimator : object
+            A fresh clone of the estimator, to fit.
+
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs) or None
+            Training targets.
+
+        fit_params : dict
+            Fit parameters, per-row ones aligned with ``X``.
+
+        Returns
+        -------
+        estimator : object
+            The fitted estimator.
+
+        Raises
+        ------
+        StrategyNotApplicable
+            For sparse or non-numeric input, more than two classes, or too many
+            coefficients for ``p x p`` matrices.
+        """
         unknown = set(fit_params) - {"sample_weight"}
         if unknown:
             raise TypeError(
@@ -160,6 +226,25 @@ class NewtonRemovalStrategy(UnlearningStrategy):
 
         (the weighted Gram matrix gives both norms), so that
         ``|grad F(w - v)| <= |g_new| + E_new``: the bound reported.
+
+        Parameters
+        ----------
+        estimator : object
+            The fitted estimator (not to be modified).
+
+        request : ForgetRequest
+            The rows to forget, their targets and sample weights.
+
+        Returns
+        -------
+        plan : ForgetPlan
+            The new estimator and statistics, recorded as approximate, with
+            the bound in ``details``.
+
+        Raises
+        ------
+        UnlearningError
+            If the request removes the last training row of a class.
         """
         request.check_no_params(self.name)
         nt = _Newton(estimator)

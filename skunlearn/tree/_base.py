@@ -505,7 +505,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         return total / s if s > 0 else total
 
     def tree_structure(self, index=0):
-        """Arrays describing one tree, in the layout of scikit-learn's ``tree_``.
+        """Return the arrays describing one tree, in the layout of ``tree_``.
 
         Two models are the same tree for tree when these arrays are equal.
 

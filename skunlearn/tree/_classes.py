@@ -152,6 +152,7 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseUnlearningForest):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
         """
         return self._mean_values(X)
 
@@ -166,6 +167,7 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseUnlearningForest):
         Returns
         -------
         y : ndarray of shape (n_samples,)
+            The class of highest probability (ties: the first in ``classes_``).
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -282,6 +284,7 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseUnlearningForest):
         Returns
         -------
         y : ndarray of shape (n_samples,)
+            The predicted targets.
         """
         return self._mean_values(X)[:, 0]
 

@@ -31,7 +31,7 @@ _ATTRIBUTES = ("coef_", "intercept_", "classes_", "cluster_centers_")
 
 
 def retained_indices(X, forget, y=None):
-    """Positions of the rows a refit keeps after forgetting ``X[forget]``.
+    """Return the positions of the rows a refit keeps after forgetting ``X[forget]``.
 
     Follows the ledger's rule for duplicated rows: forgetting a row that occurs
     several times removes its earliest copies, so that order-dependent
@@ -52,6 +52,10 @@ def retained_indices(X, forget, y=None):
     -------
     retained : ndarray of int
         Sorted positions of the retained rows.
+
+    See Also
+    --------
+    check_unlearning : Compares an unlearned model with a refit on these rows.
 
     Examples
     --------
@@ -95,6 +99,10 @@ def _unique_forget_values(X, forget, retained):
 def assert_no_residue(estimator, values):
     """Assert that the pickled ``estimator`` contains none of ``values``' bytes.
 
+    A check of the "no residue" promise: after ``unlearn``, nothing the model
+    holds, in memory or saved, contains the forgotten rows. Values found only
+    in those rows must not appear in the model's pickled bytes.
+
     Parameters
     ----------
     estimator : object
@@ -103,6 +111,34 @@ def assert_no_residue(estimator, values):
     values : array-like of float
         Values that occurred only in the forgotten rows. Each is searched for as
         an 8-byte float64 and, when exactly representable, a 4-byte float32.
+
+    Raises
+    ------
+    AssertionError
+        If some of the values are found, naming the first five.
+
+    See Also
+    --------
+    check_unlearning : Runs this check among others.
+
+    Examples
+    --------
+    The retrain strategy keeps the training rows; after ``unlearn`` it keeps
+    only the retained ones:
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> from skunlearn.utils.estimator_checks import assert_no_residue
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.randn(20, 2), rng.randn(20)
+    >>> model = Unlearnable(Ridge(), strategy="retrain").fit(X, y)
+    >>> try:
+    ...     assert_no_residue(model, X[:2])
+    ... except AssertionError:
+    ...     print("the rows are still there")
+    the rows are still there
+    >>> assert_no_residue(model.unlearn(X[:2]), X[:2])
     """
     blob = pickle.dumps(estimator)
     found = []
@@ -122,6 +158,10 @@ def assert_no_residue(estimator, values):
 def check_unknown_rows_leave_model_unchanged(estimator, X_unknown, y_unknown=None):
     """Assert that forgetting rows never seen raises and changes nothing.
 
+    ``estimator.unlearn(X_unknown, y_unknown)`` must raise
+    :class:`~skunlearn.UnknownRowsError` naming the unknown positions, and
+    the estimator's pickled bytes must be the same before and after.
+
     Parameters
     ----------
     estimator : object
@@ -132,6 +172,28 @@ def check_unknown_rows_leave_model_unchanged(estimator, X_unknown, y_unknown=Non
 
     y_unknown : array-like, default=None
         Their targets.
+
+    Raises
+    ------
+    AssertionError
+        If ``unlearn`` accepts the rows, or changes the estimator.
+
+    See Also
+    --------
+    check_unlearning : Runs this check among others.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn import Unlearnable
+    >>> from skunlearn.utils.estimator_checks import (
+    ...     check_unknown_rows_leave_model_unchanged,
+    ... )
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.randn(20, 2), rng.randn(20)
+    >>> model = Unlearnable(Ridge()).fit(X, y)
+    >>> check_unknown_rows_leave_model_unchanged(model, X[:1] + 100.0)
     """
     before = pickle.dumps(estimator)
     try:
@@ -216,6 +278,12 @@ def check_unlearning(
     result : dict
         ``unlearned`` and ``gold`` estimators, ``forget`` and ``retained``
         positions.
+
+    See Also
+    --------
+    retained_indices : The rows of the gold standard.
+    assert_no_residue : The "no residue" check.
+    check_unknown_rows_leave_model_unchanged : The unknown-rows check.
 
     Examples
     --------
