@@ -159,6 +159,8 @@ def test_public_estimators_are_collected():
         "SISARegressor",
         "UnlearningForestClassifier",
         "UnlearningForestRegressor",
+        "UnlearningGradientBoostingClassifier",
+        "UnlearningGradientBoostingRegressor",
         "UnlearningTreeClassifier",
         "UnlearningTreeRegressor",
         "UnlearningNeuralNetClassifier",
