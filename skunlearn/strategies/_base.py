@@ -379,6 +379,10 @@ class UnlearningStrategy:
     numbers_rows_by_id = False
     #: ledger size from which compaction may wait (``TrainingLedger.due``)
     compact_min_rows = None
+    #: whether :meth:`fit_transform` returns the estimator's own
+    #: ``fit_transform`` output (retraining, native, column transformers):
+    #: :meth:`refit_transform` then refits that way
+    own_fit_transform = False
     #: whether ``strategy="auto"`` may pick it (False: chosen by name only)
     auto = True
     #: whether the estimator matches forget rows against its own ledger (it
@@ -686,10 +690,10 @@ class UnlearningStrategy:
     def refit_transform(self, estimator, X, y, fit_params):
         """:meth:`refit`, and the new estimator's output on ``X``.
 
-        The output is what a composite model's ``fit`` would pass downstream.
-        The default transforms after :meth:`refit`; strategies whose
-        estimator's ``fit_transform`` differs from ``fit().transform()``
-        (cross-fitting encoders, hence retraining and composites) override it.
+        The output is what a composite model's ``fit`` would pass downstream:
+        with :attr:`own_fit_transform`, that of a fresh :meth:`fit_transform`
+        (the estimator's own, which may differ from ``fit().transform()``:
+        cross-fitting encoders); else ``transform`` after :meth:`refit`.
 
         Parameters
         ----------
@@ -716,6 +720,11 @@ class UnlearningStrategy:
         output : {ndarray, sparse matrix, dataframe}
             The fitted estimator's output on ``X``.
         """
+        if self.own_fit_transform:
+            # the output of the estimator's own fit_transform, on a fresh fit
+            return fit_step(
+                estimator, X, y, fit_params, transform=True, strategy=type(self)()
+            )
         strategy, new = self.refit(estimator, X, y, fit_params)
         return strategy, new, new.transform(X)
 

@@ -120,11 +120,6 @@ def _split_params(params, n):
     return rows, static
 
 
-def _fit_step(estimator, X, y, params, *, transform):
-    """Fit one step with its strategy; returns ``(strategy, fitted, output)``."""
-    return fit_step(estimator, X, y, params, transform=transform)
-
-
 def _adopt(strategy, estimator, X, y, params):
     """Attach ``strategy`` to ``estimator`` already fit on ``X`` (by sklearn)."""
     try:
@@ -274,7 +269,7 @@ class PipelineStrategy(_CompositeStrategy):
                 continue
             last = i == len(steps) - 1
             params = self._step_params(routed, i, name, len(steps))
-            strategy, fitted, out = _fit_step(step, Xt, y, params, transform=not last)
+            strategy, fitted, out = fit_step(step, Xt, y, params, transform=not last)
             steps[i] = (name, fitted)
             strategies.append(strategy)
             if not last:
@@ -551,6 +546,7 @@ class ColumnTransformerStrategy(_CompositeStrategy):
     """
 
     name = "column_transformer"
+    own_fit_transform = True
 
     @classmethod
     def supports(cls, estimator):
@@ -589,12 +585,6 @@ class ColumnTransformerStrategy(_CompositeStrategy):
 
     def fit(self, estimator, X, y, fit_params):
         return self.fit_transform(estimator, X, y, fit_params)[0]
-
-    def refit_transform(self, estimator, X, y, fit_params):
-        # the output of fit_transform, as ColumnTransformer.fit_transform gives it
-        return fit_step(
-            estimator, X, y, fit_params, transform=True, strategy=type(self)()
-        )
 
     def fit_transform(self, estimator, X, y, fit_params):
         """Fit as :meth:`fit`; also return ``estimator.fit_transform``'s output."""

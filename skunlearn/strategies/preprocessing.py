@@ -133,8 +133,7 @@ class _TransformerStrategy(UnlearningStrategy):
         raise NotImplementedError
 
     def _refit(self, estimator, request, reason):
-        plan = self.refit_plan(estimator, request, reason=reason)
-        return plan
+        return self.refit_plan(estimator, request, reason=reason)
 
 
 class StatelessStrategy(_TransformerStrategy):

@@ -7,7 +7,7 @@ import copy
 from .._commit import held_external_effects
 from ..base import is_unlearner
 from ..utils._sklearn_compat import _is_arraylike, _num_samples
-from ._base import UnlearningStrategy, _register_for_any_type, fit_step, step_plan
+from ._base import UnlearningStrategy, _register_for_any_type, step_plan
 
 __all__ = ["NativeStrategy", "RetrainStrategy"]
 
@@ -49,6 +49,7 @@ class RetrainStrategy(UnlearningStrategy):
     """
 
     name = "retrain"
+    own_fit_transform = True
     exact = True
     keeps_rows = True
     sample_props = None  # keep every sample-aligned fit parameter
@@ -139,38 +140,6 @@ class RetrainStrategy(UnlearningStrategy):
         self._keep_static(X, fit_params)
         return estimator
 
-    def refit_transform(self, estimator, X, y, fit_params):
-        """Refit a clone on ``X`` with its ``fit_transform``, and return its output.
-
-        Parameters
-        ----------
-        estimator : object
-            The current fitted estimator (not to be modified).
-
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The rows to fit on.
-
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs) or None
-            Their targets.
-
-        fit_params : dict
-            Their fit parameters (per-row ones aligned with ``X``).
-
-        Returns
-        -------
-        strategy : UnlearningStrategy
-            The new strategy state.
-
-        estimator : object
-            The fitted estimator.
-
-        output : {ndarray, sparse matrix, dataframe}
-            Its ``fit_transform`` output on ``X``.
-        """
-        return fit_step(
-            estimator, X, y, fit_params, transform=True, strategy=type(self)()
-        )
-
     def plan(self, estimator, request):
         """Refit a clone of the estimator on the retained rows.
 
@@ -229,6 +198,7 @@ class NativeStrategy(UnlearningStrategy):
     """
 
     name = "native"
+    own_fit_transform = True
     keeps_rows = False
     sample_props = ()
     matches_rows_itself = True
@@ -341,38 +311,6 @@ class NativeStrategy(UnlearningStrategy):
             ``estimator`` itself.
         """
         return estimator
-
-    def refit_transform(self, estimator, X, y, fit_params):
-        """Refit a clone on ``X`` with its ``fit_transform``, and return its output.
-
-        Parameters
-        ----------
-        estimator : object
-            The current fitted estimator (not to be modified).
-
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The rows to fit on.
-
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs) or None
-            Their targets.
-
-        fit_params : dict
-            Their fit parameters (per-row ones aligned with ``X``).
-
-        Returns
-        -------
-        strategy : UnlearningStrategy
-            The new strategy state.
-
-        estimator : object
-            The fitted estimator.
-
-        output : {ndarray, sparse matrix, dataframe}
-            Its ``fit_transform`` output on ``X``.
-        """
-        return fit_step(
-            estimator, X, y, fit_params, transform=True, strategy=type(self)()
-        )
 
     def plan(self, estimator, request):
         """Forget with the estimator's own ``unlearn``, on a copy.
