@@ -666,6 +666,10 @@ class UnlearningMixin:
             )
 
     def __getstate__(self):
+        self._compact_before_saving()
+        return super().__getstate__()
+
+    def _compact_before_saving(self):
         # What leaves the process holds no erased slot: a saved model is
         # indistinguishable from a fresh fit's on the retained rows.
         led = self.__dict__.get("ledger_")
@@ -679,7 +683,6 @@ class UnlearningMixin:
                 self._compact_rows()
             if received:
                 raise KeyboardInterrupt
-        return super().__getstate__()
 
     def _restore(self, old, ledger, undo_ledger):
         d = self.__dict__

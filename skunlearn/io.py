@@ -46,9 +46,9 @@ _THIRD_PARTY = (
 )
 
 # Modules whose classes never make part of a fitted model (the command line,
-# reports, locks and transactions), and the nets: skops cannot save torch
-# tensors, and skorch's ``__setstate__`` unpickles bytes, so a net's type must
-# never be trusted for a skops load.
+# reports, locks and transactions). The nets are models: they save their torch
+# components as arrays (their ``__setstate__`` never unpickles, and refuses
+# skorch's pickled format).
 _NOT_MODEL_MODULES = (
     "skunlearn.__main__",
     "skunlearn._commit",
@@ -56,11 +56,12 @@ _NOT_MODEL_MODULES = (
     "skunlearn.audit",
     "skunlearn.cli",
     "skunlearn.io",
-    "skunlearn.neural_net",
 )
 # Runtime objects of a request in progress: never saved (a model drops them
 # from its state), so never rebuilt from a file.
 _RUNTIME_TYPES = (
+    "skunlearn.neural_net._methods.UnlearningContext",
+    "skunlearn.neural_net._schedule._EpochPrinter",
     "skunlearn.ensemble._sisa._CheckpointTxn",
     "skunlearn.tree._base._Job",
     "skunlearn.tree._base._JobQueue",
@@ -167,6 +168,40 @@ def _sklearn_internal_types():
     return names
 
 
+def _torch_types():
+    """The torch and skorch types a saved net's parameters name.
+
+    A net's parameters are classes (its loss, optimizer, data loader and
+    skorch dataset) and skorch's validation splitter; at load the net builds
+    its loss and optimizer from them. Loss and optimizer classes are listed
+    from torch's modules, so that the list follows the installed version.
+    torch's layers (``torch.nn``) are listed for modules given as instances
+    (a ``Sequential``): the net rebuilds them with torch's ``__setstate__``,
+    which only sets attributes. A module class of the user's own is not
+    listed (pass it to :func:`load`'s ``trusted``).
+    """
+    try:
+        import torch
+        from skorch.dataset import Dataset, ValidSplit
+        from torch.nn.modules import loss
+        from torch.utils.data import DataLoader
+    except ImportError:  # the nets' extra is not installed
+        return set()
+    names = {
+        f"{c.__module__}.{c.__qualname__}" for c in (Dataset, ValidSplit, DataLoader)
+    }
+    for module, base in ((loss, loss._Loss), (torch.optim, torch.optim.Optimizer)):
+        for obj in vars(module).values():
+            if inspect.isclass(obj) and issubclass(obj, base) and obj is not base:
+                names.add(f"{obj.__module__}.{obj.__qualname__}")
+    # torch's own layers (a module given as an instance, such as a
+    # ``Sequential``, is saved as its layers' classes and their arrays)
+    for obj in vars(torch.nn).values():
+        if inspect.isclass(obj) and issubclass(obj, torch.nn.Module):
+            names.add(f"{obj.__module__}.{obj.__qualname__}")
+    return names
+
+
 def trusted_types():
     """Fully qualified names of the types to trust when loading a model.
 
@@ -177,9 +212,11 @@ def trusted_types():
     holds other types, inspect them with :func:`skops.io.get_untrusted_types`
     before adding them.
 
-    The neural nets are not in the list: skops cannot save torch tensors, and
-    skorch's ``__setstate__`` unpickles (it would run code). Save them with
-    pickle (or torch), and load them only from a trusted source.
+    A neural net's file also names its torch module class, which is the
+    user's code and never in the list: trust it by name (``trusted`` in
+    :func:`load`, ``--trust`` on the command line). The net's loss and
+    optimizer classes, torch's ``DataLoader`` and skorch's dataset and
+    validation splitter are listed.
 
     Returns
     -------
@@ -196,7 +233,9 @@ def trusted_types():
     >>> "skunlearn._ledger.TrainingLedger" in trusted_types()
     True
     """
-    return sorted(_own_types() | set(_THIRD_PARTY) | _sklearn_internal_types())
+    return sorted(
+        _own_types() | set(_THIRD_PARTY) | _sklearn_internal_types() | _torch_types()
+    )
 
 
 def dump(model, file):
@@ -238,17 +277,20 @@ def dump(model, file):
     skops.io.dump(model, file)
 
 
-def load(file):
+def load(file, *, trusted=None):
     """Load a model saved with :func:`dump` (or :func:`skops.io.dump`).
 
     Loading never runs code from the file: skops rebuilds each object from
     arrays and builtins, and only objects of the types it trusts by default
     (scikit-learn's estimators, NumPy and SciPy arrays, builtins) or of
-    :func:`trusted_types` (whose ``__setstate__`` only sets attributes).
+    :func:`trusted_types` (whose ``__setstate__`` only sets attributes; a
+    neural net's builds its torch components from its own parameters, which
+    are trusted types too, and loads their saved arrays), and of ``trusted``.
     Nothing is unpickled. A file holding any other type is refused with
     :class:`skops.io.exceptions.UntrustedTypesFoundException`, which names it:
-    check it with :func:`skops.io.get_untrusted_types` and, if you trust it,
-    load with ``skops.io.load(file, trusted=trusted_types() + [...])``.
+    check it with :func:`skops.io.get_untrusted_types` and pass it in
+    ``trusted`` if you trust it (a net's torch module class, your own
+    transformer).
 
     A loaded model is data chosen by whoever wrote the file; a model never
     reads, writes or deletes a file because its saved state names it.
@@ -257,6 +299,12 @@ def load(file):
     ----------
     file : str or path-like or file-like
         The saved model.
+
+    trusted : list of str, default=None
+        More fully qualified type names to trust, beyond skops' defaults and
+        :func:`trusted_types`: types of your own code that the model holds,
+        such as a neural net's module class (``"mypackage.MyModule"``).
+        Loading imports their modules.
 
     Returns
     -------
@@ -288,4 +336,9 @@ def load(file):
     """
     import skops.io
 
-    return skops.io.load(file, trusted=trusted_types())
+    if isinstance(trusted, str):
+        raise TypeError(
+            f"trusted must be a list of type names, not the string {trusted!r}."
+        )
+    extra = list(trusted or [])
+    return skops.io.load(file, trusted=trusted_types() + extra)

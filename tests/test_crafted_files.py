@@ -547,3 +547,71 @@ def test_cli_refuses_skops_files_that_name_functions(world, function, capsys):
     assert name in err and "not trusted" in err
     assert not out.exists()
     _assert_inert(w, events, allowed=[path, w.csv])
+
+
+# ------------------------------------------------------------------ nets
+# A net's torch components are saved as arrays and rebuilt from its own
+# parameters; a file holding skorch's pickled bytes (its own format) is
+# refused before anything is unpickled, whatever types the user trusts.
+def _fitted_net():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("skorch")
+    from skunlearn.neural_net import UnlearningNeuralNetClassifier
+
+    X = np.random.RandomState(0).rand(40, 3).astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(np.int64)
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Softmax(dim=-1))
+    return UnlearningNeuralNetClassifier(module, max_epochs=1, verbose=0).fit(X, y)
+
+
+def test_net_file_with_pickled_torch_components_is_refused(tmp_path, monkeypatch):
+    from skunlearn.io import load
+
+    net = _fitted_net()
+    marker = tmp_path / "marker"
+    state = net.__getstate__()
+    # skorch's format: the torch components as pickled bytes
+    state["__cuda_dependent_attributes__"] = pickle.dumps(_Payload(marker))
+    state["torch_load_kwargs"] = {"weights_only": False}
+    monkeypatch.setattr(type(net), "__getstate__", lambda self: state)
+    path = tmp_path / "net.skops"
+    sio.dump(net, path)
+    monkeypatch.undo()
+    with audit() as events:
+        with pytest.raises(ValueError, match="never unpickles"):
+            load(path)
+    assert not _unpickled(events)
+    assert not marker.exists()
+
+
+def test_net_file_naming_a_non_module_class_is_refused(tmp_path, monkeypatch):
+    from skunlearn.io import load
+
+    net = _fitted_net()
+    state = net.__getstate__()
+    # the module parameter rebuilt as a trusted type that is not a module
+    state["module"]["__torch_value__"]["module_class"] = SISAClassifier
+    monkeypatch.setattr(type(net), "__getstate__", lambda self: state)
+    path = tmp_path / "net.skops"
+    sio.dump(net, path)
+    monkeypatch.undo()
+    with audit() as events:
+        with pytest.raises(TypeError, match="not a module class"):
+            load(path)
+    assert not _unpickled(events)
+
+
+def test_net_file_naming_a_function_as_module_is_refused(tmp_path):
+    from skunlearn.io import load
+
+    net = _fitted_net()
+    net.module = os.system  # what a crafted file could name
+    path = tmp_path / "net.skops"
+    sio.dump(net, path)
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    with audit() as events:
+        with pytest.raises(UntrustedTypesFoundException, match="system"):
+            load(path)
+    assert not _unpickled(events)

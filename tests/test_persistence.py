@@ -246,8 +246,6 @@ def _one_torch_thread():
 @pytest.mark.parametrize("how", ["pickle", "skops"])
 @pytest.mark.parametrize("cls, container", list(_estimator_cases()))
 def test_every_estimator_round_trips(cls, container, how):
-    if how == "skops" and cls.__name__.startswith(_IS_NET):
-        pytest.skip("skops cannot save torch tensors; the nets are saved by pickle")
     est = _make(cls)
     X, y = _data(get_tags(est).estimator_type, cls)
     if container == "pandas":
@@ -447,8 +445,19 @@ def test_trusted_types_is_the_models_types():
         "sklearn.tree._tree.Tree",
     ):
         assert expected in names
-    # no net: skorch's __setstate__ unpickles, which a skops load must never do
-    assert not [n for n in names if "neural_net" in n or n.startswith("torch")]
+    pytest.importorskip("skorch")
+    for expected in (
+        "skunlearn.neural_net._net.UnlearningNeuralNetClassifier",
+        "torch.optim.sgd.SGD",
+        "torch.nn.modules.loss.NLLLoss",
+        "torch.nn.modules.linear.Linear",
+        "skorch.dataset.ValidSplit",
+    ):
+        assert expected in names
+    # never skorch's own nets (their __setstate__ unpickles), nor torch's
+    # functions or the user's module classes
+    assert not [n for n in names if n.startswith("skorch.net")]
+    assert "torch.load" not in names and "builtins.eval" not in names
 
 
 def test_trusted_types_are_rebuilt_by_audited_hooks():
@@ -459,6 +468,9 @@ def test_trusted_types_are_rebuilt_by_audited_hooks():
         "sklearn.base.BaseEstimator",
         "skunlearn._ledger.TrainingLedger",
         "skunlearn.ensemble._sisa._BaseSISA",
+        # builds the torch components from the net's parameters (trusted
+        # types) and loads their arrays; refuses skorch's pickled bytes
+        "skunlearn.neural_net._net._UnlearningNetMixin",
         "skunlearn.strategies.neighbors.NeighborsStrategy",
         "skunlearn.tree._base._Tree",
         "skunlearn.wrapper.Unlearnable",

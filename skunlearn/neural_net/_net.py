@@ -4,6 +4,7 @@
 
 import copy
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -119,12 +120,131 @@ def _holds_tensor(value):
     return False
 
 
+# --------------------------------------------------------------- saving
+# A saved net holds no pickle: the torch components (module, criterion and
+# optimizer of skorch's ``cuda_dependent_attributes_``) are saved as their
+# state dicts with every tensor turned into a NumPy array, and rebuilt at load
+# from the net's own parameters (the module class and its ``module__*``
+# arguments) before their states are loaded back. skops can then save and load
+# a net, trusting only its types (see skunlearn.io.trusted_types).
+_TORCH_STATE = "_torch_state_"
+_TORCH_VALUE = "__torch_value__"
+_SAME_AS = "__same_as__"
+
+
+def _resolve_reference(value, state, device):
+    """A recorded fit parameter saved as a reference or as torch data."""
+    if isinstance(value, dict) and list(value) == [_SAME_AS]:
+        return state[value[_SAME_AS]]
+    if isinstance(value, dict) and list(value) == [_TORCH_VALUE]:
+        return _from_data(value[_TORCH_VALUE], device)
+    return value
+
+
+# Attributes rebuilt at load rather than saved: initialised callbacks and
+# skorch's virtual parameter setters (functions).
+_REBUILT = ("callbacks_", "virtual_params_")
+
+
+def _tensor_to_data(t):
+    out = {"parameter": isinstance(t, torch.nn.Parameter)}
+    if out["parameter"]:
+        out["requires_grad"] = bool(t.requires_grad)
+    t = t.detach().cpu()
+    if t.dtype == torch.bfloat16:  # NumPy has no bfloat16: its bits
+        out["tensor"] = t.view(torch.int16).numpy().copy()
+    else:
+        out["tensor"] = t.numpy().copy()
+    out["dtype"] = str(t.dtype).removeprefix("torch.")
+    return out
+
+
+def _tensor_from_data(data, device):
+    arr = np.array(data["tensor"])  # a copy torch may own
+    if data["dtype"] == "bfloat16":
+        t = torch.from_numpy(arr).view(torch.bfloat16)
+    else:
+        t = torch.from_numpy(arr)
+        if str(t.dtype).removeprefix("torch.") != data["dtype"]:
+            raise ValueError(
+                f"A saved tensor of dtype {data['dtype']} holds {arr.dtype} data."
+            )
+    t = t.to(device)
+    if data["parameter"]:
+        t = torch.nn.Parameter(t, requires_grad=bool(data["requires_grad"]))
+    return t
+
+
+def _to_data(value):
+    """``value`` as plain data that a file format holds without pickle.
+
+    Tensors become tagged NumPy arrays, torch modules their class and
+    attributes (what pickle would save, with their tensors as arrays),
+    containers tagged lists (dict keys may be ints, as in an optimizer's
+    state). Other objects are kept as they are, for the file format to save
+    (skops saves them only as types it is told to trust).
+    """
+    if isinstance(value, torch.Tensor):
+        return _tensor_to_data(value)
+    if isinstance(value, torch.nn.Module):
+        return {
+            "module_class": type(value),
+            "attributes": _to_data(value.__getstate__()),
+        }
+    if type(value) in (dict, OrderedDict):
+        return {
+            "items": [[k, _to_data(v)] for k, v in value.items()],
+            "ordered": type(value) is OrderedDict,
+        }
+    if type(value) in (list, tuple, set):
+        return {
+            "sequence": [_to_data(v) for v in value],
+            "kind": type(value).__name__,
+        }
+    if isinstance(value, torch.dtype | torch.device):
+        return {"torch": str(value), "kind": type(value).__name__}
+    if value is None or type(value) in (bool, int, float, str):
+        return {"value": value}
+    return {"object": value}
+
+
+def _from_data(data, device):
+    """Inverse of :func:`_to_data`; tensors go to ``device``."""
+    if "tensor" in data:
+        return _tensor_from_data(data, device)
+    if "module_class" in data:
+        cls = data["module_class"]
+        if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
+            raise TypeError(f"A saved torch module names {cls!r}, not a module class.")
+        module = cls.__new__(cls)
+        module.__setstate__(_from_data(data["attributes"], device))
+        return module
+    if "items" in data:
+        items = [(k, _from_data(v, device)) for k, v in data["items"]]
+        return OrderedDict(items) if data["ordered"] else dict(items)
+    if "sequence" in data:
+        kinds = {"list": list, "tuple": tuple, "set": set}
+        return kinds[data["kind"]](_from_data(v, device) for v in data["sequence"])
+    if "torch" in data:
+        if data["kind"] == "device":
+            return torch.device(data["torch"])
+        dtype = getattr(torch, data["torch"].removeprefix("torch."), None)
+        if not isinstance(dtype, torch.dtype):
+            raise ValueError(f"A saved torch dtype names {data['torch']!r}.")
+        return dtype
+    if "value" in data:
+        return data["value"]
+    return data["object"]
+
+
 class _UnlearningNetMixin(UnlearningMixin):
     """What the classifier and regressor share: recording rows, unlearning."""
 
     _unlearning_guarantee = "approximate"
-    # how a request is forgotten, not what was fit: tunable between requests
-    _execution_params = ("n_jobs", "verbose", "unlearn_method")
+    # how a request is forgotten, not what was fit: tunable between requests.
+    # Callbacks act while training (logging, scoring, early stopping), and a
+    # loaded net rebuilds them: they do not stand for the fitted module.
+    _execution_params = ("n_jobs", "verbose", "unlearn_method", "callbacks")
     prefixes_ = NeuralNet.prefixes_ + ["unlearn_method"]
     # Renumbering the row ids costs O(n) against a request's training epochs:
     # erased slots go at every request, whatever the number of rows.
@@ -161,6 +281,115 @@ class _UnlearningNetMixin(UnlearningMixin):
         if kwargs:
             super().set_params(**kwargs)
         return self
+
+    # --------------------------------------------------------------- saving
+    def __getstate__(self):
+        """The net's state as plain data: no pickled bytes, tensors as arrays.
+
+        Unlike skorch's (which pickles the torch components into bytes), the
+        state holds the state dicts of the module, criterion and optimizer
+        as NumPy arrays, so that the net saves with skops as well as pickle.
+        Initialised callbacks are rebuilt at load, as by
+        :meth:`skorch.NeuralNet.initialize_callbacks`.
+        """
+        self._compact_before_saving()
+        state = self.__dict__.copy()
+        torch_state = {}
+        if state.get("initialized_"):
+            # (by name: skorch's prefix match would take ``module__*`` too)
+            for name in self.cuda_dependent_attributes_:
+                if name not in state:
+                    continue
+                value = state.pop(name)
+                if value is state.get(name.removesuffix("_")):
+                    # skorch uses a module instance given as the parameter
+                    # itself: saved once, with the parameter
+                    torch_state[name] = {"same_as_parameter": True}
+                    continue
+                if isinstance(value, torch.nn.Module | torch.optim.Optimizer):
+                    value = value.state_dict()
+                torch_state[name] = _to_data(value)
+            for name in _REBUILT:
+                state.pop(name, None)
+        # parameters holding torch objects (a module instance as ``module``,
+        # a loss instance as ``criterion``), and the recorded fit parameters
+        # that are the same objects (saved once, as references)
+        held = {}
+        for name, value in list(state.items()):
+            if isinstance(value, torch.nn.Module | torch.Tensor):
+                held[id(value)] = name
+                state[name] = {_TORCH_VALUE: _to_data(value)}
+        fitted = state.get("_fit_params_")
+        if isinstance(fitted, dict):
+            state["_fit_params_"] = {
+                k: {_SAME_AS: held[id(v)]}
+                if id(v) in held
+                else {_TORCH_VALUE: _to_data(v)}
+                if isinstance(v, torch.nn.Module | torch.Tensor)
+                else v
+                for k, v in fitted.items()
+            }
+        if state.get("history_") is not None:
+            state["history_"] = list(state["history_"])
+        state[_TORCH_STATE] = torch_state
+        return state
+
+    def __setstate__(self, state):
+        """Rebuild the net from :meth:`__getstate__`'s plain data.
+
+        The torch components are built from the net's own parameters (as
+        :meth:`skorch.NeuralNet.initialize` builds them, without drawing from
+        torch's random generator) and their saved states loaded into them.
+        Nothing is unpickled: a state holding skorch's pickled bytes (a net
+        saved by skorch's own ``__getstate__``) is refused.
+        """
+        from skorch.history import History
+        from skorch.utils import get_map_location
+
+        state = dict(state)
+        if "__cuda_dependent_attributes__" in state or _TORCH_STATE not in state:
+            raise ValueError(
+                "This net's saved state holds pickled torch components (saved "
+                "by skorch's own format), which skunlearn never unpickles; "
+                "refit the net, or load it with skorch.NeuralNet and re-save it "
+                "with this version."
+            )
+        torch_state = state.pop(_TORCH_STATE)
+        cpu = torch.device("cpu")
+        for name, value in state.items():
+            if isinstance(value, dict) and list(value) == [_TORCH_VALUE]:
+                state[name] = _from_data(value[_TORCH_VALUE], cpu)
+        fitted = state.get("_fit_params_")
+        if isinstance(fitted, dict):
+            state["_fit_params_"] = {
+                k: _resolve_reference(v, state, cpu) for k, v in fitted.items()
+            }
+        if state.get("history_") is not None:
+            state["history_"] = History(state["history_"])
+        self.__dict__.update(state)
+        if not torch_state and not state.get("initialized_"):
+            return
+        self.device = self._check_device(self.device, get_map_location(self.device))
+        self.initialized_ = False  # no "re-initializing" messages
+        try:
+            with torch.random.fork_rng(devices=[]):
+                self._initialize_virtual_params()
+                self._initialize_callbacks()
+                self._initialize_module()
+                self._initialize_criterion()
+                self._initialize_optimizer()
+        finally:
+            self.initialized_ = True
+        device = torch.device(get_map_location(self.device))
+        for name, data in torch_state.items():
+            if data == {"same_as_parameter": True}:
+                continue
+            value = _from_data(data, device)
+            current = getattr(self, name, None)
+            if isinstance(current, torch.nn.Module | torch.optim.Optimizer):
+                current.load_state_dict(value)
+            else:
+                setattr(self, name, value)
 
     # ------------------------------------------------------------------ fit
     def initialize(self):
