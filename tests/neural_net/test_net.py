@@ -845,3 +845,28 @@ def test_default_against_the_gold_standard_on_every_case(data, regime, scenario)
             )
         if data == "digits":
             assert row["time"] <= 0.15, (cal, row)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_default_keeps_a_generalising_nets_accuracy(seed):
+    # The demo's net (digits, 30 epochs of Adam, skorch's validation split as
+    # calibration rows) generalises: a reset repaired for a fixed 12% of its
+    # epochs lost up to 0.21 of test accuracy against the retrained net.
+    # Now a short fine-tune is tried first and a reset is repaired until its
+    # calibration accuracy is back.
+    from sklearn.datasets import load_digits
+
+    from skunlearn._demo import _skorch_mlp
+    from skunlearn.audit import audit_unlearning
+
+    X, y = load_digits(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = audit_unlearning(
+            _skorch_mlp(), X.astype(np.float32), y, random_state=seed
+        )
+    m = report.to_frame()
+    unlearned, gold = m.loc["unlearned"], m.loc["gold_standard"]
+    assert unlearned["score_test"] >= gold["score_test"] - 0.05, m
+    assert abs(unlearned["score_forget"] - gold["score_forget"]) <= 0.05, m
+    assert abs(unlearned["mia_auc"] - gold["mia_auc"]) <= 0.05, m
