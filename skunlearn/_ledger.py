@@ -385,8 +385,10 @@ class TrainingLedger:
 
     dtypes : dict of str or None
         For rows given as a DataFrame, ``{column name: str(dtype)}`` in column
-        order (what a request read from a file is converted to); None for
-        other containers.
+        order (what a request read from a file is converted to); for a 2-D
+        NumPy array, ``{"0": str(dtype), "1": ...}`` by column position (a
+        float32 model's request is read as float32); None for other
+        containers.
     """
 
     def __init__(
@@ -841,7 +843,9 @@ class TrainingLedger:
 
 
 def _frame_dtypes(X):
-    """``{column: str(dtype)}`` of a DataFrame, or None for other containers."""
+    """``{column: str(dtype)}`` of a DataFrame (by position for an array)."""
+    if isinstance(X, np.ndarray) and X.ndim == 2:
+        return {str(j): str(X.dtype) for j in range(X.shape[1])}
     if not (hasattr(X, "iloc") and hasattr(X, "columns")):
         return None
     return {c: str(t) for c, t in zip(X.columns, X.dtypes)}

@@ -88,13 +88,14 @@ class _Progress:
 
 
 # -------------------------------------------------------------- model files
-def _split_types(names):
+def _split_types(names, extra=()):
     # The package's audited list (skunlearn.io.trusted_types): its own types
     # and the scikit-learn, numpy and scipy types they hold, whose loading
-    # runs no code of the file's choosing.
+    # runs no code of the file's choosing; and the types the user names
+    # (--trust: a net's module class).
     from .io import trusted_types as package_types
 
-    allowed = set(package_types())
+    allowed = set(package_types()) | set(extra)
     trusted = [n for n in names if n in allowed]
     refused = [n for n in names if n not in allowed]
     return trusted, refused
@@ -174,16 +175,18 @@ def _read_input(path, option):
         raise CommandError(f"{option}{path}: {exc.strerror}.", status=2) from exc
 
 
-def _load_bytes(data, path, *, allow_pickle):
+def _load_bytes(data, path, *, allow_pickle, trust=()):
     if _is_skops(data):
         import skops.io as sio
 
-        trusted, refused = _split_types(sio.get_untrusted_types(data=data))
+        trusted, refused = _split_types(sio.get_untrusted_types(data=data), trust)
         if refused:
             raise CommandError(
                 f"{path} needs types that are not trusted: {', '.join(refused)}. "
                 "Only skunlearn's, scikit-learn's, numpy's, scipy's and Python's "
-                "built-in classes are loaded.",
+                "built-in classes (and torch's layers, losses and optimizers) "
+                "are loaded; name a class of your own that you trust, such as "
+                "a net's module class, with --trust.",
                 status=2,
             )
         return sio.loads(data, trusted=trusted)
@@ -461,9 +464,10 @@ def _training_rows(ledger):
 def _feature_columns(model, n_columns, names):
     """How to read each feature column, from what the model knows of training.
 
-    In order of preference: the kept training rows when they are a DataFrame
-    (exact dtypes, the values of object columns), the training dtypes the
-    ledger records (``ledger.dtypes``), the kept rows as an array; otherwise
+    In order of preference: the kept training rows (a DataFrame's exact
+    dtypes, the values of object columns), the training dtypes the ledger
+    records (``ledger.dtypes``: a float32 array's rows are read as float32);
+    otherwise
     nothing is known and a column is numeric when every cell is a number.
     """
     ledger = _ledger(model)
@@ -475,16 +479,16 @@ def _feature_columns(model, n_columns, names):
             )
             for j, t in enumerate(X.dtypes)
         ]
+    if isinstance(X, np.ndarray) and X.shape[1] == n_columns:
+        if X.dtype.kind == "O":
+            return [_column_from_dtype(X.dtype, X[:, j]) for j in range(n_columns)]
+        return [_column_from_dtype(X.dtype) for _ in range(n_columns)]
     dtypes = getattr(ledger, "dtypes", None)
     if isinstance(dtypes, dict) and dtypes:
         if names is not None and all(n in dtypes for n in names):
             return [_column_from_dtype(dtypes[n]) for n in names]
         if len(dtypes) == n_columns:
             return [_column_from_dtype(t) for t in dtypes.values()]
-    if isinstance(X, np.ndarray) and X.shape[1] == n_columns:
-        if X.dtype.kind == "O":
-            return [_column_from_dtype(X.dtype, X[:, j]) for j in range(n_columns)]
-        return [_column_from_dtype(X.dtype) for _ in range(n_columns)]
     if X is not None and getattr(X, "dtype", None) is not None:  # sparse
         return [_column_from_dtype(X.dtype) for _ in range(n_columns)]
     return [_Column("auto") for _ in range(n_columns)]
@@ -1711,7 +1715,12 @@ def _cmd_forget(args, out):
 
         progress.update(f"loading {args.model}")
         model_bytes = _read_input(args.model, "")
-        model = _load_bytes(model_bytes, args.model, allow_pickle=args.allow_pickle)
+        model = _load_bytes(
+            model_bytes,
+            args.model,
+            allow_pickle=args.allow_pickle,
+            trust=args.trust or (),
+        )
         if not is_unlearner(model):
             raise CommandError(
                 f"{args.model} holds a {type(model).__name__}, which has no unlearn "
@@ -2275,6 +2284,14 @@ def _parser():
         help="allow loading pickle/joblib files, and converting the pickle "
         "checkpoints of an earlier release in --checkpoint-dir (runs code from the "
         "files: trusted files only)",
+    )
+    forget.add_argument(
+        "--trust",
+        action="append",
+        metavar="TYPE",
+        help="a fully qualified type name to trust in a skops model file beyond "
+        "the package's list, e.g. a neural net's module class "
+        "(mypackage.models.MLP; its module must be importable); repeatable",
     )
     forget.set_defaults(func=_cmd_forget)
     return parser

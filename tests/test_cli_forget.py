@@ -568,4 +568,5 @@ def test_a_headerless_row_with_a_typo_is_never_taken_as_a_header(tmp_path, capsy
         "no",
     )
     assert status == 1 and not out.exists()
-    assert "do not fit the model" in capsys.readouterr().err
+    # the model's columns are float64 (its ledger records its training dtypes)
+    assert "line 1, column 'x0': not a number" in capsys.readouterr().err

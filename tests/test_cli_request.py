@@ -160,10 +160,10 @@ def test_header_auto_without_feature_names(tmp_path, numeric_model):
         read_request(tmp_path / "typo.csv", numeric_model)
     request = read_request(tmp_path / "typo.csv", numeric_model, header="yes")
     assert request.lines.tolist() == [2]
-    # Read as told; the model knows no column types (numeric array, rows not
-    # kept), so the cell stays text and the row matches nothing.
-    request = read_request(tmp_path / "typo.csv", numeric_model, header="no")
-    assert request.X.dtype == object and request.X[0, 1] == "2.O"
+    # Read as told: the model's ledger records its training dtypes (float64
+    # columns, rows not kept), so the typo is named, line and column.
+    with pytest.raises(CommandError, match="line 1, column 'x1': not a number"):
+        read_request(tmp_path / "typo.csv", numeric_model, header="no")
 
 
 def test_header_auto_refuses_to_guess_for_a_model_of_strings(tmp_path):

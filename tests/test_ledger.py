@@ -260,7 +260,14 @@ def test_dtypes_of_a_dataframe():
     ledger = TrainingLedger(df, keep_X=False)
     assert ledger.dtypes == {c: str(df[c].dtype) for c in df.columns}
     assert list(ledger.dtypes) == list(df.columns)
-    assert TrainingLedger(df.to_numpy()).dtypes is None
+    # an array's by position (object here: the frame mixes types)
+    assert TrainingLedger(df.to_numpy()).dtypes == {str(j): "object" for j in range(4)}
+    X32 = np.zeros((2, 3), dtype=np.float32)
+    assert TrainingLedger(X32).dtypes == {
+        "0": "float32",
+        "1": "float32",
+        "2": "float32",
+    }
     # kept through removals and saving
     ledger.remove(ledger.match(df.iloc[[0]]))
     assert pickle.loads(pickle.dumps(ledger)).dtypes == ledger.dtypes

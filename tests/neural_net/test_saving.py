@@ -224,3 +224,33 @@ def test_state_conversion_keeps_dtypes_keys_and_containers():
     assert back["dtype"] is torch.float64 and back["device"] == value["device"]
     assert isinstance(back["param"], torch.nn.Parameter)
     assert not back["param"].requires_grad
+
+
+def test_cli_forgets_from_a_saved_net_with_its_module_trusted(
+    adam_net, tmp_path, capsys
+):
+    from skunlearn.cli import main
+
+    net, X, y = adam_net
+    model = tmp_path / "net.skops"
+    dump(net, model)
+    trained = np.setdiff1d(np.arange(len(X)), net.calib_rows_)[:3]
+    rows = tmp_path / "request.csv"
+    # a headerless request (the net was fit on an array, without feature
+    # names); the targets are the stored ones
+    np.savetxt(rows, X[trained], delimiter=",", fmt="%.9g")
+    out = tmp_path / "net-v2.skops"
+    argv = ["forget", str(model), "--rows", str(rows), "--output", str(out)]
+    argv += ["--header", "no"]
+    # the module class is the user's code: refused until trusted by name
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert _NAME in err and "--trust" in err
+    assert not out.exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        status = main([*argv, "--trust", _NAME])
+    assert status == 0, capsys.readouterr().err
+    new = load(out, trusted=[_NAME])
+    assert new.ledger_.n_rows == len(X) - 3
+    assert len(new.unlearn_history_) == 1
