@@ -11,21 +11,42 @@ The objects are plain scikit-learn style parameter holders (``get_params`` /
 reach them and ``GridSearchCV`` can tune them. They never touch the net: the
 net builds an :class:`UnlearningContext` around copies of its module and rows
 and commits the edited copy only when the method returns.
+
+They are built by composition: :class:`NetUnlearningMethod` declares the
+loop's parameters once, as fields of a keyword-only dataclass, and the loop
+itself is :class:`~skunlearn.neural_net._schedule.UnlearningSchedule`; a
+method declares only its own parameters, the defaults it changes and one or
+two hooks (``_step``, ``_epoch``, ``_setup``, ``_after_backward``). Each
+class's Parameters section is written from its fields.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
+import inspect
 import math
+import textwrap
 import time
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import ArrayLike
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator
 
-from ._schedule import UnlearningSchedule, auc_null_se, proportion_se
+from ._schedule import (
+    _DEFAULT_BUDGET,
+    UnlearningSchedule,
+    _snapshot,
+    auc_null_se,
+    proportion_se,
+)
 
 __all__ = [
     "BadTeacher",
@@ -87,7 +108,7 @@ class UncalibratedUnlearningWarning(UserWarning):
     """
 
 
-def membership_auc(loss_member, loss_other):
+def membership_auc(loss_member: ArrayLike, loss_other: ArrayLike) -> float:
     """Probability that a member row has a lower loss than another row.
 
     The area under the ROC curve of the loss-threshold membership attack
@@ -376,9 +397,117 @@ class UnlearningContext:
 _N_RETAIN_EVAL = 1024
 #: Floor added to losses before their logarithm (loss matching).
 _EPS_LOSS = 1e-4
+#: Share of the net's training epochs the reset method retrains for.
+_RESET_SHARE = 0.12
+#: Share of the net's training time it may take (evaluation included).
+_RESET_TIME_SHARE = 0.12
+
+_T = TypeVar("_T")
 
 
-class NetUnlearningMethod(BaseEstimator):
+def _param(default: _T, doc: str) -> _T:
+    """A dataclass field with its default and its numpydoc description."""
+    return field(default=default, metadata={"doc": doc})
+
+
+def _literal(value: object) -> str:
+    """``value`` as a docstring's ``default=`` writes it (``1e-3``, ``None``)."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float) and 0 < abs(value) < 1e-2:
+        mantissa, exponent = f"{value:e}".split("e")
+        text = f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+        if float(text) == value:
+            return text
+    return repr(value)
+
+
+def _parameters_section(cls: type) -> list[str]:
+    """The numpydoc Parameters section of a dataclass, from its fields.
+
+    Type from the annotation, ``default=`` from the default, text from the
+    nearest class in the MRO that declared the field with :func:`_param`.
+    """
+    lines = ["Parameters", "----------"]
+    for f in fields(cls):
+        kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        head = f"{f.name} : {str(kind).replace(' | ', ' or ')}"
+        if f.default is not MISSING:
+            head += f", default={_literal(f.default)}"
+        doc = next(
+            (
+                own.metadata["doc"]
+                for klass in cls.__mro__
+                if (own := vars(klass).get("__dataclass_fields__", {}).get(f.name))
+                and "doc" in own.metadata
+            ),
+            "",
+        )
+        lines.append(head)
+        lines.extend(
+            textwrap.wrap(
+                " ".join(doc.split()),
+                width=76,
+                initial_indent="    ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+        )
+    return lines
+
+
+def _sections(lines: list[str]) -> list[int]:
+    """Positions of the numpydoc section headers (a title over dashes)."""
+    return [
+        i
+        for i in range(len(lines) - 1)
+        if lines[i].strip() and lines[i + 1] == "-" * len(lines[i])
+    ]
+
+
+@dataclass_transform(kw_only_default=True, eq_default=False, field_specifiers=(field,))
+class _DataclassEstimator(BaseEstimator):
+    """A scikit-learn estimator whose parameters are keyword-only dataclass fields.
+
+    Every subclass becomes a dataclass when it is defined (keyword-only, with
+    scikit-learn's ``repr`` and identity equality, no pickling hook of its
+    own): it declares its parameters as annotated class attributes, ``beta:
+    float = 0.9``, or ``beta: float = _param(0.9, "doc")`` to document one.
+    An annotated redeclaration changes a default; a redeclaration as a
+    ``ClassVar`` removes the parameter. ``get_params``, ``set_params`` and
+    ``clone`` read the generated ``__init__``. A docstring with no
+    Parameters section gets one written from the fields.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own_init = "__init__" in vars(cls)
+        params = {f.name for f in fields(cls)} if is_dataclass(cls) else set()
+        unannotated = sorted(
+            n
+            for n in vars(cls)
+            if n in params and n not in inspect.get_annotations(cls)
+        )
+        if unannotated and not own_init:
+            raise TypeError(
+                f"{cls.__name__} sets the parameter(s) {unannotated} without an "
+                f"annotation, which leaves the default unchanged; write e.g. "
+                f"`{unannotated[0]}: int = ...`."
+            )
+        doc = vars(cls).get("__doc__")
+        dataclass(kw_only=True, repr=False, eq=False)(cls)
+        if doc and not own_init:
+            lines = inspect.cleandoc(doc).splitlines()
+            headers = _sections(lines)
+            if not any(lines[i] == "Parameters" for i in headers):
+                at = headers[0] if headers else len(lines)
+                section = [*_parameters_section(cls), ""]
+                lines[at:at] = section if lines[at - 1] == "" else ["", *section]
+                cls.__doc__ = "\n".join([*lines, ""])
+
+
+class NetUnlearningMethod(_DataclassEstimator):
     """Base class of the approximate unlearning methods for nets.
 
     A method runs up to ``max_epochs`` unlearning epochs (one step per batch
@@ -401,8 +530,12 @@ class NetUnlearningMethod(BaseEstimator):
     without calibration rows the guard is the accuracy on a fixed sample of
     retained rows, and the loop otherwise runs ``max_epochs`` epochs.
 
-    Subclasses implement :meth:`_step` (one optimisation step) and may
-    implement :meth:`_setup` (state built once per call).
+    The parameters of the loop are declared here, once. A method is a
+    subclass (a keyword-only dataclass, as this class is) that declares its
+    own parameters and the defaults it changes as annotated class
+    attributes, and implements :meth:`_step` (one optimisation step) or
+    ``_epoch`` (one epoch); it may implement ``_setup`` (state built once per
+    call) and ``_after_backward`` (between ``backward`` and the step).
 
     See Also
     --------
@@ -422,19 +555,11 @@ class NetUnlearningMethod(BaseEstimator):
     ... )
     >>> class HalfAscent(NetUnlearningMethod):
     ...     name = "half_ascent"
-    ...
-    ...     def __init__(self, *, max_epochs=2, lr=1e-3, batch_size=None,
-    ...                  repair_epochs=0, tol=0.02, class_tol=0.02,
-    ...                  calibrate=False, max_seconds=60, random_state=0):
-    ...         self.max_epochs = max_epochs
-    ...         self.lr = lr
-    ...         self.batch_size = batch_size
-    ...         self.repair_epochs = repair_epochs
-    ...         self.tol = tol
-    ...         self.class_tol = class_tol
-    ...         self.calibrate = calibrate
-    ...         self.max_seconds = max_seconds
-    ...         self.random_state = random_state
+    ...     weight: float = 0.5  # a parameter of its own
+    ...     max_epochs: int = 2  # defaults it changes
+    ...     repair_epochs: int = 0
+    ...     calibrate: bool = False
+    ...     max_seconds: float | None = 60
     ...
     ...     def _step(self, ctx, optimizer, idx_f, epoch, state):
     ...         idx_r = ctx.retain_batch()
@@ -442,7 +567,9 @@ class NetUnlearningMethod(BaseEstimator):
     ...                             ctx.y_retain[idx_r])
     ...         l_f = ctx.task_loss(ctx.module, ctx.X_forget[idx_f],
     ...                             ctx.y_forget[idx_f])
-    ...         return l_r - 0.5 * l_f
+    ...         return l_r - self.weight * l_f
+    >>> HalfAscent(weight=0.3)
+    HalfAscent(weight=0.3)
     >>> _ = torch.manual_seed(0)
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(200, 5).astype(np.float32)
@@ -459,8 +586,45 @@ class NetUnlearningMethod(BaseEstimator):
     """
 
     #: tasks the method supports
-    tasks = ("classification",)
-    name = "base"
+    tasks: ClassVar[tuple[str, ...]] = ("classification",)
+    name: ClassVar[str] = "base"
+
+    max_epochs: int = _param(
+        10, "Most unlearning epochs (one step per batch of forget rows each)."
+    )
+    lr: float = _param(1e-3, "Adam learning rate.")
+    batch_size: int | None = _param(
+        None, "Rows per batch; None uses the net's ``batch_size``."
+    )
+    repair_epochs: int = _param(
+        1, "Epochs of fine-tuning on retain rows after the forgetting phase."
+    )
+    tol: float = _param(
+        0.02,
+        "The forget rows look unseen (the stopping rule's target) when their "
+        "membership AUC against the calibration rows is at most ``0.5 + tol`` "
+        "and their accuracy at most the calibration rows' plus ``tol``, each "
+        "plus one standard error.",
+    )
+    class_tol: float = _param(
+        0.02,
+        "The forget rows of fully removed classes look unseen when their "
+        "accuracy is at most this.",
+    )
+    calibrate: bool = _param(
+        True, "Use the stopping rule; False runs the epoch budget, ``max_epochs``."
+    )
+    max_seconds: float | None = _param(
+        None,
+        "Time budget of the forgetting phase (checked after each epoch). None: "
+        f"{_DEFAULT_BUDGET:.0%} of the net's training time, as its skorch "
+        "history records. A wall-clock budget can stop two runs after different "
+        "epochs; for results that depend only on ``random_state``, set a large "
+        "value.",
+    )
+    random_state: int = _param(
+        0, "Seed of the batches and of every random draw (deterministic on CPU)."
+    )
 
     # ----------------------------------------------------------- the method
     def _setup(self, ctx):
@@ -507,7 +671,7 @@ class NetUnlearningMethod(BaseEstimator):
         if not (isinstance(self.lr, float | int) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}.")
 
-    def check_task(self, task):
+    def check_task(self, task: str) -> None:
         """Raise ValueError if the method does not apply to ``task``.
 
         Parameters
@@ -527,7 +691,7 @@ class NetUnlearningMethod(BaseEstimator):
                 f"use one of {sorted(m for m, c in METHODS.items() if task in c.tasks)}."  # noqa: E501
             )
 
-    def run(self, ctx):
+    def run(self, ctx: UnlearningContext) -> dict[str, Any]:
         """Edit ``ctx.module`` in place; return a summary of what was done.
 
         The loop is :class:`~skunlearn.neural_net._schedule.UnlearningSchedule`:
@@ -562,33 +726,6 @@ class Finetune(NetUnlearningMethod):
     drifts away from what it memorised of them. For classifiers and
     regressors.
 
-    Parameters
-    ----------
-    max_epochs : int, default=10
-        Most unlearning epochs (one step per batch of forget rows each).
-    lr : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or None, default=None
-        Rows per batch; None uses the net's ``batch_size``.
-    repair_epochs : int, default=0
-        Epochs of fine-tuning on retain rows after the forgetting phase.
-    tol : float, default=0.02
-        Stop once the membership AUC of the forget rows against the
-        calibration rows is at most ``0.5 + tol`` and their accuracy at most
-        the calibration rows' plus ``tol``, each plus one standard error.
-    class_tol : float, default=0.02
-        Stop once the accuracy on forget rows of fully removed classes is at
-        most this.
-    calibrate : bool, default=True
-        Use the stopping rule; False runs ``max_epochs`` epochs.
-    max_seconds : float or None, default=None
-        Time budget of the forgetting phase (checked after each epoch).
-        None: 8% of the net's training time, as its skorch history records.
-        A wall-clock budget can stop two runs after different epochs; for
-        results that depend only on ``random_state``, set a large value.
-    random_state : int, default=0
-        Seed of the batches and random draws (deterministic on CPU).
-
     See Also
     --------
     GradientAscent : Ascends the forget rows' loss instead.
@@ -620,28 +757,7 @@ class Finetune(NetUnlearningMethod):
     name = "finetune"
     tasks = ("classification", "regression")
 
-    def __init__(
-        self,
-        *,
-        max_epochs=10,
-        lr=1e-3,
-        batch_size=None,
-        repair_epochs=0,
-        tol=0.02,
-        class_tol=0.02,
-        calibrate=True,
-        max_seconds=None,
-        random_state=0,
-    ):
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.repair_epochs = repair_epochs
-        self.tol = tol
-        self.class_tol = class_tol
-        self.calibrate = calibrate
-        self.max_seconds = max_seconds
-        self.random_state = random_state
+    repair_epochs: int = 0
 
     def _step(self, ctx, optimizer, idx_f, epoch, state):
         idx_r = ctx.retain_batch()
@@ -653,33 +769,6 @@ class GradientAscent(NetUnlearningMethod):
 
     Each step ascends the task loss on a batch of forget rows; the repair
     epochs then fine-tune on retain rows. For classifiers and regressors.
-
-    Parameters
-    ----------
-    max_epochs : int, default=10
-        Most unlearning epochs (one step per batch of forget rows each).
-    lr : float, default=1e-4
-        Adam learning rate.
-    batch_size : int or None, default=None
-        Rows per batch; None uses the net's ``batch_size``.
-    repair_epochs : int, default=1
-        Epochs of fine-tuning on retain rows after the forgetting phase.
-    tol : float, default=0.02
-        Stop once the membership AUC of the forget rows against the
-        calibration rows is at most ``0.5 + tol`` and their accuracy at most
-        the calibration rows' plus ``tol``, each plus one standard error.
-    class_tol : float, default=0.02
-        Stop once the accuracy on forget rows of fully removed classes is at
-        most this.
-    calibrate : bool, default=True
-        Use the stopping rule; False runs ``max_epochs`` epochs.
-    max_seconds : float or None, default=None
-        Time budget of the forgetting phase (checked after each epoch).
-        None: 8% of the net's training time, as its skorch history records.
-        A wall-clock budget can stop two runs after different epochs; for
-        results that depend only on ``random_state``, set a large value.
-    random_state : int, default=0
-        Seed of the batches and random draws (deterministic on CPU).
 
     See Also
     --------
@@ -712,28 +801,7 @@ class GradientAscent(NetUnlearningMethod):
     name = "gradient_ascent"
     tasks = ("classification", "regression")
 
-    def __init__(
-        self,
-        *,
-        max_epochs=10,
-        lr=1e-4,
-        batch_size=None,
-        repair_epochs=1,
-        tol=0.02,
-        class_tol=0.02,
-        calibrate=True,
-        max_seconds=None,
-        random_state=0,
-    ):
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.repair_epochs = repair_epochs
-        self.tol = tol
-        self.class_tol = class_tol
-        self.calibrate = calibrate
-        self.max_seconds = max_seconds
-        self.random_state = random_state
+    lr: float = 1e-4
 
     def _step(self, ctx, optimizer, idx_f, epoch, state):
         return -ctx.task_loss(ctx.module, ctx.X_forget[idx_f], ctx.y_forget[idx_f])
@@ -745,35 +813,6 @@ class NegGradPlus(NetUnlearningMethod):
     Each step pairs a batch of forget rows with a batch of retain rows: the
     forget loss goes up while the retain loss holds utility. For classifiers
     and regressors.
-
-    Parameters
-    ----------
-    beta : float, default=0.9
-        Weight of the retain loss.
-    max_epochs : int, default=10
-        Most unlearning epochs (one step per batch of forget rows each).
-    lr : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or None, default=None
-        Rows per batch; None uses the net's ``batch_size``.
-    repair_epochs : int, default=1
-        Epochs of fine-tuning on retain rows after the forgetting phase.
-    tol : float, default=0.02
-        Stop once the membership AUC of the forget rows against the
-        calibration rows is at most ``0.5 + tol`` and their accuracy at most
-        the calibration rows' plus ``tol``, each plus one standard error.
-    class_tol : float, default=0.02
-        Stop once the accuracy on forget rows of fully removed classes is at
-        most this.
-    calibrate : bool, default=True
-        Use the stopping rule; False runs ``max_epochs`` epochs.
-    max_seconds : float or None, default=None
-        Time budget of the forgetting phase (checked after each epoch).
-        None: 8% of the net's training time, as its skorch history records.
-        A wall-clock budget can stop two runs after different epochs; for
-        results that depend only on ``random_state``, set a large value.
-    random_state : int, default=0
-        Seed of the batches and random draws (deterministic on CPU).
 
     See Also
     --------
@@ -807,30 +846,7 @@ class NegGradPlus(NetUnlearningMethod):
     name = "neggrad_plus"
     tasks = ("classification", "regression")
 
-    def __init__(
-        self,
-        *,
-        beta=0.9,
-        max_epochs=10,
-        lr=1e-3,
-        batch_size=None,
-        repair_epochs=1,
-        tol=0.02,
-        class_tol=0.02,
-        calibrate=True,
-        max_seconds=None,
-        random_state=0,
-    ):
-        self.beta = beta
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.repair_epochs = repair_epochs
-        self.tol = tol
-        self.class_tol = class_tol
-        self.calibrate = calibrate
-        self.max_seconds = max_seconds
-        self.random_state = random_state
+    beta: float = _param(0.9, "Weight of the retain loss.")
 
     def _step(self, ctx, optimizer, idx_f, epoch, state):
         idx_r = ctx.retain_batch()
@@ -853,41 +869,6 @@ class SCRUB(NetUnlearningMethod):
     epochs, max-steps on the forget rows maximise
     ``T^2 KL(teacher || student)``; every epoch, min-steps on retain rows
     minimise ``gamma CE + alpha T^2 KL(teacher || student)``.
-
-    Parameters
-    ----------
-    alpha : float, default=0.5
-        Weight of the distillation term on retain rows.
-    gamma : float, default=1.0
-        Weight of the cross-entropy on retain rows.
-    temperature : float, default=4.0
-        Distillation temperature ``T``.
-    msteps : int, default=10
-        Epochs that include max-steps.
-    max_epochs : int, default=10
-        Most unlearning epochs (one step per batch of forget rows each).
-    lr : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or None, default=None
-        Rows per batch; None uses the net's ``batch_size``.
-    repair_epochs : int, default=1
-        Epochs of fine-tuning on retain rows after the forgetting phase.
-    tol : float, default=0.02
-        Stop once the membership AUC of the forget rows against the
-        calibration rows is at most ``0.5 + tol`` and their accuracy at most
-        the calibration rows' plus ``tol``, each plus one standard error.
-    class_tol : float, default=0.02
-        Stop once the accuracy on forget rows of fully removed classes is at
-        most this.
-    calibrate : bool, default=True
-        Use the stopping rule; False runs ``max_epochs`` epochs.
-    max_seconds : float or None, default=None
-        Time budget of the forgetting phase (checked after each epoch).
-        None: 8% of the net's training time, as its skorch history records.
-        A wall-clock budget can stop two runs after different epochs; for
-        results that depend only on ``random_state``, set a large value.
-    random_state : int, default=0
-        Seed of the batches and random draws (deterministic on CPU).
 
     See Also
     --------
@@ -919,36 +900,10 @@ class SCRUB(NetUnlearningMethod):
 
     name = "scrub"
 
-    def __init__(
-        self,
-        *,
-        alpha=0.5,
-        gamma=1.0,
-        temperature=4.0,
-        msteps=10,
-        max_epochs=10,
-        lr=1e-3,
-        batch_size=None,
-        repair_epochs=1,
-        tol=0.02,
-        class_tol=0.02,
-        calibrate=True,
-        max_seconds=None,
-        random_state=0,
-    ):
-        self.alpha = alpha
-        self.gamma = gamma
-        self.temperature = temperature
-        self.msteps = msteps
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.repair_epochs = repair_epochs
-        self.tol = tol
-        self.class_tol = class_tol
-        self.calibrate = calibrate
-        self.max_seconds = max_seconds
-        self.random_state = random_state
+    alpha: float = _param(0.5, "Weight of the distillation term on retain rows.")
+    gamma: float = _param(1.0, "Weight of the cross-entropy on retain rows.")
+    temperature: float = _param(4.0, "Distillation temperature ``T``.")
+    msteps: int = _param(10, "Epochs that include max-steps.")
 
     def _epoch(self, ctx, optimizer, epoch, state):
         ctx.module.train()
@@ -985,35 +940,6 @@ class BadTeacher(NetUnlearningMethod):
     from those targets; the random net is the module with freshly initialised
     weights.
 
-    Parameters
-    ----------
-    tau : float, default=1.0
-        Temperature of the targets and the student.
-    max_epochs : int, default=10
-        Most unlearning epochs (one step per batch of forget rows each).
-    lr : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or None, default=None
-        Rows per batch; None uses the net's ``batch_size``.
-    repair_epochs : int, default=1
-        Epochs of fine-tuning on retain rows after the forgetting phase.
-    tol : float, default=0.02
-        Stop once the membership AUC of the forget rows against the
-        calibration rows is at most ``0.5 + tol`` and their accuracy at most
-        the calibration rows' plus ``tol``, each plus one standard error.
-    class_tol : float, default=0.02
-        Stop once the accuracy on forget rows of fully removed classes is at
-        most this.
-    calibrate : bool, default=True
-        Use the stopping rule; False runs ``max_epochs`` epochs.
-    max_seconds : float or None, default=None
-        Time budget of the forgetting phase (checked after each epoch).
-        None: 8% of the net's training time, as its skorch history records.
-        A wall-clock budget can stop two runs after different epochs; for
-        results that depend only on ``random_state``, set a large value.
-    random_state : int, default=0
-        Seed of the batches and random draws (deterministic on CPU).
-
     See Also
     --------
     SCRUB : A student that disobeys its teacher on forget rows.
@@ -1044,30 +970,7 @@ class BadTeacher(NetUnlearningMethod):
 
     name = "bad_teacher"
 
-    def __init__(
-        self,
-        *,
-        tau=1.0,
-        max_epochs=10,
-        lr=1e-3,
-        batch_size=None,
-        repair_epochs=1,
-        tol=0.02,
-        class_tol=0.02,
-        calibrate=True,
-        max_seconds=None,
-        random_state=0,
-    ):
-        self.tau = tau
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.repair_epochs = repair_epochs
-        self.tol = tol
-        self.class_tol = class_tol
-        self.calibrate = calibrate
-        self.max_seconds = max_seconds
-        self.random_state = random_state
+    tau: float = _param(1.0, "Temperature of the targets and the student.")
 
     def _setup(self, ctx):
         bad = copy.deepcopy(ctx.teacher)
@@ -1096,37 +999,6 @@ class SalUn(NetUnlearningMethod):
     top ``1 - threshold`` fraction (over all weights); the others stay at the
     trained values. Steps minimise ``CE(forget, random labels) + alpha
     CE(retain)`` on the masked weights.
-
-    Parameters
-    ----------
-    threshold : float, default=0.5
-        Quantile of ``|grad|`` below which a weight is frozen.
-    alpha : float, default=1.0
-        Weight of the retain loss.
-    max_epochs : int, default=10
-        Most unlearning epochs (one step per batch of forget rows each).
-    lr : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or None, default=None
-        Rows per batch; None uses the net's ``batch_size``.
-    repair_epochs : int, default=1
-        Epochs of fine-tuning on retain rows after the forgetting phase.
-    tol : float, default=0.02
-        Stop once the membership AUC of the forget rows against the
-        calibration rows is at most ``0.5 + tol`` and their accuracy at most
-        the calibration rows' plus ``tol``, each plus one standard error.
-    class_tol : float, default=0.02
-        Stop once the accuracy on forget rows of fully removed classes is at
-        most this.
-    calibrate : bool, default=True
-        Use the stopping rule; False runs ``max_epochs`` epochs.
-    max_seconds : float or None, default=None
-        Time budget of the forgetting phase (checked after each epoch).
-        None: 8% of the net's training time, as its skorch history records.
-        A wall-clock budget can stop two runs after different epochs; for
-        results that depend only on ``random_state``, set a large value.
-    random_state : int, default=0
-        Seed of the batches and random draws (deterministic on CPU).
 
     See Also
     --------
@@ -1158,32 +1030,10 @@ class SalUn(NetUnlearningMethod):
 
     name = "salun"
 
-    def __init__(
-        self,
-        *,
-        threshold=0.5,
-        alpha=1.0,
-        max_epochs=10,
-        lr=1e-3,
-        batch_size=None,
-        repair_epochs=1,
-        tol=0.02,
-        class_tol=0.02,
-        calibrate=True,
-        max_seconds=None,
-        random_state=0,
-    ):
-        self.threshold = threshold
-        self.alpha = alpha
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.repair_epochs = repair_epochs
-        self.tol = tol
-        self.class_tol = class_tol
-        self.calibrate = calibrate
-        self.max_seconds = max_seconds
-        self.random_state = random_state
+    threshold: float = _param(
+        0.5, "Quantile of ``|grad|`` below which a weight is frozen."
+    )
+    alpha: float = _param(1.0, "Weight of the retain loss.")
 
     def _setup(self, ctx):
         if not 0 <= self.threshold < 1:
@@ -1231,35 +1081,6 @@ class L1Sparse(NetUnlearningMethod):
     Minimises ``L_retain + gamma_t |theta|_1`` with ``gamma_t`` decaying
     linearly from ``gamma`` to 0 over ``max_epochs``.
 
-    Parameters
-    ----------
-    gamma : float, default=5e-4
-        Initial weight of the L1 penalty (summed over all weights).
-    max_epochs : int, default=10
-        Most unlearning epochs (one step per batch of forget rows each).
-    lr : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or None, default=None
-        Rows per batch; None uses the net's ``batch_size``.
-    repair_epochs : int, default=0
-        Epochs of fine-tuning on retain rows after the forgetting phase.
-    tol : float, default=0.02
-        Stop once the membership AUC of the forget rows against the
-        calibration rows is at most ``0.5 + tol`` and their accuracy at most
-        the calibration rows' plus ``tol``, each plus one standard error.
-    class_tol : float, default=0.02
-        Stop once the accuracy on forget rows of fully removed classes is at
-        most this.
-    calibrate : bool, default=True
-        Use the stopping rule; False runs ``max_epochs`` epochs.
-    max_seconds : float or None, default=None
-        Time budget of the forgetting phase (checked after each epoch).
-        None: 8% of the net's training time, as its skorch history records.
-        A wall-clock budget can stop two runs after different epochs; for
-        results that depend only on ``random_state``, set a large value.
-    random_state : int, default=0
-        Seed of the batches and random draws (deterministic on CPU).
-
     See Also
     --------
     Finetune : Fine-tuning without the penalty.
@@ -1290,30 +1111,10 @@ class L1Sparse(NetUnlearningMethod):
 
     name = "l1_sparse"
 
-    def __init__(
-        self,
-        *,
-        gamma=5e-4,
-        max_epochs=10,
-        lr=1e-3,
-        batch_size=None,
-        repair_epochs=0,
-        tol=0.02,
-        class_tol=0.02,
-        calibrate=True,
-        max_seconds=None,
-        random_state=0,
-    ):
-        self.gamma = gamma
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.repair_epochs = repair_epochs
-        self.tol = tol
-        self.class_tol = class_tol
-        self.calibrate = calibrate
-        self.max_seconds = max_seconds
-        self.random_state = random_state
+    gamma: float = _param(
+        5e-4, "Initial weight of the L1 penalty (summed over all weights)."
+    )
+    repair_epochs: int = 0
 
     def _step(self, ctx, optimizer, idx_f, epoch, state):
         idx_r = ctx.retain_batch()
@@ -1328,35 +1129,6 @@ class RandomLabels(NetUnlearningMethod):
     """Random labels (amnesiac unlearning, Graves et al. 2021).
 
     Minimises ``CE(forget, random wrong labels) + alpha CE(retain)``.
-
-    Parameters
-    ----------
-    alpha : float, default=1.0
-        Weight of the retain loss.
-    max_epochs : int, default=10
-        Most unlearning epochs (one step per batch of forget rows each).
-    lr : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or None, default=None
-        Rows per batch; None uses the net's ``batch_size``.
-    repair_epochs : int, default=1
-        Epochs of fine-tuning on retain rows after the forgetting phase.
-    tol : float, default=0.02
-        Stop once the membership AUC of the forget rows against the
-        calibration rows is at most ``0.5 + tol`` and their accuracy at most
-        the calibration rows' plus ``tol``, each plus one standard error.
-    class_tol : float, default=0.02
-        Stop once the accuracy on forget rows of fully removed classes is at
-        most this.
-    calibrate : bool, default=True
-        Use the stopping rule; False runs ``max_epochs`` epochs.
-    max_seconds : float or None, default=None
-        Time budget of the forgetting phase (checked after each epoch).
-        None: 8% of the net's training time, as its skorch history records.
-        A wall-clock budget can stop two runs after different epochs; for
-        results that depend only on ``random_state``, set a large value.
-    random_state : int, default=0
-        Seed of the batches and random draws (deterministic on CPU).
 
     See Also
     --------
@@ -1388,30 +1160,7 @@ class RandomLabels(NetUnlearningMethod):
 
     name = "random_labels"
 
-    def __init__(
-        self,
-        *,
-        alpha=1.0,
-        max_epochs=10,
-        lr=1e-3,
-        batch_size=None,
-        repair_epochs=1,
-        tol=0.02,
-        class_tol=0.02,
-        calibrate=True,
-        max_seconds=None,
-        random_state=0,
-    ):
-        self.alpha = alpha
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.repair_epochs = repair_epochs
-        self.tol = tol
-        self.class_tol = class_tol
-        self.calibrate = calibrate
-        self.max_seconds = max_seconds
-        self.random_state = random_state
+    alpha: float = _param(1.0, "Weight of the retain loss.")
 
     def _step(self, ctx, optimizer, idx_f, epoch, state):
         idx_r = ctx.retain_batch()
@@ -1428,35 +1177,6 @@ class GaussianRelabel(NetUnlearningMethod):
     standard deviation of the retained targets, and the net is fine-tuned on
     them together with the retain rows: ``MSE(forget, draws) + alpha
     MSE(retain)``.
-
-    Parameters
-    ----------
-    alpha : float, default=1.0
-        Weight of the retain loss.
-    max_epochs : int, default=10
-        Most unlearning epochs (one step per batch of forget rows each).
-    lr : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or None, default=None
-        Rows per batch; None uses the net's ``batch_size``.
-    repair_epochs : int, default=1
-        Epochs of fine-tuning on retain rows after the forgetting phase.
-    tol : float, default=0.02
-        Stop once the membership AUC of the forget rows against the
-        calibration rows is at most ``0.5 + tol`` and their accuracy at most
-        the calibration rows' plus ``tol``, each plus one standard error.
-    class_tol : float, default=0.02
-        Stop once the accuracy on forget rows of fully removed classes is at
-        most this.
-    calibrate : bool, default=True
-        Use the stopping rule; False runs ``max_epochs`` epochs.
-    max_seconds : float or None, default=None
-        Time budget of the forgetting phase (checked after each epoch).
-        None: 8% of the net's training time, as its skorch history records.
-        A wall-clock budget can stop two runs after different epochs; for
-        results that depend only on ``random_state``, set a large value.
-    random_state : int, default=0
-        Seed of the batches and random draws (deterministic on CPU).
 
     See Also
     --------
@@ -1485,30 +1205,7 @@ class GaussianRelabel(NetUnlearningMethod):
     name = "gaussian_relabel"
     tasks = ("regression",)
 
-    def __init__(
-        self,
-        *,
-        alpha=1.0,
-        max_epochs=10,
-        lr=1e-3,
-        batch_size=None,
-        repair_epochs=1,
-        tol=0.02,
-        class_tol=0.02,
-        calibrate=True,
-        max_seconds=None,
-        random_state=0,
-    ):
-        self.alpha = alpha
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.repair_epochs = repair_epochs
-        self.tol = tol
-        self.class_tol = class_tol
-        self.calibrate = calibrate
-        self.max_seconds = max_seconds
-        self.random_state = random_state
+    alpha: float = _param(1.0, "Weight of the retain loss.")
 
     def _step(self, ctx, optimizer, idx_f, epoch, state):
         idx_r = ctx.retain_batch()
@@ -1535,39 +1232,6 @@ class LossMatching(NetUnlearningMethod):
     from their label with ``-log(1 - p_y)`` (the retrained net never predicts
     that class). Without calibration rows it falls back to NegGrad+'s
     ascent on ``-log(1 - p_y)``.
-
-    Parameters
-    ----------
-    lam : float, default=0.5
-        Weight of the forget term.
-    retain_steps : int, default=1
-        Extra steps on retain rows only after each forget step: they hold
-        utility while the forget rows move (fine-tuning *after* forgetting
-        would let the net re-learn them).
-    max_epochs : int, default=20
-        Most unlearning epochs (one step per batch of forget rows each).
-    lr : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or None, default=None
-        Rows per batch; None uses the net's ``batch_size``.
-    repair_epochs : int, default=0
-        Epochs of fine-tuning on retain rows after the forgetting phase.
-    tol : float, default=0.02
-        Stop once the membership AUC of the forget rows against the
-        calibration rows is at most ``0.5 + tol`` and their accuracy at most
-        the calibration rows' plus ``tol``, each plus one standard error.
-    class_tol : float, default=0.02
-        Stop once the accuracy on forget rows of fully removed classes is at
-        most this.
-    calibrate : bool, default=True
-        Use the stopping rule; False runs ``max_epochs`` epochs.
-    max_seconds : float or None, default=None
-        Time budget of the forgetting phase (checked after each epoch).
-        None: 8% of the net's training time, as its skorch history records.
-        A wall-clock budget can stop two runs after different epochs; for
-        results that depend only on ``random_state``, set a large value.
-    random_state : int, default=0
-        Seed of the batches and random draws (deterministic on CPU).
 
     See Also
     --------
@@ -1601,32 +1265,15 @@ class LossMatching(NetUnlearningMethod):
     name = "loss_matching"
     tasks = ("classification", "regression")
 
-    def __init__(
-        self,
-        *,
-        lam=0.5,
-        retain_steps=1,
-        max_epochs=20,
-        lr=1e-3,
-        batch_size=None,
-        repair_epochs=0,
-        tol=0.02,
-        class_tol=0.02,
-        calibrate=True,
-        max_seconds=None,
-        random_state=0,
-    ):
-        self.lam = lam
-        self.retain_steps = retain_steps
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.repair_epochs = repair_epochs
-        self.tol = tol
-        self.class_tol = class_tol
-        self.calibrate = calibrate
-        self.max_seconds = max_seconds
-        self.random_state = random_state
+    lam: float = _param(0.5, "Weight of the forget term.")
+    retain_steps: int = _param(
+        1,
+        "Extra steps on retain rows only after each forget step: they hold "
+        "utility while the forget rows move (fine-tuning *after* forgetting "
+        "would let the net re-learn them).",
+    )
+    max_epochs: int = 20
+    repair_epochs: int = 0
 
     def _targets(self, ctx):
         lf, lc = ctx.forget_losses, ctx.calib_losses
@@ -1710,59 +1357,6 @@ class ResetRepair(NetUnlearningMethod):
     epochs without improvement. Without calibration rows, it runs its epoch
     budget and the net warns once, saying what to pass.
 
-    Parameters
-    ----------
-    keep : float, default=0.0
-        Share of the trained weights kept: the new weights are
-        ``keep * trained + (1 - keep) * fresh``. 0 is a full reset: the
-        forget rows leave no trace in the weights. Values toward 1 keep more
-        of the net and recover faster on a short budget, and leave more of
-        the forget rows in it (measured on memorising nets, medians of three
-        seeds: 0.3 leaves the membership AUC 0.035 above the retrained
-        net's, 0 leaves 0.014; on nets that generalise, trained 30 epochs,
-        0 costs 0.02 of test accuracy, 0.3 costs 0.01).
-    max_epochs : int or None, default=None
-        Most retraining epochs (passes over the retained rows); None: 12% of
-        the epochs the net was trained for, at least 2. Past it, training
-        goes on while a class with no retained row left is still recognised,
-        up to the net's own number of epochs.
-    lr : float or None, default=None
-        Learning rate; None: the net's (its optimiser is used either way).
-    batch_size : int or None, default=None
-        Rows per batch; None uses the net's ``batch_size``.
-    patience : int, default=2
-        With calibration rows, stop after this many epochs without a better
-        state.
-    tol : float, default=0.02
-        The forget rows look unseen when their membership AUC against the
-        calibration rows is at most ``0.5 + tol`` and their accuracy at most
-        the calibration rows' plus ``tol``, each plus one standard error.
-    class_tol : float, default=0.02
-        The forget rows of fully removed classes look unseen when their
-        accuracy is at most this.
-    calibrate : bool, default=True
-        Use the stopping rule; False runs the epoch budget.
-    max_seconds : float or None, default=None
-        Time budget; None: 12% of the net's training time times the share
-        of its training rows retained (about 12% of retraining), evaluation
-        included. Checked after each epoch; as ``max_epochs``, passed while
-        a removed class is still recognised, or while (with calibration
-        rows) the best state's calibration accuracy is below the trained
-        net's beyond noise: training then goes on, up to the net's own
-        number of epochs, and the history's details say so
-        (``utility_short``).
-    finetune_epochs : int, default=2
-        With calibration rows, first train the trained net (no reset) on the
-        retained rows for up to this many epochs, and keep it if the forget
-        rows then look unseen with no loss of calibration accuracy beyond
-        noise: a net that generalises holds little of its forget rows, and
-        a reset would cost it accuracy it then has to relearn. Otherwise the
-        net is put back and reset. 0 always resets; so does a request that
-        removes a whole class (the retrained net never learns it).
-    random_state : int, default=0
-        Seed of the re-initialisation and the batches (deterministic on
-        CPU).
-
     See Also
     --------
     LossMatching : Edits the net rather than resetting it.
@@ -1806,34 +1400,55 @@ class ResetRepair(NetUnlearningMethod):
 
     name = "reset_repair"
     tasks = ("classification", "regression")
-    repair_epochs = 0
 
-    def __init__(
-        self,
-        *,
-        keep=0.0,
-        max_epochs=None,
-        lr=None,
-        batch_size=None,
-        patience=2,
-        tol=0.02,
-        class_tol=0.02,
-        calibrate=True,
-        max_seconds=None,
-        finetune_epochs=2,
-        random_state=0,
-    ):
-        self.keep = keep
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.patience = patience
-        self.tol = tol
-        self.class_tol = class_tol
-        self.calibrate = calibrate
-        self.max_seconds = max_seconds
-        self.finetune_epochs = finetune_epochs
-        self.random_state = random_state
+    # no repair phase: the retraining is the repair
+    repair_epochs: ClassVar[int] = 0  # type: ignore[misc]
+    max_epochs: int | None = _param(  # type: ignore[assignment]
+        None,
+        "Most retraining epochs (passes over the retained rows); None: "
+        f"{_RESET_SHARE:.0%} of the epochs the net was trained for, at least 2. "
+        "Past it, training goes on while a class with no retained row left is "
+        "still recognised, up to the net's own number of epochs.",
+    )
+    lr: float | None = _param(  # type: ignore[assignment]
+        None, "Learning rate; None: the net's (its optimiser is used either way)."
+    )
+    max_seconds: float | None = _param(
+        None,
+        f"Time budget; None: {_RESET_TIME_SHARE:.0%} of the net's training time "
+        "times the share of its training rows retained (about "
+        f"{_RESET_TIME_SHARE:.0%} of retraining), evaluation included. Checked "
+        "after each epoch; as ``max_epochs``, passed while a removed class is "
+        "still recognised, or while (with calibration rows) the best state's "
+        "calibration accuracy is below the trained net's beyond noise: training "
+        "then goes on, up to the net's own number of epochs, and the history's "
+        "details say so (``utility_short``).",
+    )
+    keep: float = _param(
+        0.0,
+        "Share of the trained weights kept: the new weights are ``keep * "
+        "trained + (1 - keep) * fresh``. 0 is a full reset: the forget rows "
+        "leave no trace in the weights. Values toward 1 keep more of the net "
+        "and recover faster on a short budget, and leave more of the forget "
+        "rows in it (measured on memorising nets, medians of three seeds: 0.3 "
+        "leaves the membership AUC 0.035 above the retrained net's, 0 leaves "
+        "0.014; on nets that generalise, trained 30 epochs, 0 costs 0.02 of "
+        "test accuracy, 0.3 costs 0.01).",
+    )
+    patience: int = _param(
+        2,
+        "With calibration rows, stop after this many epochs without a better state.",
+    )
+    finetune_epochs: int = _param(
+        2,
+        "With calibration rows, first train the trained net (no reset) on the "
+        "retained rows for up to this many epochs, and keep it if the forget "
+        "rows then look unseen with no loss of calibration accuracy beyond "
+        "noise: a net that generalises holds little of its forget rows, and a "
+        "reset would cost it accuracy it then has to relearn. Otherwise the net "
+        "is put back and reset. 0 always resets; so does a request that removes "
+        "a whole class (the retrained net never learns it).",
+    )
 
     def _check(self, ctx):
         self.check_task(ctx.task)
@@ -1961,7 +1576,7 @@ class ResetRepair(NetUnlearningMethod):
         # higher is better: calibration accuracy, then lower calibration loss
         return (stats.get("calib_acc", 0.0), -stats.get("calib_loss", 0.0))
 
-    def run(self, ctx):
+    def run(self, ctx: UnlearningContext) -> dict[str, Any]:
         """Reset, retrain on the retained rows, keep the best state; a summary.
 
         Parameters
@@ -2112,17 +1727,7 @@ class ResetRepair(NetUnlearningMethod):
         return summary
 
 
-#: Share of the net's training epochs the reset method retrains for.
-_RESET_SHARE = 0.12
-#: Share of the net's training time it may take (evaluation included).
-_RESET_TIME_SHARE = 0.12
-
-
-def _snapshot(module):
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-
-METHODS = {
+METHODS: dict[str, type[NetUnlearningMethod]] = {
     cls.name: cls
     for cls in (
         Finetune,
@@ -2140,7 +1745,10 @@ METHODS = {
 }
 
 
-def get_method(method, params=None):
+def get_method(
+    method: str | type[NetUnlearningMethod] | NetUnlearningMethod,
+    params: Mapping[str, Any] | None = None,
+) -> NetUnlearningMethod:
     """A fresh method object from a name, a class or an instance, plus parameters.
 
     Parameters

@@ -249,8 +249,8 @@ class _UnlearningNetMixin(UnlearningMixin):
     # Renumbering the row ids costs O(n) against a request's training epochs:
     # erased slots go at every request, whatever the number of rows.
     _compact_min_rows = float("inf")
-    _task = None
-    _default_method = None
+    _task: str | None = None
+    _default_method: str | None = None
 
     def set_params(self, **kwargs):
         """Set parameters; ``unlearn_method__*`` ones never re-initialise the net.
