@@ -133,7 +133,7 @@ class ModelLock:
                     self._cond.notify_all()
 
 
-_LOCKS = weakref.WeakKeyDictionary()
+_LOCKS: weakref.WeakKeyDictionary[object, ModelLock] = weakref.WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 
 

@@ -35,6 +35,7 @@ from .metrics._membership import (
     _resampled_auc,
     _task,
 )
+from .metrics._per_example import _attack as _per_example_attack
 from .utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -86,6 +87,10 @@ class UnlearningReport:
         The paired-bootstrap comparison (see Attributes); None stores an
         empty dict.
 
+    per_example : dict, default=None
+        The per-example attack's result (see Attributes); None stores an
+        empty dict.
+
     Attributes
     ----------
     info : dict
@@ -98,7 +103,8 @@ class UnlearningReport:
         ``"cross_entropy"``, ``"squared_error"``, ``"squared_distance_to_centre"``,
         ``"margin"`` or
         ``"zero_one"``), ``strategy`` and ``exact`` (from the unlearned model's
-        history), ``guarantee``, ``verdict`` (the one-line summary of
+        history), ``guarantee``, ``n_shadow`` (shadow runs of the per-example
+        attack, 0 when it was not run), ``verdict`` (the one-line summary of
         :attr:`verdict`).
 
     metrics : dict of str to dict
@@ -134,7 +140,17 @@ class UnlearningReport:
         noise"`` when the interval holds 0, else what the difference means
         (``"remembers the forget rows"``, ``"over-forgets ..."``, ...);
         ``"summary"``, one line. Two noisy numbers are not ranked: a
-        difference inside the noise of these rows is reported as such.
+        difference inside the noise of these rows is reported as such. With
+        the per-example attack, ``"per_example_auc"`` holds its AUC minus
+        the ideal 0.5, in the same form.
+
+    per_example : dict
+        With ``n_shadow``, the result of
+        :func:`~skunlearn.metrics.per_example_attack` on the forget rows:
+        ``auc`` and ``accuracy`` of telling unlearned models from retrained
+        ones row by row (ideal 0.5), their intervals, ``shift`` (which way
+        the unlearned models differ), ``example_auc`` (one per forget row),
+        the number of runs and ``seconds``. Empty otherwise.
 
     See Also
     --------
@@ -159,12 +175,15 @@ class UnlearningReport:
     'indistinguishable from the gold standard at 95% on these rows'
     """
 
-    def __init__(self, info, metrics, losses, estimators=None, verdict=None):
+    def __init__(
+        self, info, metrics, losses, estimators=None, verdict=None, per_example=None
+    ):
         self.info = info
         self.metrics = metrics
         self.losses = losses
         self.estimators = estimators or {}
         self.verdict = verdict or {}
+        self.per_example = per_example or {}
 
     @property
     def speedup(self):
@@ -184,8 +203,10 @@ class UnlearningReport:
         Returns
         -------
         report : dict
-            ``{"info": ..., "speedup": ..., "metrics": {model: {...}}}`` and,
-            when asked, ``"losses"``.
+            ``{"info": ..., "verdict": ..., "speedup": ..., "metrics": {model:
+            {...}}}``, ``"per_example"`` (the per-example attack, its
+            ``example_auc`` as a list; empty when not run) and, when asked,
+            ``"losses"``.
         """
         out = {
             "info": dict(self.info),
@@ -196,6 +217,10 @@ class UnlearningReport:
             "speedup": _plain(self.speedup),
             "metrics": {
                 m: {k: _plain(v) for k, v in d.items()} for m, d in self.metrics.items()
+            },
+            "per_example": {
+                k: v.tolist() if isinstance(v, np.ndarray) else _plain(v)
+                for k, v in self.per_example.items()
             },
         }
         if include_losses:
@@ -293,7 +318,7 @@ class UnlearningReport:
             ]
             for key, name in _DIFF_NAMES.items():
                 v = self.verdict.get(key)
-                if v is None:
+                if v is None or key == "per_example_auc":
                     continue
                 lines.append(
                     f"  {name:<18}{v['difference']:+.3f} "
@@ -308,6 +333,20 @@ class UnlearningReport:
                     f"[{m['gold_standard']['mia_auc_low']:.3f}, "
                     f"{m['gold_standard']['mia_auc_high']:.3f}]"
                 )
+            pe = self.per_example
+            if pe:
+                lines += [
+                    "",
+                    f"Per-example attack (U-LiRA; {pe['n_shadow']} shadow + "
+                    f"{pe['n_target']} target runs, {_fmt_seconds(pe['seconds'])}), "
+                    "telling",
+                    "unlearned models from retrained ones row by row (0.5: cannot "
+                    "tell):",
+                    f"  AUC {pe['auc']:.3f} [{pe['auc_low']:.3f}, {pe['auc_high']:.3f}]"
+                    f", accuracy {pe['accuracy']:.3f} [{pe['accuracy_low']:.3f}, "
+                    f"{pe['accuracy_high']:.3f}]  "
+                    f"{self.verdict['per_example_auc']['call']}",
+                ]
             lines.append(f"Verdict: {self.verdict['summary']}.")
         return "\n".join(lines)
 
@@ -463,6 +502,7 @@ def _forget_kind(forget, n):
         "n_repeats": [Interval(numbers.Integral, 1, None, closed="left")],
         "confidence": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_resamples": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_shadow": [Interval(numbers.Integral, 0, None, closed="left")],
     },
     prefer_skip_nested_validation=False,
 )
@@ -480,6 +520,7 @@ def audit_unlearning(
     n_repeats=1,
     confidence=0.95,
     n_resamples=1000,
+    n_shadow=0,
 ):
     """Run the five-step unlearning protocol and compare the three models.
 
@@ -541,6 +582,16 @@ def audit_unlearning(
         Bootstrap resamples (of the forget, never-seen and test rows; seeded
         by ``random_state``).
 
+    n_shadow : int, default=0
+        Run the per-example attack (U-LiRA) with this many shadow runs and as
+        many target runs: :func:`~skunlearn.metrics.per_example_attack` on the
+        forget rows, each run forgetting a random half of them (seeded by
+        ``random_state``). It costs ``2 * n_shadow`` calls to ``unlearn`` and
+        as many refits; 8 suits small models (about a second for a logistic
+        regression on ``load_breast_cancer``). 0 (the default) skips it;
+        otherwise at least 4. The result is in
+        :attr:`UnlearningReport.per_example` and in the verdict.
+
     Returns
     -------
     report : UnlearningReport
@@ -563,6 +614,11 @@ def audit_unlearning(
     >>> report.metrics["unlearned"]["agreement_test"]
     1.0
     """
+    if 0 < n_shadow < 4:
+        raise ValueError(
+            f"n_shadow must be 0 (no per-example attack) or at least 4 (two "
+            f"samples of each kind per row); got {n_shadow}."
+        )
     rng = check_random_state(random_state)
     n = _num_samples(X)
     y_all = np.asarray(y)
@@ -738,8 +794,36 @@ def audit_unlearning(
         n_resamples,
         boot_seed,
     )
+    per_example = {}
+    if n_shadow:
+        # seeded after everything else, so that the rest of the audit is the
+        # same with and without the attack
+        per_example = _per_example_attack(
+            original,
+            estimator,
+            X_train,
+            y_train,
+            forget_pos,
+            n_shadow=n_shadow,
+            n_target=n_shadow,
+            variance="global",
+            unlearn_params=unlearn_params,
+            confidence=confidence,
+            n_resamples=n_resamples,
+            n_jobs=None,
+            random_state=rng.randint(2**31 - 1),
+        )
+        _add_per_example_verdict(verdict, per_example)
+    info["n_shadow"] = int(n_shadow)
     info["verdict"] = verdict["summary"]
-    return UnlearningReport(info, metrics, losses, estimators=models, verdict=verdict)
+    return UnlearningReport(
+        info,
+        metrics,
+        losses,
+        estimators=models,
+        verdict=verdict,
+        per_example=per_example,
+    )
 
 
 def _row_utility(model, task, X, y):
@@ -754,6 +838,10 @@ _CALLS = {
     "mia_auc": ("remembers the forget rows", "over-forgets (an attacker sees it too)"),
     "score_forget": ("fits the forget rows better", "fits the forget rows worse"),
     "score_test": ("more accurate on test rows", "less accurate on test rows"),
+    "per_example_auc": (
+        "a per-example attack tells it from retraining",
+        "the per-example attack does worse than chance (too few shadow runs?)",
+    ),
 }
 
 
@@ -828,10 +916,45 @@ def _verdict(unlearned, gold, task, attack, forget, unseen, test, conf, n, seed)
 
 _ROUNDING = 1e-9
 
+
+def _add_per_example_verdict(verdict, result):
+    """Add the per-example attack to the verdict: its AUC minus the ideal 0.5.
+
+    The attack tells the unlearned models of its target runs from their
+    retrained twins; an interval above 0 says it can, row by row.
+    """
+    key = "per_example_auc"
+    diff = result["auc"] - 0.5
+    low, high = result["auc_low"] - 0.5, result["auc_high"] - 0.5
+    call = "within noise"
+    if low > _ROUNDING:
+        call = _CALLS[key][0]
+        call += (
+            " (it fits the forgotten rows better)"
+            if result["shift"] > 0
+            else " (it fits the forgotten rows worse)"
+        )
+    elif high < -_ROUNDING:
+        call = _CALLS[key][1]
+    verdict[key] = {
+        "difference": float(diff),
+        "low": float(low),
+        "high": float(high),
+        "call": call,
+    }
+    if call != "within noise":
+        note = f"{call} ({_DIFF_NAMES[key]} {diff:+.3f} [{low:+.3f}, {high:+.3f}])"
+        if verdict["summary"].startswith("indistinguishable"):
+            verdict["summary"] = "differs from the gold standard: " + note
+        else:
+            verdict["summary"] += "; " + note
+
+
 _DIFF_NAMES = {
     "mia_auc": "membership AUC",
     "score_forget": "forget-row score",
     "score_test": "test-row score",
+    "per_example_auc": "per-example AUC - 0.5",
 }
 
 

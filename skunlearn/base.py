@@ -2,13 +2,17 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
 import functools
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -18,6 +22,9 @@ from ._commit import deferred_sigint, model_lock, reading, writing
 from ._ledger import ForgetMatch, TrainingLedger
 from .exceptions import ForgetAllRowsError, ParametersChangedError, UnknownRowsError
 from .utils._sklearn_compat import register_unlearn_method
+
+if TYPE_CHECKING:
+    from .utils._typing import ArrayLike, MatrixLike
 
 __all__ = [
     "ForgetMatch",
@@ -63,7 +70,7 @@ class Guarantee(str, Enum):
     EXACT = "exact"
     APPROXIMATE = "approximate"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.value
 
 
@@ -254,25 +261,25 @@ class UnlearnUpdate:
     (DummyRegressor(), None, True)
     """
 
-    attributes: dict = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
     strategy: str = "unknown"
     exact: bool = True
-    details: dict = field(default_factory=dict)
-    retained: tuple | None = None
-    commit: object = None
+    details: dict[str, Any] = field(default_factory=dict)
+    retained: tuple[Any, Any, dict[str, Any]] | None = None
+    commit: Callable[[], object] | None = None
     changed: bool = True
-    retained_output: object = None
-    abort: object = None
+    retained_output: Any = None
+    abort: Callable[[], object] | None = None
     interrupted: bool = False
     recorded: bool = False
 
     @property
-    def estimator(self):
+    def estimator(self) -> Any:
         """A strategy plan's new estimator (``attributes["estimator_"]``)."""
         return self.attributes["estimator_"]
 
     @property
-    def state(self):
+    def state(self) -> Any:
         """A strategy plan's new state (``attributes["strategy_"]``, or None)."""
         return self.attributes.get("strategy_")
 
@@ -360,15 +367,19 @@ class UnlearningMixin:
     ('running_mean', 'exact')
     """
 
-    _unlearning_guarantee = "exact"
+    # set by fit (``_init_ledger``)
+    ledger_: TrainingLedger
+    unlearn_history_: list[dict[str, Any]]
+
+    _unlearning_guarantee: str = "exact"
     #: Parameters that say how the work runs, not what is fit: they may
     #: change between ``fit`` and ``unlearn``.
-    _execution_params = ("n_jobs", "verbose")
+    _execution_params: tuple[str, ...] = ("n_jobs", "verbose")
     #: Whether ``unlearn`` reads the model's own parameters (a refit of
     #: ``self``, a pipeline's steps edited by ``set_params``). Such a model
     #: refuses a request after its parameters changed since fit. A model that
     #: unlearns only from fitted copies (``Unlearnable``) sets it False.
-    _unlearn_reads_params = True
+    _unlearn_reads_params: bool = True
 
     def __init_subclass__(cls, **kwargs):
         # Every read method a subclass defines takes the model's shared side,
@@ -381,20 +392,26 @@ class UnlearningMixin:
             _guard(cls, name, writing)
 
     @property
-    def unlearning_guarantee(self):
+    def unlearning_guarantee(self) -> Guarantee:
         """:class:`Guarantee`: what :meth:`unlearn` promises.
 
         Decided from the parameters alone, so the same before and after fit.
         """
         return Guarantee(self._get_unlearning_guarantee())
 
-    def _get_unlearning_guarantee(self):
+    def _get_unlearning_guarantee(self) -> str:
         return type(self)._unlearning_guarantee
 
     # ----------------------------------------------------------- for families
     def _init_ledger(
-        self, X, y=None, sample_props=None, *, keep_X=False, compact="auto"
-    ):
+        self,
+        X: MatrixLike,
+        y: ArrayLike | None = None,
+        sample_props: dict[str, Any] | None = None,
+        *,
+        keep_X: bool = False,
+        compact: str = "auto",
+    ) -> None:
         """Record the training rows; call at the end of ``fit``."""
         props = {k: v for k, v in (sample_props or {}).items() if v is not None}
         self.ledger_ = TrainingLedger(X, y, props, keep_X=keep_X, compact=compact)
@@ -481,11 +498,20 @@ class UnlearningMixin:
             )
         return y
 
-    def _unlearn(self, match, X, y, **params):  # pragma: no cover - abstract
+    def _unlearn(
+        self, match: ForgetMatch, X: Any, y: Any, **params: Any
+    ) -> UnlearnUpdate:  # pragma: no cover - abstract
         raise NotImplementedError
 
     # ---------------------------------------------------------- the contract
-    def unlearn(self, X, y=None, *, request_id=None, **params):
+    def unlearn(
+        self,
+        X: MatrixLike,
+        y: ArrayLike | None = None,
+        *,
+        request_id: str | None = None,
+        **params: Any,
+    ) -> Self:
         """Forget rows of the training data.
 
         After ``est.fit(X, y).unlearn(X_f, y_f)``, the estimator stands for
@@ -616,7 +642,7 @@ class UnlearningMixin:
     #: Ledgers of at least this many rows may defer dropping erased slots
     #: (see ``TrainingLedger.needs_compaction``); families with large per-row
     #: state set it lower.
-    _compact_min_rows = None
+    _compact_min_rows: float | None = None
 
     def _renumbered_rows(self, new_id):
         """The family's per-row state for the compacted ledger (a hook).
@@ -718,7 +744,7 @@ class UnlearningMixin:
         return False
 
 
-def is_unlearner(estimator):
+def is_unlearner(estimator: object) -> bool:
     """Return True if ``estimator`` has skunlearn's ``unlearn`` contract.
 
     The test is by duck typing: the estimator has a callable ``unlearn`` and an

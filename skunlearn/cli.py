@@ -20,6 +20,8 @@ unwritable outputs, 130 when interrupted.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import argparse
 import csv
 import functools
@@ -36,11 +38,16 @@ import time
 import uuid
 import warnings
 import zipfile
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Literal, SupportsIndex
 
 import numpy as np
 
 from ._commit import held_external_effects
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "RequestRows",
@@ -101,7 +108,7 @@ def _split_types(names, extra=()):
     return trusted, refused
 
 
-def trusted_types(path):
+def trusted_types(path: str | os.PathLike[str]) -> tuple[list[str], list[str]]:
     """Split the types a skops file needs into trusted and refused ones.
 
     skops refuses to load any type it does not trust by default and lists
@@ -202,7 +209,7 @@ def _load_bytes(data, path, *, allow_pickle, trust=()):
     return joblib.load(io.BytesIO(data))
 
 
-def load_model(path, *, allow_pickle=False):
+def load_model(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> Any:
     """Load a model saved with skops (or pickle/joblib when allowed).
 
     A skops file is loaded only when every type it needs is trusted (see
@@ -274,7 +281,7 @@ def _dump(model, path, *, skops):
         joblib.dump(model, path)
 
 
-def save_model(model, path):
+def save_model(model: Any, path: str | os.PathLike[str]) -> None:
     """Save ``model`` atomically: skops for ``.skops``, joblib otherwise.
 
     The model is written to a temporary file in the same directory, which
@@ -907,18 +914,18 @@ class RequestRows:
 
     def __init__(
         self,
-        X,
-        y,
-        lines,
-        columns,
-        target,
-        ignored_columns,
-        blank_lines,
-        delimiter,
-        has_header,
-        cells,
-        target_cells,
-    ):
+        X: Any,
+        y: NDArray[Any] | None,
+        lines: ArrayLike,
+        columns: list[str],
+        target: str | None,
+        ignored_columns: list[str],
+        blank_lines: list[int],
+        delimiter: str,
+        has_header: bool,
+        cells: list[list[Any]],
+        target_cells: list[Any] | None,
+    ) -> None:
         self.X = X
         self.y = y
         self.lines = np.asarray(lines, dtype=np.intp)
@@ -932,11 +939,11 @@ class RequestRows:
         self._target_cells = target_cells
 
     @property
-    def n_rows(self):
+    def n_rows(self) -> int:
         """Number of rows in the request."""
         return int(self.lines.size)
 
-    def values(self, i):
+    def values(self, i: int) -> list[Any]:
         """The values of row ``i`` (features in the model's order, then target).
 
         Parameters
@@ -955,7 +962,9 @@ class RequestRows:
             row.append(self._target_cells[i])
         return row
 
-    def take(self, positions):
+    def take(
+        self, positions: Sequence[int] | NDArray[np.integer[Any]]
+    ) -> tuple[Any, NDArray[Any] | None]:
         """``(X, y)`` of the rows at ``positions``.
 
         Parameters
@@ -976,18 +985,18 @@ class RequestRows:
 
 
 def read_request(
-    path,
-    model,
+    path: str | os.PathLike[str],
+    model: Any,
     *,
-    target=None,
-    header="auto",
-    delimiter="auto",
-    extra_columns="error",
-    encoding="utf-8-sig",
-    decimal=".",
-    na_values=(),
-    data=None,
-):
+    target: str | None = None,
+    header: Literal["auto", "yes", "no"] = "auto",
+    delimiter: str = "auto",
+    extra_columns: Literal["error", "ignore"] = "error",
+    encoding: str = "utf-8-sig",
+    decimal: str = ".",
+    na_values: Iterable[str] = (),
+    data: bytes | None = None,
+) -> RequestRows:
     """Read a deletion request (a CSV of rows) the way ``model`` was trained.
 
     Each column is read as its training column was typed: a column of strings
@@ -1099,12 +1108,14 @@ def read_request(
             delimiter = sep.group(1)
         text = text[sep.end() :]
         first_line = 2
-    names = getattr(model, "feature_names_in_", None)
+    # Typed Any: expected, specs and pd are not None whenever names is not,
+    # which a type checker cannot follow.
+    names: Any = getattr(model, "feature_names_in_", None)
     names = None if names is None else [str(n) for n in names]
-    n_features = getattr(model, "n_features_in_", None)
+    n_features: Any = getattr(model, "n_features_in_", None)
     if names is not None:
         n_features = len(names)
-    expected = None if names is None else names + ([target] if target else [])
+    expected: Any = None if names is None else names + ([target] if target else [])
     if delimiter == "auto":
         widths = set()
         if n_features is not None:
@@ -1120,7 +1131,7 @@ def read_request(
     if target is not None and header == "no":
         raise CommandError("--target names a column: the CSV needs a header line.", 2)
 
-    specs = _feature_columns(model, n_features, names) if n_features else None
+    specs: Any = _feature_columns(model, n_features, names) if n_features else None
     ignored = []
     if names is not None:
         if header == "no":
@@ -1205,7 +1216,7 @@ def read_request(
     body_lines = lines[1:] if has_header else lines
     n_rows = len(body)
 
-    errors = []
+    errors: list[str] = []
     cells = [
         _read_cells([r[j] for r in body], body_lines, spec, name, options, errors)
         for j, spec, name in zip(feature_at, specs, columns)
@@ -1266,7 +1277,11 @@ def _canonical_cell(value):
     return ["s", str(value)]
 
 
-def request_digest(request, key, positions=None):
+def request_digest(
+    request: RequestRows,
+    key: bytes,
+    positions: Iterable[SupportsIndex] | None = None,
+) -> str:
     """Keyed digest of a request's rows: HMAC-SHA256 of their canonical encoding.
 
     The encoding (``skunlearn.rows/1``, see ``docs/receipt.md``) depends only
@@ -2297,7 +2312,7 @@ def _parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``skunlearn`` command; returns the exit status.
 
     ``skunlearn demo`` runs the five-step audit on bundled data sets;

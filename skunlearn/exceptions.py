@@ -2,7 +2,14 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "AmbiguousRowsError",
@@ -137,7 +144,7 @@ class UnknownRowsError(UnlearningError):
     [1 2] 3
     """
 
-    def __init__(self, positions, n_forget):
+    def __init__(self, positions: ArrayLike, n_forget: int) -> None:
         self.positions = np.asarray(positions, dtype=np.intp)
         self.n_forget = int(n_forget)
         shown = ", ".join(str(int(p)) for p in self.positions[:20])
@@ -148,7 +155,7 @@ class UnknownRowsError(UnlearningError):
             " in X_forget. Nothing was forgotten."
         )
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.positions, self.n_forget))
 
 

@@ -9,6 +9,10 @@ strategy with ``Unlearnable(pipeline)``
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Self
+
 from sklearn.pipeline import Pipeline as _Pipeline
 from sklearn.utils.metaestimators import available_if
 
@@ -29,6 +33,11 @@ from .utils._sklearn_compat import (
     pipeline_can_fit_transform,
     pipeline_validate_steps,
 )
+
+if TYPE_CHECKING:
+    from joblib import Memory
+
+    from .utils._typing import ArrayLike, MatrixLike
 
 __all__ = ["Pipeline", "make_pipeline"]
 
@@ -103,7 +112,16 @@ class Pipeline(UnlearningMixin, _Pipeline):
     True
     """
 
-    def __init__(self, steps, *, transform_input=None, memory=None, verbose=False):
+    unlearn_strategy_: PipelineStrategy
+
+    def __init__(
+        self,
+        steps: list[tuple[str, Any]],
+        *,
+        transform_input: list[str] | None = None,
+        memory: str | Memory | None = None,
+        verbose: bool = False,
+    ) -> None:
         super().__init__(
             steps, transform_input=transform_input, memory=memory, verbose=verbose
         )
@@ -112,7 +130,7 @@ class Pipeline(UnlearningMixin, _Pipeline):
         # estimators in Pipeline.steps are not validated yet
         prefer_skip_nested_validation=False
     )
-    def fit(self, X, y=None, **params):
+    def fit(self, X: MatrixLike, y: ArrayLike | None = None, **params: Any) -> Self:
         """Fit every step with its unlearning strategy.
 
         Parameters
@@ -149,7 +167,9 @@ class Pipeline(UnlearningMixin, _Pipeline):
         return self
 
     @available_if(pipeline_can_fit_transform)
-    def fit_transform(self, X, y=None, **params):
+    def fit_transform(
+        self, X: MatrixLike, y: ArrayLike | None = None, **params: Any
+    ) -> Any:
         """Fit, then transform ``X`` with the fitted steps.
 
         Parameters
@@ -171,7 +191,9 @@ class Pipeline(UnlearningMixin, _Pipeline):
         return self.fit(X, y, **params).transform(X)
 
     @available_if(_final_estimator_has("fit_predict"))
-    def fit_predict(self, X, y=None, **params):
+    def fit_predict(
+        self, X: MatrixLike, y: ArrayLike | None = None, **params: Any
+    ) -> Any:
         """Fit, then predict ``X`` with the fitted steps.
 
         Parameters
@@ -226,7 +248,12 @@ class Pipeline(UnlearningMixin, _Pipeline):
         return PipelineStrategy.guarantee(self)
 
 
-def make_pipeline(*steps, memory=None, transform_input=None, verbose=False):
+def make_pipeline(
+    *steps: Any,
+    memory: str | Memory | None = None,
+    transform_input: list[str] | None = None,
+    verbose: bool = False,
+) -> Pipeline:
     """Build a skunlearn :class:`Pipeline` from estimators, naming them automatically.
 
     As :func:`sklearn.pipeline.make_pipeline`: each step is named after its

@@ -2,6 +2,11 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Self
+
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.metadata_routing import (
@@ -21,6 +26,7 @@ from .base import UnlearningMixin
 from .strategies._base import (
     ForgetRequest,
     StrategyNotApplicable,
+    UnlearningStrategy,
     as_model_plan,
     check_forget_2d,
     get_strategy,
@@ -37,13 +43,16 @@ from .utils._sklearn_compat import (
     _safe_set_output,
 )
 
+if TYPE_CHECKING:
+    from .utils._typing import ArrayLike, MatrixLike
+
 __all__ = ["Unlearnable", "register_strategy", "registered_strategies"]
 
 
-def _estimator_has(attr):
+def _estimator_has(attr: str) -> Callable[[Unlearnable], bool]:
     """Check the fitted estimator if there is one, else the template."""
 
-    def check(self):
+    def check(self: Unlearnable) -> bool:
         if hasattr(self, "estimator_"):
             getattr(self.estimator_, attr)
         else:
@@ -130,7 +139,10 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         "strategy": [str],
     }
 
-    def __init__(self, estimator, *, strategy="auto"):
+    estimator_: Any
+    unlearn_strategy_: UnlearningStrategy
+
+    def __init__(self, estimator: Any, *, strategy: str = "auto") -> None:
         self.estimator = estimator
         self.strategy = strategy
 
@@ -145,7 +157,7 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, **fit_params):
+    def fit(self, X: MatrixLike, y: ArrayLike | None = None, **fit_params: Any) -> Self:
         """Fit a clone of the estimator and record the training rows.
 
         Parameters
@@ -237,7 +249,14 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             update.retained = request.built_retained()
         return update
 
-    def unlearn(self, X, y=None, *, request_id=None, **params):
+    def unlearn(
+        self,
+        X: MatrixLike,
+        y: ArrayLike | None = None,
+        *,
+        request_id: str | None = None,
+        **params: Any,
+    ) -> Self:
         if "unlearn_strategy_" not in self.__dict__:  # its cost only when it fails
             check_is_fitted(self, "unlearn_strategy_")
         if not self.unlearn_strategy_.matches_rows_itself:
@@ -254,59 +273,61 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
 
     # ----------------------------------------------------------- delegation
     @available_if(_estimator_has("predict"))
-    def predict(self, X, **params):
+    def predict(self, X: MatrixLike, **params: Any) -> Any:
         """Predict with the fitted estimator. See the wrapped estimator."""
         check_is_fitted(self)
         return self.estimator_.predict(X, **params)
 
     @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X, **params):
+    def predict_proba(self, X: MatrixLike, **params: Any) -> Any:
         """Class probabilities from the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.predict_proba(X, **params)
 
     @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X, **params):
+    def predict_log_proba(self, X: MatrixLike, **params: Any) -> Any:
         """Class log-probabilities from the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.predict_log_proba(X, **params)
 
     @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X, **params):
+    def decision_function(self, X: MatrixLike, **params: Any) -> Any:
         """Decision function of the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.decision_function(X, **params)
 
     @available_if(_estimator_has("score"))
-    def score(self, X, y=None, **params):
+    def score(self, X: MatrixLike, y: ArrayLike | None = None, **params: Any) -> float:
         """Score of the fitted estimator (its own ``score`` method)."""
         check_is_fitted(self)
         return self.estimator_.score(X, y, **params)
 
     @available_if(_estimator_has("transform"))
-    def transform(self, X, **params):
+    def transform(self, X: MatrixLike, **params: Any) -> Any:
         """Transform with the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.transform(X, **params)
 
     @available_if(_estimator_has("transform"))
-    def fit_transform(self, X, y=None, **fit_params):
+    def fit_transform(
+        self, X: MatrixLike, y: ArrayLike | None = None, **fit_params: Any
+    ) -> Any:
         """Fit, then transform ``X``."""
         return self.fit(X, y, **fit_params).transform(X)
 
     @available_if(_estimator_has("inverse_transform"))
-    def inverse_transform(self, X, **params):
+    def inverse_transform(self, X: MatrixLike, **params: Any) -> Any:
         """Inverse transform with the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.inverse_transform(X, **params)
 
     @available_if(_estimator_has("get_feature_names_out"))
-    def get_feature_names_out(self, input_features=None):
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> Any:
         """Output feature names of the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.get_feature_names_out(input_features)
 
-    def set_output(self, *, transform=None):
+    def set_output(self, *, transform: str | None = None) -> Self:
         """Set the output container of ``transform`` (passed to the estimator).
 
         Parameters
@@ -339,7 +360,7 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         return {"estimator_": estimator, "unlearn_strategy_": strategy}
 
     @property
-    def strategy_(self):
+    def strategy_(self) -> UnlearningStrategy:
         """Alias of ``unlearn_strategy_`` (the name every skunlearn model uses).
 
         Kept for one release for code written against skunlearn 0.1.
@@ -355,7 +376,7 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             state["unlearn_strategy_"] = state.pop("strategy_")
         super().__setstate__(state)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         # Fitted attributes of the wrapped estimator (coef_, classes_, ...)
         # read through, as they would on the estimator itself.
         if name.endswith("_") and not name.startswith("__"):
@@ -382,7 +403,7 @@ class Unlearnable(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         tags.non_deterministic = inner.non_deterministic
         return tags
 
-    def get_metadata_routing(self):
+    def get_metadata_routing(self) -> MetadataRouter:
         """Get the metadata routing of this object.
 
         Returns

@@ -302,3 +302,49 @@ def test_verdict_compares_within_the_noise(ridge_report):
     assert r.verdict["mia_auc"]["low"] > 0
     assert r.verdict["score_forget"]["call"] == "fits the forget rows better"
     assert r.info["verdict"].startswith("differs from the gold standard")
+
+
+# ------------------------------------------------------ the per-example attack
+def test_per_example_attack_in_the_audit():
+    X, y = load_breast_cancer(return_X_y=True)
+    est = Unlearnable(make_pipeline(StandardScaler(), LogisticRegression()))
+    plain = audit_unlearning(est, X, y, n_resamples=200)
+    r = audit_unlearning(est, X, y, n_resamples=200, n_shadow=4)
+    assert plain.per_example == {} and plain.info["n_shadow"] == 0
+    assert "per_example_auc" not in plain.verdict
+    assert "Per-example" not in str(plain)
+    # the attack is seeded after everything else: the rest is unchanged
+    for model, row in plain.metrics.items():
+        for key in ("mia_auc", "mia_auc_low", "score_forget", "agreement_test"):
+            assert r.metrics[model][key] == row[key]
+    pe = r.per_example
+    assert pe["n_shadow"] == pe["n_target"] == r.info["n_shadow"] == 4
+    assert pe["n_forget"] == r.info["n_forget"]
+    assert pe["auc"] == 0.5 and pe["shift"] == 0.0  # exact: each pair is one model
+    assert r.verdict["per_example_auc"]["call"] == "within noise"
+    assert r.info["verdict"].startswith("indistinguishable")
+    assert "Per-example attack (U-LiRA; 4 shadow + 4 target runs" in str(r)
+    data = json.loads(json.dumps(r.to_dict()))
+    assert len(data["per_example"]["example_auc"]) == r.info["n_forget"]
+    with pytest.raises(ValueError, match="n_shadow must be 0"):
+        audit_unlearning(est, X, y, n_shadow=2)
+    # a whole class: each run forgets half of the class's rows
+    X, y = load_iris(return_X_y=True)
+    r = audit_unlearning(est, X, y, forget=2, n_resamples=200, n_shadow=4)
+    assert r.per_example["auc"] == 0.5
+
+
+def test_per_example_attack_sees_what_the_population_attack_misses():
+    # one Newton step on a weakly regularised logistic regression: the loss
+    # attack finds nothing, the per-example attack tells it from retraining
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    est = Unlearnable(
+        LogisticRegression(C=100, max_iter=1000), strategy="newton_removal"
+    )
+    r = audit_unlearning(est, X, y, n_resamples=300, n_shadow=8)
+    assert r.verdict["mia_auc"]["call"] == "within noise"
+    call = r.verdict["per_example_auc"]["call"]
+    assert call.startswith("a per-example attack tells it from retraining")
+    assert r.verdict["per_example_auc"]["low"] > 0
+    assert r.info["verdict"].startswith("differs from the gold standard")

@@ -2,7 +2,10 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING, Literal, Self
 
 import numpy as np
 from sklearn.base import (
@@ -24,6 +27,9 @@ from ..utils._sklearn_compat import (
     _fit_context,
 )
 from ._kernels import node_draws, weighted_kmeans
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["DCKMeans"]
 
@@ -337,15 +343,15 @@ class DCKMeans(
 
     def __init__(
         self,
-        n_clusters=8,
+        n_clusters: int = 8,
         *,
-        n_leaves=256,
-        branching=16,
-        n_init="auto",
-        max_iter=100,
-        tol=1e-4,
-        random_state=None,
-    ):
+        n_leaves: int = 256,
+        branching: int = 16,
+        n_init: int | Literal["auto"] = "auto",
+        max_iter: int = 100,
+        tol: float = 1e-4,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
         self.n_clusters = n_clusters
         self.n_leaves = n_leaves
         self.branching = branching
@@ -452,7 +458,9 @@ class DCKMeans(
 
     # ----------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Cluster ``X`` through the tree of sub-problems.
 
         Parameters
@@ -594,13 +602,13 @@ class DCKMeans(
         return self.ledger_.X[rows], (None if w is None else w[rows])
 
     @property
-    def labels_(self):
+    def labels_(self) -> NDArray[np.int32]:
         """Labels of the retained training rows, in training order."""
         check_is_fitted(self, "cluster_centers_")
         return self._labels(self._retained()[0])
 
     @property
-    def inertia_(self):
+    def inertia_(self) -> float:
         """Weighted sum of squared distances of the retained rows to their centre."""
         check_is_fitted(self, "cluster_centers_")
         X, w = self._retained()
@@ -614,7 +622,7 @@ class DCKMeans(
         d = euclidean_distances(X, self.cluster_centers_, squared=True).min(axis=1)
         return float(d.sum() if w is None else w @ d)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[np.int32]:
         """Index of the closest centre of each row.
 
         Parameters
@@ -631,7 +639,9 @@ class DCKMeans(
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return self._labels(X)
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> NDArray[np.int32]:
         """Fit, then return the labels of ``X``.
 
         Parameters
@@ -652,7 +662,7 @@ class DCKMeans(
         """
         return self.fit(X, sample_weight=sample_weight).labels_
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> NDArray[np.float64]:
         """Transform ``X`` to its distances to each centre.
 
         Parameters
@@ -669,7 +679,9 @@ class DCKMeans(
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return euclidean_distances(X, self.cluster_centers_)
 
-    def score(self, X, y=None, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Opposite of the (weighted) inertia of ``X``.
 
         Parameters

@@ -2,9 +2,12 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import math
 import numbers
 import time
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
@@ -21,6 +24,9 @@ from ..utils._sklearn_compat import (
     _fit_context,
 )
 from . import _boosting_kernels as K
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "UnlearningGradientBoostingClassifier",
@@ -166,17 +172,17 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
 
     def __init__(
         self,
-        loss,
+        loss: str,
         *,
-        learning_rate=0.1,
-        max_iter=100,
-        max_leaf_nodes=31,
-        max_depth=None,
-        min_samples_leaf=20,
-        l2_regularization=0.0,
-        max_bins=255,
-        random_state=None,
-    ):
+        learning_rate: float = 0.1,
+        max_iter: int = 100,
+        max_leaf_nodes: int | None = 31,
+        max_depth: int | None = None,
+        min_samples_leaf: int = 20,
+        l2_regularization: float = 0.0,
+        max_bins: int = 255,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
         self.loss = loss
         self.learning_rate = learning_rate
         self.max_iter = max_iter
@@ -259,7 +265,9 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fit the gradient boosting model.
 
         Parameters
@@ -307,9 +315,9 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
             if not sw.any():
                 raise ValueError("The sample weights are all zero: nothing to fit.")
         self._fit_arrays(X, y_store, sw, seed)
-        self._init_ledger(
-            X, y_store, {"sample_weight": sw}, keep_X=True, compact="always"
-        )
+        # the ledger keeps the labels (as every family's does): codes would
+        # go stale when a request removes a class and the refit renumbers
+        self._init_ledger(X, y, {"sample_weight": sw}, keep_X=True, compact="always")
         return self
 
     def _fit_arrays(self, X, y, sw, seed):
@@ -439,7 +447,7 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
         return out
 
     @property
-    def bin_thresholds_(self):
+    def bin_thresholds_(self) -> list[NDArray[np.float64]]:
         """The bin edges of each feature: ``x <= edge`` goes left.
 
         Returns
@@ -450,7 +458,7 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
         check_is_fitted(self, "_edges")
         return [self._edges[j, : b - 1].copy() for j, b in enumerate(self._n_bins)]
 
-    def tree_structure(self, index):
+    def tree_structure(self, index: int) -> dict[str, NDArray[Any]]:
         """Return the arrays of one tree, nodes in creation order.
 
         Two models are the same tree for tree when these arrays are equal.
@@ -486,16 +494,6 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
             return X, self._validate_forget_target(y, X.shape[0])
         return super()._validate_forget_data(X, y)
 
-    def _validate_forget_target(self, y, n_forget):
-        y = super()._validate_forget_target(y, n_forget)
-        if y is None or not self._is_classifier:
-            return y
-        # the ledger stores class codes; labels never seen map to -1 (no match)
-        y = np.asarray(y)
-        pos = np.minimum(np.searchsorted(self.classes_, y), self.classes_.size - 1)
-        known = self.classes_[pos] == y
-        return np.where(known, pos, -1).astype(np.int64)
-
     def _unlearn(self, match, X_f, y_f, **params):
         if params:
             raise TypeError(
@@ -509,6 +507,8 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
         keep[gone] = False
         alive = np.flatnonzero(keep).astype(np.int64)
         y = led.y
+        if self._is_classifier:  # labels of the classes_ (retained rows)
+            y = np.searchsorted(self.classes_, y).astype(np.int64)
         sw = led.sample_props.get("sample_weight")
         w = np.ones(keep.size) if sw is None else sw
         pos = alive[w[alive] > 0]
@@ -572,8 +572,6 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
 
     def _refit_update(self, alive, start, reason):
         X_r, y_r, props = self.ledger_.take(alive)
-        if self._is_classifier:
-            y_r = self.classes_[y_r]
         # the same seed, and the same fingerprint key for the new ledger
         with _pinned_fingerprint_key(self.ledger_.fingerprint_key):
             new = clone(self).set_params(random_state=self.seed_)
@@ -850,17 +848,17 @@ class UnlearningGradientBoostingClassifier(
 
     def __init__(
         self,
-        loss="log_loss",
+        loss: Literal["log_loss"] = "log_loss",
         *,
-        learning_rate=0.1,
-        max_iter=100,
-        max_leaf_nodes=31,
-        max_depth=None,
-        min_samples_leaf=20,
-        l2_regularization=0.0,
-        max_bins=255,
-        random_state=None,
-    ):
+        learning_rate: float = 0.1,
+        max_iter: int = 100,
+        max_leaf_nodes: int | None = 31,
+        max_depth: int | None = None,
+        min_samples_leaf: int = 20,
+        l2_regularization: float = 0.0,
+        max_bins: int = 255,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
         super().__init__(
             loss=loss,
             learning_rate=learning_rate,
@@ -873,7 +871,7 @@ class UnlearningGradientBoostingClassifier(
             random_state=random_state,
         )
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
         """Raw predictions (log-odds of the positive class, or per class).
 
         Parameters
@@ -889,7 +887,7 @@ class UnlearningGradientBoostingClassifier(
         raw = self._raw_predict(X)
         return raw[:, 0] if raw.shape[1] == 1 else raw
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         """Class probabilities.
 
         Parameters
@@ -910,7 +908,7 @@ class UnlearningGradientBoostingClassifier(
         e = np.exp(raw)
         return e / e.sum(axis=1, keepdims=True)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Most probable class.
 
         Parameters
@@ -979,17 +977,17 @@ class UnlearningGradientBoostingRegressor(
 
     def __init__(
         self,
-        loss="squared_error",
+        loss: Literal["squared_error"] = "squared_error",
         *,
-        learning_rate=0.1,
-        max_iter=100,
-        max_leaf_nodes=31,
-        max_depth=None,
-        min_samples_leaf=20,
-        l2_regularization=0.0,
-        max_bins=255,
-        random_state=None,
-    ):
+        learning_rate: float = 0.1,
+        max_iter: int = 100,
+        max_leaf_nodes: int | None = 31,
+        max_depth: int | None = None,
+        min_samples_leaf: int = 20,
+        l2_regularization: float = 0.0,
+        max_bins: int = 255,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
         super().__init__(
             loss=loss,
             learning_rate=learning_rate,
@@ -1002,7 +1000,7 @@ class UnlearningGradientBoostingRegressor(
             random_state=random_state,
         )
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
         """Predicted targets.
 
         Parameters
@@ -1019,7 +1017,7 @@ class UnlearningGradientBoostingRegressor(
 
 
 for _cls in (UnlearningGradientBoostingClassifier, UnlearningGradientBoostingRegressor):
-    _cls.__doc__ = _cls.__doc__ % {
+    _cls.__doc__ = (_cls.__doc__ or "") % {
         "common": _DOC_COMMON,
         "params": _PARAMS_COMMON,
         "attrs": _ATTRS_COMMON,

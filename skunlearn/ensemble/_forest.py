@@ -2,13 +2,19 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from ..tree._base import _BaseUnlearningForest
 from ..utils._sklearn_compat import Interval, StrOptions
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["UnlearningForestClassifier", "UnlearningForestRegressor"]
 
@@ -155,19 +161,19 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
 
     def __init__(
         self,
-        n_estimators=100,
+        n_estimators: int = 100,
         *,
-        criterion="gini",
-        max_depth=None,
-        min_samples_split=2,
-        min_samples_leaf=1,
-        max_features="sqrt",
-        n_thresholds=5,
-        bootstrap=True,
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-    ):
+        criterion: Literal["gini", "entropy", "log_loss"] = "gini",
+        max_depth: int | None = None,
+        min_samples_split: int = 2,
+        min_samples_leaf: int = 1,
+        max_features: int | float | Literal["sqrt", "log2"] | None = "sqrt",
+        n_thresholds: int = 5,
+        bootstrap: bool = True,
+        n_jobs: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth
@@ -180,7 +186,7 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
         self.random_state = random_state
         self.verbose = verbose
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         """Class probabilities: the trees' leaf class fractions, averaged.
 
         Parameters
@@ -195,7 +201,7 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
         """
         return self._mean_values(X)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Most probable class.
 
         Parameters
@@ -307,19 +313,19 @@ class UnlearningForestRegressor(RegressorMixin, _BaseUnlearningForest):
 
     def __init__(
         self,
-        n_estimators=100,
+        n_estimators: int = 100,
         *,
-        criterion="squared_error",
-        max_depth=None,
-        min_samples_split=2,
-        min_samples_leaf=1,
-        max_features=1.0,
-        n_thresholds=5,
-        bootstrap=True,
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-    ):
+        criterion: Literal["squared_error"] = "squared_error",
+        max_depth: int | None = None,
+        min_samples_split: int = 2,
+        min_samples_leaf: int = 1,
+        max_features: int | float | Literal["sqrt", "log2"] | None = 1.0,
+        n_thresholds: int = 5,
+        bootstrap: bool = True,
+        n_jobs: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth
@@ -332,7 +338,7 @@ class UnlearningForestRegressor(RegressorMixin, _BaseUnlearningForest):
         self.random_state = random_state
         self.verbose = verbose
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
         """Mean of the trees' leaf means.
 
         Parameters
@@ -348,9 +354,9 @@ class UnlearningForestRegressor(RegressorMixin, _BaseUnlearningForest):
         return self._mean_values(X)[:, 0]
 
 
-UnlearningForestClassifier.__doc__ = UnlearningForestClassifier.__doc__ % {
+UnlearningForestClassifier.__doc__ = (UnlearningForestClassifier.__doc__ or "") % {
     "common": _DOC_COMMON
 }
-UnlearningForestRegressor.__doc__ = UnlearningForestRegressor.__doc__ % {
+UnlearningForestRegressor.__doc__ = (UnlearningForestRegressor.__doc__ or "") % {
     "common": _DOC_COMMON
 }

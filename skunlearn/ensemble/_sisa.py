@@ -33,6 +33,8 @@ write or delete a file the user did not name.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
 import hashlib
 import hmac
@@ -44,6 +46,7 @@ import stat
 import uuid
 import warnings
 from numbers import Integral
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
 from sklearn.base import (
@@ -79,6 +82,11 @@ from ..utils._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from ..utils._typing import ArrayLike, MatrixLike
 
 __all__ = ["CheckpointError", "SISAClassifier", "SISARegressor", "set_checkpoint_dir"]
 
@@ -534,16 +542,16 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
 
     def __init__(
         self,
-        estimator=None,
+        estimator: Any = None,
         *,
-        n_shards=5,
-        n_slices=1,
-        slice_epochs=1,
-        checkpoint_dir=None,
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-    ):
+        n_shards: int = 5,
+        n_slices: int = 1,
+        slice_epochs: int = 1,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        n_jobs: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
         self.estimator = estimator
         self.n_shards = n_shards
         self.n_slices = n_slices
@@ -647,7 +655,9 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             if _is_file_entry(entry)
         ]
 
-    def set_checkpoint_dir(self, path, *, allow_pickle=False):
+    def set_checkpoint_dir(
+        self, path: str | os.PathLike[str], *, allow_pickle: bool = False
+    ) -> Self:
         """Name the directory that holds this model's checkpoint files.
 
         A model fit with ``checkpoint_dir`` keeps its slice checkpoints in
@@ -1140,7 +1150,14 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
             },
         )
 
-    def unlearn(self, X, y=None, *, request_id=None, **params):
+    def unlearn(
+        self,
+        X: MatrixLike,
+        y: ArrayLike | None = None,
+        *,
+        request_id: str | None = None,
+        **params: Any,
+    ) -> Self:
         # The checkpoint files belong to the request, under the model's writer
         # lock: new ones are written under new names while planning; the
         # superseded ones are deleted at commit, after the history record; if
@@ -1336,17 +1353,17 @@ class SISAClassifier(ClassifierMixin, _BaseSISA):
 
     def __init__(
         self,
-        estimator=None,
+        estimator: Any = None,
         *,
-        n_shards=5,
-        n_slices=1,
-        slice_epochs=1,
-        voting="hard",
-        checkpoint_dir=None,
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-    ):
+        n_shards: int = 5,
+        n_slices: int = 1,
+        slice_epochs: int = 1,
+        voting: Literal["hard", "soft"] = "hard",
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        n_jobs: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
         super().__init__(
             estimator,
             n_shards=n_shards,
@@ -1360,7 +1377,9 @@ class SISAClassifier(ClassifierMixin, _BaseSISA):
         self.voting = voting
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fit one sub-model per shard.
 
         Parameters
@@ -1410,7 +1429,7 @@ class SISAClassifier(ClassifierMixin, _BaseSISA):
                 scores[rows, np.searchsorted(self.classes_, pred)] += 1.0
         return scores / len(self.estimators_)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: MatrixLike) -> NDArray[np.float64]:
         """Class probabilities: averaged (soft voting) or shares of votes (hard).
 
         Parameters
@@ -1426,7 +1445,7 @@ class SISAClassifier(ClassifierMixin, _BaseSISA):
         check_is_fitted(self)
         return self._class_scores(X)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: MatrixLike) -> NDArray[np.float64]:
         """Logarithm of :meth:`predict_proba`.
 
         Parameters
@@ -1442,7 +1461,7 @@ class SISAClassifier(ClassifierMixin, _BaseSISA):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> NDArray[Any]:
         """Predict the class with the most votes (ties: the first in ``classes_``).
 
         Parameters
@@ -1570,7 +1589,9 @@ class SISARegressor(RegressorMixin, _BaseSISA):
     _default_estimator = DecisionTreeRegressor
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Fit one sub-model per shard.
 
         Parameters
@@ -1600,7 +1621,7 @@ class SISARegressor(RegressorMixin, _BaseSISA):
         check_consistent_length(X, y)
         return self._fit(X, y, sample_weight)
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> NDArray[np.float64]:
         """Mean of the sub-models' predictions.
 
         Parameters
@@ -1615,7 +1636,7 @@ class SISARegressor(RegressorMixin, _BaseSISA):
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        total = None
+        total: Any = None  # the first model's prediction (there is at least one)
         for model in self.estimators_:
             pred = np.asarray(model.predict(X), dtype=np.float64)
             total = pred if total is None else total + pred
@@ -1649,7 +1670,9 @@ def _sisa_models(obj):
     return found
 
 
-def set_checkpoint_dir(model, path, *, allow_pickle=False):
+def set_checkpoint_dir(
+    model: Any, path: str | os.PathLike[str], *, allow_pickle: bool = False
+) -> int:
     """Name the checkpoint directory of every SISA ensemble in a model.
 
     A SISA ensemble fit with ``checkpoint_dir`` stores only the names and

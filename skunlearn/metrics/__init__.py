@@ -1,5 +1,6 @@
-"""Measure forgetting: membership inference, ``forget_score``, gold-standard
-comparisons, the NeurIPS 2023 challenge score, and scorers for model search."""
+"""Measure forgetting: membership inference (over a population and per
+example), ``forget_score``, gold-standard comparisons, the NeurIPS 2023
+challenge score, and scorers for model search."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -17,6 +18,7 @@ from ._membership import (
     per_sample_loss,
     simple_mia_score,
 )
+from ._per_example import per_example_attack
 from ._scorer import make_forget_scorer
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "make_forget_scorer",
     "membership_inference_auc",
     "membership_inference_interval",
+    "per_example_attack",
     "per_sample_loss",
     "prediction_agreement",
     "relative_prediction_error",

@@ -399,6 +399,10 @@ _N_RETAIN_EVAL = 1024
 _EPS_LOSS = 1e-4
 #: Share of the net's training epochs the reset method retrains for.
 _RESET_SHARE = 0.12
+#: Share of the retained rows a full reset without calibration rows holds out
+#: to measure its own utility, and the fewest it holds out.
+_HOLDOUT_SHARE = 0.1
+_MIN_HOLDOUT = 20
 #: Share of the net's training time it may take (evaluation included).
 _RESET_TIME_SHARE = 0.12
 
@@ -1507,6 +1511,46 @@ class ResetRepair(NetUnlearningMethod):
             ctx.task_loss(ctx.module, ctx.X_retain[idx], ctx.y_retain[idx]).backward()
             optimizer.step()
 
+    def _hold_out(self, ctx):
+        """Set aside a seeded tenth of the retained rows; None when too few.
+
+        ``ctx.X_retain`` / ``ctx.y_retain`` become the other rows until the
+        run puts them back. Returns the held-out rows and the full arrays.
+        """
+        n = ctx.X_retain.shape[0]
+        k = max(_MIN_HOLDOUT, round(_HOLDOUT_SHARE * n))
+        if n - k < 4 * k:
+            return None
+        order = torch.randperm(n, generator=ctx.generator).to(ctx.X_retain.device)
+        full = (ctx.X_retain, ctx.y_retain)
+        held = (ctx.X_retain[order[:k]], ctx.y_retain[order[:k]], full)
+        ctx.X_retain, ctx.y_retain = ctx.X_retain[order[k:]], ctx.y_retain[order[k:]]
+        return held
+
+    @staticmethod
+    def _holdout_stats(ctx, holdout):
+        """The held-out rows' loss and accuracy, named as calibration stats."""
+        losses, correct = ctx._losses(holdout[0], holdout[1])
+        stats = {"calib_loss": float(losses.mean())}
+        if correct is not None:
+            stats["calib_acc"] = float(correct.mean())
+        return stats
+
+    def _still_rising(self, best_key, key):
+        """Why the held-out utility still rises enough to train on, or None.
+
+        By at least ``tol / 2`` of accuracy (regression: ``tol`` of the loss,
+        relative) since the best state before this one.
+        """
+        if best_key is None:
+            return "first epoch"
+        if key[1] - best_key[1] >= self.tol / 2:
+            return f"held-out accuracy rose by {key[1] - best_key[1]:.3f}"
+        if key[1] == best_key[1] == 0.0 and best_key[2] < 0:  # regression
+            if key[2] - best_key[2] >= self.tol * abs(best_key[2]):
+                return "held-out loss fell"
+        return None
+
     def _short_of(self, ctx, stats, start):
         """Why the repaired net is not yet as accurate as the trained one.
 
@@ -1634,21 +1678,28 @@ class ResetRepair(NetUnlearningMethod):
                 return summary
         t0 = time.perf_counter()
         summary["not_reset"] = self._reset(ctx, float(self.keep))
+        # Without calibration rows, a full reset measures its own utility on
+        # retained rows it does not train on (rows it has never seen).
+        holdout = None if has_calib or self.keep else self._hold_out(ctx)
+        if holdout is not None:
+            summary["n_holdout"] = int(holdout[0].shape[0])
         optimizer = self._make_optimizer(ctx)
         if calibrated or ctx.verbose:
             stats = sched.evaluate(0, "reset", t0, retain=False)
         best, best_key, best_epoch, since = None, None, 0, 0
-        best_stats, short, best_loss = None, None, np.inf
+        short, best_loss = None, np.inf
         # A class with no retained row left must be gone: past the budget,
         # training goes on while it is still recognised, up to the number of
         # epochs the net was trained for (the cost of retraining).
         most = (
             max(n_epochs, ctx.fit_epochs or 0) if self.max_epochs is None else n_epochs
         )
-        if has_calib:
+        if (has_calib or holdout is not None) and self.max_epochs is None:
             # Utility comes first: while the best state's calibration accuracy
-            # is below the trained net's beyond noise, training goes on past
-            # the budget, up to the net's own epochs (the cost of retraining).
+            # is below the trained net's beyond noise (without calibration
+            # rows: while the held-out accuracy still rises), training goes
+            # on past the budget, up to the net's own epochs (the cost of
+            # retraining).
             most = max(most, ctx.fit_epochs or 0)
         epochs = 0
         for epochs in range(1, most + 1):
@@ -1667,7 +1718,8 @@ class ResetRepair(NetUnlearningMethod):
             else:
                 # nothing to compare with: only the numbers are checked
                 sched.check_weights(epochs)
-            if has_calib:
+            if has_calib or holdout is not None:
+                u = stats if has_calib else self._holdout_stats(ctx, holdout)
                 if self.keep == 0:
                     # A full reset never trained on the forget rows: they are
                     # unseen by construction, whatever their accuracy against
@@ -1675,27 +1727,31 @@ class ResetRepair(NetUnlearningMethod):
                     # by the rule would prefer an undertrained net). Only a
                     # removed class must be gone; then the best utility.
                     gone = stats.get("removed_acc", 0.0) <= self.class_tol
-                    key = (gone, *self._utility(stats))
+                    key = (gone, *self._utility(u))
                 else:
-                    key = (rule.reached(stats), *self._utility(stats))
+                    key = (rule.reached(stats), *self._utility(u))
                 if best_key is None or key > best_key:
+                    if has_calib:
+                        short = self._short_of(ctx, u, start)
+                    else:
+                        short = self._still_rising(best_key, key)
                     best, best_key, best_epoch, since = (
                         _snapshot(ctx.module),
                         key,
                         epochs,
                         0,
                     )
-                    best_stats = stats
-                    short = self._short_of(ctx, best_stats, start)
-                elif short and stats.get("calib_loss", np.inf) < best_loss:
+                elif has_calib and short and u.get("calib_loss", np.inf) < best_loss:
                     # still learning (its loss falls): the accuracy follows
                     since = 0
                 else:
                     since += 1
+                    if holdout is not None:
+                        short = None
                     if since >= self.patience and best_key[0]:
                         summary["stopped_by"] = "no better state"
                         break
-                best_loss = min(best_loss, stats.get("calib_loss", np.inf))
+                best_loss = min(best_loss, u.get("calib_loss", np.inf))
             if budget is not None and sched.elapsed() > budget:
                 summary["time_budget_hit"] = True
                 pending = (
@@ -1705,11 +1761,13 @@ class ResetRepair(NetUnlearningMethod):
                     break
         if epochs > n_epochs:
             summary["repair_epochs"] = epochs - n_epochs
-        if short:
+        if short and has_calib:
             summary["utility_short"] = short
+        if holdout is not None:
+            ctx.X_retain, ctx.y_retain = holdout[2]
         summary["epochs"] = epochs
         summary["kept_epoch"] = epochs
-        if has_calib and best is not None and best_epoch != epochs:
+        if best is not None and best_epoch != epochs:
             ctx.module.load_state_dict(best)
             stats = ctx.evaluate(retain=False)
             summary["kept_epoch"] = best_epoch

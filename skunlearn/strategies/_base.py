@@ -2,16 +2,24 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import numpy as np
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_array
 
+from .._ledger import ForgetMatch, TrainingLedger
 from ..base import ForgetPlan
+
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, MatrixLike
+
+_S = TypeVar("_S", bound="type[UnlearningStrategy]")
 
 __all__ = [
     "ForgetPlan",
@@ -147,21 +155,27 @@ class ForgetRequest:
 
     X: Any
     y: Any
-    props: dict
-    retained: Callable
-    params: dict = field(default_factory=dict)
+    props: dict[str, Any]
+    retained: Callable[[], tuple[Any, Any, dict[str, Any]]]
+    params: dict[str, Any] = field(default_factory=dict)
     rows: Any = None
-    ledger: Any = None
+    ledger: TrainingLedger | None = None
     want_output: bool = False
 
     @property
-    def n_forget(self):
+    def n_forget(self) -> int:
         """Number of rows to forget."""
         X = self.X
         return X.shape[0] if hasattr(X, "shape") else len(X)
 
     @classmethod
-    def from_ledger(cls, ledger, match, X, params):
+    def from_ledger(
+        cls,
+        ledger: TrainingLedger,
+        match: ForgetMatch,
+        X: Any,
+        params: dict[str, Any],
+    ) -> ForgetRequest:
         """The request of a ledger's owner: forget rows ``match.rows``.
 
         Parameters
@@ -197,7 +211,7 @@ class ForgetRequest:
             ledger=ledger,
         )
 
-    def built_retained(self):
+    def built_retained(self) -> tuple[Any, Any, dict[str, Any]] | None:
         """The retained rows if a strategy built them, else None.
 
         Returns
@@ -208,7 +222,7 @@ class ForgetRequest:
         """
         return getattr(self.retained, "value", None)
 
-    def check_no_params(self, name):
+    def check_no_params(self, name: str) -> None:
         """Raise ``TypeError`` if the caller passed unlearning parameters.
 
         Parameters
@@ -228,7 +242,7 @@ class ForgetRequest:
             )
 
 
-def as_model_plan(plan, strategy):
+def as_model_plan(plan: ForgetPlan, strategy: UnlearningStrategy) -> ForgetPlan:
     """``plan`` recorded under ``strategy``'s name (a model's history names the
     model's strategy; the path it took, when it has a name of its own, goes in
     ``details["strategy"]``)."""
@@ -239,22 +253,22 @@ def as_model_plan(plan, strategy):
 
 
 def step_plan(
-    estimator,
-    state,
+    estimator: Any,
+    state: UnlearningStrategy | None,
     *,
-    strategy,
-    changed=True,
-    exact=True,
-    details=None,
-    retained_output=None,
-    commit=None,
-    abort=None,
-):
+    strategy: str,
+    changed: bool = True,
+    exact: bool = True,
+    details: dict[str, Any] | None = None,
+    retained_output: Any = None,
+    commit: Callable[[], object] | None = None,
+    abort: Callable[[], object] | None = None,
+) -> ForgetPlan:
     """A strategy's :class:`~skunlearn.base.ForgetPlan`: the new estimator and state.
 
     ``state`` is the strategy holding the new state (``None``: unchanged).
     """
-    attributes = {"estimator_": estimator}
+    attributes: dict[str, Any] = {"estimator_": estimator}
     if state is not None:
         attributes["strategy_"] = state
     return ForgetPlan(
@@ -269,7 +283,15 @@ def step_plan(
     )
 
 
-def fit_step(estimator, X, y, fit_params, *, transform=False, strategy=None):
+def fit_step(
+    estimator: Any,
+    X: MatrixLike,
+    y: ArrayLike | None,
+    fit_params: dict[str, Any],
+    *,
+    transform: bool = False,
+    strategy: UnlearningStrategy | None = None,
+) -> tuple[UnlearningStrategy, Any, Any]:
     """Fit a clone of ``estimator`` with its strategy: ``(strategy, fitted, output)``.
 
     ``strategy`` (an instance, default: the registered one) fits a clone;
@@ -366,31 +388,33 @@ class UnlearningStrategy:
     array([2.])
     """
 
-    name = "base"
-    exact = True
-    keeps_rows = False
+    name: str = "base"
+    exact: bool = True
+    keeps_rows: bool = False
     #: whether any finite float64 2-D array of the right width is a valid forget
     #: set (then Unlearnable skips re-validating it)
-    plain_floats_are_valid = False
+    plain_floats_are_valid: bool = False
     #: per-row fit parameters kept with the rows; None keeps all sample-aligned ones
-    sample_props = ("sample_weight",)
+    sample_props: tuple[str, ...] | None = ("sample_weight",)
     #: whether the strategy's state numbers rows by ledger row id: its owner's
     #: ledger then compacts only together with it, through :meth:`compact_rows`
-    numbers_rows_by_id = False
+    numbers_rows_by_id: bool = False
     #: ledger size from which compaction may wait (``TrainingLedger.due``)
-    compact_min_rows = None
+    compact_min_rows: int | None = None
     #: whether :meth:`fit_transform` returns the estimator's own
     #: ``fit_transform`` output (retraining, native, column transformers):
     #: :meth:`refit_transform` then refits that way
-    own_fit_transform = False
+    own_fit_transform: bool = False
     #: whether ``strategy="auto"`` may pick it (False: chosen by name only)
-    auto = True
+    auto: bool = True
     #: whether the estimator matches forget rows against its own ledger (it
     #: implements ``unlearn``): its owner then keeps no ledger and hands it
     #: the request as given
-    matches_rows_itself = False
+    matches_rows_itself: bool = False
 
-    def compact_rows(self, estimator, ledger):
+    def compact_rows(
+        self, estimator: Any, ledger: TrainingLedger
+    ) -> tuple[Any, UnlearningStrategy]:
         """``(estimator, strategy)`` renumbered for the ledger's retained rows.
 
         Called, for strategies with ``numbers_rows_by_id``, just before the
@@ -416,7 +440,7 @@ class UnlearningStrategy:
         return estimator, self
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         """Whether this strategy can handle ``estimator`` (an unfitted template).
 
         Decided from the estimator's type and parameters; data that rule the
@@ -435,7 +459,7 @@ class UnlearningStrategy:
         return True
 
     @classmethod
-    def guarantee(cls, estimator):
+    def guarantee(cls, estimator: Any) -> str:
         """What unlearning ``estimator`` with this strategy promises.
 
         Decided from the estimator's parameters alone (``estimator`` may be
@@ -456,7 +480,7 @@ class UnlearningStrategy:
         return "exact" if cls.exact else "approximate"
 
     @property
-    def keeps_rows_(self):
+    def keeps_rows_(self) -> bool:
         """Whether this fitted strategy keeps the training rows.
 
         The class constant :attr:`keeps_rows`, unless ``fit`` decided
@@ -466,10 +490,16 @@ class UnlearningStrategy:
         return self.__dict__.get("_keeps_rows", self.keeps_rows)
 
     @keeps_rows_.setter
-    def keeps_rows_(self, value):
+    def keeps_rows_(self, value: bool) -> None:
         self._keeps_rows = bool(value)
 
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         """Fit ``estimator`` (a fresh clone) and this strategy's state.
 
         Parameters
@@ -493,7 +523,7 @@ class UnlearningStrategy:
         """
         raise NotImplementedError
 
-    def validate_forget(self, estimator, X):
+    def validate_forget(self, estimator: Any, X: MatrixLike) -> Any:
         """Validate a forget set like the fitted ``estimator``'s ``predict`` would.
 
         Parameters
@@ -523,7 +553,7 @@ class UnlearningStrategy:
             input_name="X_forget",
         )
 
-    def align_forget(self, estimator, X):
+    def align_forget(self, estimator: Any, X: MatrixLike) -> MatrixLike:
         """Align a forget DataFrame's columns with the fitted ``estimator``'s.
 
         Called before any validation. The default returns ``X`` unchanged (so
@@ -545,7 +575,7 @@ class UnlearningStrategy:
         """
         return X
 
-    def plan(self, estimator, request):
+    def plan(self, estimator: Any, request: ForgetRequest) -> ForgetPlan:
         """Compute the estimator without the request's rows; change nothing.
 
         The one method through which every strategy forgets, whether its
@@ -595,7 +625,13 @@ class UnlearningStrategy:
         )
 
     # --------------------------------------------- fitting, in and out of composites
-    def fit_transform(self, estimator, X, y, fit_params):
+    def fit_transform(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> tuple[Any, Any]:
         """Fit as :meth:`fit` and return ``(estimator, output on X)``.
 
         The output is what the estimator's ``fit_transform`` would return,
@@ -628,7 +664,13 @@ class UnlearningStrategy:
         fitted = self.fit(estimator, X, y, fit_params)
         return fitted, fitted.transform(X)
 
-    def adopt(self, estimator, X, y, fit_params):
+    def adopt(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         """Build this strategy's state for ``estimator`` already fit on ``X``.
 
         ``estimator`` was fit by a composite model's own ``fit`` (e.g. inside
@@ -659,7 +701,13 @@ class UnlearningStrategy:
 
         return self.fit(clone(estimator), X, y, fit_params)
 
-    def refit(self, estimator, X, y, fit_params):
+    def refit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> tuple[UnlearningStrategy, Any]:
         """Fit the estimator anew on new rows (the retained ones, or new input).
 
         Used when unlearning needs a refit: the strategy keeps the rows and
@@ -687,7 +735,13 @@ class UnlearningStrategy:
         strategy, new, _ = fit_step(estimator, X, y, fit_params, strategy=type(self)())
         return strategy, new
 
-    def refit_transform(self, estimator, X, y, fit_params):
+    def refit_transform(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> tuple[UnlearningStrategy, Any, Any]:
         """:meth:`refit`, and the new estimator's output on ``X``.
 
         The output is what a composite model's ``fit`` would pass downstream:
@@ -728,7 +782,9 @@ class UnlearningStrategy:
         strategy, new = self.refit(estimator, X, y, fit_params)
         return strategy, new, new.transform(X)
 
-    def refit_plan(self, estimator, request, *, reason=None):
+    def refit_plan(
+        self, estimator: Any, request: ForgetRequest, *, reason: str | None = None
+    ) -> ForgetPlan:
         """A :class:`ForgetPlan` that refits on the request's retained rows (exact).
 
         Parameters
@@ -758,7 +814,7 @@ class UnlearningStrategy:
             strategy, new, out = self.refit_transform(estimator, X_r, y_r, params)
         else:
             (strategy, new), out = self.refit(estimator, X_r, y_r, params), None
-        details = {
+        details: dict[str, Any] = {
             "refit_rows": int(X_r.shape[0]) if hasattr(X_r, "shape") else len(X_r),
             "refit_seconds": time.perf_counter() - start,
         }
@@ -769,13 +825,25 @@ class UnlearningStrategy:
         )
 
 
-_REGISTRY = {}
+_REGISTRY: dict[type, list[type[UnlearningStrategy]]] = {}
 # Strategies tried for every type before the class hierarchy's (they decide
 # from the estimator itself, e.g. whether it implements ``unlearn``).
-_ANY_TYPE = []
+_ANY_TYPE: list[type[UnlearningStrategy]] = []
 
 
-def register_strategy(estimator_type, strategy=None):
+@overload
+def register_strategy(
+    estimator_type: type, strategy: None = None
+) -> Callable[[_S], _S]: ...
+
+
+@overload
+def register_strategy(estimator_type: type, strategy: _S) -> _S: ...
+
+
+def register_strategy(
+    estimator_type: type, strategy: _S | None = None
+) -> _S | Callable[[_S], _S]:
     """Register ``strategy`` for estimators of ``estimator_type`` (and subclasses).
 
     Later registrations for the same type are tried first. May be used as a
@@ -832,7 +900,7 @@ def _register_for_any_type(strategy):
     return strategy
 
 
-def registered_strategies():
+def registered_strategies() -> dict[type, list[type[UnlearningStrategy]]]:
     """Mapping of estimator type to the strategies registered for it.
 
     The strategies of a type are listed in the order ``strategy="auto"``
@@ -862,7 +930,7 @@ def registered_strategies():
     return {k: list(v) for k, v in _REGISTRY.items()}
 
 
-def get_strategy(estimator, name="auto"):
+def get_strategy(estimator: Any, name: str = "auto") -> type[UnlearningStrategy]:
     """The strategy class for ``estimator``.
 
     With ``name="auto"``, tries the candidates in order: strategies that
@@ -928,7 +996,7 @@ def get_strategy(estimator, name="auto"):
     return RetrainStrategy
 
 
-def check_forget_2d(X, estimator):
+def check_forget_2d(X: MatrixLike, estimator: Any) -> None:
     """Raise ``predict``'s error for a forget set that is not 2-D.
 
     Looks at the shape only: the forget set is not converted (a DataFrame
@@ -957,14 +1025,14 @@ def check_forget_2d(X, estimator):
         )
 
 
-def step_guarantee(estimator):
+def step_guarantee(estimator: Any) -> str:
     """The guarantee of ``estimator``'s own strategy, as a composite's step."""
     if estimator is None or isinstance(estimator, str):  # "passthrough", "drop"
         return "exact"
     return get_strategy(estimator).guarantee(estimator)
 
 
-def worst_guarantee(guarantees):
+def worst_guarantee(guarantees: Iterable[str]) -> str:
     """``"approximate"`` if any of ``guarantees`` is, else ``"exact"``."""
     return "exact" if all(g == "exact" for g in guarantees) else "approximate"
 

@@ -336,7 +336,7 @@ def ball_plan(data, idx_array, start, end, is_leaf, cent, radius, nodes, del_slo
     return new_c, new_r
 
 
-_WARM = []
+_WARM: list[bool] = []
 
 
 def warm_up_once():

@@ -34,7 +34,10 @@ and ``transform_input`` go to the retrain strategy.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -71,6 +74,10 @@ from ._base import (
 from .linear import _SMALL_D, ClosedFormLinearStrategy, _within_tolerance
 from .preprocessing import StandardScalerStrategy
 from .retrain import RetrainStrategy
+
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, MatrixLike
+    from ._base import ForgetPlan
 
 __all__ = [
     "ColumnTransformerStrategy",
@@ -174,15 +181,15 @@ class _CompositeStrategy(UnlearningStrategy):
     keeps_rows = True
     sample_props = None  # every per-row fit parameter may be routed to a step
 
-    def validate_forget(self, estimator, X):
+    def validate_forget(self, estimator: Any, X: MatrixLike) -> Any:
         # The steps validate the forget rows as their transform/predict would.
         return X
 
-    def plan(self, estimator, request):
+    def plan(self, estimator: Any, request: ForgetRequest) -> ForgetPlan:
         # The steps' plans may have effects outside the model (a SISA step's
         # new checkpoint files): undone if a later step fails, and carried by
         # the composite's plan otherwise.
-        aborts = []
+        aborts: list[Any] = []
         try:
             plan = self._plan_steps(estimator, request, aborts)
         except BaseException:
@@ -193,7 +200,10 @@ class _CompositeStrategy(UnlearningStrategy):
         plan.abort = _chain(aborts[::-1])
         return plan
 
-    def align_forget(self, estimator, X):
+    def _plan_steps(self, estimator, request, aborts):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def align_forget(self, estimator: Any, X: MatrixLike) -> MatrixLike:
         if isinstance(estimator, ColumnTransformer):
             return align_forget_columns(Pipeline([("ct", estimator)]), X)
         if isinstance(estimator, Pipeline):
@@ -215,7 +225,7 @@ class PipelineStrategy(_CompositeStrategy):
     name = "composite"
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         return (
             isinstance(estimator, Pipeline)
             and getattr(estimator, "memory", None) is None
@@ -223,7 +233,7 @@ class PipelineStrategy(_CompositeStrategy):
         )
 
     @classmethod
-    def guarantee(cls, estimator):
+    def guarantee(cls, estimator: Any) -> str:
         # Approximate as soon as one step is (however nested).
         return worst_guarantee(step_guarantee(s) for _, s in estimator.steps)
 
@@ -248,7 +258,13 @@ class PipelineStrategy(_CompositeStrategy):
         return routed[name][1] if i == n_steps - 1 else routed[name][0]
 
     # ------------------------------------------------------------------ fit
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         n = _num_samples(X)
         self.static_params_ = _split_params(fit_params, n)[1]
         routed = self._route(estimator, fit_params)
@@ -261,7 +277,7 @@ class PipelineStrategy(_CompositeStrategy):
         self.keeps_rows_ = True
         self.fused_ = False
         steps = list(estimator.steps)
-        strategies = []
+        strategies: list[UnlearningStrategy | None] = []
         Xt = X
         for i, (name, step) in enumerate(steps):
             if _is_passthrough(step):
@@ -549,11 +565,11 @@ class ColumnTransformerStrategy(_CompositeStrategy):
     own_fit_transform = True
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         return isinstance(estimator, ColumnTransformer)
 
     @classmethod
-    def guarantee(cls, estimator):
+    def guarantee(cls, estimator: Any) -> str:
         return worst_guarantee(
             step_guarantee(t)
             for t in [t for _, t, _ in estimator.transformers] + [estimator.remainder]
@@ -583,10 +599,22 @@ class ColumnTransformerStrategy(_CompositeStrategy):
             for name, _, _ in self._fitted(ct)
         }
 
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         return self.fit_transform(estimator, X, y, fit_params)[0]
 
-    def fit_transform(self, estimator, X, y, fit_params):
+    def fit_transform(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> tuple[Any, Any]:
         """Fit as :meth:`fit`; also return ``estimator.fit_transform``'s output."""
         output = estimator.fit_transform(X, y, **fit_params)
         n = _num_samples(X)
@@ -729,14 +757,20 @@ class FeatureUnionStrategy(_CompositeStrategy):
     name = "feature_union"
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         return isinstance(estimator, FeatureUnion)
 
     @classmethod
-    def guarantee(cls, estimator):
+    def guarantee(cls, estimator: Any) -> str:
         return worst_guarantee(step_guarantee(t) for _, t in estimator.transformer_list)
 
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         estimator.fit(X, y, **fit_params)
         self.static_params_ = _split_params(fit_params, _num_samples(X))[1]
         self.subs_ = {}

@@ -65,10 +65,13 @@ objective alone; L1 penalties and ``C=inf`` have no unique optimum.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
 import numbers
 import time
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -96,6 +99,10 @@ from ._base import (
     step_plan,
 )
 
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, MatrixLike
+    from ._base import ForgetPlan, ForgetRequest
+
 __all__ = ["WarmStartConvexStrategy"]
 
 #: Largest number of coefficients for which a dense Hessian is kept.
@@ -111,7 +118,7 @@ _BLOCK_BYTES = 1 << 21
 _MASKED_SOLVERS = ("lbfgs", "newton-cg", "newton-cholesky")
 
 
-_BLAS_CONTROLLER = []
+_BLAS_CONTROLLER: list[Any] = []
 
 
 def _one_blas_thread():
@@ -325,9 +332,11 @@ class WarmStartConvexStrategy(UnlearningStrategy):
     exact = True
     keeps_rows = True
     sample_props = ("sample_weight",)
+    # the loss Hessian and gradient at the solution, when kept (see fit)
+    newton_state_: dict[str, Any] | None
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         if isinstance(estimator, LogisticRegressionCV):
             return False
         if isinstance(estimator, LogisticRegression):
@@ -341,7 +350,13 @@ class WarmStartConvexStrategy(UnlearningStrategy):
         return False
 
     # ------------------------------------------------------------------ fit
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         unknown = set(fit_params) - {"sample_weight"}
         if unknown:
             raise TypeError(
@@ -389,10 +404,10 @@ class WarmStartConvexStrategy(UnlearningStrategy):
         return {"newton": nt, "hessian": H, "gradient": g}
 
     # -------------------------------------------------------------- unlearn
-    def plan(self, estimator, request):
+    def plan(self, estimator: Any, request: ForgetRequest) -> ForgetPlan:
         params = dict(request.params)
         method = params.pop("method", "exact")
-        threshold = params.pop("residual_threshold", None)
+        threshold: float | None = params.pop("residual_threshold", None)
         if params:
             raise TypeError(
                 "The warm_start strategy takes the unlearning parameters 'method' and "
@@ -429,7 +444,7 @@ class WarmStartConvexStrategy(UnlearningStrategy):
         # weight for the forgotten slots and the rows being forgotten: no
         # copy of them is made (the ledger compacts lazily).
         stored = self._stored_rows(ledger, request.rows)
-        copied = []
+        copied: list[Any] = []
 
         def retained():
             if not copied:
@@ -464,7 +479,7 @@ class WarmStartConvexStrategy(UnlearningStrategy):
                     else "class_weight='balanced' reweights every row"
                 )
             state = self.newton_state_ if newton_ok else None
-            rows_r = None
+            rows_r: Any = None
             if newton_ok and (state is not None or method == "newton"):
                 nt = state["newton"] if state is not None else _Newton(estimator)
                 rows_r = self._loss_rows(nt, stored, retained)
@@ -512,7 +527,8 @@ class WarmStartConvexStrategy(UnlearningStrategy):
                 fallback = threshold is not None and residual > threshold
                 details["fallback"] = bool(fallback)
                 if not fallback:
-                    new_strategy.newton_state_["gradient"] = g
+                    # set with H_r above, as start_w is not None
+                    new_strategy.newton_state_["gradient"] = g  # type: ignore[index]
                     new_est = copy.copy(estimator)
                     new_est.coef_, new_est.intercept_ = nt.unflat(
                         start_w, estimator.coef_.dtype

@@ -62,8 +62,10 @@ cutoff, and a rank that rounding leaves undecided is recorded as approximate.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import warnings
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -89,6 +91,10 @@ from ._base import (
     register_strategy,
     step_plan,
 )
+
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, MatrixLike
+    from ._base import ForgetPlan, ForgetRequest
 
 __all__ = ["ClosedFormLinearStrategy"]
 
@@ -720,7 +726,7 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
     sample_props = ("sample_weight",)
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         """Whether ``estimator`` is a least-squares model this strategy handles.
 
         A ``LinearRegression``, ``Ridge`` or ``RidgeClassifier`` (not a subclass
@@ -756,7 +762,13 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
         return True
 
     # ------------------------------------------------------------------ fit
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         """Fit ``estimator`` from the sufficient statistics of the rows, and keep them.
 
         The coefficients are solved from the weighted moments of ``X`` and ``y``
@@ -959,7 +971,7 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
         return new, inverse, info
 
     # -------------------------------------------------------------- unlearn
-    def validate_forget(self, estimator, X):
+    def validate_forget(self, estimator: Any, X: MatrixLike) -> Any:
         """Validate a forget set like ``predict`` would; sparse ones are refused.
 
         Parameters
@@ -984,7 +996,7 @@ class ClosedFormLinearStrategy(UnlearningStrategy):
             raise TypeError("Sparse forget sets are not supported by this model.")
         return super().validate_forget(estimator, X)
 
-    def plan(self, estimator, request):
+    def plan(self, estimator: Any, request: ForgetRequest) -> ForgetPlan:
         """Downdate the sufficient statistics by the forget rows and solve again.
 
         The result equals a refit on the retained rows to within rounding; the

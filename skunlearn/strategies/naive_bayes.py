@@ -25,6 +25,10 @@ No raw row is kept: the cost of a request of ``k`` rows is ``O(k d + K d)``
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.naive_bayes import (
@@ -42,6 +46,10 @@ from ..utils._sklearn_compat import (
     naive_bayes_update_log_probs,
 )
 from ._base import UnlearningStrategy, _shallow_copy, register_strategy, step_plan
+
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, MatrixLike
+    from ._base import ForgetPlan, ForgetRequest
 
 __all__ = ["NaiveBayesStrategy"]
 
@@ -96,7 +104,7 @@ class NaiveBayesStrategy(UnlearningStrategy):
     sample_props = ("sample_weight",)
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         return isinstance(
             estimator,
             GaussianNB | MultinomialNB | ComplementNB | BernoulliNB | CategoricalNB,
@@ -109,7 +117,13 @@ class NaiveBayesStrategy(UnlearningStrategy):
     plain_floats_are_valid = True
 
     # ------------------------------------------------------------------ fit
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         unknown = set(fit_params) - {"sample_weight"}
         if unknown:
             raise TypeError(
@@ -138,7 +152,7 @@ class NaiveBayesStrategy(UnlearningStrategy):
         return estimator
 
     # -------------------------------------------------------------- unlearn
-    def plan(self, estimator, request):
+    def plan(self, estimator: Any, request: ForgetRequest) -> ForgetPlan:
         request.check_no_params("naive Bayes")
         X = request.X
         k = request.n_forget

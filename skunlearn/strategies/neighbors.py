@@ -38,7 +38,10 @@ instead (exact, as costly as ``fit``).
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -73,6 +76,11 @@ from ._base import (
     register_strategy,
     step_plan,
 )
+
+if TYPE_CHECKING:
+    from .._ledger import TrainingLedger
+    from ..utils._typing import ArrayLike, MatrixLike
+    from ._base import ForgetPlan, ForgetRequest
 
 __all__ = ["NeighborsStrategy"]
 
@@ -335,11 +343,17 @@ class NeighborsStrategy(UnlearningStrategy):
     sample_props = ()
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         return isinstance(estimator, _SUPPORTED) and estimator.metric != "precomputed"
 
     # ------------------------------------------------------------------ fit
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         if fit_params:
             raise TypeError(
                 f"{type(estimator).__name__}.fit got unexpected parameters "
@@ -409,7 +423,7 @@ class NeighborsStrategy(UnlearningStrategy):
         """
         return self._min_rows
 
-    def validate_forget(self, estimator, X):
+    def validate_forget(self, estimator: Any, X: MatrixLike) -> Any:
         allow_nan = estimator.metric == "nan_euclidean"
         return validate_data(
             estimator,
@@ -421,7 +435,7 @@ class NeighborsStrategy(UnlearningStrategy):
         )
 
     # -------------------------------------------------------------- unlearn
-    def plan(self, estimator, request):
+    def plan(self, estimator: Any, request: ForgetRequest) -> ForgetPlan:
         request.check_no_params("neighbors")
         ledger = request.ledger
         if ledger is None:
@@ -506,7 +520,9 @@ class NeighborsStrategy(UnlearningStrategy):
 
         return step_plan(est, None, strategy=self.name, details=details, commit=commit)
 
-    def compact_rows(self, estimator, ledger):
+    def compact_rows(
+        self, estimator: Any, ledger: TrainingLedger
+    ) -> tuple[Any, UnlearningStrategy]:
         """The index back in training order: a fresh fit's state.
 
         Called by the owner of a ``compact="never"`` ledger when it drops the

@@ -30,7 +30,10 @@ default ``strategy="auto"`` never picks it (it is a trade the user makes).
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,6 +47,10 @@ from ._base import (
     step_plan,
 )
 from .convex import _MAX_NEWTON_DOF, _effective_penalty, _Newton, _one_blas_thread
+
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, MatrixLike
+    from ._base import ForgetPlan, ForgetRequest
 
 __all__ = ["NewtonRemovalStrategy"]
 
@@ -106,7 +113,7 @@ class NewtonRemovalStrategy(UnlearningStrategy):
     plain_floats_are_valid = False
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         """Whether ``estimator`` is a logistic regression this strategy handles.
 
         A ``LogisticRegression`` (not ``LogisticRegressionCV``) with an L2 or no
@@ -133,7 +140,13 @@ class NewtonRemovalStrategy(UnlearningStrategy):
         )
 
     # ------------------------------------------------------------------ fit
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         """Fit ``estimator`` and keep the statistics a Newton removal needs.
 
         The Hessian, the gradient and the Gram matrix of the rows at the fitted
@@ -210,7 +223,7 @@ class NewtonRemovalStrategy(UnlearningStrategy):
         return estimator
 
     # -------------------------------------------------------------- unlearn
-    def plan(self, estimator, request):
+    def plan(self, estimator: Any, request: ForgetRequest) -> ForgetPlan:
         """One Newton step from the kept statistics, and its error bound.
 
         With ``F`` the penalised objective on the retained rows, ``H0`` its

@@ -33,8 +33,11 @@ hence the encoded training rows of every other row; only a refit is exact.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
 from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -62,6 +65,10 @@ from ..utils._sklearn_compat import (
     simple_imputer_validate_input,
 )
 from ._base import UnlearningStrategy, register_strategy, step_plan
+
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, MatrixLike
+    from ._base import ForgetPlan, ForgetRequest
 
 __all__ = [
     "EncoderStrategy",
@@ -108,24 +115,36 @@ class _TransformerStrategy(UnlearningStrategy):
 
     keeps_rows = False
 
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         estimator.fit(X, y, **fit_params)
         self._init_state(estimator, X, y, fit_params)
         return estimator
 
-    def adopt(self, estimator, X, y, fit_params):
+    def adopt(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         self._init_state(estimator, X, y, fit_params)
         return estimator
 
     def _init_state(self, estimator, X, y, fit_params):
         pass
 
-    def validate_forget(self, estimator, X):
+    def validate_forget(self, estimator: Any, X: MatrixLike) -> Any:
         # The transformer validates the forget rows itself, as in transform;
         # converting a DataFrame here would lose its column dtypes.
         return X
 
-    def plan(self, estimator, request):
+    def plan(self, estimator: Any, request: ForgetRequest) -> ForgetPlan:
         request.check_no_params(self.name)
         return self._plan_step(estimator, request)
 
@@ -147,7 +166,7 @@ class StatelessStrategy(_TransformerStrategy):
     name = "stateless"
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         if isinstance(estimator, SplineTransformer):
             return not isinstance(estimator.knots, str)
         return True
@@ -169,7 +188,7 @@ class StandardScalerStrategy(_TransformerStrategy):
     sample_props = ("sample_weight",)
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         return isinstance(estimator, StandardScaler)
 
     def _init_state(self, estimator, X, y, fit_params):
@@ -264,7 +283,7 @@ class ExtremesStrategy(_TransformerStrategy):
     sample_props = ("sample_weight",)
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         return isinstance(estimator, MinMaxScaler | MaxAbsScaler | SplineTransformer)
 
     def _bounds(self, estimator):

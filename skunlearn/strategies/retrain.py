@@ -2,12 +2,19 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
+from typing import TYPE_CHECKING, Any
 
 from .._commit import held_external_effects
 from ..base import is_unlearner
 from ..utils._sklearn_compat import _is_arraylike, _num_samples
 from ._base import UnlearningStrategy, _register_for_any_type, step_plan
+
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, MatrixLike
+    from ._base import ForgetPlan, ForgetRequest
 
 __all__ = ["NativeStrategy", "RetrainStrategy"]
 
@@ -60,7 +67,13 @@ class RetrainStrategy(UnlearningStrategy):
             k: v for k, v in fit_params.items() if not _is_sample_aligned(v, n)
         }
 
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         """Fit ``estimator`` and keep the fit parameters that are not per row.
 
         Parameters
@@ -85,7 +98,13 @@ class RetrainStrategy(UnlearningStrategy):
         self._keep_static(X, fit_params)
         return estimator.fit(X, y, **fit_params)
 
-    def fit_transform(self, estimator, X, y, fit_params):
+    def fit_transform(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> tuple[Any, Any]:
         """Fit with the estimator's own ``fit_transform``, and return its output.
 
         Parameters
@@ -115,7 +134,13 @@ class RetrainStrategy(UnlearningStrategy):
         self._keep_static(X, fit_params)
         return estimator, estimator.fit_transform(X, y, **fit_params)
 
-    def adopt(self, estimator, X, y, fit_params):
+    def adopt(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         """Keep ``estimator``, already fit on ``X``, as it is.
 
         Parameters
@@ -140,7 +165,7 @@ class RetrainStrategy(UnlearningStrategy):
         self._keep_static(X, fit_params)
         return estimator
 
-    def plan(self, estimator, request):
+    def plan(self, estimator: Any, request: ForgetRequest) -> ForgetPlan:
         """Refit a clone of the estimator on the retained rows.
 
         Parameters
@@ -204,7 +229,7 @@ class NativeStrategy(UnlearningStrategy):
     matches_rows_itself = True
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         """Whether ``estimator`` implements ``unlearn`` itself.
 
         Parameters
@@ -220,7 +245,7 @@ class NativeStrategy(UnlearningStrategy):
         return is_unlearner(estimator)
 
     @classmethod
-    def guarantee(cls, estimator):
+    def guarantee(cls, estimator: Any) -> str:
         """The estimator's own guarantee (its ``unlearning_guarantee``).
 
         Parameters
@@ -237,7 +262,13 @@ class NativeStrategy(UnlearningStrategy):
         # from its parameters, the same before and after fit).
         return estimator.unlearning_guarantee
 
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         """Fit ``estimator``, which keeps its own ledger.
 
         Parameters
@@ -261,7 +292,13 @@ class NativeStrategy(UnlearningStrategy):
         """
         return estimator.fit(X, y, **fit_params)
 
-    def fit_transform(self, estimator, X, y, fit_params):
+    def fit_transform(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> tuple[Any, Any]:
         """Fit with the estimator's own ``fit_transform``, and return its output.
 
         Parameters
@@ -288,7 +325,13 @@ class NativeStrategy(UnlearningStrategy):
         """
         return estimator, estimator.fit_transform(X, y, **fit_params)
 
-    def adopt(self, estimator, X, y, fit_params):
+    def adopt(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         """Keep ``estimator``, already fit on ``X``, as it is.
 
         Parameters
@@ -312,7 +355,7 @@ class NativeStrategy(UnlearningStrategy):
         """
         return estimator
 
-    def plan(self, estimator, request):
+    def plan(self, estimator: Any, request: ForgetRequest) -> ForgetPlan:
         """Forget with the estimator's own ``unlearn``, on a copy.
 
         Parameters

@@ -17,8 +17,11 @@ To allow that at any time, the strategy keeps the training rows.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
@@ -35,6 +38,10 @@ from ._base import (
     worst_guarantee,
 )
 from .composite import _adopt, _plan_step, _split_params
+
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, MatrixLike
+    from ._base import ForgetPlan
 
 __all__ = ["SearchStrategy"]
 
@@ -89,11 +96,11 @@ class SearchStrategy(UnlearningStrategy):
     sample_props = None
 
     @classmethod
-    def supports(cls, estimator):
+    def supports(cls, estimator: Any) -> bool:
         return isinstance(estimator, BaseSearchCV) and estimator.refit is not False
 
     @classmethod
-    def guarantee(cls, estimator):
+    def guarantee(cls, estimator: Any) -> str:
         # The best estimator may be any candidate: the worst of theirs (a grid
         # may swap a pipeline step for an approximate unlearner).
         return worst_guarantee(step_guarantee(c) for c in _candidates(estimator))
@@ -103,7 +110,13 @@ class SearchStrategy(UnlearningStrategy):
             return dict(process_routing(search, "fit", **params).estimator.fit)
         return dict(params)
 
-    def fit(self, estimator, X, y, fit_params):
+    def fit(
+        self,
+        estimator: Any,
+        X: MatrixLike,
+        y: ArrayLike | None,
+        fit_params: dict[str, Any],
+    ) -> Any:
         estimator.fit(X, y, **fit_params)
         self.static_params_ = _split_params(fit_params, _num_samples(X))[1]
         best = estimator.best_estimator_
@@ -114,10 +127,10 @@ class SearchStrategy(UnlearningStrategy):
         self.best_ = strategy
         return estimator
 
-    def validate_forget(self, estimator, X):
+    def validate_forget(self, estimator: Any, X: MatrixLike) -> Any:
         return X  # the best estimator validates the rows itself
 
-    def plan(self, estimator, request):
+    def plan(self, estimator: Any, request: ForgetRequest) -> ForgetPlan:
         params = dict(request.params)
         refit_search = params.pop("refit_search", False)
         if params:

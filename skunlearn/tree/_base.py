@@ -23,6 +23,8 @@ as that fit lays it out, slots included.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import functools
 import heapq
 import math
@@ -31,6 +33,7 @@ import threading
 import time
 from abc import abstractmethod
 from concurrent.futures import ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
@@ -49,6 +52,9 @@ from ..utils._sklearn_compat import (
     _fit_context,
 )
 from . import _kernels as K
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = []
 
@@ -238,9 +244,12 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    _is_classifier = True
-    _n_trees_param = None  # forests read n_estimators; single trees grow one
-    _bootstrap_param = None
+    _is_classifier: bool = True
+    _n_trees_param: str | None = None  # forests read n_estimators; trees grow one
+    _bootstrap_param: str | None = None
+    # set for the length of a request (see unlearn)
+    _journal: list[Any] | None
+    _scrub: list[Any] | None
 
     @abstractmethod
     def __init__(self):  # pragma: no cover - the subclasses define parameters
@@ -316,7 +325,9 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Grow the trees on ``X, y``.
 
         Parameters
@@ -455,7 +466,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         out /= len(self.trees_)
         return out
 
-    def apply(self, X):
+    def apply(self, X: ArrayLike) -> NDArray[np.int64]:
         """Index of the leaf each row reaches in each tree.
 
         Parameters
@@ -477,7 +488,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         return out
 
     @property
-    def feature_importances_(self):
+    def feature_importances_(self) -> NDArray[np.float64]:
         """Mean decrease in impurity per feature, normalized to sum to one.
 
         Returns
@@ -504,7 +515,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         s = total.sum()
         return total / s if s > 0 else total
 
-    def tree_structure(self, index=0):
+    def tree_structure(self, index: int = 0) -> dict[str, NDArray[Any]]:
         """Return the arrays describing one tree, in the layout of ``tree_``.
 
         Two models are the same tree for tree when these arrays are equal.
@@ -541,7 +552,14 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         known = self.classes_[pos] == y
         return np.where(known, pos, -1).astype(np.int64)
 
-    def unlearn(self, X, y=None, *, request_id=None, **params):
+    def unlearn(
+        self,
+        X: ArrayLike,
+        y: ArrayLike | None = None,
+        *,
+        request_id: str | None = None,
+        **params: Any,
+    ) -> Self:
         # Phase A updates the published trees in place and journals what it
         # overwrote, so the request holds the model's exclusive side from the
         # start (readers wait rather than see half-updated trees). The journal
@@ -1242,7 +1260,7 @@ class _JobQueue:
             raise self.error
 
 
-_POOLS = {}
+_POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 

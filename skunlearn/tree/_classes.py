@@ -2,11 +2,18 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from ..utils._sklearn_compat import StrOptions
 from ._base import _BaseUnlearningForest
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["UnlearningTreeClassifier", "UnlearningTreeRegressor"]
 
@@ -125,14 +132,14 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseUnlearningForest):
     def __init__(
         self,
         *,
-        criterion="gini",
-        max_depth=None,
-        min_samples_split=2,
-        min_samples_leaf=1,
-        max_features=None,
-        n_thresholds=5,
-        random_state=None,
-    ):
+        criterion: Literal["gini", "entropy", "log_loss"] = "gini",
+        max_depth: int | None = None,
+        min_samples_split: int = 2,
+        min_samples_leaf: int = 1,
+        max_features: int | float | Literal["sqrt", "log2"] | None = None,
+        n_thresholds: int = 5,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
         self.criterion = criterion
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
@@ -141,7 +148,7 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseUnlearningForest):
         self.n_thresholds = n_thresholds
         self.random_state = random_state
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         """Class probabilities: the class fractions of the leaf each row reaches.
 
         Parameters
@@ -156,7 +163,7 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseUnlearningForest):
         """
         return self._mean_values(X)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Most probable class.
 
         Parameters
@@ -257,14 +264,14 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseUnlearningForest):
     def __init__(
         self,
         *,
-        criterion="squared_error",
-        max_depth=None,
-        min_samples_split=2,
-        min_samples_leaf=1,
-        max_features=None,
-        n_thresholds=5,
-        random_state=None,
-    ):
+        criterion: Literal["squared_error"] = "squared_error",
+        max_depth: int | None = None,
+        min_samples_split: int = 2,
+        min_samples_leaf: int = 1,
+        max_features: int | float | Literal["sqrt", "log2"] | None = None,
+        n_thresholds: int = 5,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
         self.criterion = criterion
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
@@ -273,7 +280,7 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseUnlearningForest):
         self.n_thresholds = n_thresholds
         self.random_state = random_state
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
         """Mean target of the leaf each row reaches.
 
         Parameters
@@ -289,9 +296,9 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseUnlearningForest):
         return self._mean_values(X)[:, 0]
 
 
-UnlearningTreeClassifier.__doc__ = UnlearningTreeClassifier.__doc__ % {
+UnlearningTreeClassifier.__doc__ = (UnlearningTreeClassifier.__doc__ or "") % {
     "state": _DOC_STATE
 }
-UnlearningTreeRegressor.__doc__ = UnlearningTreeRegressor.__doc__ % {
+UnlearningTreeRegressor.__doc__ = (UnlearningTreeRegressor.__doc__ or "") % {
     "state": _DOC_STATE
 }

@@ -25,9 +25,11 @@ below, and the tests that need them skip on 1.8.
 
 # Private names are re-exported as they are: their signatures and behaviour
 # are the same across the supported range.
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
 import sklearn
 from sklearn._loss.loss import HalfBinomialLoss, HalfMultinomialLoss
-from sklearn.base import _fit_context
 from sklearn.impute._base import _safe_min
 from sklearn.linear_model._linear_loss import LinearModelLoss
 from sklearn.model_selection._search import BaseSearchCV
@@ -54,6 +56,18 @@ from sklearn.utils.validation import (
     _is_arraylike,
     _num_samples,
 )
+
+if TYPE_CHECKING:
+    _F = TypeVar("_F", bound=Callable[..., Any])
+
+    # scikit-learn ships no type information: to a type checker its decorator
+    # would turn every decorated ``fit`` into ``Any``. It returns a wrapper
+    # with the method's signature.
+    def _fit_context(*, prefer_skip_nested_validation: bool) -> Callable[[_F], _F]:
+        """``sklearn.base._fit_context``, as a type checker sees it."""
+
+else:
+    from sklearn.base import _fit_context
 
 __all__ = [
     "SKLEARN_TARGET_ENCODER_CV_SPLITTER",

@@ -9,7 +9,11 @@ tests use it for every estimator; so can anyone writing a strategy.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import pickle
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.testing import assert_allclose, assert_array_equal
@@ -18,6 +22,9 @@ from sklearn.base import clone
 from .._ledger import row_fingerprints
 from ..exceptions import UnknownRowsError
 from ._sklearn_compat import _num_samples, _safe_indexing
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "assert_no_residue",
@@ -30,7 +37,9 @@ _METHODS = ("predict", "predict_proba", "decision_function", "transform")
 _ATTRIBUTES = ("coef_", "intercept_", "classes_", "cluster_centers_")
 
 
-def retained_indices(X, forget, y=None):
+def retained_indices(
+    X: ArrayLike, forget: ArrayLike, y: ArrayLike | None = None
+) -> NDArray[np.intp]:
     """Return the positions of the rows a refit keeps after forgetting ``X[forget]``.
 
     Follows the ledger's rule for duplicated rows: forgetting a row that occurs
@@ -96,7 +105,7 @@ def _unique_forget_values(X, forget, retained):
     return np.setdiff1d(Xf, Xr)
 
 
-def assert_no_residue(estimator, values):
+def assert_no_residue(estimator: Any, values: ArrayLike) -> None:
     """Assert that the pickled ``estimator`` contains none of ``values``' bytes.
 
     A check of the "no residue" promise: after ``unlearn``, nothing the model
@@ -155,7 +164,9 @@ def assert_no_residue(estimator, values):
         )
 
 
-def check_unknown_rows_leave_model_unchanged(estimator, X_unknown, y_unknown=None):
+def check_unknown_rows_leave_model_unchanged(
+    estimator: Any, X_unknown: ArrayLike, y_unknown: ArrayLike | None = None
+) -> None:
     """Assert that forgetting rows never seen raises and changes nothing.
 
     ``estimator.unlearn(X_unknown, y_unknown)`` must raise
@@ -213,21 +224,21 @@ def _unknown_rows(X):
 
 
 def check_unlearning(
-    estimator,
-    X,
-    y=None,
+    estimator: Any,
+    X: ArrayLike,
+    y: ArrayLike | None = None,
     *,
-    forget=0.1,
-    fit_params=None,
-    rtol=1e-7,
-    atol=1e-9,
-    X_eval=None,
-    random_state=0,
-    check_residue=True,
-    check_unknown=True,
-    methods=_METHODS,
-    attributes=_ATTRIBUTES,
-):
+    forget: float | ArrayLike = 0.1,
+    fit_params: dict[str, Any] | None = None,
+    rtol: float = 1e-7,
+    atol: float = 1e-9,
+    X_eval: ArrayLike | None = None,
+    random_state: int = 0,
+    check_residue: bool = True,
+    check_unknown: bool = True,
+    methods: Sequence[str] = _METHODS,
+    attributes: Sequence[str] = _ATTRIBUTES,
+) -> dict[str, Any]:
     """Assert that ``estimator``'s ``unlearn`` equals retraining without the rows.
 
     Fits a clone of ``estimator`` on ``X, y``, forgets ``forget`` rows, fits
@@ -300,7 +311,8 @@ def check_unlearning(
     n = _num_samples(X)
     rng = np.random.RandomState(random_state)
     if np.isscalar(forget):
-        k = int(round(forget * n)) if isinstance(forget, float) else int(forget)
+        # a count: numpy's isscalar also admits complex, which int() refuses
+        k = int(round(forget * n)) if isinstance(forget, float) else int(forget)  # type: ignore[arg-type]
         k = min(max(k, 1), n - 1)
         forget = np.sort(rng.choice(n, size=k, replace=False))
     forget = np.asarray(forget, dtype=np.intp)
