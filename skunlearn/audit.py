@@ -9,9 +9,13 @@ inference against never-seen rows, agreement with the gold standard.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
 import numbers
 import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias
 
 import numpy as np
 from sklearn.base import clone
@@ -45,6 +49,24 @@ from .utils._sklearn_compat import (
     _safe_indexing,
     validate_params,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+    from .metrics._membership import Attack
+    from .utils._typing import ArrayLike, MatrixLike, NDArray
+
+    #: What the per-row losses are (``UnlearningReport.info["loss_kind"]``).
+    LossKind: TypeAlias = Literal[
+        "cross_entropy",
+        "squared_error",
+        "squared_distance_to_centre",
+        "margin",
+        "zero_one",
+    ]
+    #: The axes to draw in: one per model.
+    AxesLike: TypeAlias = "Axes | Sequence[Axes] | NDArray[Any]"
 
 __all__ = ["LossDistributionDisplay", "UnlearningReport", "audit_unlearning"]
 
@@ -176,8 +198,14 @@ class UnlearningReport:
     """
 
     def __init__(
-        self, info, metrics, losses, estimators=None, verdict=None, per_example=None
-    ):
+        self,
+        info: dict[str, Any],
+        metrics: dict[str, dict[str, float]],
+        losses: dict[str, dict[str, NDArray[Any]]],
+        estimators: dict[str, Any] | None = None,
+        verdict: dict[str, Any] | None = None,
+        per_example: dict[str, Any] | None = None,
+    ) -> None:
         self.info = info
         self.metrics = metrics
         self.losses = losses
@@ -186,13 +214,13 @@ class UnlearningReport:
         self.per_example = per_example or {}
 
     @property
-    def speedup(self):
+    def speedup(self) -> float:
         """Retrain time divided by unlearn time."""
         unlearn = self.metrics["unlearned"]["seconds"]
         retrain = self.metrics["gold_standard"]["seconds"]
         return retrain / unlearn if unlearn > 0 else float("inf")
 
-    def to_dict(self, *, include_losses=False):
+    def to_dict(self, *, include_losses: bool = False) -> dict[str, Any]:
         """The report as plain Python (JSON-serialisable) data.
 
         Parameters
@@ -230,7 +258,7 @@ class UnlearningReport:
             }
         return out
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         """The metrics as a pandas DataFrame, one row per model.
 
         Returns
@@ -254,7 +282,9 @@ class UnlearningReport:
         frame.index.name = "model"
         return frame.loc[[m for m in MODELS if m in self.metrics]]
 
-    def plot(self, *, ax=None, **kwargs):
+    def plot(
+        self, *, ax: AxesLike | None = None, **kwargs: Any
+    ) -> LossDistributionDisplay:
         """Plot the loss distributions; see :class:`LossDistributionDisplay`.
 
         Parameters
@@ -507,21 +537,21 @@ def _forget_kind(forget, n):
     prefer_skip_nested_validation=False,
 )
 def audit_unlearning(
-    estimator,
-    X,
-    y,
+    estimator: Any,
+    X: MatrixLike,
+    y: ArrayLike,
     *,
-    forget="random",
-    forget_size=0.1,
-    test_size=0.25,
-    attack="loss",
-    random_state=0,
-    unlearn_params=None,
-    n_repeats=1,
-    confidence=0.95,
-    n_resamples=1000,
-    n_shadow=0,
-):
+    forget: str | int | ArrayLike = "random",
+    forget_size: float = 0.1,
+    test_size: float = 0.25,
+    attack: Attack = "loss",
+    random_state: int | np.random.RandomState | None = 0,
+    unlearn_params: dict[str, Any] | None = None,
+    n_repeats: int = 1,
+    confidence: float = 0.95,
+    n_resamples: int = 1000,
+    n_shadow: int = 0,
+) -> UnlearningReport:
     """Run the five-step unlearning protocol and compare the three models.
 
     1. Split ``X, y`` into training and test rows, and fit the original
@@ -687,7 +717,10 @@ def audit_unlearning(
     # Step 4: the gold standard. Each is timed n_repeats times (fresh copies),
     # and the median kept: a first call pays one-off costs (lazy imports,
     # thread pools) that say nothing about the method.
-    times_unlearn, times_retrain, unlearned_models, gold_models = [], [], [], []
+    times_unlearn: list[float] = []
+    times_retrain: list[float] = []
+    unlearned_models: list[Any] = []
+    gold_models: list[Any] = []
     for _ in range(n_repeats):
         model = copy.deepcopy(original)
         start = time.perf_counter()
@@ -1025,19 +1058,26 @@ class LossDistributionDisplay:
 
     def __init__(
         self,
-        losses,
+        losses: Mapping[str, Mapping[str, ArrayLike]],
         *,
-        loss_kind="cross_entropy",
-        forget_scores=None,
-        forget_score_intervals=None,
-    ):
+        loss_kind: LossKind = "cross_entropy",
+        forget_scores: Mapping[str, float] | None = None,
+        forget_score_intervals: Mapping[str, tuple[float, float]] | None = None,
+    ) -> None:
         self.losses = losses
         self.loss_kind = loss_kind
         self.forget_scores = forget_scores
         self.forget_score_intervals = forget_score_intervals
 
     @classmethod
-    def from_report(cls, report, *, ax=None, title=True, **kwargs):
+    def from_report(
+        cls,
+        report: UnlearningReport,
+        *,
+        ax: AxesLike | None = None,
+        title: bool = True,
+        **kwargs: Any,
+    ) -> Self:
         """Plot the losses stored in an :class:`UnlearningReport`.
 
         Parameters
@@ -1085,19 +1125,19 @@ class LossDistributionDisplay:
     @classmethod
     def from_estimator(
         cls,
-        unlearned,
-        X_forget,
-        y_forget,
-        X_retain,
-        y_retain,
-        X_unseen,
-        y_unseen,
+        unlearned: Any,
+        X_forget: MatrixLike,
+        y_forget: ArrayLike,
+        X_retain: MatrixLike,
+        y_retain: ArrayLike,
+        X_unseen: MatrixLike,
+        y_unseen: ArrayLike,
         *,
-        original=None,
-        gold_standard=None,
-        ax=None,
-        **kwargs,
-    ):
+        original: Any = None,
+        gold_standard: Any = None,
+        ax: AxesLike | None = None,
+        **kwargs: Any,
+    ) -> Self:
         """Plot the losses of fitted models on given rows.
 
         Parameters
@@ -1193,7 +1233,9 @@ class LossDistributionDisplay:
         )
         return np.asarray, edges, "linear", label
 
-    def plot(self, *, ax=None, bins=20, legend=True):
+    def plot(
+        self, *, ax: AxesLike | None = None, bins: int = 20, legend: bool = True
+    ) -> Self:
         """Draw the histograms.
 
         Parameters

@@ -17,9 +17,16 @@ data when its training rows were.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import importlib
 import inspect
 import pkgutil
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
 
 __all__ = ["dump", "load", "trusted_types"]
 
@@ -202,7 +209,7 @@ def _torch_types():
     return names
 
 
-def trusted_types():
+def trusted_types() -> list[str]:
     """Fully qualified names of the types to trust when loading a model.
 
     The types skunlearn's models and strategies are made of, and the
@@ -238,7 +245,7 @@ def trusted_types():
     )
 
 
-def dump(model, file):
+def dump(model: Any, file: str | os.PathLike[str] | IO[bytes]) -> None:
     """Save ``model`` in the skops format (a zip of arrays and JSON).
 
     No pickle: :func:`load` rebuilds the model from the file's arrays and
@@ -277,7 +284,9 @@ def dump(model, file):
     skops.io.dump(model, file)
 
 
-def load(file, *, trusted=None):
+def load(
+    file: str | os.PathLike[str] | IO[bytes], *, trusted: Sequence[str] | None = None
+) -> Any:
     """Load a model saved with :func:`dump` (or :func:`skops.io.dump`).
 
     Loading never runs code from the file: skops rebuilds each object from

@@ -11,6 +11,7 @@ type.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import importlib
+import importlib.util
 import inspect
 from pathlib import Path
 
@@ -29,7 +30,18 @@ TYPED_MODULES = [
     "skunlearn.utils.estimator_checks",
     "skunlearn.exceptions",
     "skunlearn.cli",
+    "skunlearn.audit",
+    "skunlearn.metrics",
+    "skunlearn.io",
 ]
+# The nets and their methods need the ``nn`` extra (torch and skorch).
+_HAS_NN = all(importlib.util.find_spec(m) for m in ("torch", "skorch"))
+if _HAS_NN:
+    TYPED_MODULES += [
+        "skunlearn.neural_net",
+        "skunlearn.neural_net._methods",
+        "skunlearn.neural_net._schedule",
+    ]
 
 
 def _in_skunlearn(func):
@@ -104,6 +116,12 @@ def test_public_functions_are_found():
     assert "skunlearn.ensemble.SISAClassifier.fit" in paths  # behind _fit_context
     assert "skunlearn.strategies.UnlearningStrategy.plan" in paths
     assert "skunlearn.tree.UnlearningTreeClassifier.__init__" in paths
+    assert "skunlearn.audit.LossDistributionDisplay.from_report" in paths
+    assert "skunlearn.metrics.per_example_attack" in paths
+    assert "skunlearn.io.load" in paths
+    if _HAS_NN:
+        assert "skunlearn.neural_net.UnlearningNeuralNetClassifier.unlearn" in paths
+        assert "skunlearn.neural_net._methods.UnlearningContext.evaluate" in paths
     # Methods inherited from scikit-learn are not collected.
     assert "skunlearn.Unlearnable.get_params" not in paths
 

@@ -734,7 +734,8 @@ _DOC_COMMON = """
     value moves, nearly every later tree differs: with 100 iterations on
     80,000 rows, about one single-row deletion in five changes no tree and
     costs a fraction of a refit; the others regrow the trees from the first
-    change on, and a deletion costs about half a refit on average (see
+    change on, and a deletion costs about two thirds of a refit on average
+    (measured 1.5x faster at the median, see
     ``benchmarks/bench_boosting.py``). Batches of ten rows or more change an
     early tree almost surely and cost about a refit.
 

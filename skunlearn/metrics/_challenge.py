@@ -11,12 +11,19 @@ the same rates.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import math
 import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 
 from ..utils._sklearn_compat import Interval, validate_params
+
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, Float64Array
 
 __all__ = ["unlearning_challenge_score"]
 
@@ -143,6 +150,34 @@ def _mean_ratio(pair, name):
     return unlearned / retrained
 
 
+@overload
+def unlearning_challenge_score(
+    y_forget: ArrayLike,
+    proba_unlearned: ArrayLike,
+    proba_retrained: ArrayLike,
+    *,
+    retain_accuracy: Sequence[ArrayLike] | None = ...,
+    test_accuracy: Sequence[ArrayLike] | None = ...,
+    delta: float = ...,
+    epsilon_cap: float = ...,
+    return_epsilons: Literal[False] = ...,
+) -> float: ...
+
+
+@overload
+def unlearning_challenge_score(
+    y_forget: ArrayLike,
+    proba_unlearned: ArrayLike,
+    proba_retrained: ArrayLike,
+    *,
+    retain_accuracy: Sequence[ArrayLike] | None = ...,
+    test_accuracy: Sequence[ArrayLike] | None = ...,
+    delta: float = ...,
+    epsilon_cap: float = ...,
+    return_epsilons: Literal[True],
+) -> tuple[float, Float64Array]: ...
+
+
 @validate_params(
     {
         "y_forget": ["array-like"],
@@ -157,16 +192,16 @@ def _mean_ratio(pair, name):
     prefer_skip_nested_validation=True,
 )
 def unlearning_challenge_score(
-    y_forget,
-    proba_unlearned,
-    proba_retrained,
+    y_forget: ArrayLike,
+    proba_unlearned: ArrayLike,
+    proba_retrained: ArrayLike,
     *,
-    retain_accuracy=None,
-    test_accuracy=None,
-    delta=1e-5,
-    epsilon_cap=50.0,
-    return_epsilons=False,
-):
+    retain_accuracy: Sequence[ArrayLike] | None = None,
+    test_accuracy: Sequence[ArrayLike] | None = None,
+    delta: float = 1e-5,
+    epsilon_cap: float = 50.0,
+    return_epsilons: bool = False,
+) -> float | tuple[float, Float64Array]:
     """Score of the NeurIPS 2023 Machine Unlearning Challenge.
 
     For each forget example ``j`` and each of ``N`` unlearned and ``N``

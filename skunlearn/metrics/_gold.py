@@ -7,7 +7,10 @@ like the original model (comparing with the original is "a very low bar").
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import xlogy
@@ -15,6 +18,9 @@ from sklearn.utils.validation import check_consistent_length
 
 from ..utils._sklearn_compat import HasMethods, Interval, validate_params
 from ._membership import _has_method, _proba_classes, _task
+
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, MatrixLike
 
 __all__ = [
     "compare_to_gold_standard",
@@ -33,7 +39,13 @@ __all__ = [
     },
     prefer_skip_nested_validation=True,
 )
-def prediction_agreement(y_pred, y_pred_reference, *, rtol=1e-7, atol=0.0):
+def prediction_agreement(
+    y_pred: ArrayLike,
+    y_pred_reference: ArrayLike,
+    *,
+    rtol: float = 1e-7,
+    atol: float = 0.0,
+) -> float:
     """Fraction of rows on which two models predict the same.
 
     Labels agree when equal; numbers when within ``atol + rtol * |reference|``
@@ -96,7 +108,9 @@ def prediction_agreement(y_pred, y_pred_reference, *, rtol=1e-7, atol=0.0):
     },
     prefer_skip_nested_validation=True,
 )
-def jensen_shannon_divergence(proba, proba_reference, *, base=2.0):
+def jensen_shannon_divergence(
+    proba: ArrayLike, proba_reference: ArrayLike, *, base: float = 2.0
+) -> float:
     """Mean Jensen-Shannon divergence between two models' predicted probabilities.
 
     For each row, ``JS(p, q) = (KL(p || m) + KL(q || m)) / 2`` with
@@ -158,7 +172,7 @@ def jensen_shannon_divergence(proba, proba_reference, *, base=2.0):
     {"y_pred": ["array-like"], "y_pred_reference": ["array-like"]},
     prefer_skip_nested_validation=True,
 )
-def relative_prediction_error(y_pred, y_pred_reference):
+def relative_prediction_error(y_pred: ArrayLike, y_pred_reference: ArrayLike) -> float:
     """Relative distance between two regressors' predictions.
 
     ``||y_pred - y_ref||_2 / ||y_ref - mean(y_ref)||_2``: the error relative to
@@ -215,7 +229,9 @@ def relative_prediction_error(y_pred, y_pred_reference):
     },
     prefer_skip_nested_validation=True,
 )
-def compare_to_gold_standard(estimator, gold_standard, X):
+def compare_to_gold_standard(
+    estimator: Any, gold_standard: Any, X: MatrixLike
+) -> dict[str, float]:
     """Agreement and divergence between an unlearned model and its gold standard.
 
     The gold standard is the model retrained without the forgotten rows: an

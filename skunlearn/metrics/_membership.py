@@ -10,7 +10,10 @@ for rows drawn like the never-seen ones.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import is_classifier, is_clusterer, is_regressor
@@ -27,6 +30,14 @@ from ..utils._sklearn_compat import (
     _num_samples,
     validate_params,
 )
+
+if TYPE_CHECKING:
+    from typing import Literal, TypeAlias
+
+    from ..utils._typing import ArrayLike, Float64Array, MatrixLike
+
+    #: The name of a membership attack (one of ``ATTACKS``).
+    Attack: TypeAlias = Literal["loss", "confidence", "entropy", "logistic"]
 
 __all__ = [
     "forget_score",
@@ -138,11 +149,11 @@ def _margin_loss(scores, classes, cols):
     {
         "estimator": [HasMethods(["predict"])],
         "X": ["array-like", "sparse matrix"],
-        "y": ["array-like"],
+        "y": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
-def per_sample_loss(estimator, X, y):
+def per_sample_loss(estimator: Any, X: MatrixLike, y: ArrayLike | None) -> Float64Array:
     """Loss of a fitted estimator on each row.
 
     Classifiers: the cross-entropy ``-log p_y`` of the true label when the
@@ -160,8 +171,8 @@ def per_sample_loss(estimator, X, y):
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Rows.
 
-    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        Their true targets.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs) or None
+        Their true targets (None for a clusterer).
 
     Returns
     -------
@@ -187,6 +198,11 @@ def per_sample_loss(estimator, X, y):
     task = _task(estimator)
     if task == "clustering":
         return _squared_distance_to_centre(estimator, X)
+    if y is None:
+        raise ValueError(
+            f"y is None: the loss of a {task} model needs the rows' targets "
+            "(only a clusterer's loss needs none)."
+        )
     if task == "regression":
         pred = np.asarray(estimator.predict(X), dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
@@ -271,9 +287,10 @@ def _balanced_loss_features(loss_forget, loss_unseen, random_state):
 _MIA_PARAMS = {
     "estimator": [HasMethods(["predict"])],
     "X_forget": ["array-like", "sparse matrix"],
-    "y_forget": ["array-like"],
+    # None for a clusterer (its loss needs no target)
+    "y_forget": ["array-like", None],
     "X_unseen": ["array-like", "sparse matrix"],
-    "y_unseen": ["array-like"],
+    "y_unseen": ["array-like", None],
 }
 
 
@@ -287,16 +304,16 @@ _MIA_PARAMS = {
     prefer_skip_nested_validation=True,
 )
 def simple_mia_score(
-    estimator,
-    X_forget,
-    y_forget,
-    X_unseen,
-    y_unseen,
+    estimator: Any,
+    X_forget: MatrixLike,
+    y_forget: ArrayLike | None,
+    X_unseen: MatrixLike,
+    y_unseen: ArrayLike | None,
     *,
-    scoring="accuracy",
-    n_splits=10,
-    random_state=0,
-):
+    scoring: Literal["accuracy", "roc_auc"] = "accuracy",
+    n_splits: int = 10,
+    random_state: int | np.random.RandomState | None = 0,
+) -> float:
     """The NeurIPS 2023 unlearning challenge starting kit's membership attack.
 
     Per-row losses (see :func:`per_sample_loss`) of the never-seen rows
@@ -399,8 +416,15 @@ def _simple_mia(loss_f, loss_u, scoring, n_splits, random_state):
     prefer_skip_nested_validation=True,
 )
 def membership_inference_auc(
-    estimator, X_forget, y_forget, X_unseen, y_unseen, *, attack="loss", random_state=0
-):
+    estimator: Any,
+    X_forget: MatrixLike,
+    y_forget: ArrayLike | None,
+    X_unseen: MatrixLike,
+    y_unseen: ArrayLike | None,
+    *,
+    attack: Attack = "loss",
+    random_state: int | np.random.RandomState | None = 0,
+) -> float:
     """ROC AUC of a membership attack separating forget rows from never-seen rows.
 
     Each row gets an attack score, higher meaning "more likely a training
@@ -415,15 +439,15 @@ def membership_inference_auc(
     X_forget : {array-like, sparse matrix} of shape (n_forget, n_features)
         Rows the model was asked to forget (the attack's members).
 
-    y_forget : array-like of shape (n_forget,) or (n_forget, n_outputs)
-        Their targets.
+    y_forget : array-like of shape (n_forget,) or (n_forget, n_outputs) or None
+        Their targets (None for a clusterer).
 
     X_unseen : {array-like, sparse matrix} of shape (n_unseen, n_features)
         Rows never used in training (non-members), e.g. a test set drawn
         like the forget rows.
 
-    y_unseen : array-like of shape (n_unseen,) or (n_unseen, n_outputs)
-        Their targets.
+    y_unseen : array-like of shape (n_unseen,) or (n_unseen, n_outputs) or None
+        Their targets (None for a clusterer).
 
     attack : {"loss", "confidence", "entropy", "logistic"}, default="loss"
         - ``"loss"``: minus the per-row loss (cross-entropy for classifiers,
@@ -489,8 +513,15 @@ def membership_inference_auc(
     prefer_skip_nested_validation=True,
 )
 def forget_score(
-    estimator, X_forget, y_forget, X_unseen, y_unseen, *, attack="loss", random_state=0
-):
+    estimator: Any,
+    X_forget: MatrixLike,
+    y_forget: ArrayLike | None,
+    X_unseen: MatrixLike,
+    y_unseen: ArrayLike | None,
+    *,
+    attack: Attack = "loss",
+    random_state: int | np.random.RandomState | None = 0,
+) -> float:
     """How indistinguishable forgotten rows are from never-seen rows.
 
     ``forget_score = 1 - 2 |AUC - 0.5|`` where AUC is
@@ -507,14 +538,14 @@ def forget_score(
     X_forget : {array-like, sparse matrix} of shape (n_forget, n_features)
         Rows the model was asked to forget.
 
-    y_forget : array-like of shape (n_forget,) or (n_forget, n_outputs)
-        Their targets.
+    y_forget : array-like of shape (n_forget,) or (n_forget, n_outputs) or None
+        Their targets (None for a clusterer).
 
     X_unseen : {array-like, sparse matrix} of shape (n_unseen, n_features)
         Rows never used in training, drawn like the forget rows.
 
-    y_unseen : array-like of shape (n_unseen,) or (n_unseen, n_outputs)
-        Their targets.
+    y_unseen : array-like of shape (n_unseen,) or (n_unseen, n_outputs) or None
+        Their targets (None for a clusterer).
 
     attack : {"loss", "confidence", "entropy", "logistic"}, default="loss"
         Membership attack; see :func:`membership_inference_auc`.
@@ -600,17 +631,17 @@ def _interval(values, confidence):
     prefer_skip_nested_validation=True,
 )
 def membership_inference_interval(
-    estimator,
-    X_forget,
-    y_forget,
-    X_unseen,
-    y_unseen,
+    estimator: Any,
+    X_forget: MatrixLike,
+    y_forget: ArrayLike | None,
+    X_unseen: MatrixLike,
+    y_unseen: ArrayLike | None,
     *,
-    attack="loss",
-    confidence=0.95,
-    n_resamples=1000,
-    random_state=0,
-):
+    attack: Attack = "loss",
+    confidence: float = 0.95,
+    n_resamples: int = 1000,
+    random_state: int | np.random.RandomState | None = 0,
+) -> dict[str, float]:
     """Membership AUC and ``forget_score`` with bootstrap confidence intervals.
 
     The attack scores every row once; the forget rows and the never-seen

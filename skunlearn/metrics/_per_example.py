@@ -12,9 +12,12 @@ models on small data and scores the attack on held-out target models.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
 import numbers
 import time
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from sklearn.base import clone
@@ -40,6 +43,9 @@ from ._membership import (
     _true_class_columns,
     per_sample_loss,
 )
+
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, MatrixLike
 
 __all__ = ["per_example_attack"]
 
@@ -314,21 +320,21 @@ def _forget_positions(forget, n):
     prefer_skip_nested_validation=False,
 )
 def per_example_attack(
-    estimator,
-    X,
-    y,
-    forget,
+    estimator: Any,
+    X: MatrixLike,
+    y: ArrayLike | None,
+    forget: ArrayLike,
     *,
-    n_shadow=8,
-    n_target=8,
-    variance="global",
-    share_original=False,
-    unlearn_params=None,
-    confidence=0.95,
-    n_resamples=1000,
-    n_jobs=None,
-    random_state=0,
-):
+    n_shadow: int = 8,
+    n_target: int = 8,
+    variance: Literal["global", "per_example"] = "global",
+    share_original: bool = False,
+    unlearn_params: dict[str, Any] | None = None,
+    confidence: float = 0.95,
+    n_resamples: int = 1000,
+    n_jobs: int | None = None,
+    random_state: int | np.random.RandomState | None = 0,
+) -> dict[str, Any]:
     """Per-example attack telling unlearned rows from never-seen ones (U-LiRA).
 
     For each candidate row ``x``, does the model at hand come from unlearning

@@ -2,9 +2,13 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
 import numbers
 from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -20,6 +24,10 @@ from ..utils._sklearn_compat import (
     validate_params,
 )
 from ._membership import ATTACKS, forget_score
+
+if TYPE_CHECKING:
+    from ..utils._typing import ArrayLike, MatrixLike
+    from ._membership import Attack
 
 __all__ = ["make_forget_scorer"]
 
@@ -78,14 +86,23 @@ def _training_rows(estimator, X_pool, y_pool):
 class _ForgetScorer:
     """Callable ``scorer(estimator, X, y)``; see :func:`make_forget_scorer`."""
 
-    def __init__(self, X, y, forget_size, attack, random_state):
+    def __init__(
+        self,
+        X: MatrixLike | None,
+        y: ArrayLike | None,
+        forget_size: float,
+        attack: Attack,
+        random_state: int | np.random.RandomState | None,
+    ) -> None:
         self.X = X
         self.y = y
         self.forget_size = forget_size
         self.attack = attack
         self.random_state = random_state
 
-    def __call__(self, estimator, X, y=None, **kwargs):
+    def __call__(
+        self, estimator: Any, X: MatrixLike, y: ArrayLike | None = None, **kwargs: Any
+    ) -> float:
         if not is_unlearner(estimator):
             raise TypeError(
                 f"The forget scorer needs an unlearning estimator; got "
@@ -112,7 +129,7 @@ class _ForgetScorer:
             unlearned, X_f, y_f, X, y, attack=self.attack, random_state=0
         )
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"make_forget_scorer(forget_size={self.forget_size!r}, "
             f"attack={self.attack!r}, random_state={self.random_state!r})"
@@ -133,8 +150,13 @@ class _ForgetScorer:
     prefer_skip_nested_validation=True,
 )
 def make_forget_scorer(
-    X=None, y=None, *, forget_size=0.1, attack="loss", random_state=0
-):
+    X: MatrixLike | None = None,
+    y: ArrayLike | None = None,
+    *,
+    forget_size: float = 0.1,
+    attack: Attack = "loss",
+    random_state: int | np.random.RandomState | None = 0,
+) -> Callable[..., float]:
     """Make a scorer that measures how well a fitted unlearner forgets.
 
     Called as ``scorer(estimator, X_val, y_val)`` (as ``GridSearchCV`` and

@@ -8,6 +8,29 @@ and a missing extra surfaces as an ImportError naming the name asked for.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what the lazy names are, to a type checker
+    from ._methods import (  # noqa: F401 (names of __all__)
+        SCRUB,
+        BadTeacher,
+        Finetune,
+        GaussianRelabel,
+        GradientAscent,
+        L1Sparse,
+        LossMatching,
+        NegGradPlus,
+        NetUnlearningMethod,
+        RandomLabels,
+        ResetRepair,
+        SalUn,
+        UncalibratedUnlearningWarning,
+        membership_auc,
+    )
+    from ._net import (  # noqa: F401 (names of __all__)
+        UnlearningNeuralNetClassifier,
+        UnlearningNeuralNetRegressor,
+    )
 
 _METHODS = (
     "SCRUB",

@@ -29,14 +29,14 @@ import inspect
 import math
 import textwrap
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
-from typing import Any, ClassVar, TypeVar, dataclass_transform
+from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator
 
@@ -190,26 +190,26 @@ class UnlearningContext:
     def __init__(
         self,
         *,
-        module,
-        task,
-        output_to_log_proba,
-        X_retain,
-        y_retain,
-        X_forget,
-        y_forget,
-        X_calib,
-        y_calib,
-        removed,
-        n_outputs,
-        batch_size,
-        generator,
-        verbose,
-        target_mean=None,
-        target_std=None,
-        fit_seconds=None,
-        fit_epochs=None,
-        make_optimizer=None,
-    ):
+        module: torch.nn.Module,
+        task: str,
+        output_to_log_proba: Callable[[torch.Tensor], torch.Tensor] | None,
+        X_retain: torch.Tensor,
+        y_retain: torch.Tensor,
+        X_forget: torch.Tensor,
+        y_forget: torch.Tensor,
+        X_calib: torch.Tensor | None,
+        y_calib: torch.Tensor | None,
+        removed: torch.Tensor | None,
+        n_outputs: int | None,
+        batch_size: int,
+        generator: torch.Generator,
+        verbose: int,
+        target_mean: torch.Tensor | None = None,
+        target_std: torch.Tensor | None = None,
+        fit_seconds: float | None = None,
+        fit_epochs: int | None = None,
+        make_optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+    ) -> None:
         self.module = module
         self.teacher = copy.deepcopy(module).eval()
         for p in self.teacher.parameters():
@@ -225,29 +225,35 @@ class UnlearningContext:
         self.generator = generator
         self.verbose = verbose
         self.target_mean, self.target_std = target_mean, target_std
-        self._retain_order = None
+        self._retain_order: torch.Tensor | None = None
         self._retain_pos = 0
         self.min_steps = 8
         self.fit_seconds = fit_seconds
         self.fit_epochs = fit_epochs
         self.make_optimizer = make_optimizer
-        self.forget_losses = None
-        self.calib_losses = None
+        self.forget_losses: NDArray[Any] | None = None
+        self.calib_losses: NDArray[Any] | None = None
 
     # ------------------------------------------------------------- outputs
     @staticmethod
     def _first(out):
         return out[0] if isinstance(out, tuple | list) else out
 
-    def output(self, module, X):
+    def output(self, module: torch.nn.Module, X: torch.Tensor) -> torch.Tensor:
         """Raw module output for ``X`` (the first one for multi-output modules)."""
         return self._first(module(X))
 
-    def log_proba(self, module, X):
+    def log_proba(self, module: torch.nn.Module, X: torch.Tensor) -> torch.Tensor:
         """Log class probabilities (classification)."""
-        return self._to_log_proba(self.output(module, X))
+        # set for classification (None for regression)
+        to_log_proba = cast(
+            "Callable[[torch.Tensor], torch.Tensor]", self._to_log_proba
+        )
+        return to_log_proba(self.output(module, X))
 
-    def row_loss(self, module, X, y):
+    def row_loss(
+        self, module: torch.nn.Module, X: torch.Tensor, y: torch.Tensor
+    ) -> torch.Tensor:
         """Per-row task loss: cross-entropy or squared error."""
         if self.task == "classification":
             return F.nll_loss(self.log_proba(module, X), y, reduction="none")
@@ -256,12 +262,14 @@ class UnlearningContext:
             1
         )
 
-    def task_loss(self, module, X, y):
+    def task_loss(
+        self, module: torch.nn.Module, X: torch.Tensor, y: torch.Tensor
+    ) -> torch.Tensor:
         """Mean task loss over a batch."""
         return self.row_loss(module, X, y).mean()
 
     # ------------------------------------------------------------- batches
-    def forget_batches(self):
+    def forget_batches(self) -> list[torch.Tensor]:
         """Batches of forget row positions for one epoch.
 
         One shuffled pass over the forget rows, repeated until the epoch has
@@ -270,14 +278,14 @@ class UnlearningContext:
         """
         n = self.X_forget.shape[0]
         bs = min(self.batch_size, n)
-        out = []
+        out: list[torch.Tensor] = []
         while len(out) < self.min_steps or not out:
             order = torch.randperm(n, generator=self.generator)
             out.extend(order[i : i + bs] for i in range(0, n, bs))
         device = self.X_forget.device
         return [idx.to(device) for idx in out]
 
-    def retain_batch(self):
+    def retain_batch(self) -> torch.Tensor:
         """Next batch of retain row positions, cycling over shuffled passes."""
         n = self.X_retain.shape[0]
         bs = min(self.batch_size, n)
@@ -288,24 +296,25 @@ class UnlearningContext:
         self._retain_pos += bs
         return idx.to(self.X_retain.device)
 
-    def retain_epoch(self):
+    def retain_epoch(self) -> list[torch.Tensor]:
         """Batches of retain row positions for one shuffled pass over them all."""
         n = self.X_retain.shape[0]
         bs = min(self.batch_size, n)
         order = torch.randperm(n, generator=self.generator).to(self.X_retain.device)
         return [order[i : i + bs] for i in range(0, n, bs)]
 
-    def steps_per_epoch(self):
+    def steps_per_epoch(self) -> int:
         """Optimisation steps in one unlearning epoch."""
         n = self.X_forget.shape[0]
         return max(self.min_steps, math.ceil(n / min(self.batch_size, max(n, 1))))
 
-    def random_other_labels(self, y):
+    def random_other_labels(self, y: torch.Tensor) -> torch.Tensor:
         """A uniformly drawn wrong label for each row (classification)."""
-        shift = torch.randint(1, self.n_outputs, y.shape, generator=self.generator).to(
+        n_classes = cast(int, self.n_outputs)  # set for classification
+        shift = torch.randint(1, n_classes, y.shape, generator=self.generator).to(
             y.device
         )
-        return (y + shift) % self.n_outputs
+        return (y + shift) % n_classes
 
     # ---------------------------------------------------------- evaluation
     @torch.no_grad()
@@ -330,7 +339,7 @@ class UnlearningContext:
         finally:
             self.module.train(was_training)
 
-    def evaluate(self, retain=True):
+    def evaluate(self, retain: bool = True) -> dict[str, Any]:
         """Forget, calibration and retain statistics of the current student.
 
         Parameters
@@ -356,7 +365,9 @@ class UnlearningContext:
         lf, af = self._losses(self.X_forget, self.y_forget)
         removed = self.removed.cpu().numpy() if self.removed is not None else None
         kept = ~removed if removed is not None else np.ones(lf.size, bool)
-        stats = {"forget_loss": float(lf.mean()) if lf.size else float("nan")}
+        stats: dict[str, Any] = {
+            "forget_loss": float(lf.mean()) if lf.size else float("nan")
+        }
         if af is not None:
             stats["forget_acc"] = float(af.mean())
             if kept.any():
@@ -1645,7 +1656,7 @@ class ResetRepair(NetUnlearningMethod):
         # when the class is gone
         has_calib = calibrated and ctx.X_calib is not None and ctx.X_calib.shape[0]
         stats = sched.evaluate(0, "start", time.perf_counter(), retain=False)
-        summary = {
+        summary: dict[str, Any] = {
             "epochs": 0,
             "kept_epoch": 0,
             "repair_epochs": 0,

@@ -2,9 +2,13 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import copy
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 import numpy as np
 import torch
@@ -15,6 +19,15 @@ from skorch.dataset import ValidSplit
 from .._ledger import TrainingLedger, row_fingerprints
 from ..base import UnlearningMixin, UnlearnUpdate
 from ._methods import UncalibratedUnlearningWarning, UnlearningContext, get_method
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._methods import NetUnlearningMethod
+
+    #: Rows as the nets take them: one 2-D numeric array (a NumPy array, a
+    #: torch tensor or a pandas DataFrame).
+    NetInput: TypeAlias = "ArrayLike | torch.Tensor"
 
 __all__ = ["UnlearningNeuralNetClassifier", "UnlearningNeuralNetRegressor"]
 
@@ -237,7 +250,16 @@ def _from_data(data, device):
     return data["object"]
 
 
-class _UnlearningNetMixin(UnlearningMixin):
+if TYPE_CHECKING:
+    # To a type checker the mixin is also the skorch net it is mixed into
+    # (skorch ships no type information: its names are Any).
+    class _NetMixinBase(UnlearningMixin, NeuralNet): ...
+
+else:
+    _NetMixinBase = UnlearningMixin
+
+
+class _UnlearningNetMixin(_NetMixinBase):
     """What the classifier and regressor share: recording rows, unlearning."""
 
     _unlearning_guarantee = "approximate"
@@ -252,7 +274,7 @@ class _UnlearningNetMixin(UnlearningMixin):
     _task: str | None = None
     _default_method: str | None = None
 
-    def set_params(self, **kwargs):
+    def set_params(self, **kwargs: Any) -> Self:
         """Set parameters; ``unlearn_method__*`` ones never re-initialise the net.
 
         ``retain_budget``, ``unlearn_method`` and ``unlearn_method__<name>``
@@ -392,7 +414,7 @@ class _UnlearningNetMixin(UnlearningMixin):
                 setattr(self, name, value)
 
     # ------------------------------------------------------------------ fit
-    def initialize(self):
+    def initialize(self) -> Self:
         """Initialise the net as skorch does, forgetting the recorded rows.
 
         A fresh initialisation starts a new training set: the ledger, the
@@ -409,7 +431,9 @@ class _UnlearningNetMixin(UnlearningMixin):
                 delattr(self, name)
         return super().initialize()
 
-    def get_split_datasets(self, X, y=None, **fit_params):
+    def get_split_datasets(
+        self, X: NetInput, y: NetInput | None = None, **fit_params: Any
+    ) -> tuple[torch.utils.data.Dataset[Any], torch.utils.data.Dataset[Any] | None]:
         """Split the data as skorch does, and note the validation rows.
 
         The rows of the validation split are never trained on; :meth:`fit`
@@ -443,7 +467,7 @@ class _UnlearningNetMixin(UnlearningMixin):
         )
         return train, valid
 
-    def fit(self, X, y=None, **fit_params):
+    def fit(self, X: NetInput, y: NetInput | None = None, **fit_params: Any) -> Self:
         """Initialise and fit the module, and record the training rows.
 
         See :meth:`skorch.NeuralNet.fit`. ``X`` must be one 2-D numeric array
@@ -471,7 +495,13 @@ class _UnlearningNetMixin(UnlearningMixin):
         X = _to_numpy(X)
         return super().fit(X, y, **fit_params)
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    def partial_fit(
+        self,
+        X: NetInput,
+        y: NetInput | None = None,
+        classes: ArrayLike | None = None,
+        **fit_params: Any,
+    ) -> Self:
         """Fit the module further on ``X``; its rows join the training rows.
 
         See :meth:`skorch.NeuralNet.partial_fit`.
@@ -586,7 +616,11 @@ class _UnlearningNetMixin(UnlearningMixin):
             return a
         return a.astype(dtype)
 
-    def infer(self, x, **fit_params):
+    def infer(
+        self,
+        x: torch.Tensor | NDArray[Any] | Mapping[str, Any],
+        **fit_params: Any,
+    ) -> Any:
         """Run the module on a batch; floating input takes the module's dtype.
 
         Parameters
@@ -811,7 +845,15 @@ class _UnlearningNetMixin(UnlearningMixin):
         out = out[0] if isinstance(out, tuple | list) else out
         return int(out.shape[1])
 
-    def unlearn(self, X, y=None, *, request_id=None, X_calib=None, y_calib=None):
+    def unlearn(  # type: ignore[override]  # its only parameters: X_calib, y_calib
+        self,
+        X: NetInput,
+        y: NetInput | None = None,
+        *,
+        request_id: str | None = None,
+        X_calib: NetInput | None = None,
+        y_calib: NetInput | None = None,
+    ) -> Self:
         """Forget rows of the training data (approximately).
 
         The net is edited with ``unlearn_method`` (see the class docstring)
@@ -991,15 +1033,15 @@ class UnlearningNeuralNetClassifier(_UnlearningNetMixin, NeuralNetClassifier):
 
     def __init__(
         self,
-        module,
-        *args,
-        criterion=torch.nn.NLLLoss,
-        train_split=ValidSplit(5, stratified=True),  # noqa: B008 (skorch's default)
-        classes=None,
-        unlearn_method="auto",
-        retain_budget=None,
-        **kwargs,
-    ):
+        module: type[torch.nn.Module] | torch.nn.Module,
+        *args: Any,
+        criterion: type[torch.nn.Module] | torch.nn.Module = torch.nn.NLLLoss,
+        train_split: Callable[..., Any] | None = ValidSplit(5, stratified=True),  # noqa: B008 (skorch's default)
+        classes: ArrayLike | None = None,
+        unlearn_method: str | NetUnlearningMethod | type[NetUnlearningMethod] = "auto",
+        retain_budget: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             module,
             *args,
@@ -1073,13 +1115,13 @@ class UnlearningNeuralNetRegressor(_UnlearningNetMixin, NeuralNetRegressor):
 
     def __init__(
         self,
-        module,
-        *args,
-        criterion=torch.nn.MSELoss,
-        unlearn_method="auto",
-        retain_budget=None,
-        **kwargs,
-    ):
+        module: type[torch.nn.Module] | torch.nn.Module,
+        *args: Any,
+        criterion: type[torch.nn.Module] | torch.nn.Module = torch.nn.MSELoss,
+        unlearn_method: str | NetUnlearningMethod | type[NetUnlearningMethod] = "auto",
+        retain_budget: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(module, *args, criterion=criterion, **kwargs)
         self.unlearn_method = unlearn_method
         self.retain_budget = retain_budget

@@ -26,10 +26,17 @@ means abort.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from __future__ import annotations
+
 import math
 import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:
+    from ._methods import NetUnlearningMethod, UnlearningContext
 
 __all__ = ["StoppingRule", "UnlearningSchedule", "auc_null_se", "proportion_se"]
 
@@ -39,7 +46,7 @@ _PATIENCE = 3
 _DEFAULT_BUDGET = 0.08
 
 
-def auc_null_se(n_member, n_other):
+def auc_null_se(n_member: int, n_other: int) -> float:
     """Standard error of a rank AUC when the two groups are alike.
 
     ``sqrt((n1 + n2 + 1) / (12 n1 n2))``: the spread of the Mann-Whitney
@@ -62,7 +69,7 @@ def auc_null_se(n_member, n_other):
     return math.sqrt((n_member + n_other + 1) / (12.0 * n_member * n_other))
 
 
-def proportion_se(p, n_a, n_b=None):
+def proportion_se(p: float, n_a: int, n_b: int | None = None) -> float:
     """Standard error of an accuracy (``n_b`` None) or of a difference of two.
 
     Parameters
@@ -101,7 +108,14 @@ class StoppingRule:
         retained rows) beyond noise before the loop rolls back.
     """
 
-    def __init__(self, *, tol, class_tol, z=1.0, utility_tol=0.03):
+    def __init__(
+        self,
+        *,
+        tol: float,
+        class_tol: float,
+        z: float = 1.0,
+        utility_tol: float = 0.03,
+    ) -> None:
         self.tol = tol
         self.class_tol = class_tol
         self.z = z
@@ -114,7 +128,7 @@ class StoppingRule:
     def _acc_margin(self, stats):
         return self.tol + self.z * stats.get("acc_se", 0.0)
 
-    def reached(self, stats):
+    def reached(self, stats: Mapping[str, Any]) -> bool:
         """Whether the forget rows look like rows never trained on."""
         ok = True
         if "mia_auc" in stats:
@@ -125,7 +139,7 @@ class StoppingRule:
             ok &= stats["removed_acc"] <= self.class_tol
         return bool(ok)
 
-    def overshoot(self, stats):
+    def overshoot(self, stats: Mapping[str, Any]) -> str | None:
         """A reason string when the forget rows look *worse* than unseen rows."""
         if "mia_auc" in stats and stats["mia_auc"] < 0.5 - self._auc_margin(stats):
             return (
@@ -141,7 +155,9 @@ class StoppingRule:
                 )
         return None
 
-    def utility_lost(self, stats, start):
+    def utility_lost(
+        self, stats: Mapping[str, Any], start: Mapping[str, Any]
+    ) -> str | None:
         """A reason string when accuracy fell beyond ``utility_tol`` and noise.
 
         The accuracy on the calibration rows (without them, on a fixed sample
@@ -164,7 +180,7 @@ class StoppingRule:
             return None
         return None
 
-    def gap(self, stats):
+    def gap(self, stats: Mapping[str, Any]) -> float:
         """Distance to the target beyond noise (0 when reached)."""
         gap = 0.0
         if "mia_auc" in stats:
@@ -255,7 +271,7 @@ class UnlearningSchedule:
     ctx : UnlearningContext
     """
 
-    def __init__(self, method, ctx):
+    def __init__(self, method: NetUnlearningMethod, ctx: UnlearningContext) -> None:
         self.method = method
         self.ctx = ctx
         self.rule = StoppingRule(
@@ -268,34 +284,36 @@ class UnlearningSchedule:
         self._start = time.perf_counter()
 
     # ---------------------------------------------------------- utilities
-    def calibrated(self):
+    def calibrated(self) -> bool:
         ctx = self.ctx
         has_calib = ctx.X_calib is not None and ctx.X_calib.shape[0] > 0
         has_removed = ctx.removed is not None and bool(ctx.removed.any())
         return bool(self.method.calibrate) and (has_calib or has_removed)
 
-    def time_budget(self, share=_DEFAULT_BUDGET):
+    def time_budget(self, share: float = _DEFAULT_BUDGET) -> float | None:
         if self.method.max_seconds is not None:
             return float(self.method.max_seconds)
         if self.ctx.fit_seconds:
             return share * self.ctx.fit_seconds
         return None
 
-    def elapsed(self):
+    def elapsed(self) -> float:
         return time.perf_counter() - self._start
 
-    def evaluate(self, epoch, phase, t0, retain=True):
+    def evaluate(
+        self, epoch: int, phase: str, t0: float, retain: bool = True
+    ) -> dict[str, Any]:
         stats = self.ctx.evaluate(retain=retain)
         _check_finite(self.ctx, stats, f"after {phase} epoch {epoch}")
         self.printer.row(epoch, phase, stats, time.perf_counter() - t0)
         return stats
 
-    def check_weights(self, epoch):
+    def check_weights(self, epoch: int) -> None:
         """Raise FloatingPointError if a weight is not finite."""
         _check_finite(self.ctx, {}, f"after epoch {epoch}")
 
     # --------------------------------------------------------------- run
-    def run(self):
+    def run(self) -> dict[str, Any]:
         """Edit ``ctx.module`` in place; return the summary for the history."""
         method, ctx, rule = self.method, self.ctx, self.rule
         optimizer = method._make_optimizer(ctx)

@@ -44,7 +44,6 @@ from sklearn.utils._param_validation import (
     Interval,
     RealNotInt,
     StrOptions,
-    validate_params,
 )
 from sklearn.utils._set_output import _get_output_config, _safe_set_output
 from sklearn.utils.fixes import parse_version
@@ -66,8 +65,14 @@ if TYPE_CHECKING:
     def _fit_context(*, prefer_skip_nested_validation: bool) -> Callable[[_F], _F]:
         """``sklearn.base._fit_context``, as a type checker sees it."""
 
+    def validate_params(
+        parameter_constraints: dict[str, Any], *, prefer_skip_nested_validation: bool
+    ) -> Callable[[_F], _F]:
+        """``sklearn.utils._param_validation.validate_params``, typed."""
+
 else:
     from sklearn.base import _fit_context
+    from sklearn.utils._param_validation import validate_params
 
 __all__ = [
     "SKLEARN_TARGET_ENCODER_CV_SPLITTER",

@@ -391,3 +391,21 @@ def test_per_sample_loss_reads_a_net_s_columns_by_label():
     odd = _ColumnsByLabel(classes=("a", "b")).fit(X, None)
     with pytest.raises(ValueError, match="3 columns but classes_ has 2"):
         per_sample_loss(odd, X, np.array(["a", "b", "a"]))
+
+
+def test_forget_scorer_and_losses_of_a_clusterer_need_no_targets():
+    # a clusterer's loss is the squared distance to its nearest centre: the
+    # scorer and the measures take y=None (they used to refuse it)
+    from sklearn.datasets import make_blobs
+
+    from skunlearn.cluster import DCKMeans
+    from skunlearn.metrics import forget_score, per_sample_loss
+
+    X, _ = make_blobs(n_samples=200, centers=3, random_state=0)
+    model = DCKMeans(n_clusters=3, random_state=0).fit(X[:150])
+    assert per_sample_loss(model, X[:5], None).shape == (5,)
+    assert 0 <= forget_score(model, X[:20], None, X[150:], None) <= 1
+    value = make_forget_scorer(X[:150], forget_size=20)(model, X[150:])
+    assert 0 <= value <= 1
+    with pytest.raises(ValueError, match="needs the rows' targets"):
+        per_sample_loss(Ridge().fit(X, X[:, 0]), X[:5], None)
