@@ -397,6 +397,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         self._row_keys = _row_keys(row_fingerprints(X))
         self._n_values_ = n_values
         self.trees_ = self._grow_all()
+        _load_deletion_kernels(self._is_classifier)
         return self
 
     def _data(self):
@@ -997,6 +998,43 @@ _NO_KEYS = np.empty(0, dtype=np.uint64)
 # Children of a split subtree's root with fewer rows grow with the root.
 _PIECE_MIN_ROWS = 256
 _ARANGE = np.arange(257, dtype=np.int64)  # row pointers, ids of a chunk
+
+# The deletion kernels' machine code, loaded once per process and task.
+_KERNELS_LOADED: set[bool] = set()
+_KERNELS_LOCK = threading.Lock()
+
+
+def _load_deletion_kernels(is_classifier: bool) -> None:
+    """Load the kernels a deletion runs, at the first fit of the process.
+
+    numba loads a kernel's machine code (from its on-disk cache, or compiles
+    it) at the kernel's first call: about 40 ms for each of the six kernels
+    a deletion runs, so the first request after the process's first fit took
+    100-300 ms where the next ones take a few. They are loaded here instead,
+    by a few single-row deletions from a small forest whose kernels take the
+    same argument types as every forest's (the trees' arrays go in as tuples
+    of a fixed length): the first request then costs what the next ones do.
+    """
+    if is_classifier in _KERNELS_LOADED:
+        return
+    with _KERNELS_LOCK:
+        if is_classifier in _KERNELS_LOADED:
+            return
+        _KERNELS_LOADED.add(is_classifier)  # first: the fit below comes back here
+        from ..ensemble import UnlearningForestClassifier, UnlearningForestRegressor
+
+        rng = np.random.RandomState(0)
+        X = rng.rand(256, 4)
+        if is_classifier:
+            y: np.ndarray = (X[:, 0] + 0.3 * rng.rand(256) > 0.6).astype(np.int64)
+            cls: Any = UnlearningForestClassifier
+        else:
+            y = X[:, 0] + 0.3 * rng.rand(256)
+            cls = UnlearningForestRegressor
+        forest = cls(n_estimators=4, max_depth=6, random_state=0, n_jobs=1)
+        forest.fit(X, y)
+        for i in range(4):
+            forest.unlearn(X[i : i + 1], y[i : i + 1])
 
 
 def _room(sizes, levels, P):
