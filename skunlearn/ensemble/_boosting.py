@@ -320,6 +320,93 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
         self._init_ledger(X, y, {"sample_weight": sw}, keep_X=True, compact="always")
         return self
 
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
+        """Learn new rows: the model becomes the fit on all its rows.
+
+        Exact: afterwards the model is, to the last bit, the model a fit with
+        the same seed builds on the retained training rows followed by the
+        new ones (and their ledger is that fit's), so that streams of
+        insertions and deletions stay exact. It costs a fit on all the rows:
+        every boosting iteration depends on every row (a deletion replays the
+        iterations instead, see :meth:`unlearn`). On an unfitted model it is
+        :meth:`fit`. The history of requests is kept.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New training rows (finite numbers), with the fitted columns.
+
+        y : array-like of shape (n_samples,)
+            Their targets (a new class label adds a class).
+
+        classes : array-like of shape (n_classes,), default=None
+            Classifiers: the labels ``y`` may take, checked (scikit-learn's
+            convention). ``classes_`` stays the labels present in the rows,
+            as a fit on them has.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Their weights (1 when None; the training rows keep theirs).
+
+        Returns
+        -------
+        self : object
+            The model, fitted on all its rows.
+        """
+        if classes is not None:
+            unknown = np.setdiff1d(np.asarray(y), np.asarray(classes))
+            if unknown.size:
+                raise ValueError(
+                    f"y holds labels {unknown.tolist()[:10]} that are not in classes."
+                )
+        if "ledger_" not in self.__dict__:
+            return self.fit(X, y, sample_weight=sample_weight)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=False,
+            dtype=np.float64,
+            ensure_all_finite=True,
+            order="C",
+            y_numeric=not self._is_classifier,
+        )
+        if self._is_classifier:
+            check_classification_targets(y)
+        sw = None
+        if sample_weight is not None:
+            sw = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        led = self.ledger_
+        X_r, y_r, props = led.take(led.retained())
+        sw_r = props.get("sample_weight")
+        sw_all = None
+        if sw is not None or sw_r is not None:
+            sw_all = np.concatenate(
+                [
+                    np.ones(X_r.shape[0]) if sw_r is None else sw_r,
+                    np.ones(X.shape[0]) if sw is None else sw,
+                ]
+            )
+        y_all = np.concatenate([np.asarray(y_r), y])
+        # the same seed, and the same fingerprint key for the new ledger
+        with _pinned_fingerprint_key(led.fingerprint_key):
+            new = clone(self).set_params(random_state=self.seed_)
+            new.fit(np.concatenate([X_r, X]), y_all, sample_weight=sw_all)
+        history = self.unlearn_history_
+        names = self._FITTED + (("classes_",) if self._is_classifier else ())
+        for name in (*names, "ledger_", "_fit_params_"):
+            if name in new.__dict__:
+                setattr(self, name, new.__dict__[name])
+        self.unlearn_history_ = history
+        return self
+
     def _fit_arrays(self, X, y, sw, seed):
         n = X.shape[0]
         w = np.ones(n) if sw is None else sw

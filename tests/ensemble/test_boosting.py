@@ -372,3 +372,68 @@ def test_accuracy_close_to_sklearn(name):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# ------------------------------------------------------------ partial_fit
+@pytest.mark.parametrize("cls", [GBC, GBR])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_partial_fit_equals_a_fit_on_all_rows(cls, weighted):
+    # fit, forget, learn new rows, forget again: at every step the model is
+    # a same-seed fit on the rows it holds, in ledger order, with the ledger
+    # that fit builds (the same fingerprint key)
+    if cls is GBC:
+        X, y = make_classification(n_samples=500, n_features=5, random_state=0)
+    else:
+        X, y = make_regression(n_samples=500, n_features=5, noise=1, random_state=0)
+    rng = np.random.RandomState(0)
+    w = rng.randint(1, 4, size=500).astype(float) if weighted else None
+    opts = dict(max_iter=15, max_leaf_nodes=8, min_samples_leaf=5, random_state=3)
+    first, extra = np.arange(350), np.arange(350, 500)
+    model = cls(**opts).fit(
+        X[first], y[first], sample_weight=None if w is None else w[first]
+    )
+    model.unlearn(X[:10], y[:10], request_id="r1")
+    model.partial_fit(X[extra], y[extra], sample_weight=None if w is None else w[extra])
+    rows = np.r_[10:350, extra]
+    gold = cls(**opts).fit(
+        X[rows], y[rows], sample_weight=None if w is None else w[rows]
+    )
+    assert_same_models(model, gold)
+    outputs_equal(model, gold, X)
+    assert model.ledger_.fingerprint_key != gold.ledger_.fingerprint_key
+    assert_array_equal(
+        model.ledger_.fingerprints(),
+        boosting.row_fingerprints(X[rows], key=model.ledger_.fingerprint_key),
+    )
+    assert [h["request_id"] for h in model.unlearn_history_] == ["r1"]
+    # and deletions after the insertion stay exact
+    model.unlearn(X[400:405], y[400:405])
+    rows = np.setdiff1d(rows, np.arange(400, 405), assume_unique=True)
+    gold = cls(**opts).fit(
+        X[rows], y[rows], sample_weight=None if w is None else w[rows]
+    )
+    assert_same_models(model, gold)
+    outputs_equal(model, gold, X)
+
+
+def test_partial_fit_adds_a_class_and_fits_an_unfitted_model():
+    X, y = make_classification(
+        n_samples=300,
+        n_features=4,
+        n_informative=3,
+        n_redundant=0,
+        n_classes=3,
+        n_clusters_per_class=1,
+        random_state=0,
+    )
+    two = y < 2
+    model = GBC(max_iter=5, random_state=0).partial_fit(X[two], y[two])
+    assert_array_equal(model.classes_, [0, 1])
+    model.partial_fit(X[~two], y[~two])
+    assert_array_equal(model.classes_, [0, 1, 2])
+    gold = GBC(max_iter=5, random_state=0).fit(
+        np.r_[X[two], X[~two]], np.r_[y[two], y[~two]]
+    )
+    outputs_equal(model, gold, X)
+    with pytest.raises(ValueError, match="features"):
+        model.partial_fit(X[:5, :3], y[:5])
