@@ -266,6 +266,15 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             else getattr(self, self._bootstrap_param)
         )
 
+    def _boot_rate(self):
+        """The bootstrap's Poisson rate in units of 2**-20 (0: no bootstrap)."""
+        if not self._bootstrap():
+            return 0
+        rate = getattr(self, "max_samples", None)
+        if rate is None:
+            return K.BOOT_ONE
+        return max(1, round(float(rate) * K.BOOT_ONE))
+
     def _n_jobs(self):
         return getattr(self, "n_jobs", None)
 
@@ -302,7 +311,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         P[K.P_CLF] = int(self._is_classifier)
         P[K.P_CACHE] = _CACHE_MIN_ROWS
         P[K.P_USECACHE] = int(exact_counts)
-        P[K.P_BOOT] = int(self._bootstrap())
+        P[K.P_BOOT] = self._boot_rate()
         P[K.P_P] = p
         return P
 

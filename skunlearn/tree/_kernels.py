@@ -151,19 +151,39 @@ def _w(sw, i):
     return sw[i] if sw.shape[0] > 1 else sw[0]
 
 
+# P[P_BOOT]: 0 without bootstrap, else the Poisson rate (a row's expected
+# multiplicity, ``max_samples``) in units of 2**-20; BOOT_ONE is rate 1.
+BOOT_ONE = 1 << 20
+
+
 @njit(cache=True, nogil=True)
 def row_mult(tkey, rkey, boot):
-    """Bootstrap multiplicity of a row in a tree: Poisson(1) from its fingerprint."""
+    """Bootstrap multiplicity of a row in a tree: Poisson(rate) from its fingerprint.
+
+    ``boot`` is 0 (no bootstrap: 1) or the rate in units of 2**-20 (see
+    BOOT_ONE); a rate below 1 puts each row in a share ``1 - exp(-rate)``
+    of the trees.
+    """
     if not boot:
         return 1
     h = h2(tkey, rkey)
     u = np.float64(h >> _S11) * (1.0 / 9007199254740992.0)
-    p = 0.36787944117144233
+    if boot == BOOT_ONE:  # the default: the same draws as before rates existed
+        p = 0.36787944117144233
+        c = p
+        k = 0
+        while u >= c and k < 30:
+            k += 1
+            p = p / k
+            c += p
+        return k
+    rate = boot * (1.0 / BOOT_ONE)
+    p = np.exp(-rate)
     c = p
     k = 0
     while u >= c and k < 30:
         k += 1
-        p = p / k
+        p = p * rate / k
         c += p
     return k
 

@@ -61,6 +61,7 @@ options = st.fixed_dictionaries(
         "max_features": st.sampled_from([None, "sqrt", "log2", 2, 0.7]),
         "n_thresholds": st.integers(1, 4),
         "bootstrap": st.booleans(),
+        "max_samples": st.sampled_from([None, 1.0, 0.5, 0.1]),
         "random_state": st.integers(0, 1000),
         "n_jobs": st.sampled_from([None, 2]),
     }
@@ -673,3 +674,21 @@ def test_skops_round_trip_then_unlearn(tmp_path):
     model.unlearn(X[:5], y[:5])
     loaded.unlearn(X[:5], y[:5])
     assert_same_forests(model, loaded)
+
+
+@pytest.mark.parametrize("max_samples", [None, 0.5, 0.1])
+def test_max_samples_sets_the_share_of_trees_holding_a_row(max_samples):
+    # a row's multiplicity is Poisson(max_samples): it lives in a share
+    # 1 - exp(-max_samples) of the trees, and a deletion touches only those
+    X, y = make_classification(n_samples=2000, n_features=5, random_state=0)
+    model = UnlearningForestClassifier(
+        n_estimators=200, max_depth=3, max_samples=max_samples, random_state=0
+    ).fit(X, y)
+    rate = 1.0 if max_samples is None else max_samples
+    roots = [model.tree_structure(t)["n_node_samples"][0] for t in range(200)]
+    assert np.mean(roots) == pytest.approx(2000 * (1 - np.exp(-rate)), rel=0.05)
+    model.unlearn(X[:1], y[:1])
+    touched = model.unlearn_history_[-1]["details"]["trees_touched"]
+    assert touched == pytest.approx(200 * (1 - np.exp(-rate)), abs=30)
+    gold = refit(model, X, y, np.array([0]))
+    assert_same_forests(model, gold)
