@@ -27,6 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from skunlearn import Unlearnable
+from skunlearn._commit import model_lock
 from skunlearn._ledger import TrainingLedger, _pinned_fingerprint_key
 from skunlearn.base import UnlearningMixin
 from skunlearn.cluster import DCKMeans
@@ -585,3 +586,39 @@ def test_reordered_dataframe_columns_are_the_same_rows(name):
     with pytest.raises(ValueError, match="extra|feature names|unexpected"):
         b.unlearn(frame.iloc[[5]].assign(extra=1.0))
     assert pickle.dumps(b) == before
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_planning_a_request_changes_no_attribute_readers_see(name, monkeypatch):
+    # Readers run while a request is planned (they wait only for its commit):
+    # until the commit, the model's attributes stay exactly as they were (no
+    # attribute added, removed or rebound). A family keeping a request's
+    # runtime state in its attributes made readers fail with "dictionary
+    # changed size during iteration" (SISA's checkpoint transaction).
+    model, X, y = _fitted(name)
+    owner = _ledger_owner(model)  # the model the request is published on
+
+    def attributes():
+        return [{k: id(v) for k, v in vars(m).items()} for m in (model, owner)]
+
+    before = attributes()
+    seen = []
+    publish = UnlearningMixin._publish
+
+    def checked(self, *args, **kwargs):
+        if self is owner:
+            # a family whose request holds the exclusive side from its start
+            # (the forests, which update their trees in place) keeps readers
+            # out all along: its attributes may change
+            held = model_lock(self)._owner == threading.get_ident()
+            seen.append(None if held else attributes())
+        return publish(self, *args, **kwargs)
+
+    monkeypatch.setattr(UnlearningMixin, "_publish", checked)
+    rows = [3, 10]
+    if y is None:
+        model.unlearn(X[rows])
+    else:
+        model.unlearn(X[rows], y[rows])
+    assert seen, "the request was not published through the model"
+    assert seen[0] is None or seen[0] == before

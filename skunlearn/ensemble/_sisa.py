@@ -45,6 +45,7 @@ import secrets
 import stat
 import uuid
 import warnings
+import weakref
 from numbers import Integral
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -510,6 +511,13 @@ def _warn_left(directory, left):
         )
 
 
+# The checkpoint transaction of each request in progress, by model (see
+# ``_BaseSISA.unlearn``).
+_REQUEST_TXNS: weakref.WeakKeyDictionary[Any, _CheckpointTxn] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 class _CheckpointTxn:
     """The files one request wrote, removed unless the request commits."""
 
@@ -710,7 +718,9 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         if not self._file_entries():
             return self  # its checkpoints are in memory (or it has none)
         _import_skops("Reading checkpoint files")
-        with model_lock(self).writer:
+        lock = model_lock(self)
+        # a write: readers wait for it rather than see attributes change
+        with lock.writer, lock.exclusive():
             if allow_pickle:
                 self._convert_legacy_checkpoints(directory)
             self._checkpoint_dir = directory
@@ -1007,7 +1017,7 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         # here unless the request commits.
         directory = self._checkpoint_directory()
         token = self.__dict__.get("_checkpoint_token")
-        txn = self.__dict__.get("_checkpoint_txn")
+        txn = _REQUEST_TXNS.get(self)
         written = []
         if txn is not None:
             txn.directory, txn.token, written = directory, token, txn.written
@@ -1163,13 +1173,16 @@ class _BaseSISA(UnlearningMixin, MetaEstimatorMixin, BaseEstimator):
         # superseded ones are deleted at commit, after the history record; if
         # anything fails before, the new ones are deleted. Only files the
         # model lists remain.
+        # The transaction is kept beside the model, not in its attributes:
+        # readers may run while the request is planned (they wait only for
+        # its commit), and must never see the model's attributes change.
         with model_lock(self).writer:
             txn = _CheckpointTxn()
-            self._checkpoint_txn = txn
+            _REQUEST_TXNS[self] = txn
             try:
                 super().unlearn(X, y, request_id=request_id, **params)
             finally:
-                self.__dict__.pop("_checkpoint_txn", None)
+                _REQUEST_TXNS.pop(self, None)
                 txn.abort()
         if txn.committed:
             _warn_left(txn.directory, txn.left)
