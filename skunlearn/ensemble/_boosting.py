@@ -395,17 +395,21 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
                 ]
             )
         y_all = np.concatenate([np.asarray(y_r), y])
-        # the same seed, and the same fingerprint key for the new ledger
-        with _pinned_fingerprint_key(led.fingerprint_key):
-            new = clone(self).set_params(random_state=self.seed_)
-            new.fit(np.concatenate([X_r, X]), y_all, sample_weight=sw_all)
-        history = self.unlearn_history_
-        names = self._FITTED + (("classes_",) if self._is_classifier else ())
-        for name in (*names, "ledger_", "_fit_params_"):
-            if name in new.__dict__:
-                setattr(self, name, new.__dict__[name])
-        self.unlearn_history_ = history
+        new = self._same_seed_fit(np.concatenate([X_r, X]), y_all, sample_weight=sw_all)
+        # the fitted state and ledger are the new fit's; the parameters, the
+        # recorded fit parameters and the history of requests stay this model's
+        for name in (*self._fitted_names(), "ledger_"):
+            setattr(self, name, new.__dict__[name])
         return self
+
+    def _fitted_names(self):
+        return self._FITTED + (("classes_",) if self._is_classifier else ())
+
+    def _same_seed_fit(self, X, y, **fit_params):
+        """A clone fitted on ``X, y`` with this model's seed and fingerprint key."""
+        with _pinned_fingerprint_key(self.ledger_.fingerprint_key):
+            new = clone(self).set_params(random_state=self.seed_)
+            return new.fit(X, y, **fit_params)
 
     def _fit_arrays(self, X, y, sw, seed):
         n = X.shape[0]
@@ -659,12 +663,8 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
 
     def _refit_update(self, alive, start, reason):
         X_r, y_r, props = self.ledger_.take(alive)
-        # the same seed, and the same fingerprint key for the new ledger
-        with _pinned_fingerprint_key(self.ledger_.fingerprint_key):
-            new = clone(self).set_params(random_state=self.seed_)
-            new.fit(X_r, y_r, **props)
-        names = self._FITTED + (("classes_",) if self._is_classifier else ())
-        attrs = {name: getattr(new, name) for name in names}
+        new = self._same_seed_fit(X_r, y_r, **props)
+        attrs = {name: getattr(new, name) for name in self._fitted_names()}
         return UnlearnUpdate(
             attributes=attrs,
             strategy="refit",

@@ -437,3 +437,15 @@ def test_partial_fit_adds_a_class_and_fits_an_unfitted_model():
     outputs_equal(model, gold, X)
     with pytest.raises(ValueError, match="features"):
         model.partial_fit(X[:5, :3], y[:5])
+
+
+def test_partial_fit_without_a_random_state_keeps_later_requests_exact():
+    # the seed drawn at fit is kept; the recorded parameters stay the model's
+    # own (random_state=None), so a later request is not refused as a
+    # parameter change
+    X, y = make_classification(n_samples=300, n_features=5, random_state=0)
+    model = GBC(max_iter=5).fit(X[:200], y[:200]).partial_fit(X[200:], y[200:])
+    model.unlearn(X[:2], y[:2])
+    gold = GBC(max_iter=5, random_state=model.seed_).fit(X[2:], y[2:])
+    assert_same_models(model, gold)
+    outputs_equal(model, gold, X)
