@@ -1,0 +1,216 @@
+"""The undo side of a change: journals, undoing a deletion, clearing subtrees.
+
+:func:`undelete` reverses :func:`._delete.delete` from its records;
+:func:`journal_roots` copies what clearing and regrowing subtrees
+overwrites; :func:`clear_subtree` / :func:`clear_subtrees` clear subtrees
+before they grow again, and :func:`scrub` erases the garbage they leave.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+from numba import njit
+
+from ._delete import _add_row
+from ._hashing import _w, gather, row_mult
+from ._params import (
+    DEPTH,
+    END,
+    FEAT,
+    LEFT,
+    NROWS,
+    P_BOOT,
+    P_CLF,
+    P_K,
+    P_MTRY,
+    P_S,
+    PARENT,
+    RIGHT,
+    SLOT,
+    START,
+    _offsets,
+)
+from ._predict import _child
+from ._storage import subtree
+
+
+@njit(cache=True, nogil=True)
+def undelete(
+    NI, NF, NT, SD, X, yc, yr, rk, sw, tkey, del_rows, P, cp_idx, cp_ni, cp_nf, cp_nt,
+    ev_i, ev_v, ow_slot, ow_sd, cnt,
+):  # fmt: skip
+    """Undo :func:`delete`, from its records (undo later changes first).
+
+    The slots it evaluated again get their copies back, then the rows it
+    took out go back in, last first, each after the values it removed (the
+    paths are those of :func:`delete`; integer counts: adding back gives the
+    same bits), then the nodes on the paths get their copies back.
+    """
+    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
+    k2 = 2 * k
+    boot = P[P_BOOT]
+    clf = P[P_CLF]
+    for u in range(cnt[1] - 1, -1, -1):
+        SD[ow_slot[u]] = ow_sd[u]
+    for q in range(cnt[2] - 1, -1, -1):
+        for u in range(cnt[0]):
+            if ev_i[u, 2] == q:
+                SD[ev_i[u, 0], ev_i[u, 1]] = ev_v[u]
+        r = del_rows[q]
+        w = row_mult(tkey, rk[r], boot) * _w(sw, r)
+        c = yc[r] if clf else 0
+        y = 0.0 if clf else yr[r]
+        node = 0
+        while True:
+            slot = NI[node, SLOT]
+            if slot >= 0:
+                sd = SD[slot]
+                _add_row(sd, o_tot, clf, c, w, y)
+                for j in range(mtry):
+                    x = X[r, int(sd[o_f + j])]
+                    nc = int(sd[o_nc + j])
+                    for t in range(nc - 1, -1, -1):
+                        cvt = sd[o_cv + j * k2 + t]
+                        if cvt != cvt:
+                            continue
+                        if x > cvt:
+                            break
+                        _add_row(sd, o_cst + (j * k2 + t) * S, clf, c, w, y)
+                        if x == cvt:
+                            sd[o_ceq + j * k2 + t] += 1.0
+            if NI[node, LEFT] < 0:
+                break
+            node = _child(NI, NF, X, r, node)
+    for u in range(cnt[3] - 1, -1, -1):
+        v = cp_idx[u]
+        NI[v] = cp_ni[u]
+        NF[v] = cp_nf[u]
+        NT[v] = cp_nt[u]
+
+
+@njit(cache=True, nogil=True)
+def scrub(NI, NF, NT, SD, ids, slots):
+    """Scrub garbage nodes ``ids`` and zero ``slots``: no trace of their rows."""
+    for q in range(ids.shape[0]):
+        v = ids[q]
+        NI[v, LEFT] = -1
+        NI[v, RIGHT] = -1
+        NI[v, SLOT] = -1
+        NI[v, FEAT] = -2
+        NI[v, NROWS] = 0
+        NF[v] = 0.0
+        NT[v] = 0.0
+    for q in range(slots.shape[0]):
+        SD[slots[q]] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def clear_subtree(
+    NI, NF, NT, SD, order, node, alive, rk, sw, tkey, boot, ascending, dead, rows,
+    now,
+):  # fmt: skip
+    """Clear the subtree at ``node`` before it grows again.
+
+    Its nodes below ``node`` become garbage, unreachable once it grows
+    again, and its range of ``order`` gets its live rows first (see
+    :func:`gather`), then ``dead``. Returns the number of live rows, the
+    subtree's ids (``node`` first) and its slots. With ``now``, the garbage
+    is scrubbed here (see :func:`scrub`); else the caller scrubs it later.
+    """
+    sub = subtree(NI, node)
+    ns = 0
+    for q in range(sub.shape[0]):
+        if NI[sub[q], SLOT] >= 0:
+            ns += 1
+    slots = np.empty(ns, dtype=np.int64)
+    ns = 0
+    for q in range(sub.shape[0]):
+        if NI[sub[q], SLOT] >= 0:
+            slots[ns] = NI[sub[q], SLOT]
+            ns += 1
+    if now:
+        scrub(NI, NF, NT, SD, sub[1:], slots)
+    s = NI[node, START]
+    e = NI[node, END]
+    m = gather(order, s, e, alive, rk, sw, tkey, boot, rows, np.empty(0), ascending)
+    for q in range(m):
+        order[s + q] = rows[q]
+    for q in range(s + m, e):
+        order[q] = dead
+    return m, sub, slots
+
+
+@njit(cache=True, nogil=True)
+def journal_roots(NI, NF, NT, order, nodes):
+    """What clearing the subtrees at ``nodes`` and growing them overwrites.
+
+    Copies of the roots' rows of ``NI``, ``NF``, ``NT``, and of their
+    ranges of ``order`` (flat, split by ``optr``). The rest of a subtree is
+    left as it was until it is scrubbed (see :func:`clear_subtree`).
+    """
+    n = nodes.shape[0]
+    optr = np.zeros(n + 1, dtype=np.int64)
+    for q in range(n):
+        optr[q + 1] = optr[q] + NI[nodes[q], END] - NI[nodes[q], START]
+    ni = np.empty((n, NI.shape[1]), dtype=NI.dtype)
+    nf = np.empty((n, NF.shape[1]), dtype=NF.dtype)
+    nt = np.empty((n, NT.shape[1]), dtype=NT.dtype)
+    old = np.empty(optr[n], dtype=order.dtype)
+    for q in range(n):
+        v = nodes[q]
+        ni[q] = NI[v]
+        nf[q] = NF[v]
+        nt[q] = NT[v]
+        old[optr[q] : optr[q + 1]] = order[NI[v, START] : NI[v, END]]
+    return ni, nf, nt, old, optr
+
+
+@njit(cache=True, nogil=True)
+def clear_subtrees(
+    NI, NF, NT, SD, order, nodes, alive, rk, sw, tkey, boot, ascending, dead, now
+):
+    """:func:`clear_subtree` of the subtrees at ``nodes``.
+
+    Returns, per subtree, its live rows ``m``, parent, side (0 left, 1
+    right) and depth; the number of nodes that became garbage; and, unless
+    ``now``, the garbage to scrub later: node ids and slots.
+    """
+    n = nodes.shape[0]
+    ms = np.empty(n, dtype=np.int64)
+    par = np.empty(n, dtype=np.int64)
+    side = np.empty(n, dtype=np.int64)
+    depth = np.empty(n, dtype=np.int64)
+    m_max = 1
+    for q in range(n):
+        m_max = max(m_max, NI[nodes[q], END] - NI[nodes[q], START])
+    rows = np.empty(m_max, dtype=np.int64)
+    subs = []
+    garbage = 0
+    n_slots = 0
+    for q in range(n):
+        node = nodes[q]
+        m, sub, slots = clear_subtree(
+            NI, NF, NT, SD, order, node, alive, rk, sw, tkey, boot, ascending, dead,
+            rows, now,
+        )  # fmt: skip
+        ms[q] = m
+        garbage += sub.shape[0] - 1
+        n_slots += slots.shape[0]
+        subs.append((sub, slots))
+        p = NI[node, PARENT]
+        par[q] = p
+        side[q] = 0 if p < 0 or NI[p, LEFT] == node else 1
+        depth[q] = NI[node, DEPTH]
+    ids = np.empty(0 if now else garbage, dtype=np.int64)
+    all_slots = np.empty(0 if now else n_slots, dtype=np.int64)
+    if not now:
+        a = 0
+        b = 0
+        for q in range(n):
+            sub, slots = subs[q]
+            ids[a : a + sub.shape[0] - 1] = sub[1:]
+            a += sub.shape[0] - 1
+            all_slots[b : b + slots.shape[0]] = slots
+            b += slots.shape[0]
+    return ms, par, side, depth, garbage, ids, all_slots
