@@ -1482,7 +1482,7 @@ class ResetRepair(NetUnlearningMethod):
         "(``confidence_scale`` in the history's details; None when skipped).",
     )
     finetune_epochs: int = _param(
-        2,
+        1,
         "With calibration rows, first train the trained net (no reset) on the "
         "retained rows for up to this many epochs, and keep it if the forget "
         "rows then look unseen with no loss of calibration accuracy beyond "
@@ -1769,8 +1769,7 @@ class ResetRepair(NetUnlearningMethod):
             t0 = time.perf_counter()
             epochs += 1
             self._epoch(ctx, optimizer, epochs - 1, state=None)
-            fit = self._fit(ctx)
-            if epochs == 1 and scale != 1 and not fit[1] < fit0[1]:
+            if epochs == 1 and scale != 1 and not self._fit(ctx)[1] < fit0[1]:
                 # The faster rate did not lower the retained rows' loss (or
                 # overflowed): start again from the same fresh weights at the
                 # net's own rate.
@@ -1802,6 +1801,7 @@ class ResetRepair(NetUnlearningMethod):
             summary["repair_epochs"] = epochs - n_epochs
         if short:
             summary["utility_short"] = short
+        fit = self._fit(ctx)
         summary.update(
             epochs=epochs,
             kept_epoch=epochs,
