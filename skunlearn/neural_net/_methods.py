@@ -1615,7 +1615,7 @@ class ResetRepair(NetUnlearningMethod):
         net's; the scale (None if the output is not linear in a last
         ``Linear`` layer)."""
         X = self._confidence_rows(ctx)
-        layer = self._output_layer(ctx, X)
+        layer = self._output_layer(ctx, X[:64])
         if layer is None:
             return None
         was = ctx.module.training
@@ -1752,7 +1752,7 @@ class ResetRepair(NetUnlearningMethod):
         scale = float(self.lr_scale) if self.lr is None else 1.0
         optimizer = self._make_optimizer(ctx, scale)
         stats = start
-        if calibrated or ctx.verbose:
+        if ctx.verbose:
             stats = sched.evaluate(0, "reset", t0, retain=False)
         epochs, short, pending, epoch_time = 0, None, False, 0.0
         while epochs < most:
