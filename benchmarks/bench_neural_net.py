@@ -1,8 +1,10 @@
 """Approximate unlearning for skorch nets, every method against the gold standard.
 
 Cases: two bundled data sets (digits: 1,797 rows, 10 classes; breast_cancer:
-569 rows, 2 classes), two regimes, two forget sets, with and without
-calibration rows:
+569 rows, 2 classes) and a generated one (``make_classification``, 3,000
+rows, 4 classes: forget sets large enough to resolve the forget-accuracy
+mark, which breast_cancer's 39 rows cannot), two regimes, two forget sets,
+with and without calibration rows:
 
 - *memorising*: 15% of the labels flipped at random (the same noise in the
   training and the test rows, so forget rows and unseen rows are drawn
@@ -30,32 +32,43 @@ is within 0.05 of the gold standard's, that is shown too: the net then
 generalises differently from the gold standard, and its forget rows sit
 where its own unseen rows do).
 
-Measured here (``--quick --repeats 3 --methods auto``: CPU, one thread,
-medians of three seeds), the default (``reset_repair``) against the gold
+Measured here (``--quick --repeats 5 --methods auto``: CPU, one thread,
+medians of five seeds), the default (``reset_repair``) against the gold
 standard, ``time f te auc`` without / with calibration rows (``bc``:
-breast_cancer; ``mem`` / ``gen``: the memorising / generalising regime):
+breast_cancer; ``gen.``: the generated set; ``mem`` / ``gen``: the
+memorising / generalising regime):
 
-================  ==============  ==================  ==================
-case              gold f te auc   none                calib
-================  ==============  ==================  ==================
-digits mem 10%    .712 .748 .477  .09 .792 .789 .491  .05 .792 .804 .498
-digits mem class  .000 .678 .466  .09 .000 .730 .450  .06 .000 .722 .432
-digits gen 10%    .984 .970 .486  .09 .952 .959 .476  .01 1.00 .974 .515
-digits gen class  .000 .893 .435  .09 .000 .878 .482  .10 .000 .878 .482
-bc mem 10%        .641 .721 .472  .08 .769 .814 .495  .04 .846 .779 .501
-bc mem class      .000 .442 .509  .11 .000 .442 .507  .04 .000 .442 .484
-bc gen 10%        .949 .977 .442  .09 .974 .953 .510  .14 .974 .953 .494
-bc gen class      .000 .360 .486  .12 .000 .360 .483  .14 .000 .360 .472
-================  ==============  ==================  ==================
+=================  ==============  ==================  ==================
+case               gold f te auc   none                calib
+=================  ==============  ==================  ==================
+digits mem 10%     .712 .748 .492  .10 .728 .733 .493  .11 .760 .759 .497
+digits mem class   .000 .670 .474  .09 .000 .685 .529  .11 .000 .689 .497
+digits gen 10%     .984 .974 .476  .12 .952 .956 .473  .01 1.00 .974 .509
+digits gen class   .000 .859 .435  .14 .000 .856 .448  .12 .000 .856 .445
+bc mem 10%         .769 .744 .477  .10 .769 .756 .475  .12 .744 .779 .477
+bc mem class       .000 .442 .509  .11 .000 .442 .503  .12 .000 .442 .503
+bc gen 10%         .949 .977 .491  .15 .974 .977 .481  .02 1.00 .953 .493
+bc gen class       .000 .360 .441  .14 .000 .360 .439  .14 .000 .360 .439
+gen. mem 10%       .638 .640 .495  .09 .662 .656 .501  .11 .686 .662 .504
+gen. mem class     .000 .529 .498  .09 .000 .529 .489  .10 .000 .533 .480
+gen. gen 10%       .852 .847 .501  .13 .829 .824 .503  .17 .838 .829 .506
+gen. gen class     .000 .667 .482  .13 .000 .656 .477  .11 .000 .629 .477
+=================  ==============  ==================  ==================
 
-The forget accuracy misses its mark on the memorising 10% cases because the
-reset net, trained for a tenth of the epochs, generalises better than the
-gold standard, which memorised the noisy labels (test accuracy .79-.81 vs
-.72-.75): its forget rows sit where its own unseen rows do. On
-breast_cancer's 39 forget rows two retrained nets differ by 0.10 themselves.
-At their defaults the other methods meet every mark in at most 3 of the 8
-cases (one seed): on memorising nets they either leave the forget rows
-fitted or are stopped by the guards and rolled back.
+Every mark is met in 11 of the 12 cases without calibration rows and 9
+with them. The misses: a class forget's AUC on digits 0.055 above the gold
+standard's (its noise: 0.058); breast_cancer's 39 forget rows, where the
+calibrated default leaves a generalising net unchanged (its forget rows
+already look unseen within their noise) and scores 2 rows more than the
+gold standard; and the generated set's generalising net, still improving
+at the end of its 30 epochs, which a reset cannot catch up with in 12% of
+them: with calibration rows it trains on while their accuracy is short
+(17% of retraining), and on a class forget ends 0.038 short. On
+breast_cancer retraining takes 0.14 s, so fixed costs (about 20 ms) are a
+large share of the time. On one seed, the other methods at their defaults
+meet every mark in at most 6 of the 12 cases (NegGrad+ without calibration
+rows; the others 3 or fewer): on memorising nets they either leave the
+forget rows fitted or are stopped by the guards and rolled back.
 
 Run from the repository root:
 ``PYTHONPATH=. python benchmarks/bench_neural_net.py --quick`` (about 3
@@ -295,7 +308,7 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="one seed, width 256")
     p.add_argument("--device", default="cpu")
     p.add_argument("--repeats", type=int, default=None)
-    p.add_argument("--data", default="digits,breast_cancer")
+    p.add_argument("--data", default="digits,breast_cancer,generated")
     p.add_argument("--regimes", default="memorising,generalising")
     p.add_argument("--scenarios", default="random,class")
     p.add_argument("--calibration", default="none,calib")

@@ -73,38 +73,15 @@ def delete_work(P, dtype):
     )
 
 
+# What :func:`_decide` does with a node on the deleted rows' paths: it stays
+# as it is (statistics updated), its subtree is grown again, or its split
+# stays and the walk goes on to its children.
+_STAYS, _REBUILD, _DESCEND = 0, 1, 2
+
+
 @njit(cache=True, nogil=True)
-def delete(
-    NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, del_rows, P, work,
-    cp_idx, cp_ni, cp_nf, cp_nt, ev_i, ev_v, ow_slot, ow_sd, cnt,
-):  # fmt: skip
-    """Remove ``del_rows`` from one tree in place (phase A).
-
-    With exact (integer) counts, decrements the node totals and the cached
-    candidate statistics along the rows' paths; re-evaluates from rows the
-    internal nodes without a cache (or whose candidate set changed), and every
-    node on the paths when sums are not exact. Updates the nodes whose split
-    stays and returns the ids of the topmost nodes whose split changed: the
-    caller rebuilds those subtrees.
-
-    What it overwrites is recorded for :func:`undelete` as it goes, in
-    arrays the caller journals first: each node on the paths, copied when
-    first reached (``cp_idx``, ``cp_ni``, ``cp_nf``, ``cp_nt``; room for
-    the paths' nodes), a value that loses its last row (``ev_i``: slot,
-    position, row; ``ev_v``: the value; room for every stored value of
-    those nodes), a slot's copy before it is evaluated again (``ow_slot``,
-    ``ow_sd``; room for each of those nodes); ``cnt`` counts the values,
-    the slots, the rows done and the nodes.
-    """
-    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
-    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
-    msl, mss, md = P[P_MSL], P[P_MSS], P[P_MD]
-    boot = P[P_BOOT]
-    clf = P[P_CLF]
-    exact = P[P_USECACHE] != 0
-    n_nodes = NI.shape[0]
-    flag = np.zeros(n_nodes, dtype=np.int8)  # 1 touched, 2 must be re-evaluated
-    # the slots on the paths lie apart in memory: ask for all of them first
+def _prefetch_paths(NI, NF, SD, X, del_rows, W):
+    """Ask for the slots on the rows' paths ahead of use (they lie apart in memory)."""
     SDf = SD.reshape(-1)
     for q in range(del_rows.shape[0]):
         r = del_rows[q]
@@ -115,6 +92,87 @@ def delete(
             if NI[node, LEFT] < 0:
                 break
             node = _child(NI, NF, X, r, node)
+
+
+@njit(cache=True, nogil=True)
+def _journal_node(node, NI, NF, NT, cp_idx, cp_ni, cp_nf, cp_nt, cnt):
+    """Copy a node's rows of ``NI``, ``NF`` and ``NT`` for :func:`undelete`."""
+    u = cnt[3]
+    cp_idx[u] = node
+    cp_ni[u] = NI[node]
+    cp_nf[u] = NF[node]
+    cp_nt[u] = NT[node]
+    cnt[3] = u + 1
+
+
+@njit(cache=True, nogil=True)
+def _subtract_candidates(sd, slot, X, r, q, P, c, w, y, ev_i, ev_v, cnt):
+    """Take row ``r`` (the ``q``-th deleted) out of slot ``slot``'s statistics ``sd``.
+
+    Subtracts it from the totals and from the left statistics of every
+    stored candidate value at or above its own. A stored value that loses
+    its last row is blanked (NaN: never a candidate again, no residue) and
+    recorded in ``ev_i``/``ev_v`` for :func:`undelete`. Returns True when the
+    node must be evaluated again from its rows: a feature whose stored values
+    were not all of the node's distinct values has fewer than ``k`` of them
+    left, so that values not stored would become candidates.
+    """
+    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
+    clf = P[P_CLF]
+    k2 = 2 * k
+    stale = False
+    _sub_row(sd, o_tot, clf, c, w, y)
+    for j in range(mtry):
+        x = X[r, int(sd[o_f + j])]
+        nc = int(sd[o_nc + j])
+        for t in range(nc - 1, -1, -1):
+            cvt = sd[o_cv + j * k2 + t]
+            if cvt != cvt:
+                # a value gone earlier: never a candidate again
+                continue
+            if x > cvt:
+                break
+            _sub_row(sd, o_cst + (j * k2 + t) * S, clf, c, w, y)
+            if x != cvt:
+                continue
+            e = o_ceq + j * k2 + t
+            sd[e] -= 1.0
+            if sd[e] > 0:
+                continue
+            ne = cnt[0]
+            ev_i[ne, 0] = slot
+            ev_i[ne, 1] = o_cv + j * k2 + t
+            ev_i[ne, 2] = q
+            ev_v[ne] = cvt
+            cnt[0] = ne + 1
+            sd[o_cv + j * k2 + t] = np.nan
+            if sd[o_comp + j] == 0:
+                present = 0
+                for u in range(nc):
+                    if sd[o_ceq + j * k2 + u] > 0:
+                        present += 1
+                if present < k:
+                    stale = True
+    return stale
+
+
+@njit(cache=True, nogil=True)
+def _subtract_paths(
+    NI, NF, NT, SD, X, yc, yr, rk, sw, tkey, del_rows, P, flag,
+    cp_idx, cp_ni, cp_nf, cp_nt, ev_i, ev_v, cnt,
+):  # fmt: skip
+    """Take ``del_rows`` out of the nodes on their paths (first phase of :func:`delete`).
+
+    Marks each node reached in ``flag`` (1; 2 when its cached statistics no
+    longer suffice, see :func:`_subtract_candidates`), copying it for
+    :func:`undelete` when first reached. With exact (integer) counts the
+    node totals ``NT`` are decremented too; otherwise :func:`_recount` sums
+    them again from the rows.
+    """
+    clf = P[P_CLF]
+    boot = P[P_BOOT]
+    exact = P[P_USECACHE] != 0
     for q in range(del_rows.shape[0]):
         r = del_rows[q]
         w = row_mult(tkey, rk[r], boot) * _w(sw, r)
@@ -124,151 +182,204 @@ def delete(
         while True:
             if flag[node] == 0:
                 flag[node] = 1
-                u = cnt[3]
-                cp_idx[u] = node
-                cp_ni[u] = NI[node]
-                cp_nf[u] = NF[node]
-                cp_nt[u] = NT[node]
-                cnt[3] = u + 1
+                _journal_node(node, NI, NF, NT, cp_idx, cp_ni, cp_nf, cp_nt, cnt)
             if exact:
                 _sub_row(NT[node], 0, clf, c, w, y)
             slot = NI[node, SLOT]
-            if slot >= 0:
-                sd = SD[slot]
-                _sub_row(sd, o_tot, clf, c, w, y)
-                k2 = 2 * k
-                for j in range(mtry):
-                    f = int(sd[o_f + j])
-                    x = X[r, f]
-                    nc = int(sd[o_nc + j])
-                    for t in range(nc - 1, -1, -1):
-                        cvt = sd[o_cv + j * k2 + t]
-                        if cvt != cvt:
-                            # a value gone earlier: never a candidate again
-                            continue
-                        if x > cvt:
-                            break
-                        _sub_row(sd, o_cst + (j * k2 + t) * S, clf, c, w, y)
-                        if x == cvt:
-                            e = o_ceq + j * k2 + t
-                            sd[e] -= 1.0
-                            if sd[e] <= 0:
-                                # the value is gone from the node: never a
-                                # candidate again, and not kept (no residue)
-                                ne = cnt[0]
-                                ev_i[ne, 0] = slot
-                                ev_i[ne, 1] = o_cv + j * k2 + t
-                                ev_i[ne, 2] = q
-                                ev_v[ne] = cvt
-                                cnt[0] = ne + 1
-                                sd[o_cv + j * k2 + t] = np.nan
-                            if sd[e] <= 0 and sd[o_comp + j] == 0:
-                                # fewer than k stored values left: unseen
-                                # values of the node would become candidates
-                                present = 0
-                                for u in range(nc):
-                                    if sd[o_ceq + j * k2 + u] > 0:
-                                        present += 1
-                                if present < k:
-                                    flag[node] = 2
+            if slot >= 0 and _subtract_candidates(
+                SD[slot], slot, X, r, q, P, c, w, y, ev_i, ev_v, cnt
+            ):
+                flag[node] = 2
             if NI[node, LEFT] < 0:
                 break
             node = _child(NI, NF, X, r, node)
         cnt[2] = q + 1
-    rebuild = np.empty(n_nodes, dtype=np.int64)
-    n_rebuild = 0
+
+
+@njit(cache=True, nogil=True)
+def _gather_node(node, NI, order, alive, rk, sw, tkey, P, rows, wr, ascending):
+    """A node's live rows and weights (see :func:`gather`), the arrays grown if needed.
+
+    Returns ``(n, rows, wr)``.
+    """
+    s = NI[node, START]
+    e = NI[node, END]
+    if e - s > rows.shape[0]:
+        rows = np.empty(e - s, dtype=order.dtype)
+        wr = np.empty(e - s, dtype=np.float64)
+    n = gather(order, s, e, alive, rk, sw, tkey, P[P_BOOT], rows, wr, ascending)
+    return n, rows, wr
+
+
+@njit(cache=True, nogil=True)
+def _recount(node, NI, NT, order, alive, rk, sw, tkey, yc, yr, P, work):
+    """A node's live row count and purity after the subtraction.
+
+    Read from its totals ``NT[node]`` when sums are exact; otherwise its rows
+    are gathered in a refit's order and its totals summed again. Returns
+    ``(n, pure, have_rows, work)``; with ``have_rows``, ``work``'s rows and
+    weights hold the node's.
+    """
+    S = P[P_S]
+    if P[P_USECACHE] != 0:
+        tot = NT[node]
+        npos = 0
+        for cc in range(1, S):
+            if tot[cc] > 0:
+                npos += 1
+        return int(tot[0]), npos <= 1, False, work
+    tmpbuf, rows, wr, scr = work
+    n, rows, wr = _gather_node(node, NI, order, alive, rk, sw, tkey, P, rows, wr, True)
+    pure = eval_tot(rows, wr, n, yc, yr, P, tmpbuf)
+    o_tot = _offsets(P[P_MTRY], P[P_K], S)[1]
+    NT[node, :] = tmpbuf[o_tot : o_tot + S]
+    return n, pure, True, (tmpbuf, rows, wr, scr)
+
+
+@njit(cache=True, nogil=True)
+def _reevaluate(
+    node, stale, NI, NK, SD, order, X, yc, yr, rk, sw, tkey, alive, P,
+    n, have_rows, work, ow_slot, ow_sd, cnt,
+):  # fmt: skip
+    """A node's candidate split statistics, for :func:`choose`.
+
+    Its slot as the subtraction left it, unless the node has no slot or the
+    slot is ``stale``: then they are evaluated again from the node's rows,
+    into its slot (copied first for :func:`undelete`) or a work buffer.
+    Returns ``(buf, n, work)``.
+    """
+    slot = NI[node, SLOT]
+    if slot >= 0 and not stale:
+        return SD[slot], n, work
+    tmpbuf, rows, wr, scr = work
+    if slot >= 0:
+        buf = SD[slot]
+        no = cnt[1]
+        ow_slot[no] = slot
+        ow_sd[no] = buf
+        cnt[1] = no + 1
+    else:
+        buf = tmpbuf
+    if not have_rows:
+        n, rows, wr = _gather_node(
+            node, NI, order, alive, rk, sw, tkey, P, rows, wr, False
+        )
+    eval_tot(rows, wr, n, yc, yr, P, buf)
+    if n > scr[0].shape[0]:
+        scr = new_scratch(n, P)
     no_block = np.empty((0, 0), dtype=np.float64)
     no_pos = np.empty(0, dtype=np.int64)
-    tmpbuf, rows, wr, scr = work
+    eval_splits(rows, wr, n, X, yc, yr, P, NK[node], buf, no_block, no_pos, scr, no_pos)
+    return buf, n, (tmpbuf, rows, wr, scr)
+
+
+@njit(cache=True, nogil=True)
+def _split_stays(node, NI, NF, buf, bj, bt, P):
+    """Whether the best candidate ``(bj, bt)`` of ``buf`` is the node's split."""
+    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
+    return (
+        bj >= 0
+        and int(buf[o_f + bj]) == NI[node, FEAT]
+        and buf[o_cv + bj * 2 * k + bt] == NF[node, THR]
+    )
+
+
+@njit(cache=True, nogil=True)
+def _decide(
+    node, stale, NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, P,
+    work, ow_slot, ow_sd, cnt,
+):  # fmt: skip
+    """What becomes of a node on the paths after the subtraction.
+
+    A leaf stays one (its count and values updated) while it may not split,
+    or had no valid split before and still has none; an internal node that
+    may no longer split, or whose best candidate is another split, is grown
+    again; otherwise its split stays and the walk goes on to its children.
+    Returns ``(_STAYS | _REBUILD | _DESCEND, work)``.
+    """
+    n, pure, have_rows, work = _recount(
+        node, NI, NT, order, alive, rk, sw, tkey, yc, yr, P, work
+    )
+    tot = NT[node]
+    is_leaf = NI[node, LEFT] < 0
+    leafcond = (
+        NI[node, DEPTH] >= P[P_MD] or n < P[P_MSS] or n < 2 * P[P_MSL] or pure
+    )
+    if is_leaf and (leafcond or NI[node, KIND] != 2):
+        # a leaf stays one, unless it had no valid split and may have now
+        if leafcond:
+            NI[node, KIND] = 1
+        NI[node, NROWS] = n
+        set_node_values(NF, node, tot, P)
+        return _STAYS, work
+    if not is_leaf and leafcond:
+        return _REBUILD, work
+    buf, n, work = _reevaluate(
+        node, stale, NI, NK, SD, order, X, yc, yr, rk, sw, tkey, alive, P,
+        n, have_rows, work, ow_slot, ow_sd, cnt,
+    )  # fmt: skip
+    bj, bt = choose(buf, P)
+    if (bj >= 0) if is_leaf else not _split_stays(node, NI, NF, buf, bj, bt, P):
+        return _REBUILD, work
+    NI[node, NROWS] = n
+    set_node_values(NF, node, tot, P)
+    return (_STAYS if is_leaf else _DESCEND), work
+
+
+@njit(cache=True, nogil=True)
+def delete(
+    NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, del_rows, P, work,
+    cp_idx, cp_ni, cp_nf, cp_nt, ev_i, ev_v, ow_slot, ow_sd, cnt,
+):  # fmt: skip
+    """Remove ``del_rows`` from one tree in place (phase A).
+
+    Subtracts the rows along their paths (:func:`_subtract_paths`: with
+    exact counts, the node totals and the cached candidate statistics), then
+    walks down from the root through the nodes reached, deciding each
+    (:func:`_decide`): internal nodes without a cache, or whose candidate set
+    changed, and every node when sums are not exact, are re-evaluated from
+    their rows. Updates the nodes whose split stays and returns the ids of
+    the topmost nodes whose split changed: the caller rebuilds those
+    subtrees.
+
+    What it overwrites is recorded for :func:`undelete` as it goes, in
+    arrays the caller journals first: each node on the paths, copied when
+    first reached (``cp_idx``, ``cp_ni``, ``cp_nf``, ``cp_nt``; room for
+    the paths' nodes), a value that loses its last row (``ev_i``: slot,
+    position, row; ``ev_v``: the value; room for every stored value of
+    those nodes), a slot's copy before it is evaluated again (``ow_slot``,
+    ``ow_sd``; room for each of those nodes); ``cnt`` counts the values,
+    the slots, the rows done and the nodes.
+    """
+    n_nodes = NI.shape[0]
+    flag = np.zeros(n_nodes, dtype=np.int8)  # 1 reached, 2 slot stale
+    _prefetch_paths(NI, NF, SD, X, del_rows, _offsets(P[P_MTRY], P[P_K], P[P_S])[-1])
+    _subtract_paths(
+        NI, NF, NT, SD, X, yc, yr, rk, sw, tkey, del_rows, P, flag,
+        cp_idx, cp_ni, cp_nf, cp_nt, ev_i, ev_v, cnt,
+    )  # fmt: skip
+    rebuild = np.empty(n_nodes, dtype=np.int64)
+    n_rebuild = 0
     stack = np.empty(n_nodes + 1, dtype=np.int64)
-    sp = 1
     stack[0] = 0
+    sp = 1
     while sp > 0:
         sp -= 1
         node = stack[sp]
         if flag[node] == 0:
             continue
-        slot = NI[node, SLOT]
-        depth = NI[node, DEPTH]
-        is_leaf = NI[node, LEFT] < 0
-        have_rows = False
-        if exact:
-            tot = NT[node]
-            n = int(tot[0])
-            npos = 0
-            for cc in range(1, S):
-                if tot[cc] > 0:
-                    npos += 1
-            pure = npos <= 1
-        else:
-            s = NI[node, START]
-            e = NI[node, END]
-            if e - s > rows.shape[0]:
-                rows = np.empty(e - s, dtype=order.dtype)
-                wr = np.empty(e - s, dtype=np.float64)
-            n = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, True)
-            pure = eval_tot(rows, wr, n, yc, yr, P, tmpbuf)
-            NT[node, :] = tmpbuf[o_tot : o_tot + S]
-            tot = NT[node]
-            have_rows = True
-        leafcond = depth >= md or n < mss or n < 2 * msl or pure
-        if is_leaf and (leafcond or NI[node, KIND] != 2):
-            # a leaf stays one, unless it had no valid split and may have now
-            NI[node, KIND] = 1 if leafcond else NI[node, KIND]
-            NI[node, NROWS] = n
-            set_node_values(NF, node, tot, P)
-            continue
-        if not is_leaf and leafcond:
+        action, work = _decide(
+            node, flag[node] == 2, NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw,
+            tkey, alive, P, work, ow_slot, ow_sd, cnt,
+        )  # fmt: skip
+        if action == _REBUILD:
             rebuild[n_rebuild] = node
             n_rebuild += 1
-            continue
-        if slot >= 0 and flag[node] == 1:
-            buf = SD[slot]
-        else:
-            if slot >= 0:
-                buf = SD[slot]
-                no = cnt[1]
-                ow_slot[no] = slot
-                ow_sd[no] = buf
-                cnt[1] = no + 1
-            else:
-                buf = tmpbuf
-            if not have_rows:
-                s = NI[node, START]
-                e = NI[node, END]
-                if e - s > rows.shape[0]:
-                    rows = np.empty(e - s, dtype=order.dtype)
-                    wr = np.empty(e - s, dtype=np.float64)
-                n = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, False)
-            eval_tot(rows, wr, n, yc, yr, P, buf)
-            if n > scr[0].shape[0]:
-                scr = new_scratch(n, P)
-            eval_splits(
-                rows, wr, n, X, yc, yr, P, NK[node], buf, no_block, no_pos, scr, no_pos
-            )
-        bj, bt = choose(buf, P)
-        if is_leaf:
-            if bj >= 0:
-                rebuild[n_rebuild] = node
-                n_rebuild += 1
-            else:
-                NI[node, NROWS] = n
-                set_node_values(NF, node, tot, P)
-            continue
-        if (
-            bj < 0
-            or int(buf[o_f + bj]) != NI[node, FEAT]
-            or buf[o_cv + bj * 2 * k + bt] != NF[node, THR]
-        ):
-            rebuild[n_rebuild] = node
-            n_rebuild += 1
-            continue
-        NI[node, NROWS] = n
-        set_node_values(NF, node, tot, P)
-        stack[sp] = NI[node, RIGHT]
-        sp += 1
-        stack[sp] = NI[node, LEFT]
-        sp += 1
+        elif action == _DESCEND:
+            stack[sp] = NI[node, RIGHT]
+            stack[sp + 1] = NI[node, LEFT]
+            sp += 2
     return rebuild[:n_rebuild]
 
 
