@@ -1169,11 +1169,15 @@ def _grow_from(head, s, data, P, shared, fmax=0, fmin=0, fr=_NO_FRONT, frk=_NO_K
     # K.grow_from of the subtree at row ``s`` (``head``: _build_args) from its
     # subtree's arrays (``shared``: those of K.prepare and the start of their
     # rows in the tree's order)
-    wall, wbits, XT, pall, bits, base = shared
+    NI, NF, NK, NT, sd, n_nodes, n_slots, node, par, side, order, _, m, d, key = head
     return K.grow_from(
-        *head, *data[:3], P, fmax, fmin, fr, frk, wall, wbits, XT, pall, bits,
-        s - base,
-    )  # fmt: skip
+        K.TreeArrays(NI, NF, NK, NT, sd, order),
+        K.RowData(*data[:3]),
+        K.GrowAt(n_nodes, n_slots, node, par, side, s, m, d, key),
+        K.Prepared(*shared),
+        K.Frontier(fmax, fmin, fr, frk),
+        P,
+    )
 
 
 def _grow_top(job, data, P):

@@ -162,7 +162,7 @@ def _subtract_paths(
     NI, NF, NT, SD, X, yc, yr, rk, sw, tkey, del_rows, P, flag,
     cp_idx, cp_ni, cp_nf, cp_nt, ev_i, ev_v, cnt,
 ):  # fmt: skip
-    """Take ``del_rows`` out of the nodes on their paths (first phase of :func:`delete`).
+    """Take ``del_rows`` out of the nodes on their paths (:func:`delete`'s first phase).
 
     Marks each node reached in ``flag`` (1; 2 when its cached statistics no
     longer suffice, see :func:`_subtract_candidates`), copying it for
@@ -303,9 +303,7 @@ def _decide(
     )
     tot = NT[node]
     is_leaf = NI[node, LEFT] < 0
-    leafcond = (
-        NI[node, DEPTH] >= P[P_MD] or n < P[P_MSS] or n < 2 * P[P_MSL] or pure
-    )
+    leafcond = NI[node, DEPTH] >= P[P_MD] or n < P[P_MSS] or n < 2 * P[P_MSL] or pure
     if is_leaf and (leafcond or NI[node, KIND] != 2):
         # a leaf stays one, unless it had no valid split and may have now
         if leafcond:

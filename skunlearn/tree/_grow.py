@@ -8,6 +8,8 @@ from its totals.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -53,6 +55,21 @@ from ._split import (
     new_scratch,
     packed_bits,
 )
+
+# The argument groups of :func:`grow_from` (numba takes named tuples of arrays
+# and scalars as they are; each field keeps the type it has).
+TreeArrays = namedtuple("TreeArrays", "NI NF NK NT SD order")
+TreeArrays.__doc__ = """A tree's node arrays (see ``_storage``), slots and row order."""
+RowData = namedtuple("RowData", "X yc yr")
+RowData.__doc__ = """The training rows: features, class codes, real targets."""
+GrowAt = namedtuple("GrowAt", "n_nodes n_slots root parent side s0 m0 depth0 key0")
+GrowAt.__doc__ = """Where a subtree grows: the next free node id and slot, its root's
+id, parent and side (0 left, 1 right), its rows ``order[s0:s0+m0]``, its
+root's depth and path key."""
+Prepared = namedtuple("Prepared", "wall wbits XT pall bits base")
+Prepared.__doc__ = """What :func:`prepare` made for the rows from ``order[base]`` on."""
+Frontier = namedtuple("Frontier", "fmax fmin fr frk")
+Frontier.__doc__ = """Where :func:`grow_from` stops (``fmax > 0``), and its record."""
 
 # rows ahead that a gather of scattered rows asks the memory for
 PF = 12
@@ -114,10 +131,13 @@ def build(
     frk = np.empty(0, dtype=np.uint64)
     wall, wbits, XT, pall, bits = prepare(order, s0, m0, X, yc, rk, sw, tkey, P)
     n_nodes, n_slots, _ = grow_from(
-        NI, NF, NK, NT, SD, n_nodes, n_slots, root, parent, side, order, s0,
-        m0, depth0, key0, X, yc, yr, P, 0, 0, fr, frk, wall, wbits, XT, pall,
-        bits, 0,
-    )  # fmt: skip
+        TreeArrays(NI, NF, NK, NT, SD, order),
+        RowData(X, yc, yr),
+        GrowAt(n_nodes, n_slots, root, parent, side, s0, m0, depth0, key0),
+        Prepared(wall, wbits, XT, pall, bits, s0),
+        Frontier(0, 0, fr, frk),
+        P,
+    )
     return n_nodes, n_slots
 
 
@@ -180,23 +200,58 @@ def prepare(order, s0, m0, X, yc, rk, sw, tkey, P):
 
 
 @njit(cache=True, nogil=True)
-def grow_from(
-    NI, NF, NK, NT, SD, n_nodes, n_slots, root, parent, side, order, s0, m0,
-    depth0, key0, X, yc, yr, P, fmax, fmin, fr, frk, wall, wbits, XT, pall,
-    bits, off,
-):  # fmt: skip
-    """:func:`build` from the arrays :func:`prepare` made for ``order[s0 - off:]``.
+def _partition(rows, wb, pos, m, f, v, X, XT, tmp, tmpwb, tmpp):
+    """Split a node's rows (with ``wb`` and ``pos``) at ``x[f] <= v``, left first.
 
-    Row ``s`` of ``order`` is at ``s - s0 + off`` in them. Stops at a
-    frontier when ``fmax > 0``: a node below the root with at least ``fmin``
-    and at most ``fmax`` rows is given its id and linked to its parent, but
-    not grown: its id, range start, row count, depth, parent and side go to
-    a row of ``fr`` and its path key to ``frk`` (``fr`` needs a row per
-    possible frontier node). Growing each frontier node later from the same
-    arrays (``root`` its id) gives the subtree one call would have grown:
-    the pieces of a large subtree grow on several threads at once, each in
-    its own range of the arrays. Returns ``(n_nodes, n_slots, n_frontier)``.
+    The partition is stable: both children's rows stay ascending. Branch-free:
+    each row is written to both sides and the counter of its side advances;
+    ``tmp``, ``tmpwb`` and ``tmpp`` hold the right side meanwhile. Returns the
+    number of rows on the left.
     """
+    nl = 0
+    nr = 0
+    for q in range(m):
+        pq = pos[q]
+        g = 1 if (XT[f, pq] if XT.shape[0] else X[rows[q], f]) <= v else 0
+        i = rows[q]
+        wq = wb[q]
+        rows[nl] = i
+        wb[nl] = wq
+        pos[nl] = pq
+        tmp[nr] = i
+        tmpwb[nr] = wq
+        tmpp[nr] = pq
+        nl += g
+        nr += 1 - g
+    for q in range(nr):
+        rows[nl + q] = tmp[q]
+        wb[nl + q] = tmpwb[q]
+        pos[nl + q] = tmpp[q]
+    return nl
+
+
+@njit(cache=True, nogil=True)
+def grow_from(tree, data, at, prep, front, P):
+    """:func:`build` of ``tree`` (:class:`TreeArrays`) at ``at`` (:class:`GrowAt`).
+
+    Grows from ``data`` (:class:`RowData`) and from the arrays ``prep``
+    (:class:`Prepared`) that :func:`prepare` made for ``order[prep.base:]``:
+    row ``s`` of ``order`` is at ``s - prep.base`` in them. Stops at a
+    frontier (:class:`Frontier`) when ``front.fmax > 0``: a node below the
+    root with at least ``fmin`` and at most ``fmax`` rows is given its id and
+    linked to its parent, but not grown: its id, range start, row count,
+    depth, parent and side go to a row of ``front.fr`` and its path key to
+    ``front.frk`` (``fr`` needs a row per possible frontier node). Growing
+    each frontier node later from the same arrays (``at.root`` its id) gives
+    the subtree one call would have grown: the pieces of a large subtree grow
+    on several threads at once, each in its own range of the arrays. Returns
+    ``(n_nodes, n_slots, n_frontier)``.
+    """
+    NI, NF, NK, NT, SD, order = tree
+    X, yc, yr = data
+    n_nodes, n_slots, root, parent, side, s0, m0, depth0, key0 = at
+    wall, wbits, XT, pall, bits, base = prep
+    fmax, fmin, fr, frk = front
     mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     msl, mss, md = P[P_MSL], P[P_MSS], P[P_MD]
@@ -205,7 +260,7 @@ def grow_from(
     tmpwb = np.empty(max(m0, 1), dtype=np.int64)
     tmp = np.empty(max(m0, 1), dtype=order.dtype)
     no_pk = np.empty(0, dtype=np.int64)
-    b0 = off - s0  # row s of order is at s + b0 in the shared arrays
+    b0 = -base  # row s of order is at s + b0 in the shared arrays
     scr = new_scratch(m0, P)
     tmpp = np.empty(max(m0, 1), dtype=np.int64)
     cap = m0 + 64
@@ -290,27 +345,8 @@ def grow_from(
             SD[n_slots, :] = buf
             NI[node, SLOT] = n_slots
             n_slots += 1
-        # stable partition keeps both children's rows ascending (branch-free:
-        # written to both sides, the counter of the right side advances)
-        nl = 0
-        nr = 0
-        for q in range(m):
-            pq = pos[q]
-            g = 1 if (XT[f, pq] if XT.shape[0] else X[rows[q], f]) <= v else 0
-            i = rows[q]
-            wq = wb[q]
-            rows[nl] = i
-            wb[nl] = wq
-            pos[nl] = pq
-            tmp[nr] = i
-            tmpwb[nr] = wq
-            tmpp[nr] = pq
-            nl += g
-            nr += 1 - g
-        for q in range(nr):
-            rows[nl + q] = tmp[q]
-            wb[nl + q] = tmpwb[q]
-            pos[nl + q] = tmpp[q]
+        nl = _partition(rows, wb, pos, m, f, v, X, XT, tmp, tmpwb, tmpp)
+        nr = m - nl
         # right pushed first: the left child is built next (preorder ids)
         st_s[sp] = s + nl
         st_m[sp] = nr

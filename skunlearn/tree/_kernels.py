@@ -34,8 +34,32 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._delete import _add_row, _sub_row, delete, delete_trees, delete_work
-from ._grow import PF, XT_MIN_ROWS, build, grow_from, prepare, set_node_values
+from ._delete import (
+    _add_row,
+    _decide,
+    _recount,
+    _reevaluate,
+    _split_stays,
+    _sub_row,
+    _subtract_candidates,
+    _subtract_paths,
+    delete,
+    delete_trees,
+    delete_work,
+)
+from ._grow import (
+    PF,
+    XT_MIN_ROWS,
+    Frontier,
+    GrowAt,
+    Prepared,
+    RowData,
+    TreeArrays,
+    build,
+    grow_from,
+    prepare,
+    set_node_values,
+)
 from ._hashing import (
     _FEATURE_SALT,
     _G,
@@ -222,6 +246,11 @@ __all__ = [
     # _grow
     "PF",
     "XT_MIN_ROWS",
+    "TreeArrays",
+    "RowData",
+    "GrowAt",
+    "Prepared",
+    "Frontier",
     "set_node_values",
     "build",
     "prepare",
@@ -233,6 +262,12 @@ __all__ = [
     # _delete
     "_add_row",
     "_sub_row",
+    "_subtract_candidates",
+    "_subtract_paths",
+    "_recount",
+    "_reevaluate",
+    "_split_stays",
+    "_decide",
     "delete_work",
     "delete",
     "delete_trees",
