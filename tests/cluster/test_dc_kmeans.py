@@ -207,9 +207,19 @@ def test_kernel_matches_numpy_reference(seed, m, d, k, n_init, weighted):
     reference = _weighted_kmeans(
         X, w, k, (seed, 1, 2), n_init, 100, 1e-4, kernel=_weighted_kmeans_ref
     )
+
     # Same algorithm and draws; only the floating-point summation order differs.
-    np.testing.assert_allclose(compiled[0], reference[0], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(compiled[1], reference[1], rtol=1e-12)
+    # Two inits that end in the same partition tie in inertia up to rounding,
+    # so either may be kept: its clusters are the same, in another order
+    # (found by hypothesis: seed=52, m=17, d=1, k=3, n_init=3, weighted).
+    def in_order(result):
+        centers, weights = result[0], result[1]
+        o = np.lexsort(centers.T[::-1])
+        return centers[o], weights[o]
+
+    (c1, w1), (c2, w2) = in_order(compiled), in_order(reference)
+    np.testing.assert_allclose(c1, c2, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(w1, w2, rtol=1e-12)
     assert compiled[2] == reference[2]
     assert compiled[0].shape == (min(k, m), d)
     assert compiled[1].sum() == pytest.approx(w.sum())
