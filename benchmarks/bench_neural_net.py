@@ -94,7 +94,6 @@ from skunlearn.neural_net._methods import METHODS
 
 CLASSIFIER_METHODS = [m for m, c in METHODS.items() if "classification" in c.tasks]
 REGIMES = {"memorising": (0.15, 100), "generalising": (0.0, 30)}
-VERBOSE = False
 MARKS = {"f": 0.05, "te": 0.03, "auc": 0.05, "time": 0.15}
 
 
@@ -239,8 +238,6 @@ def run_case(
             rows[(m, cal)] = dict(
                 measure(net, *args), time=dt / t_gold, epochs=d.get("epochs", 0)
             )
-            if VERBOSE:
-                print((m, cal), {k: v for k, v in d.items() if k not in ("not_reset",)})
     return rows
 
 

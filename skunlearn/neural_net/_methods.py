@@ -1566,6 +1566,17 @@ class ResetRepair(NetUnlearningMethod):
         return acc, float(losses.mean())
 
     @staticmethod
+    def _eval_output(ctx, X):
+        """The module's output for ``X`` in eval mode, without gradients."""
+        was = ctx.module.training
+        ctx.module.eval()
+        try:
+            with torch.no_grad():
+                return ctx.output(ctx.module, X)
+        finally:
+            ctx.module.train(was)
+
+    @staticmethod
     def _output_layer(ctx, X):
         """The module's last ``Linear`` layer, if the output is linear in it.
 
@@ -1576,18 +1587,14 @@ class ResetRepair(NetUnlearningMethod):
         if not linears:
             return None
         layer = linears[-1]
-        was = ctx.module.training
-        ctx.module.eval()
-        try:
-            with torch.no_grad():
-                out = ctx.output(ctx.module, X)
-                for p in layer.parameters():
-                    p.mul_(2)  # a power of two: halving restores it exactly
-                out2 = ctx.output(ctx.module, X)
-                for p in layer.parameters():
-                    p.div_(2)
-        finally:
-            ctx.module.train(was)
+        out = ResetRepair._eval_output(ctx, X)
+        with torch.no_grad():
+            for p in layer.parameters():
+                p.mul_(2)  # a power of two: halving restores it exactly
+        out2 = ResetRepair._eval_output(ctx, X)
+        with torch.no_grad():
+            for p in layer.parameters():
+                p.div_(2)
         if out2.shape != out.shape or not torch.allclose(
             out2, 2 * out, rtol=1e-4, atol=1e-5
         ):
@@ -1618,11 +1625,7 @@ class ResetRepair(NetUnlearningMethod):
         layer = self._output_layer(ctx, X[:64])
         if layer is None:
             return None
-        was = ctx.module.training
-        ctx.module.eval()
-        with torch.no_grad():
-            out = ctx.output(ctx.module, X).double()
-        ctx.module.train(was)
+        out = self._eval_output(ctx, X).double()
         lo, hi = math.log(1 / 16), math.log(64)  # the scale's range
         if not (
             self._top_log_odds(ctx, out * math.exp(lo))
@@ -1641,12 +1644,6 @@ class ResetRepair(NetUnlearningMethod):
             for p in layer.parameters():
                 p.mul_(scale)
         return scale
-
-    def _fits_as(self, fit, target):
-        """Whether ``fit`` is within ``tol / 2`` of the trained net's ``target``."""
-        if fit[0] is not None and target[0] is not None:
-            return fit[0] >= target[0] - self.tol / 2
-        return fit[1] <= target[1] + self.tol / 2
 
     def _short_of(self, ctx, stats, start):
         """Why the repaired net is not yet as accurate as the trained one.
@@ -1740,16 +1737,15 @@ class ResetRepair(NetUnlearningMethod):
         target = self._fit(ctx)
         confidence = None
         if self.match_confidence and ctx.task == "classification":
-            was = ctx.module.training
-            ctx.module.eval()
-            with torch.no_grad():
-                out = ctx.output(ctx.module, self._confidence_rows(ctx))
-            ctx.module.train(was)
+            out = self._eval_output(ctx, self._confidence_rows(ctx))
             confidence = self._top_log_odds(ctx, out)
         t0 = time.perf_counter()
         summary["not_reset"] = self._reset(ctx, float(self.keep))
-        fresh, fit0 = _snapshot(ctx.module), self._fit(ctx)
         scale = float(self.lr_scale) if self.lr is None else 1.0
+        fresh = fit0 = None
+        if scale != 1:
+            # the fresh weights and their loss, to start again at the net's rate
+            fresh, fit0 = _snapshot(ctx.module), self._fit(ctx)
         optimizer = self._make_optimizer(ctx, scale)
         stats = start
         if ctx.verbose:
@@ -1808,7 +1804,6 @@ class ResetRepair(NetUnlearningMethod):
             lr_scale=scale,
             retain_fit=fit[0] if fit[0] is not None else fit[1],
             trained_retain_fit=target[0] if target[0] is not None else target[1],
-            fits_as_trained=self._fits_as(fit, target),
         )
         if confidence is not None:
             summary["confidence_scale"] = self._match_confidence(ctx, confidence)
