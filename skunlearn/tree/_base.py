@@ -52,6 +52,13 @@ from ..utils._sklearn_compat import (
     _fit_context,
 )
 from . import _kernels as K
+from ._journal import (
+    ArraysUndo,
+    DeletionRecords,
+    MetaUndo,
+    PathsUndo,
+    RootsUndo,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
@@ -177,8 +184,8 @@ class _Tree:
         without dead ids (see ``K.renumber``). New arrays throughout: the
         tree itself is unchanged.
         """
-        cached = bool(P[K.P_USECACHE])
-        out = self.compacted(slot_min=int(P[K.P_CACHE]) if cached else 0)
+        cached = bool(P.exact_counts)
+        out = self.compacted(slot_min=int(P.cache_min_rows) if cached else 0)
         n = out.n_nodes
         if cached and out.meta[1]:
             X, yc, yr, rk, sw = data
@@ -299,25 +306,32 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         }[self.criterion]
         S = 1 + n_values if self._is_classifier else 4
         md = _MAX_DEPTH_NONE if self.max_depth is None else self.max_depth
-        P = np.zeros(13, dtype=np.int64)
-        P[K.P_C] = n_values
-        P[K.P_S] = S
-        P[K.P_MTRY] = self._mtry(p)
-        P[K.P_K] = self.n_thresholds
-        P[K.P_MSL] = self.min_samples_leaf
-        P[K.P_MSS] = self.min_samples_split
-        P[K.P_MD] = md
-        P[K.P_CRIT] = crit
-        P[K.P_CLF] = int(self._is_classifier)
-        P[K.P_CACHE] = _CACHE_MIN_ROWS
-        P[K.P_USECACHE] = int(exact_counts)
-        P[K.P_BOOT] = self._boot_rate()
-        P[K.P_P] = p
-        return P
+        params = K.Params(
+            n_values=n_values,
+            stat_width=S,
+            mtry=self._mtry(p),
+            n_thresholds=self.n_thresholds,
+            min_samples_leaf=self.min_samples_leaf,
+            min_samples_split=self.min_samples_split,
+            max_depth=md,
+            criterion=crit,
+            classifier=int(self._is_classifier),
+            cache_min_rows=_CACHE_MIN_ROWS,
+            exact_counts=int(exact_counts),
+            boot_rate=self._boot_rate(),
+            n_features=p,
+        )
+        # stored as a vector (the P_* positions), handed to the kernels as
+        # the record (see _params)
+        return np.array(params, dtype=np.int64)
+
+    def _params(self):
+        """The stored parameter vector as the record the kernels read."""
+        return K.Params(*self._P_.tolist())
 
     def _slot_width(self):
-        P = self._P_
-        return K.offsets(int(P[K.P_MTRY]), int(P[K.P_K]), int(P[K.P_S]))[-1]
+        P = self._params()
+        return K.offsets(int(P.mtry), int(P.n_thresholds), int(P.stat_width))[-1]
 
     # -------------------------------------------------------------------- fit
     def _check_criterion(self):
@@ -434,21 +448,21 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
 
     def _grow_one(self, index, data):
         rk = data[3]
-        P = self._P_
+        P = self._params()
         n = rk.shape[0]
         tkey = _tree_key(self.seed_, index)
         order = np.empty(n, dtype=np.int64)
-        m = K.members(rk, tkey, P[K.P_BOOT], order)
+        m = K.members(rk, tkey, P.boot_rate, order)
         # row ids of the tree, grouped by node (int32 halves the largest array)
         order = order[:m].astype(np.int32 if n < 2**31 else np.int64)
-        md = int(min(P[K.P_MD], 62))
+        md = int(min(P.max_depth, 62))
         cap = int(min(2 * m + 1, 2 ** (md + 1) - 1))
         n_slots = int(_room([m], [min(md + 1, 62)], P)[1][0]) + 1
         tree = _Tree(
             np.empty((cap, K.N_INT), dtype=np.int64),
             np.zeros((cap, K.VAL + self._n_values_)),
             np.empty(cap, dtype=np.uint64),
-            np.zeros((cap, P[K.P_S])),
+            np.zeros((cap, P.stat_width)),
             np.empty((min(n_slots, cap), self._slot_width())),
             order,
             index,
@@ -632,7 +646,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         alive = led.alive
         kept = led.retained()
         dtype = new_id.dtype
-        P = self._P_
+        P = self._params()
         data = self._data()
         trees = self.trees_
         n_threads = min(effective_n_jobs(self._n_jobs()), len(trees))
@@ -658,7 +672,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         journal = self.__dict__.get("_journal") or []
         for tree_journal in reversed(journal):
             for entry in reversed(tree_journal):
-                _undo(entry)
+                entry.undo()
         if journal:
             journal.clear()
 
@@ -700,10 +714,10 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             )
         data = self._data()
         X, yc, yr, rk, sw = data
-        P = self._P_
+        P = self._params()
         journal = self._journal
         tkeys = _tree_keys(self.seed_, len(self.trees_))
-        mult = _mults(tkeys, rk, rows, P[K.P_BOOT])
+        mult = _mults(tkeys, rk, rows, P.boot_rate)
         dead = int(rows[0])
         has = mult > 0
         trees = self.trees_
@@ -720,7 +734,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         else:
             n_threads = effective_n_jobs(n_jobs)
         W = self._slot_width()
-        vals = int(P[K.P_MTRY] * 2 * P[K.P_K])
+        vals = int(P.mtry * 2 * P.n_thresholds)
         n_nf, n_nt = self.trees_[0].NF.shape[1], self.trees_[0].NT.shape[1]
 
         def phase_a(chunk):
@@ -749,29 +763,13 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             # writes: room for every node on the paths (a tree's depth bound
             # per row) and for their slots' values
             nodes = [
-                mine.size * (min(int(P[K.P_MD]), int(tree.meta[3])) + 1)
+                mine.size * (min(int(P.max_depth), int(tree.meta[3])) + 1)
                 for _, tree, mine in chunk
             ]
-            cptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(nodes, out=cptr[1:])
-            nc = int(cptr[n])
-            rec = (
-                np.empty(nc, dtype=np.int64),
-                np.empty((nc, K.N_INT), dtype=np.int64),
-                np.empty((nc, n_nf)),
-                np.empty((nc, n_nt)),
-                cptr,
-                np.empty((nc * vals, 3), dtype=np.int64),
-                np.empty(nc * vals),
-                cptr * vals,
-                np.empty(nc, dtype=np.int64),
-                np.empty((nc, W)),
-                cptr,
-                np.zeros((n, 4), dtype=np.int64),
-            )
+            rec = DeletionRecords.allocate(nodes, vals, n_nf, n_nt, W)
             tree_journals = []
             for q, (_, tree, _) in enumerate(chunk):
-                tree_journal = [("paths", tree, q, rec, rptr, rflat, data, P)]
+                tree_journal = [PathsUndo(tree, q, rec, rptr, rflat, data, P)]
                 journal.append(tree_journal)
                 tree_journals.append(tree_journal)
             rebuild, bptr = K.delete_trees(
@@ -821,7 +819,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         for its slots). Returns the tree the subtrees grow in (``None`` for
         this one) and the growth jobs.
         """
-        P = self._P_
+        P = self._params()
         rk, sw = data[3], data[4]
         NI = tree.NI
         node_room, slot_room = K.room_at(NI, rebuild, P)
@@ -829,18 +827,18 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         n_nodes, n_slots, n_garbage = tree.meta[:3].tolist()
         if 2 * n_garbage <= n_nodes:
             target, result = tree, None
-            journal.append(("meta", tree, tree.meta.copy()))
+            journal.append(MetaUndo(tree, tree.meta.copy()))
             if n_nodes + need > NI.shape[0]:
                 # more node ids: larger node arrays (the old ones are kept,
                 # unchanged from here on, for a rollback)
-                journal.append(("arrays", tree) + tree.arrays())
+                journal.append(ArraysUndo.of(tree))
                 tree.reserve_nodes(n_nodes + need)
         else:
             # half garbage: a compacted copy of the tree after phase A
             new_id = np.empty(n_nodes, dtype=np.int64)
             target = tree.compacted(extra_nodes=need, new_id=new_id, copy_order=True)
             # the tree itself goes back to its state before phase A
-            _undo(journal.pop())
+            journal.pop().undo()
             rebuild = new_id[rebuild]
             journal = None
             result = target
@@ -848,18 +846,18 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         NI, NF, NT, SD, order = target.NI, target.NF, target.NT, target.SD, target.order
         # ascending rows (the order a refit sums them in) matter only where
         # sums are not exact; with exact counts any order gives the tree
-        ascend = not P[K.P_USECACHE]
+        ascend = not P.exact_counts
         rebuild = np.ascontiguousarray(rebuild, dtype=np.int64)
         if journal is not None:
             # copies first, in a call of their own: no interruption can
             # separate the writing from its journal
             copies = K.journal_roots(NI, NF, NT, order, rebuild)
-            journal.append(("roots", target, rebuild) + copies)
+            journal.append(RootsUndo(target, rebuild, *copies))
         # the old subtrees' nodes and slots are scrubbed at the commit (a
         # rollback finds them as they were); in a compacted copy, at once
         ms, par, side, depth, garbage, ids, slots = K.clear_subtrees(
             NI, NF, NT, SD, order, rebuild, alive, rk, sw, target.tkey,
-            P[K.P_BOOT], ascend, dead, journal is None,
+            P.boot_rate, ascend, dead, journal is None,
         )  # fmt: skip
         if journal is not None:
             self._scrub.append((target, ids, slots))
@@ -902,7 +900,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         job is released (see :class:`_Job`) once grown. Returns phase A's
         results.
         """
-        P = self._P_
+        P = self._params()
         results = []
         chunks = [tasks[i : i + _CHUNK] for i in range(0, len(tasks), _CHUNK)]
         if n_threads <= 1:
@@ -1124,7 +1122,7 @@ class _Job:
         base = int(tree.meta[1])
         if self.send and base + self.send > tree.SD.shape[0]:
             if self.journal is not None:
-                self.journal.append(("arrays", tree) + tree.arrays())
+                self.journal.append(ArraysUndo.of(tree))
             tree.reserve_slots(base + self.send)
         free = self.end if self.free is None else self.free
         skip = _NO_IDS if self.skip is None else self.skip
@@ -1201,7 +1199,9 @@ def _grow_top(job, data, P):
         _job_head(job), job.s, data, P, job.shared, job.m - 1, _PIECE_MIN_ROWS, fr, frk
     )
     fr, frk = fr[:n_front], frk[:n_front]
-    node_room, slot_room = _room(fr[:, 2], np.minimum(P[K.P_MD] - fr[:, 3] + 1, 62), P)
+    node_room, slot_room = _room(
+        fr[:, 2], np.minimum(P.max_depth - fr[:, 3] + 1, 62), P
+    )
     if n_nodes + int(node_room.sum()) <= job.hi:
         # the pieces' ranges lie within the job's (see _room)
         job.grown(n_nodes, n_slots)
@@ -1325,38 +1325,6 @@ def _pool(n_threads):
         if pool is None:
             pool = _POOLS[n_threads] = ThreadPoolExecutor(n_threads)
         return pool
-
-
-def _undo(entry):
-    kind, tree = entry[0], entry[1]
-    if kind == "paths":
-        # phase A on tree q of a chunk, undone from its records
-        _, _, q, rec, rptr, rflat, data, P = entry
-        cp_idx, cp_ni, cp_nf, cp_nt, cptr, ev_i, ev_v, eptr, ow_slot, ow_sd = rec[:10]
-        optr, cnt = rec[10:]
-        X, yc, yr, rk, sw = data
-        c = slice(cptr[q], cptr[q + 1])
-        e = slice(eptr[q], eptr[q + 1])
-        o = slice(optr[q], optr[q + 1])
-        K.undelete(
-            tree.NI, tree.NF, tree.NT, tree.SD, X, yc, yr, rk, sw, tree.tkey,
-            rflat[rptr[q] : rptr[q + 1]], P, cp_idx[c], cp_ni[c], cp_nf[c],
-            cp_nt[c], ev_i[e], ev_v[e], ow_slot[o], ow_sd[o], cnt[q],
-        )  # fmt: skip
-    elif kind == "arrays":
-        tree.NI, tree.NF, tree.NK, tree.NT, tree.SD = entry[2:]
-    elif kind == "roots":
-        _, _, nodes, ni, nf, nt, old, optr = entry
-        for q, s in enumerate(ni[:, K.START].tolist()):
-            tree.order[s : s + optr[q + 1] - optr[q]] = old[optr[q] : optr[q + 1]]
-        tree.NI[nodes], tree.NF[nodes], tree.NT[nodes] = ni, nf, nt
-    else:
-        # nodes written past the old end go; that space is all zeros when unused
-        n, ns = int(entry[2][0]), int(entry[2][1])
-        for arr in (tree.NI, tree.NF, tree.NK, tree.NT):
-            arr[n:] = 0
-        tree.SD[ns:] = 0
-        tree.meta[:] = entry[2]
 
 
 @K.njit(cache=True, nogil=True)

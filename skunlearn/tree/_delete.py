@@ -20,15 +20,6 @@ from ._params import (
     KIND,
     LEFT,
     NROWS,
-    P_BOOT,
-    P_CLF,
-    P_K,
-    P_MD,
-    P_MSL,
-    P_MSS,
-    P_MTRY,
-    P_S,
-    P_USECACHE,
     RIGHT,
     SLOT,
     START,
@@ -64,7 +55,7 @@ def _sub_row(vec, b, clf, c, w, y):
 @njit(cache=True, nogil=True)
 def delete_work(P, dtype):
     """Work arrays of :func:`delete`, shared by the trees of one call."""
-    W = _offsets(P[P_MTRY], P[P_K], P[P_S])[-1]
+    W = _offsets(P.mtry, P.n_thresholds, P.stat_width)[-1]
     return (
         np.empty(W, dtype=np.float64),
         np.empty(1024, dtype=dtype),
@@ -117,9 +108,9 @@ def _subtract_candidates(sd, slot, X, r, q, P, c, w, y, ev_i, ev_v, cnt):
     were not all of the node's distinct values has fewer than ``k`` of them
     left, so that values not stored would become candidates.
     """
-    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
-    clf = P[P_CLF]
+    clf = P.classifier
     k2 = 2 * k
     stale = False
     _sub_row(sd, o_tot, clf, c, w, y)
@@ -170,9 +161,9 @@ def _subtract_paths(
     node totals ``NT`` are decremented too; otherwise :func:`_recount` sums
     them again from the rows.
     """
-    clf = P[P_CLF]
-    boot = P[P_BOOT]
-    exact = P[P_USECACHE] != 0
+    clf = P.classifier
+    boot = P.boot_rate
+    exact = P.exact_counts != 0
     for q in range(del_rows.shape[0]):
         r = del_rows[q]
         w = row_mult(tkey, rk[r], boot) * _w(sw, r)
@@ -207,7 +198,7 @@ def _gather_node(node, NI, order, alive, rk, sw, tkey, P, rows, wr, ascending):
     if e - s > rows.shape[0]:
         rows = np.empty(e - s, dtype=order.dtype)
         wr = np.empty(e - s, dtype=np.float64)
-    n = gather(order, s, e, alive, rk, sw, tkey, P[P_BOOT], rows, wr, ascending)
+    n = gather(order, s, e, alive, rk, sw, tkey, P.boot_rate, rows, wr, ascending)
     return n, rows, wr
 
 
@@ -220,8 +211,8 @@ def _recount(node, NI, NT, order, alive, rk, sw, tkey, yc, yr, P, work):
     ``(n, pure, have_rows, work)``; with ``have_rows``, ``work``'s rows and
     weights hold the node's.
     """
-    S = P[P_S]
-    if P[P_USECACHE] != 0:
+    S = P.stat_width
+    if P.exact_counts != 0:
         tot = NT[node]
         npos = 0
         for cc in range(1, S):
@@ -231,7 +222,7 @@ def _recount(node, NI, NT, order, alive, rk, sw, tkey, yc, yr, P, work):
     tmpbuf, rows, wr, scr = work
     n, rows, wr = _gather_node(node, NI, order, alive, rk, sw, tkey, P, rows, wr, True)
     pure = eval_tot(rows, wr, n, yc, yr, P, tmpbuf)
-    o_tot = _offsets(P[P_MTRY], P[P_K], S)[1]
+    o_tot = _offsets(P.mtry, P.n_thresholds, S)[1]
     NT[node, :] = tmpbuf[o_tot : o_tot + S]
     return n, pure, True, (tmpbuf, rows, wr, scr)
 
@@ -276,7 +267,7 @@ def _reevaluate(
 @njit(cache=True, nogil=True)
 def _split_stays(node, NI, NF, buf, bj, bt, P):
     """Whether the best candidate ``(bj, bt)`` of ``buf`` is the node's split."""
-    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     return (
         bj >= 0
@@ -303,7 +294,12 @@ def _decide(
     )
     tot = NT[node]
     is_leaf = NI[node, LEFT] < 0
-    leafcond = NI[node, DEPTH] >= P[P_MD] or n < P[P_MSS] or n < 2 * P[P_MSL] or pure
+    leafcond = (
+        NI[node, DEPTH] >= P.max_depth
+        or n < P.min_samples_split
+        or n < 2 * P.min_samples_leaf
+        or pure
+    )
     if is_leaf and (leafcond or NI[node, KIND] != 2):
         # a leaf stays one, unless it had no valid split and may have now
         if leafcond:
@@ -352,7 +348,9 @@ def delete(
     """
     n_nodes = NI.shape[0]
     flag = np.zeros(n_nodes, dtype=np.int8)  # 1 reached, 2 slot stale
-    _prefetch_paths(NI, NF, SD, X, del_rows, _offsets(P[P_MTRY], P[P_K], P[P_S])[-1])
+    _prefetch_paths(
+        NI, NF, SD, X, del_rows, _offsets(P.mtry, P.n_thresholds, P.stat_width)[-1]
+    )
     _subtract_paths(
         NI, NF, NT, SD, X, yc, yr, rk, sw, tkey, del_rows, P, flag,
         cp_idx, cp_ni, cp_nf, cp_nt, ev_i, ev_v, cnt,

@@ -24,19 +24,6 @@ from ._params import (
     KIND,
     LEFT,
     NROWS,
-    P_BOOT,
-    P_C,
-    P_CACHE,
-    P_CLF,
-    P_CRIT,
-    P_K,
-    P_MD,
-    P_MSL,
-    P_MSS,
-    P_MTRY,
-    P_P,
-    P_S,
-    P_USECACHE,
     PARENT,
     RIGHT,
     SLOT,
@@ -83,8 +70,8 @@ XT_MIN_ROWS = 2048
 @njit(cache=True, nogil=True)
 def set_node_values(NF, node, tot, P):
     """Weight, impurity and value of a node from its totals ``tot``."""
-    if P[P_CLF]:
-        C = P[P_C]
+    if P.classifier:
+        C = P.n_values
         w = 0.0
         for c in range(C):
             w += tot[1 + c]
@@ -95,11 +82,11 @@ def set_node_values(NF, node, tot, P):
             for c in range(C):
                 pc = tot[1 + c] / w
                 NF[node, VAL + c] = pc
-                if P[P_CRIT] == GINI:
+                if P.criterion == GINI:
                     g += pc * pc
                 elif pc > 0:
                     imp -= pc * np.log2(pc)
-            if P[P_CRIT] == GINI:
+            if P.criterion == GINI:
                 imp = 1.0 - g
         else:
             for c in range(C):
@@ -151,8 +138,8 @@ def prepare(order, s0, m0, X, yc, rk, sw, tkey, P):
     :func:`pack_rows`; the weights are then read nowhere); the copy of the
     rows' features, if any (see below), and the rows' positions in it.
     """
-    boot = P[P_BOOT]
-    C = P[P_S] - 1
+    boot = P.boot_rate
+    C = P.stat_width - 1
     bits = packed_bits(0, 0.0, P)  # the width, if the classes allow any
     wall = np.empty(max(m0, 1), dtype=np.float64)
     pkall = np.empty(max(m0, 1) if bits else 0, dtype=np.int64)
@@ -180,7 +167,7 @@ def prepare(order, s0, m0, X, yc, rk, sw, tkey, P):
     # position ``pall`` (partitioned with the rows): a node deep in the
     # subtree reads a few short columns instead of scattered cache lines of
     # all of X; for a small one, the copy costs more than it saves
-    p = P[P_P]
+    p = P.n_features
     if m0 >= XT_MIN_ROWS:
         XT = np.empty((p, max(m0, 1)), dtype=np.float64)
         Xf = X.reshape(-1)
@@ -252,10 +239,10 @@ def grow_from(tree, data, at, prep, front, P):
     n_nodes, n_slots, root, parent, side, s0, m0, depth0, key0 = at
     wall, wbits, XT, pall, bits, base = prep
     fmax, fmin, fr, frk = front
-    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
-    msl, mss, md = P[P_MSL], P[P_MSS], P[P_MD]
-    cache_min = P[P_CACHE] if P[P_USECACHE] else 1 << 62
+    msl, mss, md = P.min_samples_leaf, P.min_samples_split, P.max_depth
+    cache_min = P.cache_min_rows if P.exact_counts else 1 << 62
     buf = np.empty(W, dtype=np.float64)
     tmpwb = np.empty(max(m0, 1), dtype=np.int64)
     tmp = np.empty(max(m0, 1), dtype=order.dtype)

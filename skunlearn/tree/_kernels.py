@@ -4,7 +4,8 @@ A façade: the kernels live in modules by responsibility, and every name this
 module held before the split is re-exported here, so that ``K.<name>`` (with
 ``from . import _kernels as K``) keeps working in ``_base`` and in the tests.
 
-- ``_params``: columns of the node arrays, parameter vector positions,
+- ``_params``: columns of the node arrays, the parameter record ``Params``
+  (and its fields' positions in the stored vector),
   criterion codes, ``BOOT_ONE``, and the slot layout (:func:`offsets`).
 - ``_storage``: how a tree is stored (the data layout), compaction,
   renumbering, subtrees, room for regrowth, slots made equal to a fit's.
@@ -16,7 +17,8 @@ module held before the split is re-exported here, so that ``K.<name>`` (with
 - ``_grow``: node values and growing a (sub)tree.
 - ``_predict``: the leaf a row reaches, and leaf values summed.
 - ``_delete``: removing rows from a tree's statistics.
-- ``_txn``: undoing a deletion, journals of regrown roots, clearing subtrees.
+- ``_txn``: undoing a deletion, journals of regrown roots, clearing subtrees
+  (the Python records of a request's journal are in ``_journal``).
 
 Developers: numba caches each kernel on disk per module and does not
 recompile a cached kernel when a kernel it calls changes in another module
@@ -111,6 +113,7 @@ from ._params import (
     THR,
     VAL,
     WEIGHT,
+    Params,
     _offsets,
     offsets,
 )
@@ -277,4 +280,5 @@ __all__ = [
     "clear_subtree",
     "journal_roots",
     "clear_subtrees",
+    "Params",
 ]

@@ -1,12 +1,15 @@
-"""Names of the engine's array columns and parameter vector, and the slot layout.
+"""Names of the engine's array columns and parameters, and the slot layout.
 
 Column indices of a tree's ``NI`` and ``NF`` arrays (described in
-``_storage``), the positions in the parameter vector ``P`` and the criterion
-codes it holds, the bootstrap rate's unit ``BOOT_ONE``, and :func:`offsets`,
+``_storage``), the parameter record :class:`Params` the kernels read (and
+the positions of its fields in the vector a model stores), the criterion
+codes, the bootstrap rate's unit ``BOOT_ONE``, and :func:`offsets`,
 where each part of a slot of cached split statistics lies.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
+
+from typing import NamedTuple
 
 from numba import njit
 
@@ -16,7 +19,30 @@ THR, WEIGHT, IMP, VAL = 0, 1, 2, 3
 GINI, ENTROPY, MSE = 0, 1, 2
 
 
-# P (parameter vector) positions
+class Params(NamedTuple):
+    """A model's growth parameters, as every kernel reads them (``P``).
+
+    All integers (numba types it as a tuple of int64, read by name). The
+    model stores them as an int64 vector (``_P_``, in this order: the
+    ``P_*`` positions) and hands the kernels this record.
+    """
+
+    n_values: int  # classes (classifier) or 1
+    stat_width: int  # statistics per node: 1 + classes, or 4 (regression)
+    mtry: int  # features drawn per node
+    n_thresholds: int  # candidate thresholds stored per feature (k)
+    min_samples_leaf: int
+    min_samples_split: int
+    max_depth: int
+    criterion: int  # GINI, ENTROPY or MSE
+    classifier: int  # 1 for a classifier
+    cache_min_rows: int  # nodes with at least this many rows cache a slot
+    exact_counts: int  # 1 when the sums are integer counts (see _split)
+    boot_rate: int  # see BOOT_ONE
+    n_features: int
+
+
+# positions in the stored vector
 (
     P_C,
     P_S,
@@ -31,7 +57,7 @@ GINI, ENTROPY, MSE = 0, 1, 2
     P_USECACHE,
     P_BOOT,
     P_P,
-) = range(13)
+) = range(len(Params._fields))
 
 
 def offsets(mtry, k, S):
@@ -57,6 +83,6 @@ def offsets(mtry, k, S):
 _offsets = njit(cache=True, nogil=True)(offsets)
 
 
-# P[P_BOOT]: 0 without bootstrap, else the Poisson rate (a row's expected
+# Params.boot_rate: 0 without bootstrap, else the Poisson rate (a row's expected
 # multiplicity, ``max_samples``) in units of 2**-20; BOOT_ONE is rate 1.
 BOOT_ONE = 1 << 20

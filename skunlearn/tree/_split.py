@@ -15,14 +15,6 @@ from ._hashing import _FEATURE_SALT, _VALUE_SALT, h2
 from ._params import (
     GINI,
     MSE,
-    P_CLF,
-    P_CRIT,
-    P_K,
-    P_MSL,
-    P_MTRY,
-    P_P,
-    P_S,
-    P_USECACHE,
     _offsets,
 )
 
@@ -71,7 +63,7 @@ def _select_features(nodekey, p, mtry, out, hsel):
 @njit(cache=True, nogil=True)
 def new_scratch(m, P):
     """Work arrays of :func:`eval_splits` for nodes of up to ``m`` rows."""
-    mtry, k, S, p = P[P_MTRY], P[P_K], P[P_S], P[P_P]
+    mtry, k, S, p = P.mtry, P.n_thresholds, P.stat_width, P.n_features
     k2 = 2 * k
     m = max(m, 1)
     return (
@@ -95,13 +87,13 @@ def new_scratch(m, P):
 @njit(cache=True, nogil=True)
 def eval_tot(rows, wr, m, yc, yr, P, buf):
     """Node totals into ``buf``'s tot; returns whether the node is pure."""
-    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     o_tot = mtry * 2 * k * S
     for c in range(S):
         buf[o_tot + c] = 0.0
     buf[o_tot] = m
     pure = True
-    if P[P_CLF]:
+    if P.classifier:
         for q in range(m):
             buf[o_tot + 1 + yc[rows[q]]] += wr[q]
         npos = 0
@@ -215,8 +207,8 @@ def packed_bits(m, wsum, P):
     0 unless the model is a classifier of at most ``PACKED_MAX_CLASSES``
     classes with integer weights, and no field's total can reach its width.
     """
-    C = P[P_S] - 1
-    if not P[P_CLF] or P[P_USECACHE] == 0 or C > PACKED_MAX_CLASSES:
+    C = P.stat_width - 1
+    if not P.classifier or P.exact_counts == 0 or C > PACKED_MAX_CLASSES:
         return 0
     bits = 63 // (C + 1)
     if m < (1 << bits) and wsum < (1 << bits):
@@ -227,7 +219,7 @@ def packed_bits(m, wsum, P):
 @njit(cache=True, nogil=True)
 def eval_tot_packed(pkn, m, P, buf, bits):
     """:func:`eval_tot` from the node's packed rows (see :func:`pack_rows`)."""
-    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     run = np.int64(0)
     for q in range(m):
         run += pkn[q]
@@ -294,10 +286,10 @@ def eval_features(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn, wh
     ``which``: every feature). A feature's part depends on its values alone:
     the part :func:`eval_splits` writes.
     """
-    mtry, k, S, p = P[P_MTRY], P[P_K], P[P_S], P[P_P]
+    mtry, k, S, p = P.mtry, P.n_thresholds, P.stat_width, P.n_features
     k2 = 2 * k
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
-    clf = P[P_CLF]
+    clf = P.classifier
     every = which.shape[0] == 0
     if every:
         for q in range(o_cst, o_tot):
@@ -480,11 +472,11 @@ def _gini_pair(buf, b, tot, S):
 @njit(cache=True, nogil=True)
 def choose(buf, P):
     """Best valid split among the active candidates: (slot j, index t) or (-1, -1)."""
-    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     k2 = 2 * k
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
-    msl = P[P_MSL]
-    crit = P[P_CRIT]
+    msl = P.min_samples_leaf
+    crit = P.criterion
     tot = buf[o_tot : o_tot + S]
     n = tot[0]
     best = -np.inf

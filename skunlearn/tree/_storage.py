@@ -45,13 +45,6 @@ from ._params import (
     FEAT,
     LEFT,
     NROWS,
-    P_BOOT,
-    P_CACHE,
-    P_K,
-    P_MD,
-    P_MTRY,
-    P_S,
-    P_USECACHE,
     PARENT,
     RIGHT,
     SLOT,
@@ -151,10 +144,10 @@ def refresh_slots(NI, NK, SD, n_nodes, order, alive, X, yc, yr, rk, sw, tkey, P)
     marked complete, as a fit marks it. Returns the number of slots
     evaluated again.
     """
-    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     k2 = 2 * k
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
-    boot = P[P_BOOT]
+    boot = P.boot_rate
     no_block = np.empty((0, 0), dtype=np.float64)
     no_pos = np.empty(0, dtype=np.int64)
     rows = np.empty(0, dtype=order.dtype)
@@ -383,8 +376,8 @@ def room(sizes, levels, P):
         m = max(sizes[q], 1)
         lv = levels[q]
         nodes[q] = min(2 * m - 1, (1 << lv) - 1)
-        if P[P_USECACHE]:
-            slots[q] = min(nodes[q], (m // P[P_CACHE]) * lv)
+        if P.exact_counts:
+            slots[q] = min(nodes[q], (m // P.cache_min_rows) * lv)
         nodes[q] -= 1
     return nodes, slots
 
@@ -398,5 +391,5 @@ def room_at(NI, nodes, P):
     for q in range(n):
         v = nodes[q]
         sizes[q] = NI[v, END] - NI[v, START]
-        levels[q] = min(P[P_MD] - NI[v, DEPTH] + 1, 62)
+        levels[q] = min(P.max_depth - NI[v, DEPTH] + 1, 62)
     return room(sizes, levels, P)

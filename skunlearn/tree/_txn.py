@@ -19,11 +19,6 @@ from ._params import (
     FEAT,
     LEFT,
     NROWS,
-    P_BOOT,
-    P_CLF,
-    P_K,
-    P_MTRY,
-    P_S,
     PARENT,
     RIGHT,
     SLOT,
@@ -46,11 +41,11 @@ def undelete(
     paths are those of :func:`delete`; integer counts: adding back gives the
     same bits), then the nodes on the paths get their copies back.
     """
-    mtry, k, S = P[P_MTRY], P[P_K], P[P_S]
+    mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     k2 = 2 * k
-    boot = P[P_BOOT]
-    clf = P[P_CLF]
+    boot = P.boot_rate
+    clf = P.classifier
     for u in range(cnt[1] - 1, -1, -1):
         SD[ow_slot[u]] = ow_sd[u]
     for q in range(cnt[2] - 1, -1, -1):

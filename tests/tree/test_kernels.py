@@ -103,7 +103,7 @@ class Layout:
     """Where a slot (or a candidate buffer) keeps each statistic."""
 
     def __init__(self, P):
-        self.mtry, self.k, self.S = int(P[K.P_MTRY]), int(P[K.P_K]), int(P[K.P_S])
+        self.mtry, self.k, self.S = int(P.mtry), int(P.n_thresholds), int(P.stat_width)
         self.k2 = 2 * self.k
         (
             self.o_cst,
@@ -142,15 +142,15 @@ class Context:
         self.model = model
         self.X, self.yc, self.yr, self.rk, sw = model._data()
         self.sw = sw if sw.shape[0] > 1 else np.full(self.X.shape[0], sw[0])
-        self.P = model._P_
+        self.P = model._params()
         self.lay = Layout(self.P)
-        self.clf = bool(self.P[K.P_CLF])
+        self.clf = bool(self.P.classifier)
         # integer weights of a classifier: every count and sum is exact
-        self.exact = bool(self.P[K.P_USECACHE])
+        self.exact = bool(self.P.exact_counts)
         self.alive = model.ledger_.alive
 
     def weights(self, tree):
-        mult = mults(tree.tkey, self.rk, self.P[K.P_BOOT])
+        mult = mults(tree.tkey, self.rk, self.P.boot_rate)
         return mult, mult * self.sw
 
     def totals(self, rows, w):
@@ -180,12 +180,12 @@ class Context:
         """(weight, impurity, values) of a node with totals ``tot``."""
         P = self.P
         if self.clf:
-            C = int(P[K.P_C])
+            C = int(P.n_values)
             w = seq_sum(tot[1:])
             if w <= 0:
                 return w, 0.0, np.full(C, 1.0 / C)
             p = tot[1:] / w
-            if P[K.P_CRIT] == K.GINI:
+            if P.criterion == K.GINI:
                 return w, 1.0 - seq_sum(p * p), p
             return w, -seq_sum([pc * np.log2(pc) for pc in p if pc > 0]), p
         w = tot[1]
@@ -257,7 +257,7 @@ def brute_choose(ctx, buf):
     lay, P = ctx.lay, ctx.P
     tot = lay.tot(buf)
     n = tot[0]
-    msl, crit = int(P[K.P_MSL]), int(P[K.P_CRIT])
+    msl, crit = int(P.min_samples_leaf), int(P.criterion)
     best, bj, bt = -math.inf, -1, -1
     for j in range(lay.mtry):
         fe = lay.feature(buf, j)
@@ -301,7 +301,7 @@ def brute_choose(ctx, buf):
 def check_candidates(ctx, buf, rows, w, nodekey, where):
     """A candidate buffer from ``rows`` equals a numpy recount of them."""
     lay = ctx.lay
-    p = int(ctx.P[K.P_P])
+    p = int(ctx.P.n_features)
     feats = expected_features(nodekey, p, lay.mtry)
     assert_equal(buf[lay.o_f : lay.o_f + lay.mtry], feats, where)
     for j, f in enumerate(feats.tolist()):
@@ -352,8 +352,8 @@ def check_tree(ctx, t, removed):
     mult, w = ctx.weights(tree)
     member = ctx.alive & (mult > 0)
     routes = routed_rows(tree, ctx.X, member)
-    crit_exact = not (ctx.clf and P[K.P_CRIT] == K.ENTROPY)
-    md, mss, msl = int(P[K.P_MD]), int(P[K.P_MSS]), int(P[K.P_MSL])
+    crit_exact = not (ctx.clf and P.criterion == K.ENTROPY)
+    md, mss, msl = int(P.max_depth), int(P.min_samples_split), int(P.min_samples_leaf)
     assert tree.tkey == np_h2(np.uint64(model.seed_), np.uint64(tree.index))
     assert NK[0] == np_h2(tree.tkey, np.uint64(0x7EE))
     assert NI[0, K.PARENT] == -1 and NI[0, K.DEPTH] == 0
@@ -427,7 +427,7 @@ def check_tree(ctx, t, removed):
                 assert_equal(sd.view(np.uint64), buf.view(np.uint64), where)
         elif not removed:
             # slots exactly at the large nodes of models with exact counts
-            assert not (P[K.P_USECACHE] and rows.size >= P[K.P_CACHE]), where
+            assert not (P.exact_counts and rows.size >= P.cache_min_rows), where
     return n_slots
 
 
@@ -531,7 +531,7 @@ def test_node_statistics_equal_a_recount_after_fit_and_removals(name, rebuilt):
     order = rng.permutation(n)
     requests = [order[:1], order[1:4], order[4:5], order[5:7]]
     # (at most 7 of 500: a request past 1/64 erased row slots compacts)
-    P = model._P_
+    P = model._params()
     in_place = 0
     erased = 0
     for i, rows in enumerate(requests):
@@ -541,7 +541,7 @@ def test_node_statistics_equal_a_recount_after_fit_and_removals(name, rebuilt):
         # before: the nodes on each forgotten row's path, and their row counts
         before = []
         for tree in model.trees_:
-            mult = mults(tree.tkey, model._row_keys[rows], P[K.P_BOOT])
+            mult = mults(tree.tkey, model._row_keys[rows], P.boot_rate)
             through = {}
             for r in rows[mult > 0]:
                 v = 0
@@ -577,7 +577,7 @@ def test_node_statistics_equal_a_recount_after_fit_and_removals(name, rebuilt):
 
 def erasing_row(model, X, exclude):
     """A row alone with a reserve value of a slot (its node keeps its split)."""
-    lay = Layout(model._P_)
+    lay = Layout(model._params())
     alive = model.ledger_.alive
     for tree in model.trees_:
         NI = tree.NI
@@ -603,7 +603,7 @@ def erasing_row(model, X, exclude):
 
 def erased_values(model):
     """Stored values erased (NaN) from the slots of the reachable nodes."""
-    lay = Layout(model._P_)
+    lay = Layout(model._params())
     n = 0
     for tree in model.trees_:
         for v in reachable(tree.NI):
@@ -813,11 +813,32 @@ def test_row_mult_is_one_without_bootstrap_and_grows_with_the_rate():
 def test_bootstrap_rate_in_the_parameter_vector(est, boot):
     X, y, _ = make_data(60, "clf" if est._is_classifier else "reg")
     model = clone(est).set_params(random_state=0).fit(X, y)
-    assert model._P_[K.P_BOOT] == boot
+    assert model._params().boot_rate == boot
     # each tree holds the rows of positive multiplicity
     for tree in model.trees_:
         mult = mults(tree.tkey, model._row_keys, boot)
         assert_array_equal(np.sort(tree.order), np.flatnonzero(mult > 0))
+
+
+def test_parameter_record_reads_the_stored_vector():
+    # the kernels read the record by name; the model stores the vector
+    X, y, _ = make_data(80, "clf")
+    est = UnlearningForestClassifier(
+        3, max_depth=5, max_features=2, n_thresholds=3, min_samples_leaf=2,
+        criterion="entropy", random_state=0,
+    )  # fmt: skip
+    P = est.fit(X, y)._params()
+    assert isinstance(P, K.Params)
+    assert_array_equal(np.asarray(P), est._P_)
+    named = dict(
+        n_values=est.n_classes_, stat_width=est.n_classes_ + 1, mtry=2,
+        n_thresholds=3, min_samples_leaf=2, max_depth=5, criterion=K.ENTROPY,
+        classifier=1, exact_counts=1, boot_rate=K.BOOT_ONE, n_features=X.shape[1],
+    )  # fmt: skip
+    assert {k: getattr(P, k) for k in named} == named
+    positions = (K.P_C, K.P_S, K.P_MTRY, K.P_K, K.P_MSL, K.P_MSS, K.P_MD)
+    positions += (K.P_CRIT, K.P_CLF, K.P_CACHE, K.P_USECACHE, K.P_BOOT, K.P_P)
+    assert positions == tuple(range(len(K.Params._fields)))
 
 
 # ---------------------------------------------------------- 5: small kernels
@@ -910,8 +931,7 @@ def test_smallest_keeps_the_values_of_smallest_hash(n_distinct, k2):
 
 @pytest.mark.parametrize("C", [2, 3])
 def test_packed_counts_unpack_to_the_sums(C):
-    P = np.zeros(13, dtype=np.int64)
-    P[[K.P_S, K.P_CLF, K.P_USECACHE]] = C + 1, 1, 1
+    P = K.Params(*[0] * 13)._replace(stat_width=C + 1, classifier=1, exact_counts=1)
     bits = K.packed_bits(0, 0.0, P)
     assert bits == 63 // (C + 1)
     rng = np.random.RandomState(C)
@@ -930,22 +950,21 @@ def test_packed_counts_unpack_to_the_sums(C):
     # no packing where a field could overflow, for a regressor, or many classes
     assert K.packed_bits(1 << bits, 0.0, P) == 0
     assert K.packed_bits(1, float(1 << bits), P) == 0
-    for field, value in ((K.P_CLF, 0), (K.P_USECACHE, 0), (K.P_S, 5)):
-        Q = P.copy()
-        Q[field] = value
+    for field, value in (("classifier", 0), ("exact_counts", 0), ("stat_width", 5)):
+        Q = P._replace(**{field: value})
         assert K.packed_bits(0, 0.0, Q) == 0
 
 
 def _params(clf, crit, C=3):
-    P = np.zeros(13, dtype=np.int64)
-    P[[K.P_C, K.P_S, K.P_CRIT, K.P_CLF]] = (
-        C if clf else 1,
-        C + 1 if clf else 4,
-        crit,
-        clf,
+    return K.Params(*[0] * 13)._replace(
+        n_values=C if clf else 1,
+        stat_width=C + 1 if clf else 4,
+        criterion=crit,
+        classifier=clf,
+        mtry=1,
+        n_thresholds=1,
+        n_features=1,
     )
-    P[[K.P_MTRY, K.P_K, K.P_P]] = 1, 1, 1
-    return P
 
 
 @pytest.mark.parametrize("crit", [K.GINI, K.ENTROPY])

@@ -149,10 +149,9 @@ def test_packed_counts_equal_float_sums(n_classes):
     yc = rng.randint(0, n_classes, size=n)
     est = UnlearningTreeClassifier(max_features=3, n_thresholds=4, random_state=0)
     est.fit(X, yc)
-    packed = est._P_.copy()
-    assert packed[K.P_USECACHE] == 1
-    unpacked = packed.copy()
-    unpacked[K.P_USECACHE] = 0  # as if the weights were fractional
+    packed = est._params()
+    assert packed.exact_counts == 1
+    unpacked = packed._replace(exact_counts=0)  # as if the weights were fractional
     rows = np.sort(rng.choice(n, 500, replace=False))
     wr = rng.randint(0, 5, size=rows.size).astype(float)
     W = K.offsets(3, 4, n_classes + 1)[-1]
@@ -389,8 +388,8 @@ def _slot_candidate_row(model, X, exclude):
     # the root of tree 0: forgetting it erases that value from the slot
     from skunlearn.tree import _kernels as K
 
-    tree, P = model.trees_[0], model._P_
-    o = K.offsets(int(P[K.P_MTRY]), int(P[K.P_K]), int(P[K.P_S]))
+    tree, P = model.trees_[0], model._params()
+    o = K.offsets(int(P.mtry), int(P.n_thresholds), int(P.stat_width))
     sd = tree.SD[tree.NI[0, K.SLOT]]
     f = int(sd[o[7]])
     values = sd[o[4] : o[4] + int(sd[o[6]])]
@@ -404,9 +403,9 @@ def _erased_values(model):
     # stored values erased from the slots (see K.delete)
     from skunlearn.tree import _kernels as K
 
-    P = model._P_
-    mtry, k2 = int(P[K.P_MTRY]), 2 * int(P[K.P_K])
-    o = K.offsets(mtry, int(P[K.P_K]), int(P[K.P_S]))
+    P = model._params()
+    mtry, k2 = int(P.mtry), 2 * int(P.n_thresholds)
+    o = K.offsets(mtry, int(P.n_thresholds), int(P.stat_width))
     n = 0
     for tree in model.trees_:
         for sd in tree.SD[: int(tree.meta[1])]:
@@ -497,9 +496,9 @@ def test_slot_of_a_feature_left_with_stored_values_only_is_a_fits():
     y = (X[:, 1] > 0).astype(int)
     est = UnlearningTreeClassifier(max_features=None, random_state=0)
     model = clone(est).fit(X, y)
-    P = model._P_
-    k2 = 2 * int(P[K.P_K])
-    o = K.offsets(int(P[K.P_MTRY]), int(P[K.P_K]), int(P[K.P_S]))
+    P = model._params()
+    k2 = 2 * int(P.n_thresholds)
+    o = K.offsets(int(P.mtry), int(P.n_thresholds), int(P.stat_width))
     sd = model.trees_[0].SD[model.trees_[0].NI[0, K.SLOT]]
     j = int(np.flatnonzero(sd[o[7] : o[8]] == 0)[0])  # feature 0
     stored = sd[o[4] + k2 * j : o[4] + k2 * (j + 1)]

@@ -1,0 +1,173 @@
+"""The deletion's journal: typed records of what a request overwrote.
+
+A request journals, tree by tree and before it writes, what it is about to
+change (see ``_base``); a failed or interrupted request undoes each tree's
+records last first, and the commit drops them. Four kinds of record:
+
+- :class:`PathsUndo`: phase A on one tree of a chunk (the nodes on the
+  forgotten rows' paths and their cached statistics), undone by
+  :func:`~skunlearn.tree._txn.undelete` from the chunk's
+  :class:`DeletionRecords`;
+- :class:`MetaUndo`: the tree's counters before its subtrees are planned
+  (nodes, slots, garbage, height); undoing it zeroes what was written past
+  the old ends;
+- :class:`ArraysUndo`: the tree's arrays before they were replaced by larger
+  ones (the old ones are left unchanged from then on);
+- :class:`RootsUndo`: the roots of the cleared subtrees and their ranges of
+  ``order``.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import _kernels as K
+
+__all__ = []
+
+
+class DeletionRecords(NamedTuple):
+    """What ``delete_trees`` overwrites in a chunk of trees, for ``undelete``.
+
+    Tree ``q`` of the chunk has the node copies ``node_ptr[q]:node_ptr[q + 1]``,
+    the values ``value_ptr[q]:...`` and the slots ``slot_ptr[q]:...``; row
+    ``q`` of ``counts`` says how many of each it used. Passed to the kernels
+    in this order (``*records``).
+    """
+
+    node: np.ndarray  # ids of the nodes copied
+    node_ni: np.ndarray  # their NI rows
+    node_nf: np.ndarray  # their NF rows
+    node_nt: np.ndarray  # their NT rows
+    node_ptr: np.ndarray
+    value_at: np.ndarray  # (slot, column, row of the request) of a value
+    value: np.ndarray  # the value it held
+    value_ptr: np.ndarray
+    slot: np.ndarray  # slots evaluated again
+    slot_values: np.ndarray  # their rows of SD before
+    slot_ptr: np.ndarray
+    counts: np.ndarray  # per tree: values, slots, rows done, nodes copied
+
+    @classmethod
+    def allocate(cls, nodes, values_per_node, n_nf, n_nt, slot_width):
+        """Room for ``nodes[q]`` node copies of each tree ``q`` of a chunk."""
+        n = len(nodes)
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(nodes, out=ptr[1:])
+        nc = int(ptr[n])
+        return cls(
+            np.empty(nc, dtype=np.int64),
+            np.empty((nc, K.N_INT), dtype=np.int64),
+            np.empty((nc, n_nf)),
+            np.empty((nc, n_nt)),
+            ptr,
+            np.empty((nc * values_per_node, 3), dtype=np.int64),
+            np.empty(nc * values_per_node),
+            ptr * values_per_node,
+            np.empty(nc, dtype=np.int64),
+            np.empty((nc, slot_width)),
+            ptr,
+            np.zeros((n, 4), dtype=np.int64),
+        )
+
+    def of(self, q):
+        """Tree ``q``'s records, as ``undelete`` takes them."""
+        c = slice(self.node_ptr[q], self.node_ptr[q + 1])
+        e = slice(self.value_ptr[q], self.value_ptr[q + 1])
+        o = slice(self.slot_ptr[q], self.slot_ptr[q + 1])
+        return (
+            self.node[c],
+            self.node_ni[c],
+            self.node_nf[c],
+            self.node_nt[c],
+            self.value_at[e],
+            self.value[e],
+            self.slot[o],
+            self.slot_values[o],
+            self.counts[q],
+        )
+
+
+class PathsUndo(NamedTuple):
+    """Phase A on tree ``q`` of a chunk: it lost ``rows[row_ptr[q]:row_ptr[q + 1]]``."""
+
+    tree: Any
+    q: int
+    records: DeletionRecords
+    row_ptr: np.ndarray
+    rows: np.ndarray
+    data: tuple
+    P: np.ndarray
+
+    def undo(self):
+        tree, q, data = self.tree, self.q, self.data
+        X, yc, yr, rk, sw = data
+        (c_idx, c_ni, c_nf, c_nt, v_at, v, slots, slot_values, counts) = (
+            self.records.of(q)
+        )
+        K.undelete(
+            tree.NI, tree.NF, tree.NT, tree.SD, X, yc, yr, rk, sw, tree.tkey,
+            self.rows[self.row_ptr[q] : self.row_ptr[q + 1]], self.P, c_idx, c_ni,
+            c_nf, c_nt, v_at, v, slots, slot_values, counts,
+        )  # fmt: skip
+
+
+class MetaUndo(NamedTuple):
+    """The tree's counters (``meta``) before its subtrees were planned."""
+
+    tree: Any
+    meta: np.ndarray
+
+    def undo(self):
+        # nodes and slots written past the old ends go: that space is all
+        # zeros when unused
+        tree = self.tree
+        n, ns = int(self.meta[0]), int(self.meta[1])
+        for arr in (tree.NI, tree.NF, tree.NK, tree.NT):
+            arr[n:] = 0
+        tree.SD[ns:] = 0
+        tree.meta[:] = self.meta
+
+
+class ArraysUndo(NamedTuple):
+    """The tree's arrays before larger ones replaced them."""
+
+    tree: Any
+    NI: np.ndarray
+    NF: np.ndarray
+    NK: np.ndarray
+    NT: np.ndarray
+    SD: np.ndarray
+
+    @classmethod
+    def of(cls, tree):
+        return cls(tree, *tree.arrays())
+
+    def undo(self):
+        t = self.tree
+        t.NI, t.NF, t.NK, t.NT, t.SD = self.NI, self.NF, self.NK, self.NT, self.SD
+
+
+class RootsUndo(NamedTuple):
+    """Cleared subtrees' roots (rows of ``NI``, ``NF``, ``NT``) and their
+    ranges of ``order`` (flat, split by ``order_ptr``)."""
+
+    tree: Any
+    nodes: np.ndarray
+    ni: np.ndarray
+    nf: np.ndarray
+    nt: np.ndarray
+    order: np.ndarray
+    order_ptr: np.ndarray
+
+    def undo(self):
+        tree, ptr = self.tree, self.order_ptr
+        for q, s in enumerate(self.ni[:, K.START].tolist()):
+            tree.order[s : s + ptr[q + 1] - ptr[q]] = self.order[ptr[q] : ptr[q + 1]]
+        tree.NI[self.nodes] = self.ni
+        tree.NF[self.nodes] = self.nf
+        tree.NT[self.nodes] = self.nt
