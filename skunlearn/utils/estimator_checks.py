@@ -118,8 +118,10 @@ def assert_no_residue(estimator: Any, values: ArrayLike) -> None:
         A fitted estimator after :meth:`unlearn`.
 
     values : array-like of float
-        Values that occurred only in the forgotten rows. Each is searched for as
-        an 8-byte float64 and, when exactly representable, a 4-byte float32.
+        Values that occurred only in the forgotten rows. Each is looked for
+        among the elements of every float array or tensor the estimator
+        holds, and in the bytes of the rest of its pickle (as a float64
+        either way round and, when exactly representable, a float32).
 
     Raises
     ------
@@ -149,19 +151,72 @@ def assert_no_residue(estimator: Any, values: ArrayLike) -> None:
     the rows are still there
     >>> assert_no_residue(model.unlearn(X[:2]), X[:2])
     """
-    blob = pickle.dumps(estimator)
-    found = []
-    for v in np.asarray(values, dtype=np.float64).ravel():
-        patterns = [np.float64(v).tobytes()]
+    values = np.unique(np.asarray(values, dtype=np.float64).ravel())
+    found = _pickled_values_among(estimator, values)
+    if found.size:
+        raise AssertionError(
+            f"{found.size} value(s) seen only in the forgotten rows remain in the "
+            f"pickled {type(estimator).__name__}: {found[:5].tolist()}"
+        )
+
+
+class _ValueScanner(pickle.Pickler):
+    """Pickles an object, taking its float arrays and tensors aside.
+
+    Their elements are compared with the values exactly; the rest of the
+    object is pickled as usual, to be searched byte for byte.
+    """
+
+    def __init__(self, file, values):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.values = values
+        self.hit = np.zeros(values.size, dtype=bool)
+
+    def persistent_id(self, obj):
+        if isinstance(obj, np.ndarray) and obj.dtype.kind in "fc":
+            data = obj
+        elif type(obj).__module__.startswith("torch") and hasattr(obj, "detach"):
+            t = obj.detach()
+            if not (t.is_floating_point() or t.is_complex()):
+                return None
+            data = (
+                t.cpu().resolve_conj().numpy()
+                if t.is_complex()
+                else (t.cpu().double().numpy())
+            )
+        else:
+            return None
+        data = np.asarray(data).ravel()
+        if data.dtype.kind == "c":
+            data = np.concatenate([data.real, data.imag])
+        self.hit |= np.isin(self.values, data.astype(np.float64))
+        return id(obj)
+
+
+def _pickled_values_among(estimator, values):
+    """The ``values`` (unique float64) found in the pickled ``estimator``.
+
+    Float arrays and tensors are read element by element (a search of their
+    bytes finds values that straddle two elements: a 256-float32 layer
+    matched one of 120 row values that way); everything else, Python floats
+    included (pickled big-endian), is searched for as bytes: a float64
+    either way round and, when exactly representable, a float32.
+    """
+    import io
+
+    file = io.BytesIO()
+    scanner = _ValueScanner(file, values)
+    scanner.dump(estimator)
+    blob = file.getvalue()
+    hit = scanner.hit
+    for i, v in enumerate(values):
+        if hit[i]:
+            continue
+        patterns = [np.float64(v).tobytes(), np.float64(v).byteswap().tobytes()]
         if np.float32(v) == v:
             patterns.append(np.float32(v).tobytes())
-        if any(p in blob for p in patterns):
-            found.append(float(v))
-    if found:
-        raise AssertionError(
-            f"{len(found)} value(s) seen only in the forgotten rows remain in the "
-            f"pickled {type(estimator).__name__}: {found[:5]}"
-        )
+        hit[i] = any(pat in blob for pat in patterns)
+    return values[hit]
 
 
 def check_unknown_rows_leave_model_unchanged(
