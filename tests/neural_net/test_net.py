@@ -965,8 +965,8 @@ def test_default_keeps_a_generalising_nets_accuracy(seed):
     # The demo's net (digits, 30 epochs of Adam, skorch's validation split as
     # calibration rows) generalises: a reset repaired for a fixed 12% of its
     # epochs lost up to 0.21 of test accuracy against the retrained net.
-    # Now a short fine-tune is tried first and a reset is repaired until its
-    # calibration accuracy is back.
+    # Now a net whose forget rows already look unseen is left as it is, and
+    # a reset is repaired until its calibration accuracy is back.
     from sklearn.datasets import load_digits
 
     from skunlearn._demo import _skorch_mlp
