@@ -454,6 +454,85 @@ class UnlearningMixin:
                 "back. Nothing was forgotten."
             )
 
+    def _learn_rows_by_refit(self, X, y, sample_weight=None, classes=None):
+        """``partial_fit`` as a same-seed fit on the retained rows, then ``X``.
+
+        For families whose ``fit`` draws everything from ``seed_`` and the
+        rows (``fit(X, y, sample_weight=...)``) and whose ledger keeps the
+        rows (``keep_X``): the model becomes, to the last bit, the fit with
+        its seed on the retained training rows followed by the new ones, and
+        its ledger that fit's (with this model's fingerprint key: requests
+        match rows as before). The history of requests and the recorded fit
+        parameters stay this model's, as do ``feature_names_in_``. Refused
+        (:class:`~skunlearn.exceptions.ParametersChangedError`) when the
+        parameters changed since ``fit``, as :meth:`unlearn` is. The new
+        state is built aside, then set. Not fitted yet: ``fit``.
+        """
+        from sklearn.base import clone, is_classifier
+        from sklearn.utils.validation import validate_data
+
+        from ._ledger import _pinned_fingerprint_key
+
+        if classes is not None:
+            unknown = np.setdiff1d(np.asarray(y), np.asarray(classes))
+            if unknown.size:
+                raise ValueError(
+                    f"y holds labels {unknown.tolist()[:10]} that are not in classes."
+                )
+        if "ledger_" not in self.__dict__:
+            # not fitted yet: the first rows
+            kw = {} if sample_weight is None else {"sample_weight": sample_weight}
+            return self.fit(X, y, **kw)
+        self._check_params_unchanged()
+        is_clf = is_classifier(self)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=False,
+            dtype=np.float64,
+            ensure_all_finite=True,
+            y_numeric=not is_clf,
+        )
+        led = self.ledger_
+        X_r, y_r, props = led.take(led.retained())
+        y_r = self._stored_targets(np.asarray(y_r))
+        sw_r = props.get("sample_weight")
+        sw_all = None
+        if sample_weight is not None or sw_r is not None:
+            sw_new = (
+                np.ones(X.shape[0])
+                if sample_weight is None
+                else np.asarray(sample_weight, dtype=np.float64)
+            )
+            if sw_new.shape != (X.shape[0],):
+                raise ValueError(
+                    f"sample_weight has shape {sw_new.shape}; expected "
+                    f"({X.shape[0]},), one weight per new row."
+                )
+            sw_all = np.concatenate(
+                [np.ones(X_r.shape[0]) if sw_r is None else sw_r, sw_new]
+            )
+        X_all = np.concatenate([np.asarray(X_r, dtype=np.float64), X])
+        y_all = np.concatenate([y_r, y])
+        fit_kw = {} if sw_all is None else {"sample_weight": sw_all}
+        with _pinned_fingerprint_key(led.fingerprint_key):
+            new = clone(self).set_params(random_state=self.seed_)
+            new.fit(X_all, y_all, **fit_kw)
+        # (partial_fit holds the model's lock: readers wait for the whole
+        # change, see _commit.writing)
+        keep = set(self.get_params(deep=False))
+        keep |= {"unlearn_history_", "_fit_params_", "feature_names_in_"}
+        state = {k: v for k, v in vars(new).items() if k not in keep}
+        for k in [k for k in vars(self) if k not in keep and k not in state]:
+            del self.__dict__[k]
+        self.__dict__.update(state)
+        return self
+
+    def _stored_targets(self, y):
+        """The ledger's stored targets as labels ``fit`` takes (a hook)."""
+        return y
+
     def _is_valid_float_forget_set(self, X):
         """Whether ``X`` is what full validation would return unchanged.
 

@@ -358,49 +358,7 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
         self : object
             The model, fitted on all its rows.
         """
-        if classes is not None:
-            unknown = np.setdiff1d(np.asarray(y), np.asarray(classes))
-            if unknown.size:
-                raise ValueError(
-                    f"y holds labels {unknown.tolist()[:10]} that are not in classes."
-                )
-        if "ledger_" not in self.__dict__:
-            return self.fit(X, y, sample_weight=sample_weight)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=False,
-            dtype=np.float64,
-            ensure_all_finite=True,
-            order="C",
-            y_numeric=not self._is_classifier,
-        )
-        if self._is_classifier:
-            check_classification_targets(y)
-        sw = None
-        if sample_weight is not None:
-            sw = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-        led = self.ledger_
-        X_r, y_r, props = led.take(led.retained())
-        sw_r = props.get("sample_weight")
-        sw_all = None
-        if sw is not None or sw_r is not None:
-            sw_all = np.concatenate(
-                [
-                    np.ones(X_r.shape[0]) if sw_r is None else sw_r,
-                    np.ones(X.shape[0]) if sw is None else sw,
-                ]
-            )
-        y_all = np.concatenate([np.asarray(y_r), y])
-        new = self._same_seed_fit(np.concatenate([X_r, X]), y_all, sample_weight=sw_all)
-        # the fitted state and ledger are the new fit's; the parameters, the
-        # recorded fit parameters and the history of requests stay this model's
-        for name in (*self._fitted_names(), "ledger_"):
-            setattr(self, name, new.__dict__[name])
-        return self
+        return self._learn_rows_by_refit(X, y, sample_weight, classes)
 
     def _fitted_names(self):
         return self._FITTED + (("classes_",) if self._is_classifier else ())

@@ -423,6 +423,51 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         _load_deletion_kernels(self._is_classifier)
         return self
 
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
+        """Learn new rows: the model becomes the fit on all its rows.
+
+        Exact: afterwards the model is, to the last bit, the model a fit with
+        the same seed builds on the retained training rows followed by the
+        new ones (and its ledger is that fit's), so that streams of
+        insertions and deletions stay exact. It costs that fit (a row's
+        insertion in place, at the cost of a deletion, is not available
+        yet). On an unfitted model it is :meth:`fit`. The history of requests
+        is kept; a model whose parameters changed since ``fit`` refuses
+        (:class:`~skunlearn.exceptions.ParametersChangedError`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New training rows (finite numbers), with the fitted columns.
+
+        y : array-like of shape (n_samples,)
+            Their targets (for a classifier, a new class label adds a class).
+
+        classes : array-like of shape (n_classes,), default=None
+            Classifiers: the labels ``y`` may take, checked (scikit-learn's
+            convention). ``classes_`` stays the labels present in the rows,
+            as a fit on them has.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Their weights (1 when None; the training rows keep theirs).
+
+        Returns
+        -------
+        self : object
+            The model, fitted on all its rows.
+        """
+        return self._learn_rows_by_refit(X, y, sample_weight, classes)
+
+    def _stored_targets(self, y):
+        # the ledger keeps class codes
+        return self.classes_[y] if self._is_classifier else y
+
     def _data(self):
         led = self.ledger_
         X = led.X

@@ -692,3 +692,105 @@ def test_max_samples_sets_the_share_of_trees_holding_a_row(max_samples):
     assert touched == pytest.approx(200 * (1 - np.exp(-rate)), abs=30)
     gold = refit(model, X, y, np.array([0]))
     assert_same_forests(model, gold)
+
+
+# ------------------------------------------------------------ partial_fit
+@settings(max_examples=25, deadline=None)
+@given(
+    st.booleans(),
+    options,
+    st.sampled_from([None, "int", "float"]),
+    st.lists(st.tuples(st.booleans(), st.integers(1, 6)), min_size=1, max_size=5),
+    st.integers(0, 2**16),
+)
+def test_insertions_and_deletions_interleaved_equal_a_fit(
+    classification, opts, weights, steps, seed
+):
+    # a stream of requests (forget k rows) and partial_fit calls (learn k new
+    # rows): after each, the model is the same-seed fit on its current rows,
+    # in their order (the retained rows, then the new ones)
+    rng = np.random.RandomState(seed)
+    n, p = 120, 3
+    X = rng.randint(0, 8, size=(n, p)).astype(float)
+    X[:, 0] += rng.rand(n).round(2)  # distinct rows
+    y = rng.randint(0, 3, n) if classification else rng.randn(n).round(2)
+    sw = {None: None, "int": rng.randint(1, 3, n) * 1.0, "float": rng.rand(n) + 0.1}
+    sw = sw[weights]
+    cls = UnlearningForestClassifier if classification else UnlearningForestRegressor
+    est = cls(**opts)
+    rows = list(range(40))
+    nxt = 40
+
+    def weights_of(idx):
+        return None if sw is None else sw[idx]
+
+    model = clone_of(est).fit(X[rows], y[rows], sample_weight=weights_of(rows))
+    for learn, k in steps:
+        if learn:
+            new = list(range(nxt, min(nxt + k, n)))
+            nxt += len(new)
+            if not new:
+                continue
+            model.partial_fit(X[new], y[new], sample_weight=weights_of(new))
+            rows += new
+        else:
+            if len(rows) <= k + 2:
+                continue
+            gone = sorted(rng.choice(len(rows), k, replace=False))
+            idx = [rows[i] for i in gone]
+            if classification and len(np.unique(y[np.delete(rows, gone)])) < 2:
+                continue
+            model.unlearn(X[idx], y[idx])
+            rows = [r for i, r in enumerate(rows) if i not in set(gone)]
+        fresh = clone_of(est).fit(X[rows], y[rows], sample_weight=weights_of(rows))
+        assert_same_forests(model, fresh)
+        assert_array_equal(model.predict(X), fresh.predict(X))
+    assert model.ledger_.n_rows == len(rows)
+
+
+def clone_of(est):
+    return type(est)(**est.get_params())
+
+
+def test_partial_fit_keeps_history_adds_a_class_and_fits_an_unfitted_model():
+    X, y = make_classification(300, 6, n_classes=3, n_informative=4, random_state=0)
+    first, later = np.flatnonzero(y < 2), np.flatnonzero(y == 2)
+    model = UnlearningForestClassifier(5, max_depth=5, random_state=0)
+    model.partial_fit(X[first], y[first])  # unfitted: fit
+    assert model.classes_.tolist() == [0, 1]
+    model.unlearn(X[first[:1]], y[first[:1]])
+    model.partial_fit(X[later], y[later], classes=[0, 1, 2])
+    assert model.classes_.tolist() == [0, 1, 2]
+    assert len(model.unlearn_history_) == 1
+    kept = np.r_[first[1:], later]
+    fresh = UnlearningForestClassifier(5, max_depth=5, random_state=0)
+    assert_same_forests(model, fresh.fit(X[kept], y[kept]))
+    # rows learned later are matched and forgotten as any other
+    model.unlearn(X[later[:3]], y[later[:3]])
+    kept = np.r_[first[1:], later[3:]]
+    assert_same_forests(model, fresh.fit(X[kept], y[kept]))
+    with pytest.raises(ValueError, match="not in classes"):
+        model.partial_fit(X[:2], np.array([0, 7]), classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="features"):
+        model.partial_fit(X[:2, :3], y[:2])
+
+
+def test_partial_fit_refuses_changed_parameters_and_keeps_the_model():
+    from skunlearn.exceptions import ParametersChangedError
+
+    X, y = make_classification(200, 5, random_state=0)
+    model = UnlearningForestClassifier(4, max_depth=4, random_state=0)
+    model.fit(X[:150], y[:150]).set_params(max_depth=2)
+    before = pickle.dumps(model)
+    with pytest.raises(ParametersChangedError):
+        model.partial_fit(X[150:], y[150:])
+    assert pickle.dumps(model) == before
+
+
+def test_partial_fit_without_a_random_state_keeps_later_requests_exact():
+    X, y = make_classification(300, 5, random_state=1)
+    model = UnlearningForestRegressor(4, max_depth=5).fit(X[:200], y[:200])
+    model.partial_fit(X[200:], y[200:])
+    model.unlearn(X[:3], y[:3])
+    fresh = UnlearningForestRegressor(4, max_depth=5, random_state=model.seed_)
+    assert_same_forests(model, fresh.fit(X[3:], y[3:]))
