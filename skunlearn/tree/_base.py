@@ -33,7 +33,7 @@ import threading
 import time
 from abc import abstractmethod
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
@@ -732,108 +732,22 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         rows = np.sort(match.rows).astype(np.int64)
         alive = led.alive.copy()
         alive[rows] = False
-        sw_all = led.sample_props.get("sample_weight")
-        if sw_all is not None and not sw_all[alive].any():
-            raise ValueError(
-                "The retained rows all have a sample weight of zero; a model cannot "
-                "be fit on them. Nothing was forgotten."
-            )
         class_rows = None
         if self._is_classifier:
             class_rows = self._class_rows - np.bincount(
                 led.y[rows], minlength=self.n_classes_
             )
-            if not (class_rows > 0).all():
-                # a refit has fewer classes
-                return self._refit_update(
-                    alive, start, "a class lost its last training row"
-                )
-        if rows.size > 1 and rows.size >= _REFIT_FRACTION * led.n_rows:
-            # a batch that large changes most trees near their roots:
-            # rebuilding them costs more than a refit (the same model)
-            return self._refit_update(
-                alive,
-                start,
-                f"the batch forgets at least {_REFIT_FRACTION:.0%} of the rows, "
-                "where a refit is faster",
-            )
+        reason = self._refit_reason(rows, alive, class_rows)
+        if reason is not None:
+            return self._refit_update(alive, start, reason)
         data = self._data()
-        X, yc, yr, rk, sw = data
         P = self._params()
-        journal = self._journal
         tkeys = _tree_keys(self.seed_, len(self.trees_))
-        mult = _mults(tkeys, rk, rows, P.boot_rate)
-        dead = int(rows[0])
-        has = mult > 0
-        trees = self.trees_
-        if rows.size == 1:
-            tasks = [(t, trees[t], rows) for t in np.flatnonzero(has[:, 0]).tolist()]
-        else:
-            tasks = [
-                (t, trees[t], rows[has[t]])
-                for t in np.flatnonzero(has.any(axis=1)).tolist()
-            ]
-        n_jobs = self._n_jobs()
-        if isinstance(n_jobs, numbers.Integral) and n_jobs > 0:
-            n_threads = int(n_jobs)  # what effective_n_jobs says, sooner
-        else:
-            n_threads = effective_n_jobs(n_jobs)
-        W = self._slot_width()
-        vals = int(P.mtry * 2 * P.n_thresholds)
-        n_nf, n_nt = self.trees_[0].NF.shape[1], self.trees_[0].NT.shape[1]
-
-        def phase_a(chunk):
-            # up to _CHUNK trees in one kernel call (short calls on several
-            # threads would mostly wait for each other's turn at the
-            # interpreter): update the paths' nodes in place, recording what
-            # they held, then clear the subtrees whose split changed and plan
-            # their growth (phase B). The trees' arrays go in as tuples of a fixed
-            # length (padded with the first tree's, never used): one compiled
-            # version of the kernels serves every chunk
-            n = len(chunk)
-            trees = [tree for _, tree, _ in chunk]
-            trees += [trees[0]] * (_CHUNK - n)
-            lists = tuple(
-                zip(*[(t.NI, t.NF, t.NK, t.NT, t.SD, t.order) for t in trees])
-            )
-            tk = tkeys[[t for t, _, _ in chunk] + [chunk[0][0]] * (_CHUNK - n)]
-            which = _ARANGE[:n]
-            if rows.size == 1:
-                rptr, rflat = _ARANGE[: n + 1], np.repeat(rows, n)
-            else:
-                rptr = np.zeros(n + 1, dtype=np.int64)
-                np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
-                rflat = np.concatenate([mine for _, _, mine in chunk])
-            # records of what delete_trees overwrites, journaled before it
-            # writes: room for every node on the paths (a tree's depth bound
-            # per row) and for their slots' values
-            nodes = [
-                mine.size * (min(int(P.max_depth), int(tree.meta[3])) + 1)
-                for _, tree, mine in chunk
-            ]
-            rec = DeletionRecords.allocate(nodes, vals, n_nf, n_nt, W)
-            tree_journals = []
-            for q, (_, tree, _) in enumerate(chunk):
-                tree_journal = [PathsUndo(tree, q, rec, rptr, rflat, data, P)]
-                journal.append(tree_journal)
-                tree_journals.append(tree_journal)
-            rebuild, bptr = K.delete_trees(
-                *lists, tk, which, rptr, rflat, X, yc, yr, rk, sw, alive, P, *rec
-            )
-            out = []
-            bptr = bptr.tolist()
-            for q, (t, tree, _) in enumerate(chunk):
-                if bptr[q] == bptr[q + 1]:
-                    out.append((t, None, []))
-                    continue
-                nodes = rebuild[bptr[q] : bptr[q + 1]]
-                target, jobs = self._rebuild(
-                    tree, nodes, alive, dead, data, tree_journals[q]
-                )
-                out.append((t, target, jobs))
-            return out
-
-        results = self._run_phases(phase_a, tasks, data, n_threads)
+        req = _Request(rows, alive, int(rows[0]), data, P, tkeys, self._journal)
+        tasks = self._tasks(req)
+        results = self._run_phases(
+            functools.partial(self._phase_a, req=req), tasks, data, self._threads()
+        )
         new_trees = list(self.trees_)
         for t, target, _ in results:
             if target is not None:
@@ -852,6 +766,97 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
                 "update_seconds": time.perf_counter() - start,
             },
         )
+
+    def _refit_reason(self, rows, alive, class_rows):
+        """Why the request is a refit instead of a deletion (None: it is not)."""
+        sw_all = self.ledger_.sample_props.get("sample_weight")
+        if sw_all is not None and not sw_all[alive].any():
+            raise ValueError(
+                "The retained rows all have a sample weight of zero; a model cannot "
+                "be fit on them. Nothing was forgotten."
+            )
+        if class_rows is not None and not (class_rows > 0).all():
+            # a refit has fewer classes
+            return "a class lost its last training row"
+        if rows.size > 1 and rows.size >= _REFIT_FRACTION * self.ledger_.n_rows:
+            # a batch that large changes most trees near their roots:
+            # rebuilding them costs more than a refit (the same model)
+            return (
+                f"the batch forgets at least {_REFIT_FRACTION:.0%} of the rows, "
+                "where a refit is faster"
+            )
+        return None
+
+    def _threads(self):
+        n_jobs = self._n_jobs()
+        if isinstance(n_jobs, numbers.Integral) and n_jobs > 0:
+            return int(n_jobs)  # what effective_n_jobs says, sooner
+        return effective_n_jobs(n_jobs)
+
+    def _tasks(self, req):
+        """``(tree index, tree, its rows)`` of every tree holding a forgotten row."""
+        rows, trees = req.rows, self.trees_
+        has = _mults(req.tkeys, req.data[3], rows, req.P.boot_rate) > 0
+        if rows.size == 1:
+            return [(t, trees[t], rows) for t in np.flatnonzero(has[:, 0]).tolist()]
+        held = np.flatnonzero(has.any(axis=1)).tolist()
+        return [(t, trees[t], rows[has[t]]) for t in held]
+
+    def _phase_a(self, chunk, req):
+        """Phase A on a chunk of trees; ``(tree index, target, jobs)`` of each.
+
+        Up to ``_CHUNK`` trees in one kernel call (short calls on several
+        threads would mostly wait for each other's turn at the interpreter):
+        update the paths' nodes in place, recording what they held, then clear
+        the subtrees whose split changed and plan their growth (phase B, see
+        :meth:`_rebuild`). The trees' arrays go in as tuples of a fixed length
+        (padded with the first tree's, never used): one compiled version of
+        the kernels serves every chunk.
+        """
+        rows, P, data = req.rows, req.P, req.data
+        n = len(chunk)
+        trees = [tree for _, tree, _ in chunk]
+        trees += [trees[0]] * (_CHUNK - n)
+        lists = tuple(zip(*[(t.NI, t.NF, t.NK, t.NT, t.SD, t.order) for t in trees]))
+        tk = req.tkeys[[t for t, _, _ in chunk] + [chunk[0][0]] * (_CHUNK - n)]
+        if rows.size == 1:
+            rptr, rflat = _ARANGE[: n + 1], np.repeat(rows, n)
+        else:
+            rptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
+            rflat = np.concatenate([mine for _, _, mine in chunk])
+        # records of what delete_trees overwrites, journaled before it writes:
+        # room for every node on the paths (a tree's depth bound per row) and
+        # for their slots' values
+        nodes = [
+            mine.size * (min(int(P.max_depth), int(tree.meta[3])) + 1)
+            for _, tree, mine in chunk
+        ]
+        NF, NT = chunk[0][1].NF, chunk[0][1].NT
+        rec = DeletionRecords.allocate(
+            nodes, int(P.mtry * 2 * P.n_thresholds), NF.shape[1], NT.shape[1],
+            self._slot_width(),
+        )  # fmt: skip
+        tree_journals = []
+        for q, (_, tree, _) in enumerate(chunk):
+            tree_journal = [PathsUndo(tree, q, rec, rptr, rflat, data, P)]
+            req.journal.append(tree_journal)
+            tree_journals.append(tree_journal)
+        rebuild, bptr = K.delete_trees(
+            *lists, tk, _ARANGE[:n], rptr, rflat, *data, req.alive, P, *rec
+        )
+        out = []
+        bptr = bptr.tolist()
+        for q, (t, tree, _) in enumerate(chunk):
+            if bptr[q] == bptr[q + 1]:
+                out.append((t, None, []))
+                continue
+            target, jobs = self._rebuild(
+                tree, rebuild[bptr[q] : bptr[q + 1]], req.alive, req.dead, data,
+                tree_journals[q],
+            )  # fmt: skip
+            out.append((t, target, jobs))
+        return out
 
     def _rebuild(self, tree, rebuild, alive, dead, data, journal):
         """Clear the subtrees at ``rebuild`` and plan their growth.
@@ -1096,6 +1101,18 @@ def _room(sizes, levels, P):
     """Ids a subtree may need: nodes below its root, and slots (see ``K.room``)."""
     sizes = np.ascontiguousarray(sizes, dtype=np.int64)
     return K.room(sizes, np.ascontiguousarray(levels, dtype=np.int64), P)
+
+
+class _Request(NamedTuple):
+    """What every tree of a deletion request works from."""
+
+    rows: np.ndarray  # the forgotten rows, ascending
+    alive: np.ndarray  # the ledger's alive mask without them
+    dead: int  # a forgotten row's id (marks cleared entries of order)
+    data: tuple  # X, yc, yr, row keys, weights (see _data)
+    P: Any  # K.Params
+    tkeys: np.ndarray  # the trees' keys
+    journal: list  # one list of undo records per tree
 
 
 class _Job:

@@ -218,6 +218,47 @@ def _partition(rows, wb, pos, m, f, v, X, XT, tmp, tmpwb, tmpp):
 
 
 @njit(cache=True, nogil=True)
+def _push(st, stk, sp, s, m, depth, key, par, side):
+    """Push a node to grow on :func:`grow_from`'s stack; the new height."""
+    st[sp, 0] = s
+    st[sp, 1] = m
+    st[sp, 2] = depth
+    st[sp, 3] = par
+    st[sp, 4] = side
+    stk[sp] = key
+    return sp + 1
+
+
+@njit(cache=True, nogil=True)
+def _add_front(fr, frk, n_front, node, s, m, depth, par, side, key):
+    """Record a frontier node (see :class:`Frontier`); the new count."""
+    fr[n_front, 0] = node
+    fr[n_front, 1] = s
+    fr[n_front, 2] = m
+    fr[n_front, 3] = depth
+    fr[n_front, 4] = par
+    fr[n_front, 5] = side
+    frk[n_front] = key
+    return n_front + 1
+
+
+@njit(cache=True, nogil=True)
+def _open_node(NI, NF, NK, node, s, m, depth, par, key):
+    """A node's fields before its rows are evaluated: no split, no slot."""
+    NK[node] = key
+    NI[node, START] = s
+    NI[node, END] = s + m
+    NI[node, DEPTH] = depth
+    NI[node, NROWS] = m
+    NI[node, PARENT] = par
+    NI[node, SLOT] = -1
+    NI[node, LEFT] = -1
+    NI[node, RIGHT] = -1
+    NI[node, FEAT] = -2
+    NF[node, THR] = -2.0
+
+
+@njit(cache=True, nogil=True)
 def grow_from(tree, data, at, prep, front, P):
     """:func:`build` of ``tree`` (:class:`TreeArrays`) at ``at`` (:class:`GrowAt`).
 
@@ -251,30 +292,19 @@ def grow_from(tree, data, at, prep, front, P):
     scr = new_scratch(m0, P)
     tmpp = np.empty(max(m0, 1), dtype=np.int64)
     cap = m0 + 64
-    st_s = np.empty(cap, dtype=np.int64)
-    st_m = np.empty(cap, dtype=np.int64)
-    st_d = np.empty(cap, dtype=np.int64)
-    st_k = np.empty(cap, dtype=np.uint64)
-    st_par = np.empty(cap, dtype=np.int64)
-    st_side = np.empty(cap, dtype=np.int64)
-    sp = 0
-    st_s[0] = s0
-    st_m[0] = m0
-    st_d[0] = depth0
-    st_k[0] = key0
-    st_par[0] = parent
-    st_side[0] = side
-    sp = 1
+    st = np.empty((cap, 5), dtype=np.int64)  # start, rows, depth, parent, side
+    stk = np.empty(cap, dtype=np.uint64)  # path keys
+    sp = _push(st, stk, 0, s0, m0, depth0, key0, parent, side)
     first = True
     n_front = 0
+    # One step per node, in preorder: open it, evaluate its rows, leave it a
+    # leaf or split it and push its children. Kept in one loop (about a
+    # screen): the step reads and writes a dozen of the arrays above, which
+    # a function per part would take as arguments.
     while sp > 0:
         sp -= 1
-        s = st_s[sp]
-        m = st_m[sp]
-        depth = st_d[sp]
-        key = st_k[sp]
-        par = st_par[sp]
-        sd = st_side[sp]
+        s, m, depth, par, sd = st[sp, 0], st[sp, 1], st[sp, 2], st[sp, 3], st[sp, 4]
+        key = stk[sp]
         if first:
             node = root
             first = False
@@ -284,29 +314,12 @@ def grow_from(tree, data, at, prep, front, P):
         if par >= 0:
             NI[par, LEFT if sd == 0 else RIGHT] = node
         if fmax > 0 and node != root and fmin <= m <= fmax:
-            fr[n_front, 0] = node
-            fr[n_front, 1] = s
-            fr[n_front, 2] = m
-            fr[n_front, 3] = depth
-            fr[n_front, 4] = par
-            fr[n_front, 5] = sd
-            frk[n_front] = key
-            n_front += 1
+            n_front = _add_front(fr, frk, n_front, node, s, m, depth, par, sd, key)
             continue
         rows = order[s : s + m]
         wr = wall[s + b0 : s + b0 + m]
         wb = wbits[s + b0 : s + b0 + m]
-        NK[node] = key
-        NI[node, START] = s
-        NI[node, END] = s + m
-        NI[node, DEPTH] = depth
-        NI[node, NROWS] = m
-        NI[node, PARENT] = par
-        NI[node, SLOT] = -1
-        NI[node, LEFT] = -1
-        NI[node, RIGHT] = -1
-        NI[node, FEAT] = -2
-        NF[node, THR] = -2.0
+        _open_node(NI, NF, NK, node, s, m, depth, par, key)
         pkn = wb if bits else no_pk
         if bits:
             pure = eval_tot_packed(pkn, m, P, buf, bits)
@@ -333,20 +346,8 @@ def grow_from(tree, data, at, prep, front, P):
             NI[node, SLOT] = n_slots
             n_slots += 1
         nl = _partition(rows, wb, pos, m, f, v, X, XT, tmp, tmpwb, tmpp)
-        nr = m - nl
         # right pushed first: the left child is built next (preorder ids)
-        st_s[sp] = s + nl
-        st_m[sp] = nr
-        st_d[sp] = depth + 1
-        st_k[sp] = h2(key, np.uint64(2))
-        st_par[sp] = node
-        st_side[sp] = 1
-        sp += 1
-        st_s[sp] = s
-        st_m[sp] = nl
-        st_d[sp] = depth + 1
-        st_k[sp] = h2(key, np.uint64(1))
-        st_par[sp] = node
-        st_side[sp] = 0
-        sp += 1
+        d = depth + 1
+        sp = _push(st, stk, sp, s + nl, m - nl, d, h2(key, np.uint64(2)), node, 1)
+        sp = _push(st, stk, sp, s, nl, d, h2(key, np.uint64(1)), node, 0)
     return n_nodes, n_slots, n_front

@@ -340,90 +340,124 @@ def eval_features(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn, wh
         # fit), all rows in one vectorized pass
         for q in range(m):
             hrow[q] = h2(fkey, xbits[q])
-        if m > 8 * k2:
-            # the 2 k smallest are among the rows whose hash is below a
-            # bound that about 4 k rows pass, if at least 2 k distinct
-            # values do (else all rows are looked at)
-            bound = (_U64_MAX // np.uint64(m)) * np.uint64(4 * k2)
-            nf = 0
-            for q in range(m):
-                h = hrow[q]
-                xf[nf] = xs[q]
-                hf[nf] = h
-                nf += h < bound
-            nk, complete = _smallest(xf, hf, nf, k2, hk, vk)
-            if complete:
-                nk, complete = _smallest(xs, hrow, m, k2, hk, vk)
-        else:
-            nk, complete = _smallest(xs, hrow, m, k2, hk, vk)
-        # ascending values (distinct), hashes alongside, and perm: the
-        # values in (hash, value) order; ranks counted without branches (a
-        # sort of a few values mispredicts at nearly every step)
-        for t in range(nk):
-            r = 0
-            for u in range(nk):
-                r += vk[u] < vk[t]
-            cvp[r] = vk[t]
-            hs[r] = hk[t]
-        cv = cvp
-        buf[o_nc + j] = nk
-        buf[o_comp + j] = 1.0 if complete else 0.0
-        for t in range(k2):
-            buf[o_cv + j * k2 + t] = cv[t] if t < nk else np.nan
-        for t in range(nk):
-            r = 0
-            for u in range(nk):
-                r += (hs[u] < hs[t]) | ((hs[u] == hs[t]) & (cv[u] < cv[t]))
-            buf[o_perm + j * k2 + r] = t
-        # the unused places too: a slot holds nothing of an earlier node
-        for t in range(nk, k2):
-            buf[o_perm + j * k2 + t] = 0.0
+        nk, complete = _candidates(xs, hrow, m, k2, xf, hf, hk, vk)
+        _store_candidates(buf, j, nk, complete, hk, vk, cvp, hs, k2, o_cv, o_nc, o_comp)
+        _store_perm(buf, j, nk, cvp, hs, k2, o_perm)
         if nk == 0:
             continue
         base = o_cst + j * k2 * S
         e0 = o_ceq + j * k2
         if packed:
             _packed_sums(xs, m, cvp, nk, pkn, hpk, bins, C, bits, buf, base, e0, S)
-            continue
-        # a row's bin is the number of stored values below it, counted one
-        # stored value at a time over all rows (vectorized; a search per
-        # row mispredicts on random values); a second pass adds the rows into
-        # NH interleaved copies of the bins (row q into copy q % NH), so that
-        # consecutive rows seldom wait on the same memory; the copies are
-        # summed in a fixed order, so the sums depend on the rows and their
-        # order only, as in every other evaluation of the node
-        for t in range(nk, k2):
-            cvp[t] = np.inf
-        bins[:m] = 0
-        for t in range(nk):
-            c_t = cvp[t]
-            for q in range(m):
-                bins[q] += c_t < xs[q]
-        hist[:, : (nk + 1) * S] = 0.0
+        else:
+            _sums(
+                xs, m, rows, wr, ycq, yr, clf, cvp, nk, k2, bins, hist, buf, base, e0, S
+            )
+
+
+@njit(cache=True, nogil=True)
+def _candidates(xs, hrow, m, k2, xf, hf, hk, vk):
+    """A feature's stored candidates: the ``2 k`` values of smallest hash.
+
+    Into ``hk`` (hashes) and ``vk`` (values); returns how many, and whether
+    they are all the node's distinct values.
+    """
+    if m > 8 * k2:
+        # the 2 k smallest are among the rows whose hash is below a
+        # bound that about 4 k rows pass, if at least 2 k distinct
+        # values do (else all rows are looked at)
+        bound = (_U64_MAX // np.uint64(m)) * np.uint64(4 * k2)
+        nf = 0
         for q in range(m):
-            lo = bins[q]
-            c = q & (NH - 1)
-            b = lo * S
-            hist[c, b] += 1.0
-            if clf:
-                hist[c, b + 1 + ycq[q]] += wr[q]
-            else:
-                w = wr[q]
-                y = yr[rows[q]]
-                hist[c, b + 1] += w
-                hist[c, b + 2] += w * y
-                hist[c, b + 3] += w * y * y
-            if lo < nk and cvp[lo] == xs[q]:
-                buf[e0 + lo] += 1.0
-        for u in range(nk * S):
-            acc = hist[0, u]
-            for c in range(1, NH):
-                acc += hist[c, u]
-            buf[base + u] = acc
-        for t in range(1, nk):
-            b = base + t * S
-            for c in range(S):
-                buf[b + c] += buf[b - S + c]
+            h = hrow[q]
+            xf[nf] = xs[q]
+            hf[nf] = h
+            nf += h < bound
+        nk, complete = _smallest(xf, hf, nf, k2, hk, vk)
+        if complete:
+            nk, complete = _smallest(xs, hrow, m, k2, hk, vk)
+        return nk, complete
+    return _smallest(xs, hrow, m, k2, hk, vk)
+
+
+@njit(cache=True, nogil=True)
+def _store_candidates(buf, j, nk, complete, hk, vk, cvp, hs, k2, o_cv, o_nc, o_comp):
+    """Feature ``j``'s candidates in ascending value order, into ``buf``.
+
+    With their number and whether they are all the node's values. ``cvp``
+    receives the values ascending, ``hs`` their hashes alongside; ranks
+    counted without branches (a sort of a few values mispredicts at nearly
+    every step).
+    """
+    for t in range(nk):
+        r = 0
+        for u in range(nk):
+            r += vk[u] < vk[t]
+        cvp[r] = vk[t]
+        hs[r] = hk[t]
+    buf[o_nc + j] = nk
+    buf[o_comp + j] = 1.0 if complete else 0.0
+    for t in range(k2):
+        buf[o_cv + j * k2 + t] = cvp[t] if t < nk else np.nan
+
+
+@njit(cache=True, nogil=True)
+def _store_perm(buf, j, nk, cv, hs, k2, o_perm):
+    """Feature ``j``'s candidates' positions in (hash, value) order (``perm``)."""
+    for t in range(nk):
+        r = 0
+        for u in range(nk):
+            r += (hs[u] < hs[t]) | ((hs[u] == hs[t]) & (cv[u] < cv[t]))
+        buf[o_perm + j * k2 + r] = t
+    # the unused places too: a slot holds nothing of an earlier node
+    for t in range(nk, k2):
+        buf[o_perm + j * k2 + t] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def _sums(xs, m, rows, wr, ycq, yr, clf, cvp, nk, k2, bins, hist, buf, base, e0, S):
+    """A feature's left statistics at each candidate, unpacked (floats).
+
+    A row's bin is the number of stored values below it, counted one
+    stored value at a time over all rows (vectorized; a search per row
+    mispredicts on random values); a second pass adds the rows into NH
+    interleaved copies of the bins (row q into copy q % NH), so that
+    consecutive rows seldom wait on the same memory; the copies are summed
+    in a fixed order, so the sums depend on the rows and their order only,
+    as in every other evaluation of the node.
+    """
+    for t in range(nk, k2):
+        cvp[t] = np.inf
+    bins[:m] = 0
+    for t in range(nk):
+        c_t = cvp[t]
+        for q in range(m):
+            bins[q] += c_t < xs[q]
+    hist[:, : (nk + 1) * S] = 0.0
+    for q in range(m):
+        lo = bins[q]
+        c = q & (NH - 1)
+        b = lo * S
+        hist[c, b] += 1.0
+        if clf:
+            hist[c, b + 1 + ycq[q]] += wr[q]
+        else:
+            w = wr[q]
+            y = yr[rows[q]]
+            hist[c, b + 1] += w
+            hist[c, b + 2] += w * y
+            hist[c, b + 3] += w * y * y
+        if lo < nk and cvp[lo] == xs[q]:
+            buf[e0 + lo] += 1.0
+    for u in range(nk * S):
+        acc = hist[0, u]
+        for c in range(1, NH):
+            acc += hist[c, u]
+        buf[base + u] = acc
+    for t in range(1, nk):
+        b = base + t * S
+        for c in range(S):
+            buf[b + c] += buf[b - S + c]
 
 
 @njit(cache=True, nogil=True)
