@@ -538,7 +538,12 @@ def test_memorising_net_default_stays_near_the_gold_standard(memorising, calibra
     assert original.history_[-1, "train_loss"] < 0.02  # memorised
     f0, _, auc0 = _marks(original, memorising)
     assert f0 == 1.0 and auc0 > 0.65
-    net = copy.deepcopy(original)
+    # The default's epoch budget (12% of the 40 epochs: 5) decides, not its
+    # wall-clock budget: 12% of this net's 0.8 s of training is about five
+    # epochs too, so a busy machine cut the reset to 3-4 epochs now and then
+    # (test accuracy 0.07 short in one CI run). The benchmark measures the
+    # time budget; this test, what the reset does with its epochs.
+    net = copy.deepcopy(original).set_params(unlearn_method__max_seconds=60.0)
     kwargs = {}
     if calibrated:
         kwargs = {"X_calib": memorising["X_calib"], "y_calib": memorising["y_calib"]}
