@@ -700,6 +700,28 @@ def test_slices_need_an_incremental_estimator(clf_data):
         est.fit(X, y)
 
 
+def test_slices_of_a_forest_built_for_deletion(clf_data):
+    # the forest learns a slice with partial_fit (a same-seed fit on the
+    # slices so far): a request equals the same SISA fit on the retained rows
+    from skunlearn.ensemble import UnlearningForestClassifier
+    from skunlearn.utils.estimator_checks import retained_indices
+
+    X, y = clf_data
+    est = SISAClassifier(
+        UnlearningForestClassifier(4, max_depth=4, random_state=0),
+        n_shards=2,
+        n_slices=3,
+        random_state=0,
+    )
+    model = clone(est).fit(X, y)
+    assert model.training_mode_ == "partial_fit"
+    forget = np.arange(0, 40, 7)
+    model.unlearn(X[forget], y[forget])
+    keep = retained_indices(X, forget, y)
+    gold = clone(est).fit(X[keep], y[keep])
+    assert_array_equal(model.predict_proba(X), gold.predict_proba(X))
+
+
 # ------------------------------------------------------- all or nothing, input
 
 
