@@ -468,10 +468,10 @@ class UnlearningMixin:
         parameters changed since ``fit``, as :meth:`unlearn` is. The new
         state is built aside, then set. Not fitted yet: ``fit``.
         """
-        from sklearn.base import clone, is_classifier
+        from sklearn.base import is_classifier
         from sklearn.utils.validation import validate_data
 
-        from ._ledger import _pinned_fingerprint_key
+        from .utils._sklearn_compat import _check_sample_weight
 
         if classes is not None:
             unknown = np.setdiff1d(np.asarray(y), np.asarray(classes))
@@ -484,7 +484,6 @@ class UnlearningMixin:
             kw = {} if sample_weight is None else {"sample_weight": sample_weight}
             return self.fit(X, y, **kw)
         self._check_params_unchanged()
-        is_clf = is_classifier(self)
         X, y = validate_data(
             self,
             X,
@@ -492,33 +491,21 @@ class UnlearningMixin:
             reset=False,
             dtype=np.float64,
             ensure_all_finite=True,
-            y_numeric=not is_clf,
+            y_numeric=not is_classifier(self),
         )
         led = self.ledger_
         X_r, y_r, props = led.take(led.retained())
         y_r = self._stored_targets(np.asarray(y_r))
         sw_r = props.get("sample_weight")
-        sw_all = None
+        fit_kw = {}
         if sample_weight is not None or sw_r is not None:
-            sw_new = (
-                np.ones(X.shape[0])
-                if sample_weight is None
-                else np.asarray(sample_weight, dtype=np.float64)
+            sw_new = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-            if sw_new.shape != (X.shape[0],):
-                raise ValueError(
-                    f"sample_weight has shape {sw_new.shape}; expected "
-                    f"({X.shape[0]},), one weight per new row."
-                )
-            sw_all = np.concatenate(
-                [np.ones(X_r.shape[0]) if sw_r is None else sw_r, sw_new]
-            )
+            sw_old = np.ones(X_r.shape[0]) if sw_r is None else sw_r
+            fit_kw["sample_weight"] = np.concatenate([sw_old, sw_new])
         X_all = np.concatenate([np.asarray(X_r, dtype=np.float64), X])
-        y_all = np.concatenate([y_r, y])
-        fit_kw = {} if sw_all is None else {"sample_weight": sw_all}
-        with _pinned_fingerprint_key(led.fingerprint_key):
-            new = clone(self).set_params(random_state=self.seed_)
-            new.fit(X_all, y_all, **fit_kw)
+        new = self._same_seed_fit(X_all, np.concatenate([y_r, y]), **fit_kw)
         # (partial_fit holds the model's lock: readers wait for the whole
         # change, see _commit.writing)
         keep = set(self.get_params(deep=False))
@@ -532,6 +519,20 @@ class UnlearningMixin:
     def _stored_targets(self, y):
         """The ledger's stored targets as labels ``fit`` takes (a hook)."""
         return y
+
+    def _same_seed_fit(self, X, y, **fit_params):
+        """A clone fitted on ``X, y`` with this model's seed and fingerprint key.
+
+        The refit a caller compares with uses the same ``random_state``
+        (``seed_``, drawn from it at ``fit``), and the ledger keeps its key.
+        """
+        from sklearn.base import clone
+
+        from ._ledger import _pinned_fingerprint_key
+
+        with _pinned_fingerprint_key(self.ledger_.fingerprint_key):
+            new = clone(self).set_params(random_state=self.seed_)
+            return new.fit(X, y, **fit_params)
 
     def _is_valid_float_forget_set(self, X):
         """Whether ``X`` is what full validation would return unchanged.

@@ -10,12 +10,12 @@ import time
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._ledger import _pinned_fingerprint_key, row_fingerprints
+from .._ledger import row_fingerprints
 from ..base import UnlearningMixin, UnlearnUpdate
 from ..utils._sklearn_compat import (
     Interval,
@@ -362,12 +362,6 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
 
     def _fitted_names(self):
         return self._FITTED + (("classes_",) if self._is_classifier else ())
-
-    def _same_seed_fit(self, X, y, **fit_params):
-        """A clone fitted on ``X, y`` with this model's seed and fingerprint key."""
-        with _pinned_fingerprint_key(self.ledger_.fingerprint_key):
-            new = clone(self).set_params(random_state=self.seed_)
-            return new.fit(X, y, **fit_params)
 
     def _fit_arrays(self, X, y, sw, seed):
         n = X.shape[0]

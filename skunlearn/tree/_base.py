@@ -37,13 +37,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._commit import model_lock
-from .._ledger import _pinned_fingerprint_key, row_fingerprints
+from .._ledger import row_fingerprints
 from ..base import UnlearningMixin, UnlearnUpdate
 from ..utils._sklearn_compat import (
     Interval,
@@ -743,7 +743,10 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         data = self._data()
         P = self._params()
         tkeys = _tree_keys(self.seed_, len(self.trees_))
-        req = _Request(rows, alive, int(rows[0]), data, P, tkeys, self._journal)
+        req = _Request(
+            rows, alive, int(rows[0]), data, P, tkeys, self._journal,
+            self._slot_width(),
+        )  # fmt: skip
         tasks = self._tasks(req)
         results = self._run_phases(
             functools.partial(self._phase_a, req=req), tasks, data, self._threads()
@@ -835,7 +838,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         NF, NT = chunk[0][1].NF, chunk[0][1].NT
         rec = DeletionRecords.allocate(
             nodes, int(P.mtry * 2 * P.n_thresholds), NF.shape[1], NT.shape[1],
-            self._slot_width(),
+            req.slot_width,
         )  # fmt: skip
         tree_journals = []
         for q, (_, tree, _) in enumerate(chunk):
@@ -852,13 +855,12 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
                 out.append((t, None, []))
                 continue
             target, jobs = self._rebuild(
-                tree, rebuild[bptr[q] : bptr[q + 1]], req.alive, req.dead, data,
-                tree_journals[q],
-            )  # fmt: skip
+                tree, rebuild[bptr[q] : bptr[q + 1]], req, tree_journals[q]
+            )
             out.append((t, target, jobs))
         return out
 
-    def _rebuild(self, tree, rebuild, alive, dead, data, journal):
+    def _rebuild(self, tree, rebuild, req, journal):
         """Clear the subtrees at ``rebuild`` and plan their growth.
 
         The subtrees grow again in the tree itself (changes journaled; its
@@ -869,7 +871,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         for its slots). Returns the tree the subtrees grow in (``None`` for
         this one) and the growth jobs.
         """
-        P = self._params()
+        P, alive, dead, data = req.P, req.alive, req.dead, req.data
         rk, sw = data[3], data[4]
         NI = tree.NI
         node_room, slot_room = K.room_at(NI, rebuild, P)
@@ -999,13 +1001,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         # the model fit on the retained rows, for the reason given
         keep = np.flatnonzero(alive)
         X_r, y_r, props = self.ledger_.take(keep)
-        if self._is_classifier:
-            y_r = self.classes_[y_r]
-        # same seed: the refit a caller compares with uses the same random_state
-        # (and the same fingerprint key: the model's ledger keeps its key)
-        with _pinned_fingerprint_key(self.ledger_.fingerprint_key):
-            new = clone(self).set_params(random_state=self.seed_)
-            new.fit(X_r, y_r, **props)
+        new = self._same_seed_fit(X_r, self._stored_targets(y_r), **props)
         # the parameters stay the caller's (the refit's random_state is the
         # seed drawn from them)
         attrs = {
@@ -1113,6 +1109,7 @@ class _Request(NamedTuple):
     P: Any  # K.Params
     tkeys: np.ndarray  # the trees' keys
     journal: list  # one list of undo records per tree
+    slot_width: int  # columns of a slot (see K.offsets)
 
 
 class _Job:

@@ -11,6 +11,7 @@ tests use it for every estimator; so can anyone writing a strategy.
 
 from __future__ import annotations
 
+import io
 import pickle
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -179,11 +180,8 @@ class _ValueScanner(pickle.Pickler):
             t = obj.detach()
             if not (t.is_floating_point() or t.is_complex()):
                 return None
-            data = (
-                t.cpu().resolve_conj().numpy()
-                if t.is_complex()
-                else (t.cpu().double().numpy())
-            )
+            t = t.cpu()
+            data = t.resolve_conj().numpy() if t.is_complex() else t.double().numpy()
         else:
             return None
         data = np.asarray(data).ravel()
@@ -202,8 +200,6 @@ def _pickled_values_among(estimator, values):
     included (pickled big-endian), is searched for as bytes: a float64
     either way round and, when exactly representable, a float32.
     """
-    import io
-
     file = io.BytesIO()
     scanner = _ValueScanner(file, values)
     scanner.dump(estimator)
