@@ -719,6 +719,80 @@ class TrainingLedger:
             raise
         return undo
 
+    # -------------------------------------------------------------- insertion
+    def append(self, X, y=None, sample_props=None):
+        """Add rows after the stored ones (new row ids ``n_stored`` onwards).
+
+        The ledger becomes what a fit on its rows followed by ``X`` records:
+        the new fingerprints enter the sorted index after every equal one
+        (equal rows keep training order), their payload is appended. Only the
+        owner calls this, while it learns the rows; kept rows must be a 2-D
+        numpy array (the owner's validated rows), and ``sample_props`` must
+        hold the ledger's keys. The returned callable undoes all of it: every
+        array is replaced, not written.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_new, n_features)
+            New rows.
+
+        y : ndarray of shape (n_new,), default=None
+            Their targets (required when the ledger keeps targets).
+
+        sample_props : dict of str to ndarray, default=None
+            Their per-row fit parameters, one array per key of
+            :attr:`sample_props`.
+
+        Returns
+        -------
+        undo : callable
+            Restores the ledger as it was before the call.
+        """
+        props = dict(sample_props or {})
+        if sorted(props) != sorted(self.sample_props):
+            raise ValueError(
+                f"The new rows have the fit parameters {sorted(props)}; the "
+                f"ledger keeps {sorted(self.sample_props)}."
+            )
+        if (y is None) != (self.y is None):
+            raise ValueError("The new rows' targets must be given exactly when kept.")
+        if self.X is not None and not isinstance(self.X, np.ndarray):
+            raise TypeError("Rows can be appended only to rows kept as an array.")
+        before = dict(vars(self))
+        fp = row_fingerprints(X, key=self.fingerprint_key)
+        k, n = fp.shape[0], self._alive.size
+        # the new keys in row order among equal ones, each after the stored
+        # equal keys (a fit sorts the fingerprints stably by row id)
+        new_order = np.argsort(fp[:, 0], kind="stable")
+        keys = fp[new_order]
+        at = np.searchsorted(self._key, keys[:, 0], side="right")
+        entry_row = np.insert(self._entry_row, at, n + new_order)
+        row_entry = np.empty(n + k, dtype=np.intp)
+        row_entry[entry_row] = np.arange(n + k, dtype=np.intp)
+        state = {
+            "_key": np.insert(self._key, at, keys[:, 0]),
+            "_key2": np.insert(self._key2, at, keys[:, 1]),
+            "_entry_row": entry_row,
+            "_row_entry": row_entry,
+            "_alive": np.r_[self._alive, np.ones(k, dtype=bool)],
+            "n_rows": self.n_rows + k,
+            "sample_props": {
+                name: np.concatenate([v, np.asarray(props[name], dtype=v.dtype)])
+                for name, v in self.sample_props.items()
+            },
+        }
+        if self.y is not None:
+            state["y"] = np.concatenate([self.y, np.asarray(y, dtype=self.y.dtype)])
+        if self.X is not None:
+            state["X"] = np.concatenate([self.X, np.asarray(X, dtype=self.X.dtype)])
+        vars(self).update(state)
+
+        def undo():
+            vars(self).clear()
+            vars(self).update(before)
+
+        return undo
+
     def needs_compaction(self, given=False):
         """Whether the forgotten rows' slots must go now.
 

@@ -471,8 +471,6 @@ class UnlearningMixin:
         from sklearn.base import is_classifier
         from sklearn.utils.validation import validate_data
 
-        from .utils._sklearn_compat import _check_sample_weight
-
         if classes is not None:
             unknown = np.setdiff1d(np.asarray(y), np.asarray(classes))
             if unknown.size:
@@ -499,9 +497,7 @@ class UnlearningMixin:
         sw_r = props.get("sample_weight")
         fit_kw = {}
         if sample_weight is not None or sw_r is not None:
-            sw_new = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
+            sw_new = check_new_weights(sample_weight, X.shape[0])
             sw_old = np.ones(X_r.shape[0]) if sw_r is None else sw_r
             fit_kw["sample_weight"] = np.concatenate([sw_old, sw_new])
         X_all = np.concatenate([np.asarray(X_r, dtype=np.float64), X])
@@ -856,3 +852,22 @@ def is_unlearner(estimator: object) -> bool:
     return callable(getattr(estimator, "unlearn", None)) and hasattr(
         estimator, "unlearning_guarantee"
     )
+
+
+def check_new_weights(sample_weight, n):
+    """Weights of ``n`` rows added to a fitted model (``partial_fit``), validated.
+
+    As ``fit`` checks weights (finite, non-negative), except that the new
+    rows alone may all weigh zero: the model's other rows carry weight.
+    A scalar weighs every row.
+    """
+    sw = np.asarray(sample_weight, dtype=np.float64)
+    if sw.ndim == 0:
+        sw = np.full(n, float(sw))
+    if sw.shape != (n,):
+        raise ValueError(f"sample_weight.shape == {sw.shape}, expected ({n},)!")
+    if not np.isfinite(sw).all():
+        raise ValueError("sample_weight must be finite.")
+    if (sw < 0).any():
+        raise ValueError("Negative values in data passed to sample_weight")
+    return sw

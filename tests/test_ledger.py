@@ -443,3 +443,95 @@ def test_a_ledger_saved_before_keys_matches_unkeyed():
     assert old.match(X[[4, 9]], y[[4, 9]]).rows.tolist() == [4, 9]
     old.remove(old.match(X[[4]]))
     assert old.n_rows == 19
+
+
+def _ledger_state(ledger):
+    return {
+        k: (v.copy() if isinstance(v, np.ndarray) else v)
+        for k, v in vars(ledger).items()
+        if k != "sample_props"
+    } | {f"prop:{k}": v.copy() for k, v in ledger.sample_props.items()}
+
+
+def _assert_state_equal(got, want):
+    assert sorted(got) == sorted(want)
+    for k in want:
+        if isinstance(want[k], np.ndarray):
+            np.testing.assert_array_equal(got[k], want[k], err_msg=k, strict=True)
+        else:
+            assert got[k] == want[k], k
+
+
+@given(
+    st.lists(st.integers(0, 5), min_size=2, max_size=30),
+    st.lists(
+        st.tuples(st.booleans(), st.lists(st.integers(0, 5), min_size=1, max_size=4)),
+        max_size=6,
+    ),
+)
+def test_appended_rows_match_and_compact_as_a_fit_on_all_rows(values, steps):
+    # rows appended (partial_fit) and removed in any order: matching follows
+    # the multiset of current rows, earliest copy first; once compacted, the
+    # ledger equals, array for array, a fresh one on its rows in their order
+    from skunlearn._ledger import _pinned_fingerprint_key
+
+    def rows_of(vals):
+        return np.array(vals, dtype=float).reshape(-1, 1)
+
+    n = len(values)
+    ledger = TrainingLedger(
+        rows_of(values), np.arange(n), {"sample_weight": np.ones(n)},
+        keep_X=True, compact="never",
+    )  # fmt: skip
+    current = [(v, i) for i, v in enumerate(values)]  # (value, target)
+    nxt = len(values)
+    for add, vals in steps:
+        if add:
+            before = _ledger_state(ledger)
+            targets = np.arange(nxt, nxt + len(vals))
+            undo = ledger.append(
+                rows_of(vals), targets, {"sample_weight": np.full(len(vals), 2.0)}
+            )
+            assert ledger.n_rows == len(current) + len(vals)
+            # undo gives the ledger back as it was
+            after = _ledger_state(ledger)
+            undo()
+            _assert_state_equal(_ledger_state(ledger), before)
+            ledger.append(
+                rows_of(vals), targets, {"sample_weight": np.full(len(vals), 2.0)}
+            )
+            _assert_state_equal(_ledger_state(ledger), after)
+            current += [(v, t) for v, t in zip(vals, targets.tolist())]
+            nxt += len(vals)
+        else:
+            v = vals[0]
+            present = [t for (u, t) in current if u == v]
+            if not present:
+                with pytest.raises(UnknownRowsError):
+                    ledger.match(rows_of([v]), np.array([0]))
+                continue
+            # without a target the earliest copy of several targets is
+            # ambiguous: name the earliest's target
+            m = ledger.match(rows_of([v]), np.array([present[0]]))
+            assert ledger.y[m.rows].tolist() == [present[0]]
+            ledger.remove(m)
+            current.remove((v, present[0]))
+    ledger.compact()
+    with _pinned_fingerprint_key(ledger.fingerprint_key):
+        fresh = TrainingLedger(
+            rows_of([v for v, _ in current]), np.array([t for _, t in current]),
+            {"sample_weight": np.array([1.0 if t < len(values) else 2.0
+                                        for _, t in current])},
+            keep_X=True, compact="never",
+        )  # fmt: skip
+    _assert_state_equal(_ledger_state(ledger), _ledger_state(fresh))
+
+
+def test_append_refuses_what_the_ledger_does_not_keep():
+    X = np.arange(6.0).reshape(3, 2)
+    ledger = TrainingLedger(X, np.arange(3), {"sample_weight": np.ones(3)})
+    with pytest.raises(ValueError, match="fit parameters"):
+        ledger.append(X[:1], np.arange(1))
+    with pytest.raises(ValueError, match="targets"):
+        ledger.append(X[:1], None, {"sample_weight": np.ones(1)})
+    assert ledger.n_rows == 3

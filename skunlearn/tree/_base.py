@@ -42,9 +42,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._commit import model_lock
+from .._commit import deferred_sigint, model_lock
 from .._ledger import row_fingerprints
-from ..base import UnlearningMixin, UnlearnUpdate
+from ..base import UnlearningMixin, UnlearnUpdate, check_new_weights
 from ..utils._sklearn_compat import (
     Interval,
     StrOptions,
@@ -55,6 +55,8 @@ from . import _kernels as K
 from ._journal import (
     ArraysUndo,
     DeletionRecords,
+    InsertRecords,
+    InsertUndo,
     MetaUndo,
     PathsUndo,
     RootsUndo,
@@ -187,6 +189,19 @@ class _Tree:
         cached = bool(P.exact_counts)
         out = self.compacted(slot_min=int(P.cache_min_rows) if cached else 0)
         n = out.n_nodes
+        if cached:
+            X, yc, yr, rk, sw = data
+            # nodes that rows added in place lifted to the cache size
+            extra = K.missing_slots(out.NI, n, int(P.cache_min_rows))
+            if extra:
+                ns = int(out.meta[1]) + extra
+                SD = np.zeros((ns + int(0.25 * ns) + 4, out.SD.shape[1]))
+                K.add_slots(
+                    out.NI, out.NK, out.SD, SD, n, self.order, alive, X, yc, yr,
+                    rk, sw, self.tkey, P,
+                )  # fmt: skip
+                out.SD = SD
+                out.meta[1] = ns
         if cached and out.meta[1]:
             X, yc, yr, rk, sw = data
             K.refresh_slots(
@@ -435,10 +450,15 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         Exact: afterwards the model is, to the last bit, the model a fit with
         the same seed builds on the retained training rows followed by the
         new ones (and its ledger is that fit's), so that streams of
-        insertions and deletions stay exact. It costs that fit (a row's
-        insertion in place, at the cost of a deletion, is not available
-        yet). On an unfitted model it is :meth:`fit`. The history of requests
-        is kept; a model whose parameters changed since ``fit`` refuses
+        insertions and deletions stay exact. The rows go in place, as a
+        deletion goes (each tree holding a new row adds it along its path
+        and grows again only the subtrees whose split changes), all or
+        nothing. A batch of at least 2% of the rows, a new class label, or
+        weights that a fit would sum differently (fractional weights added to
+        a classifier fit with integer ones, weights added to a model fit
+        without) make it that fit instead. On an unfitted model it is
+        :meth:`fit`. The history of requests is kept; a model whose
+        parameters changed since ``fit`` refuses
         (:class:`~skunlearn.exceptions.ParametersChangedError`).
 
         Parameters
@@ -462,7 +482,161 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         self : object
             The model, fitted on all its rows.
         """
-        return self._learn_rows_by_refit(X, y, sample_weight, classes)
+        if "ledger_" not in self.__dict__:
+            return self._learn_rows_by_refit(X, y, sample_weight, classes)
+        self._check_params_unchanged()
+        new = self._new_rows(X, y, sample_weight, classes)
+        if new is None:
+            return self._learn_rows_by_refit(X, y, sample_weight, classes)
+        self._insert(*new)
+        return self
+
+    def _new_rows(self, X, y, sample_weight, classes):
+        """``(X, y, weights)`` of rows that can go in place, as stored; else None."""
+        if classes is not None and self._is_classifier:
+            unknown = np.setdiff1d(np.asarray(y), np.asarray(classes))
+            if unknown.size:
+                raise ValueError(
+                    f"y holds labels {unknown.tolist()[:10]} that are not in classes."
+                )
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=False,
+            dtype=np.float64,
+            ensure_all_finite=True,
+            order="C",
+            y_numeric=not self._is_classifier,
+        )
+        led = self.ledger_
+        k = X.shape[0]
+        if k > 1 and k >= _REFIT_FRACTION * led.n_rows:
+            return None  # a batch that large: a fit is faster
+        if self._is_classifier:
+            check_classification_targets(y)
+            codes = np.searchsorted(self.classes_, y)
+            known = codes < self.classes_.size
+            known[known] = self.classes_[codes[known]] == y[known]
+            if not known.all():
+                return None  # a new class: a fit on more classes
+            y = codes.astype(np.int64)
+        else:
+            y = np.ascontiguousarray(y, dtype=np.float64)
+            if y.ndim != 1:
+                raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
+        sw_old = led.sample_props.get("sample_weight")
+        sw = None
+        if sample_weight is not None:
+            if sw_old is None:
+                return None  # weights where the fit had none
+            sw = check_new_weights(sample_weight, X.shape[0])
+        elif sw_old is not None:
+            sw = np.ones(k)
+        if self._is_classifier and sw is not None:
+            # a fit sums integer weights as exact counts (see fit)
+            every = np.concatenate([sw_old[led.alive], sw])
+            exact = bool(np.all(every == np.round(every)) and every.sum() < 2.0**50)
+            if exact != bool(self._params().exact_counts):
+                return None
+        return np.ascontiguousarray(X + 0.0), y, sw
+
+    def _insert(self, X, y, sw):
+        """Add validated rows in place, all or nothing (see :meth:`partial_fit`)."""
+        led = self.ledger_
+        d = self.__dict__
+        names = ("trees_", "_row_keys", "_class_rows")
+        old = {name: d[name] for name in names if name in d}
+        self._journal, self._scrub = [], []
+        undo_ledger = None
+        try:
+            rows = np.arange(led.n_stored, led.n_stored + X.shape[0], dtype=np.int64)
+            undo_ledger = led.append(X, y, {} if sw is None else {"sample_weight": sw})
+            self._row_keys = np.concatenate(
+                [self._row_keys, _row_keys(row_fingerprints(X))]
+            )
+            if self._is_classifier:
+                self._class_rows = self._class_rows + np.bincount(
+                    y, minlength=self.n_classes_
+                )
+            data = self._data()
+            alive = led.alive
+            gone = np.flatnonzero(~alive)
+            req = _Request(
+                rows, alive, int(gone[0]) if gone.size else 0, data, self._params(),
+                _tree_keys(self.seed_, len(self.trees_)), self._journal,
+                self._slot_width(),
+            )  # fmt: skip
+            tasks = self._tasks(req)
+            results = self._run_phases(
+                functools.partial(self._phase_insert, req=req),
+                tasks,
+                data,
+                self._threads(),
+            )
+            trees = list(self.trees_)
+            for t, target, _ in results:
+                if target is not None:
+                    trees[t] = target
+            self.trees_ = trees
+        except BaseException:
+            self._rollback()
+            for name in names:  # in place: the attributes keep their order
+                if name in old:
+                    d[name] = old[name]
+                else:
+                    d.pop(name, None)
+            if undo_ledger is not None:
+                undo_ledger()
+            d.pop("_journal", None)
+            d.pop("_scrub", None)
+            raise
+        # the rows are in: the cleared subtrees' garbage goes (an interrupt
+        # meanwhile is raised once it is gone, the rows learned)
+        with deferred_sigint() as received:
+            for tree, ids, slots in self._scrub:
+                K.scrub(tree.NI, tree.NF, tree.NT, tree.SD, ids, slots)
+            d.pop("_journal", None)
+            d.pop("_scrub", None)
+        if received:
+            raise KeyboardInterrupt
+
+    def _phase_insert(self, chunk, req):
+        """Rows added to a chunk of trees (phase A of an insertion).
+
+        Each tree adds its new rows in place (:func:`._insert.insert`,
+        journaled first) and plans the subtrees to grow again as a deletion
+        does (:meth:`_rebuild`). Returns ``(tree index, target, jobs)`` of
+        each tree, as :meth:`_phase_a` does.
+        """
+        data, P = req.data, req.P
+        out = []
+        for t, tree, mine in chunk:
+            nr = mine.size
+            n_nodes = int(tree.meta[0])
+            depth = int(tree.meta[3]) + 1  # nodes on a path
+            path = np.empty((nr, depth), dtype=np.int64)
+            leaf = np.empty(nr, dtype=np.int64)
+            at = np.full(nr, -1, dtype=np.int64)
+            rec = InsertRecords.allocate(
+                nr * depth, tree.NF.shape[1], tree.NT.shape[1], req.slot_width
+            )
+            new_order = np.empty(tree.order.size + nr, dtype=tree.order.dtype)
+            tree_journal = [
+                InsertUndo(tree, tree.order, n_nodes, mine, path, leaf, at, rec)
+            ]
+            req.journal.append(tree_journal)
+            rebuild = K.insert(
+                tree.NI, tree.NF, tree.NK, tree.NT, tree.SD, tree.order, new_order,
+                n_nodes, *data, tree.tkey, req.alive, mine, P, path, leaf, at, *rec,
+            )  # fmt: skip
+            tree.order = new_order
+            if rebuild.size == 0:
+                out.append((t, None, []))
+                continue
+            target, jobs = self._rebuild(tree, rebuild, req, tree_journal)
+            out.append((t, target, jobs))
+        return out
 
     def _stored_targets(self, y):
         # the ledger keeps class codes

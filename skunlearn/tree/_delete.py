@@ -284,9 +284,11 @@ def _decide(
     """What becomes of a node on the paths after the subtraction.
 
     A leaf stays one (its count and values updated) while it may not split,
-    or had no valid split before and still has none; an internal node that
-    may no longer split, or whose best candidate is another split, is grown
-    again; otherwise its split stays and the walk goes on to its children.
+    or had no valid split before and still has none; a leaf that may split
+    now (after an insertion), an internal node that may no longer split, or
+    whose best candidate is another split, is grown again; otherwise its
+    split stays and the walk goes on to its children (also for
+    :func:`._insert.insert`).
     Returns ``(_STAYS | _REBUILD | _DESCEND, work)``.
     """
     n, pure, have_rows, work = _recount(
@@ -300,13 +302,15 @@ def _decide(
         or n < 2 * P.min_samples_leaf
         or pure
     )
-    if is_leaf and (leafcond or NI[node, KIND] != 2):
-        # a leaf stays one, unless it had no valid split and may have now
-        if leafcond:
-            NI[node, KIND] = 1
+    if is_leaf and leafcond:
+        NI[node, KIND] = 1
         NI[node, NROWS] = n
         set_node_values(NF, node, tot, P)
         return _STAYS, work
+    if is_leaf and NI[node, KIND] == 1:
+        # a leaf by its depth, size or purity that may split now: rows were
+        # added (a deletion never lifts those conditions); it grows again
+        return _REBUILD, work
     if not is_leaf and leafcond:
         return _REBUILD, work
     buf, n, work = _reevaluate(

@@ -1,4 +1,4 @@
-"""The deletion's journal: typed records of what a request overwrote.
+"""The journal: typed records of what a request (or an insertion) overwrote.
 
 A request journals, tree by tree and before it writes, what it is about to
 change (see ``_base``); a failed or interrupted request undoes each tree's
@@ -14,7 +14,10 @@ records last first, and the commit drops them. Four kinds of record:
 - :class:`ArraysUndo`: the tree's arrays before they were replaced by larger
   ones (the old ones are left unchanged from then on);
 - :class:`RootsUndo`: the roots of the cleared subtrees and their ranges of
-  ``order``.
+  ``order``;
+- :class:`InsertUndo`: rows added to one tree (``partial_fit``): the nodes
+  on their paths, their slots, the ranges the entries moved and the tree's
+  ``order`` before, from :class:`InsertRecords`.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -171,3 +174,58 @@ class RootsUndo(NamedTuple):
         tree.NI[self.nodes] = self.ni
         tree.NF[self.nodes] = self.nf
         tree.NT[self.nodes] = self.nt
+
+
+class InsertRecords(NamedTuple):
+    """What :func:`~skunlearn.tree._insert.insert` overwrites in one tree.
+
+    Passed to the kernel in this order (``*records``) after the rows'
+    ``path``, ``leaf`` and ``at``.
+    """
+
+    node: np.ndarray  # ids of the nodes copied
+    node_ni: np.ndarray  # their NI rows
+    node_nf: np.ndarray  # their NF rows
+    node_nt: np.ndarray  # their NT rows
+    slot: np.ndarray  # slots copied (when first reached, and when evaluated again)
+    slot_values: np.ndarray  # their rows of SD before
+    counts: np.ndarray  # (unused, slots, rows done, nodes copied)
+
+    @classmethod
+    def allocate(cls, nodes, n_nf, n_nt, slot_width):
+        """Room for ``nodes`` node copies (and twice as many slot copies)."""
+        return cls(
+            np.empty(nodes, dtype=np.int64),
+            np.empty((nodes, K.N_INT), dtype=np.int64),
+            np.empty((nodes, n_nf)),
+            np.empty((nodes, n_nt)),
+            np.empty(2 * nodes, dtype=np.int64),
+            np.empty((2 * nodes, slot_width)),
+            np.zeros(4, dtype=np.int64),
+        )
+
+
+class InsertUndo(NamedTuple):
+    """Rows added to a tree (:func:`~skunlearn.tree._insert.insert`).
+
+    ``order`` is the tree's array before (the insertion writes a longer
+    one); ``path``, ``leaf`` and ``at`` say where each row went.
+    """
+
+    tree: Any
+    order: np.ndarray
+    n_nodes: int
+    rows: np.ndarray
+    path: np.ndarray
+    leaf: np.ndarray
+    at: np.ndarray
+    records: InsertRecords
+
+    def undo(self):
+        tree, r = self.tree, self.records
+        K.uninsert(
+            tree.NI, tree.NF, tree.NT, tree.SD, self.n_nodes, self.rows, self.path,
+            self.leaf, self.at, r.node, r.node_ni, r.node_nf, r.node_nt, r.slot,
+            r.slot_values, r.counts,
+        )  # fmt: skip
+        tree.order = self.order

@@ -17,6 +17,7 @@ module held before the split is re-exported here, so that ``K.<name>`` (with
 - ``_grow``: node values and growing a (sub)tree.
 - ``_predict``: the leaf a row reaches, and leaf values summed.
 - ``_delete``: removing rows from a tree's statistics.
+- ``_insert``: adding rows to a tree's statistics and to its ``order``.
 - ``_txn``: undoing a deletion, journals of regrown roots, clearing subtrees
   (the Python records of a request's journal are in ``_journal``).
 
@@ -79,6 +80,7 @@ from ._hashing import (
     mix,
     row_mult,
 )
+from ._insert import _add_candidates, _add_paths, insert, shift_ranges, uninsert
 from ._intrinsics import _prefetch_row, prefetch
 from ._params import (
     BOOT_ONE,
@@ -141,8 +143,10 @@ from ._split import (
 )
 from ._storage import (
     _merge_runs,
+    add_slots,
     compact,
     count_live,
+    missing_slots,
     preorder_ids,
     refresh_slots,
     release,
@@ -281,4 +285,12 @@ __all__ = [
     "journal_roots",
     "clear_subtrees",
     "Params",
+    # _insert and slots for inserted rows (added after the split)
+    "missing_slots",
+    "add_slots",
+    "_add_candidates",
+    "_add_paths",
+    "shift_ranges",
+    "insert",
+    "uninsert",
 ]

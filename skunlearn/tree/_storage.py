@@ -51,7 +51,7 @@ from ._params import (
     START,
     _offsets,
 )
-from ._split import eval_features, new_scratch
+from ._split import eval_features, eval_splits, eval_tot, new_scratch
 
 
 @njit(cache=True, nogil=True)
@@ -189,6 +189,57 @@ def refresh_slots(NI, NK, SD, n_nodes, order, alive, X, yc, yr, rk, sw, tkey, P)
         )  # fmt: skip
         n_done += 1
     return n_done
+
+
+@njit(cache=True, nogil=True)
+def missing_slots(NI, n_nodes, cache_min):
+    """Split nodes of ``cache_min`` rows or more without a slot (see add_slots)."""
+    n = 0
+    for v in range(n_nodes):
+        if NI[v, LEFT] >= 0 and NI[v, SLOT] < 0 and NI[v, NROWS] >= cache_min:
+            n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def add_slots(NI, NK, SD, nSD, n_nodes, order, alive, X, yc, yr, rk, sw, tkey, P):
+    """Give a slot to each split node of at least the cache size that lacks one.
+
+    Rows added in place can lift a node past ``P.cache_min_rows``, where a
+    fit caches its candidate statistics. Nodes ``0 .. n_nodes - 1`` are in
+    preorder (a compacted tree): the slots go to ``nSD`` in that order, a
+    fit's, each copied from ``SD`` or evaluated from the node's live rows
+    (``order`` ranges, ``alive``) as a fit evaluates it.
+    """
+    boot = P.boot_rate
+    no_block = np.empty((0, 0), dtype=np.float64)
+    no_pos = np.empty(0, dtype=np.int64)
+    rows = np.empty(0, dtype=order.dtype)
+    wr = np.empty(0, dtype=np.float64)
+    scr = new_scratch(1, P)
+    ns = 0
+    for v in range(n_nodes):
+        slot = NI[v, SLOT]
+        if slot >= 0:
+            nSD[ns] = SD[slot]
+        elif NI[v, LEFT] >= 0 and NI[v, NROWS] >= P.cache_min_rows:
+            s = NI[v, START]
+            e = NI[v, END]
+            if e - s > rows.shape[0]:
+                rows = np.empty(e - s, dtype=order.dtype)
+                wr = np.empty(e - s, dtype=np.float64)
+            n = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, False)
+            if n > scr[0].shape[0]:
+                scr = new_scratch(n, P)
+            sd = nSD[ns]
+            eval_tot(rows, wr, n, yc, yr, P, sd)
+            eval_splits(rows, wr, n, X, yc, yr, P, NK[v], sd, no_block, no_pos, scr,
+                        no_pos)  # fmt: skip
+        else:
+            continue
+        NI[v, SLOT] = ns
+        ns += 1
+    return ns
 
 
 @njit(cache=True, nogil=True)

@@ -707,8 +707,8 @@ def test_insertions_and_deletions_interleaved_equal_a_fit(
     classification, opts, weights, steps, seed
 ):
     # a stream of requests (forget k rows) and partial_fit calls (learn k new
-    # rows): after each, the model is the same-seed fit on its current rows,
-    # in their order (the retained rows, then the new ones)
+    # rows, in place): after each, the model is the same-seed fit on its
+    # current rows, in their order (the retained rows, then the new ones)
     rng = np.random.RandomState(seed)
     n, p = 120, 3
     X = rng.randint(0, 8, size=(n, p)).astype(float)
@@ -725,13 +725,29 @@ def test_insertions_and_deletions_interleaved_equal_a_fit(
         return None if sw is None else sw[idx]
 
     model = clone_of(est).fit(X[rows], y[rows], sample_weight=weights_of(rows))
+    refits = []
+    by_refit = type(model)._learn_rows_by_refit
+
+    def spy(self, *args):
+        refits.append(args)
+        return by_refit(self, *args)
+
     for learn, k in steps:
         if learn:
             new = list(range(nxt, min(nxt + k, n)))
             nxt += len(new)
             if not new:
                 continue
-            model.partial_fit(X[new], y[new], sample_weight=weights_of(new))
+            # in place, batches too (a fit takes batches of 2% or more)
+            with (
+                mock.patch("skunlearn.tree._base._REFIT_FRACTION", 1.0),
+                mock.patch.object(type(model), "_learn_rows_by_refit", spy),
+            ):
+                model.partial_fit(X[new], y[new], sample_weight=weights_of(new))
+            # a fit only for a class the model has not seen
+            new_class = classification and not np.isin(y[new], y[rows]).all()
+            assert len(refits) == new_class
+            del refits[:]
             rows += new
         else:
             if len(rows) <= k + 2:
@@ -794,3 +810,146 @@ def test_partial_fit_without_a_random_state_keeps_later_requests_exact():
     model.unlearn(X[:3], y[:3])
     fresh = UnlearningForestRegressor(4, max_depth=5, random_state=model.seed_)
     assert_same_forests(model, fresh.fit(X[3:], y[3:]))
+
+
+def _tree_arrays(model):
+    return [[a.copy() for a in (*t.arrays(), t.order, t.meta)] for t in model.trees_]
+
+
+@pytest.mark.parametrize("fail", ["grow", "insert", "interrupt"])
+@pytest.mark.parametrize("classification", [True, False])
+def test_partial_fit_in_place_is_all_or_nothing(fail, classification):
+    # a failure, or Ctrl-C, while rows go in (in a tree's kernel after other
+    # trees took theirs, or while subtrees grow again) leaves every array,
+    # the ledger and the attributes as they were; the next call is exact
+    from skunlearn.tree import _base
+
+    X, y = make_classification(700, 6, n_informative=4, random_state=2)
+    if not classification:
+        y = X[:, 0] * 2 + X[:, 1]
+    cls = UnlearningForestClassifier if classification else UnlearningForestRegressor
+    model = cls(8, max_depth=6, random_state=0, n_jobs=1).fit(X[:600], y[:600])
+    model.unlearn(X[:2], y[:2])  # erased slots in the ledger and the trees
+    before = pickle.dumps(model)
+    arrays = _tree_arrays(model)
+    led = dict(vars(model.ledger_))
+    keys = model._row_keys.copy()
+    exc = KeyboardInterrupt if fail == "interrupt" else RuntimeError
+    calls = []
+    target = "_grow_job" if fail == "grow" else None
+    original = _base._grow_job if fail == "grow" else _base.K.insert
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise exc("injected")
+        return original(*args)
+
+    new = np.arange(600, 620)
+    with (
+        mock.patch.object(_base, "_REFIT_FRACTION", 1.0),
+        mock.patch.object(_base, target, failing)
+        if target
+        else mock.patch.object(_base.K, "insert", failing),
+        pytest.raises(exc, match="injected"),
+    ):
+        model.partial_fit(X[new], y[new])
+    assert len(calls) == 3
+    for got, want in zip(_tree_arrays(model), arrays, strict=True):
+        for a, b in zip(got, want, strict=True):
+            assert_array_equal(a, b, strict=True)
+    assert sorted(vars(model.ledger_)) == sorted(led)
+    for k, v in led.items():
+        if isinstance(v, np.ndarray):
+            assert vars(model.ledger_)[k] is v
+    assert_array_equal(model._row_keys, keys, strict=True)
+    assert not hasattr(model, "_journal") and not hasattr(model, "_scrub")
+    assert pickle.dumps(model) == before
+    with mock.patch.object(_base, "_REFIT_FRACTION", 1.0):
+        model.partial_fit(X[new], y[new])
+    kept = np.r_[2:600, new]
+    fresh = cls(8, max_depth=6, random_state=0, n_jobs=1).fit(X[kept], y[kept])
+    assert_same_forests(model, fresh)
+
+
+@pytest.mark.parametrize("classification", [True, False])
+def test_partial_fit_in_place_leaves_a_fresh_fits_state(classification, monkeypatch):
+    # rows learned in place, then a request that compacts: the model holds,
+    # array for array, what a same-seed fit on its rows holds (ledger, row
+    # keys, each tree's nodes, slots and order)
+    import sys
+    from pathlib import Path
+
+    from skunlearn._ledger import _pinned_fingerprint_key
+    from skunlearn.tree import _base
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tree"))
+    from test_tree import assert_fresh_state
+
+    monkeypatch.setattr(_base, "_REFIT_FRACTION", 1.0)
+    monkeypatch.setattr(_base._BaseUnlearningForest, "_compact_min_rows", 10**9)
+    X, y = make_classification(900, 6, n_informative=4, random_state=3)
+    if not classification:
+        y = X[:, 0] * 2 + X[:, 1]
+    X = X.round(1)  # repeated values: new rows equal stored candidates
+    cls = UnlearningForestClassifier if classification else UnlearningForestRegressor
+    est = cls(6, max_depth=8, random_state=1, n_jobs=2)
+    model = clone_of(est).fit(X[:800], y[:800])
+    for a, b in [(800, 801), (801, 805), (805, 850), (850, 851)]:
+        model.partial_fit(X[a:b], y[a:b])
+    model.unlearn(X[5:6], y[5:6])  # compacts the rows and every tree
+    kept = np.r_[0:5, 6:851]
+    with _pinned_fingerprint_key(model.ledger_.fingerprint_key):
+        fresh = clone_of(est).fit(X[kept], y[kept])
+    assert_fresh_state(model, fresh)
+
+
+def test_partial_fit_takes_a_fit_where_in_place_would_differ():
+    # a new class, fractional weights into integer counts, weights into a
+    # model fit without them, or a batch of 2%: the same-seed fit, as before
+    from skunlearn.tree._base import _BaseUnlearningForest
+
+    X, y = make_classification(400, 8, n_classes=3, n_informative=4, random_state=4)
+    calls = []
+    by_refit = _BaseUnlearningForest._learn_rows_by_refit
+
+    def spy(self, *args):
+        calls.append(args)
+        return by_refit(self, *args)
+
+    first = np.flatnonzero(y[:300] < 2)
+    cases = [
+        ({}, X[300:301], np.array([2]), {}),
+        ({"sample_weight": np.ones(first.size)}, X[300:301], y[300:301],
+         {"sample_weight": [0.5]}),
+        ({}, X[300:301], y[300:301], {"sample_weight": [2.0]}),
+        ({}, X[300:310], y[300:310], {}),
+    ]  # fmt: skip
+    for fit_kw, Xn, yn, kw in cases:
+        model = UnlearningForestClassifier(4, max_depth=5, random_state=0)
+        model.fit(X[first], y[first], **fit_kw)
+        with mock.patch.object(_BaseUnlearningForest, "_learn_rows_by_refit", spy):
+            model.partial_fit(Xn, yn, **kw)
+        assert len(calls) == 1
+        del calls[:]
+        sw = None
+        if fit_kw or kw:
+            sw = np.r_[fit_kw.get("sample_weight", np.ones(first.size)),
+                       kw.get("sample_weight", np.ones(len(yn)))]  # fmt: skip
+        fresh = UnlearningForestClassifier(4, max_depth=5, random_state=0)
+        fresh.fit(np.r_[X[first], Xn], np.r_[y[first], yn], sample_weight=sw)
+        assert_same_forests(model, fresh)
+    # a new row of weight zero goes in place (the others carry weight)
+    model = UnlearningForestClassifier(4, max_depth=5, random_state=0)
+    model.fit(X[first], y[first], sample_weight=np.ones(first.size))
+    with mock.patch.object(_BaseUnlearningForest, "_learn_rows_by_refit", spy):
+        model.partial_fit(X[300:301], y[300:301], sample_weight=[0.0])
+    assert not calls
+    fresh = UnlearningForestClassifier(4, max_depth=5, random_state=0).fit(
+        np.r_[X[first], X[300:301]],
+        np.r_[y[first], y[300:301]],
+        sample_weight=np.r_[np.ones(first.size), 0.0],
+    )
+    assert_same_forests(model, fresh)
+    with pytest.raises(ValueError, match="Negative"):
+        model.partial_fit(X[301:302], y[301:302], sample_weight=[-1.0])

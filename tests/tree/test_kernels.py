@@ -575,6 +575,108 @@ def test_node_statistics_equal_a_recount_after_fit_and_removals(name, rebuilt):
     assert (erased > 0) == exact
 
 
+def active_values_kept(model):
+    """Each slot keeps the active candidates a search on the node's rows finds.
+
+    (The ``k`` present values of smallest hash: what an insertion must not
+    miss when a new value enters them.) Returns the number of slots checked.
+    """
+    ctx = Context(model)
+    lay = ctx.lay
+    n = 0
+    for tree in model.trees_:
+        mult, w = ctx.weights(tree)
+        routes = routed_rows(tree, ctx.X, ctx.alive & (mult > 0))
+        for v, rows in routes.items():
+            slot = tree.NI[v, K.SLOT]
+            if slot < 0:
+                continue
+            n += 1
+            sd = tree.SD[slot]
+            for j in range(lay.mtry):
+                fe = lay.feature(sd, j)
+                stored, perm, _ = expected_stored(
+                    ctx.X[rows, fe["f"]], tree.NK[v], fe["f"], lay.k2
+                )
+                active = stored[perm][: lay.k]
+                kept = fe["cv"][: fe["nc"]]
+                assert np.isin(active, kept[fe["ceq"][: fe["nc"]] > 0]).all(), v
+    return n
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_node_statistics_equal_a_recount_after_insertions(name, rebuilt, monkeypatch):
+    # rows added in place (partial_fit), alone and in small batches, some
+    # with values and classes the nodes have not seen: every reachable node
+    # equals a recount of its rows, the nodes on the new rows' paths that
+    # were not regrown gained exactly those rows, and the slots keep the
+    # active candidates of their rows
+    from skunlearn.tree import _base
+
+    monkeypatch.setattr(_base, "_REFIT_FRACTION", 1.0)
+    n, extra = 400, 40
+    est, weights = CASES[name]
+    X, y, sw = make_data(
+        n + extra, "clf" if est._is_classifier else "reg", seed=3, weights=weights
+    )
+    X[n + 10 :, 2] += 0.05  # values between the stored ones
+    model = clone(est).fit(X[:n], y[:n], sample_weight=None if sw is None else sw[:n])
+    refits = []
+    monkeypatch.setattr(
+        type(model), "_learn_rows_by_refit", lambda *a: refits.append(a)
+    )
+    P = model._params()
+    in_place = 0
+    starts = [n, n + 1, n + 4, n + 5, n + 10, n + 20, n + 21, n + 40]
+    for a, b in zip(starts[:-1], starts[1:]):
+        rows = np.arange(a, b)
+        before = []
+        for tree in model.trees_:
+            mult = mults(tree.tkey, _row_keys_of(X[rows]), P.boot_rate)
+            through = {}
+            for r in rows[mult > 0]:
+                v = 0
+                while True:
+                    through[v] = through.get(v, 0) + 1
+                    if tree.NI[v, K.LEFT] < 0:
+                        break
+                    go = X[r, tree.NI[v, K.FEAT]] <= tree.NF[v, K.THR]
+                    v = int(tree.NI[v, K.LEFT if go else K.RIGHT])
+            before.append((tree, tree.NI[:, K.NROWS].copy(), through))
+        del rebuilt[:]
+        model.partial_fit(
+            X[rows], y[rows], sample_weight=None if sw is None else sw[rows]
+        )
+        assert not refits
+        assert model.ledger_.n_rows == b
+        n_slots = check_model(model, removed=True)
+        assert active_values_kept(model) == n_slots
+        for t, (tree, nrows, through) in enumerate(before):
+            if model.trees_[t] is not tree:
+                continue  # regrown in a compacted copy
+            roots = {int(v) for tr, _, rr in rebuilt if tr is tree for v in rr}
+            live = set(reachable(tree.NI))
+            for v, k in through.items():
+                if v in live and v not in roots:
+                    assert tree.NI[v, K.NROWS] == nrows[v] + k, (t, v)
+                    in_place += 1
+    assert in_place > 0
+    # and the model is the same-seed fit on all its rows
+    with _pinned_fingerprint_key(model.ledger_.fingerprint_key):
+        fresh = clone(est).fit(X, y, sample_weight=sw)
+    for t in range(len(model.trees_)):
+        a, b = model.tree_structure(t), fresh.tree_structure(t)
+        for key in a:
+            assert_array_equal(a[key], b[key], err_msg=f"tree {t}: {key}")
+
+
+def _row_keys_of(X):
+    from skunlearn._ledger import row_fingerprints
+    from skunlearn.tree._base import _row_keys
+
+    return _row_keys(row_fingerprints(X))
+
+
 def erasing_row(model, X, exclude):
     """A row alone with a reserve value of a slot (its node keeps its split)."""
     lay = Layout(model._params())

@@ -1,0 +1,260 @@
+"""Insertion: adding rows to a tree's statistics and to its ``order``.
+
+:func:`insert` adds new rows along their paths (node totals, cached
+candidate statistics), gives each a place in ``order`` at the end of its
+leaf's range (where a fit on the rows, the new ones numbered last, puts it),
+then walks the nodes reached as a deletion does (``_delete._decide``) and
+returns the roots of the subtrees to grow again. What it overwrites is
+copied first into records the caller keeps (see ``_journal.InsertUndo``).
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+from numba import njit
+
+from ._delete import (
+    _DESCEND,
+    _REBUILD,
+    _add_row,
+    _decide,
+    _journal_node,
+    delete_work,
+)
+from ._hashing import _VALUE_SALT, _w, h2, row_mult
+from ._params import END, LEFT, RIGHT, SLOT, START, _offsets
+from ._predict import _child
+
+
+@njit(cache=True, nogil=True)
+def _value_hash(nodekey, f, x, bits):
+    # a value's hash in a node, as eval_features computes it (``bits``: a
+    # one-element float64 array viewed as uint64 in ``bits[1]``)
+    bits[0][0] = x
+    return h2(h2(nodekey ^ _VALUE_SALT, np.uint64(f)), bits[1][0])
+
+
+@njit(cache=True, nogil=True)
+def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits):
+    """Add row ``r`` to a slot's statistics ``sd``; True when they no longer suffice.
+
+    Adds it to the totals and to the left statistics of every stored value
+    at or above its own (the mirror of ``_delete._subtract_candidates``).
+    Its value is new to the stored ones when it equals none still present:
+    the slot then no longer holds what a fit stores (the distinct values of
+    smallest hash, their statistics) if the value's hash is below the
+    largest present one's, or the slot held every distinct value, or fewer
+    than ``k`` are present: the node is evaluated again from its rows.
+    """
+    mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
+    clf = P.classifier
+    k2 = 2 * k
+    stale = False
+    _add_row(sd, o_tot, clf, c, w, y)
+    for j in range(mtry):
+        f = int(sd[o_f + j])
+        x = X[r, f]
+        nc = int(sd[o_nc + j])
+        known = False
+        for t in range(nc - 1, -1, -1):
+            cvt = sd[o_cv + j * k2 + t]
+            if cvt != cvt:
+                continue  # a value gone earlier
+            if x > cvt:
+                break
+            _add_row(sd, o_cst + (j * k2 + t) * S, clf, c, w, y)
+            if x == cvt:
+                sd[o_ceq + j * k2 + t] += 1.0
+                known = True
+        if known or stale:
+            continue
+        if sd[o_comp + j] != 0:
+            stale = True
+            continue
+        # the present stored value of largest (hash, value), and how many
+        h = _value_hash(nodekey, f, x, bits)
+        present = 0
+        hw = np.uint64(0)
+        vw = -np.inf
+        for t in range(nc):
+            v = sd[o_cv + j * k2 + t]
+            if v != v or sd[o_ceq + j * k2 + t] <= 0:
+                continue
+            present += 1
+            hv = _value_hash(nodekey, f, v, bits)
+            if hv > hw or (hv == hw and v > vw):
+                hw = hv
+                vw = v
+        if present < k or h < hw or (h == hw and x < vw):
+            stale = True
+    return stale
+
+
+@njit(cache=True, nogil=True)
+def _add_paths(
+    NI, NF, NK, NT, SD, X, yc, yr, rk, sw, tkey, rows, P, flag, path, leaf,
+    cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
+):  # fmt: skip
+    """Add ``rows`` to the nodes on their paths (:func:`insert`'s first phase).
+
+    Marks each node reached in ``flag`` (1; 2 when its cached statistics no
+    longer suffice), copying it, and its slot, when first reached. With
+    exact counts the node totals ``NT`` are incremented (otherwise
+    ``_delete._recount`` sums them again from the rows). Row ``q``'s path
+    goes to ``path[q]`` (ending at ``leaf[q]``, its depth).
+    """
+    clf = P.classifier
+    boot = P.boot_rate
+    exact = P.exact_counts != 0
+    bits_f = np.empty(1, dtype=np.float64)
+    bits = (bits_f, bits_f.view(np.uint64))
+    for q in range(rows.shape[0]):
+        r = rows[q]
+        w = row_mult(tkey, rk[r], boot) * _w(sw, r)
+        c = yc[r] if clf else 0
+        y = 0.0 if clf else yr[r]
+        node = 0
+        d = 0
+        while True:
+            path[q, d] = node
+            slot = NI[node, SLOT]
+            if flag[node] == 0:
+                flag[node] = 1
+                _journal_node(node, NI, NF, NT, cp_idx, cp_ni, cp_nf, cp_nt, cnt)
+                if slot >= 0:
+                    u = cnt[1]
+                    ow_slot[u] = slot
+                    ow_sd[u] = SD[slot]
+                    cnt[1] = u + 1
+            if exact:
+                _add_row(NT[node], 0, clf, c, w, y)
+            if slot >= 0 and _add_candidates(
+                SD[slot], NK[node], X, r, P, c, w, y, bits
+            ):
+                flag[node] = 2
+            if NI[node, LEFT] < 0:
+                break
+            node = _child(NI, NF, X, r, node)
+            d += 1
+        leaf[q] = d
+        cnt[2] = q + 1
+
+
+@njit(cache=True, nogil=True)
+def shift_ranges(NI, n_nodes, pos, path, depth, delta):
+    """Move the node ranges for an entry inserted (``delta`` 1) at ``pos`` of ``order``.
+
+    The nodes on the entry's path (``path[:depth + 1]``) grow by one at their
+    end; every other node starting at or after ``pos`` moves one place on.
+    ``delta`` -1 undoes it (``pos`` as given for the insertion).
+    """
+    on_path = 0
+    for d in range(depth + 1):
+        v = path[d]
+        NI[v, END] += delta
+        on_path += 1
+    start = pos if delta > 0 else pos + 1
+    for v in range(n_nodes):
+        if NI[v, START] >= start:
+            on = False
+            for d in range(depth + 1):
+                if path[d] == v:
+                    on = True
+                    break
+            if not on:
+                NI[v, START] += delta
+                NI[v, END] += delta
+    return on_path
+
+
+@njit(cache=True, nogil=True)
+def _insert_order(NI, n_nodes, order, new_order, rows, path, leaf, at):
+    """``order`` with each row at the end of its leaf's range, into ``new_order``.
+
+    Rows go in one at a time, in the order given (ascending ids: a leaf's
+    range stays in a fit's order); ``at[q]`` receives row ``q``'s position.
+    """
+    m = order.shape[0]
+    new_order[:m] = order
+    for q in range(rows.shape[0]):
+        pos = NI[path[q, leaf[q]], END]
+        for i in range(m, pos, -1):
+            new_order[i] = new_order[i - 1]
+        new_order[pos] = rows[q]
+        m += 1
+        shift_ranges(NI, n_nodes, pos, path[q], leaf[q], 1)
+        at[q] = pos
+
+
+@njit(cache=True, nogil=True)
+def insert(
+    NI, NF, NK, NT, SD, order, new_order, n_nodes, X, yc, yr, rk, sw, tkey, alive,
+    rows, P, path, leaf, at, cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
+):  # fmt: skip
+    """Add ``rows`` (new, alive, ascending) to one tree in place.
+
+    Adds them along their paths (:func:`_add_paths`), writes ``order`` with
+    their entries into ``new_order`` (:func:`_insert_order`; one entry more
+    per row), then decides each node reached from the root down as a
+    deletion does (``_delete._decide``: a leaf that may split now, or a node
+    whose best split is another, is grown again). Returns the ids of the
+    topmost nodes to grow again.
+
+    Records for the undo (the caller allocates them): each node reached,
+    copied when first reached (``cp_*``), each slot copied when first
+    reached and again before it is evaluated again (``ow_*``: restored last
+    first, the first copy wins), each row's path and depth (``path``,
+    ``leaf``) and position in ``new_order`` (``at``); ``cnt`` counts
+    (unused, slots, rows done, nodes).
+    """
+    flag = np.zeros(NI.shape[0], dtype=np.int8)
+    _add_paths(
+        NI, NF, NK, NT, SD, X, yc, yr, rk, sw, tkey, rows, P, flag, path, leaf,
+        cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
+    )  # fmt: skip
+    _insert_order(NI, n_nodes, order, new_order, rows, path, leaf, at)
+    work = delete_work(P, new_order.dtype)
+    rebuild = np.empty(n_nodes, dtype=np.int64)
+    n_rebuild = 0
+    stack = np.empty(n_nodes + 1, dtype=np.int64)
+    stack[0] = 0
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        if flag[node] == 0:
+            continue
+        action, work = _decide(
+            node, flag[node] == 2, NI, NF, NK, NT, SD, new_order, X, yc, yr, rk,
+            sw, tkey, alive, P, work, ow_slot, ow_sd, cnt,
+        )  # fmt: skip
+        if action == _REBUILD:
+            rebuild[n_rebuild] = node
+            n_rebuild += 1
+        elif action == _DESCEND:
+            stack[sp] = NI[node, RIGHT]
+            stack[sp + 1] = NI[node, LEFT]
+            sp += 2
+    return rebuild[:n_rebuild]
+
+
+@njit(cache=True, nogil=True)
+def uninsert(NI, NF, NT, SD, n_nodes, rows, path, leaf, at, cp_idx, cp_ni, cp_nf,
+             cp_nt, ow_slot, ow_sd, cnt):  # fmt: skip
+    """Undo :func:`insert` on the tree's node arrays (``order`` is the caller's).
+
+    The ranges move back (last row first), then the slots get their copies
+    back (last first: the copy made when first reached wins), then the
+    nodes on the paths theirs.
+    """
+    for q in range(cnt[2] - 1, -1, -1):
+        if at[q] >= 0:
+            shift_ranges(NI, n_nodes, at[q], path[q], leaf[q], -1)
+    for u in range(cnt[1] - 1, -1, -1):
+        SD[ow_slot[u]] = ow_sd[u]
+    for u in range(cnt[3] - 1, -1, -1):
+        v = cp_idx[u]
+        NI[v] = cp_ni[u]
+        NF[v] = cp_nf[u]
+        NT[v] = cp_nt[u]
