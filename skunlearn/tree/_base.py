@@ -610,6 +610,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         each tree, as :meth:`_phase_a` does.
         """
         data, P = req.data, req.P
+        work = K.delete_work(P, chunk[0][1].order.dtype)
         out = []
         for t, tree, mine in chunk:
             nr = mine.size
@@ -628,7 +629,8 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             req.journal.append(tree_journal)
             rebuild = K.insert(
                 tree.NI, tree.NF, tree.NK, tree.NT, tree.SD, tree.order, new_order,
-                n_nodes, *data, tree.tkey, req.alive, mine, P, path, leaf, at, *rec,
+                n_nodes, *data, tree.tkey, req.alive, mine, P, work, path, leaf, at,
+                *rec,
             )  # fmt: skip
             tree.order = new_order
             if rebuild.size == 0:

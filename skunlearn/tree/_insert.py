@@ -19,7 +19,6 @@ from ._delete import (
     _add_row,
     _decide,
     _journal_node,
-    delete_work,
 )
 from ._hashing import _VALUE_SALT, _w, h2, row_mult
 from ._params import END, LEFT, RIGHT, SLOT, START, _offsets
@@ -72,21 +71,23 @@ def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits):
         if sd[o_comp + j] != 0:
             stale = True
             continue
-        # the present stored value of largest (hash, value), and how many
-        h = _value_hash(nodekey, f, x, bits)
+        # the present stored values, and the last of them in (hash, value)
+        # order (``perm``), whose hash bounds the values a fit stores
         present = 0
-        hw = np.uint64(0)
-        vw = -np.inf
-        for t in range(nc):
+        last = -1
+        for r_ in range(nc):
+            t = int(sd[o_perm + j * k2 + r_])
             v = sd[o_cv + j * k2 + t]
-            if v != v or sd[o_ceq + j * k2 + t] <= 0:
-                continue
-            present += 1
-            hv = _value_hash(nodekey, f, v, bits)
-            if hv > hw or (hv == hw and v > vw):
-                hw = hv
-                vw = v
-        if present < k or h < hw or (h == hw and x < vw):
+            if v == v and sd[o_ceq + j * k2 + t] > 0:
+                present += 1
+                last = t
+        if present < k:
+            stale = True
+            continue
+        vw = sd[o_cv + j * k2 + last]
+        h = _value_hash(nodekey, f, x, bits)
+        hw = _value_hash(nodekey, f, vw, bits)
+        if h < hw or (h == hw and x < vw):
             stale = True
     return stale
 
@@ -142,30 +143,25 @@ def _add_paths(
 
 
 @njit(cache=True, nogil=True)
-def shift_ranges(NI, n_nodes, pos, path, depth, delta):
+def shift_ranges(NI, n_nodes, pos, path, depth, delta, mark):
     """Move the node ranges for an entry inserted (``delta`` 1) at ``pos`` of ``order``.
 
     The nodes on the entry's path (``path[:depth + 1]``) grow by one at their
     end; every other node starting at or after ``pos`` moves one place on.
-    ``delta`` -1 undoes it (``pos`` as given for the insertion).
+    ``delta`` -1 undoes it (``pos`` as given for the insertion). ``mark``
+    (one entry per node, all False) is scratch.
     """
-    on_path = 0
     for d in range(depth + 1):
         v = path[d]
         NI[v, END] += delta
-        on_path += 1
+        mark[v] = True
     start = pos if delta > 0 else pos + 1
     for v in range(n_nodes):
-        if NI[v, START] >= start:
-            on = False
-            for d in range(depth + 1):
-                if path[d] == v:
-                    on = True
-                    break
-            if not on:
-                NI[v, START] += delta
-                NI[v, END] += delta
-    return on_path
+        if NI[v, START] >= start and not mark[v]:
+            NI[v, START] += delta
+            NI[v, END] += delta
+    for d in range(depth + 1):
+        mark[path[d]] = False
 
 
 @njit(cache=True, nogil=True)
@@ -176,21 +172,24 @@ def _insert_order(NI, n_nodes, order, new_order, rows, path, leaf, at):
     range stays in a fit's order); ``at[q]`` receives row ``q``'s position.
     """
     m = order.shape[0]
-    new_order[:m] = order
+    mark = np.zeros(n_nodes, dtype=np.bool_)
     for q in range(rows.shape[0]):
         pos = NI[path[q, leaf[q]], END]
-        for i in range(m, pos, -1):
-            new_order[i] = new_order[i - 1]
+        if q == 0:
+            new_order[:pos] = order[:pos]
+            new_order[pos + 1 : m + 1] = order[pos:]
+        else:
+            new_order[pos + 1 : m + 1] = new_order[pos:m].copy()
         new_order[pos] = rows[q]
         m += 1
-        shift_ranges(NI, n_nodes, pos, path[q], leaf[q], 1)
+        shift_ranges(NI, n_nodes, pos, path[q], leaf[q], 1, mark)
         at[q] = pos
 
 
 @njit(cache=True, nogil=True)
 def insert(
     NI, NF, NK, NT, SD, order, new_order, n_nodes, X, yc, yr, rk, sw, tkey, alive,
-    rows, P, path, leaf, at, cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
+    rows, P, work, path, leaf, at, cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
 ):  # fmt: skip
     """Add ``rows`` (new, alive, ascending) to one tree in place.
 
@@ -199,7 +198,8 @@ def insert(
     per row), then decides each node reached from the root down as a
     deletion does (``_delete._decide``: a leaf that may split now, or a node
     whose best split is another, is grown again). Returns the ids of the
-    topmost nodes to grow again.
+    topmost nodes to grow again. ``work``: ``_delete.delete_work``'s arrays
+    (shared by the trees of a chunk).
 
     Records for the undo (the caller allocates them): each node reached,
     copied when first reached (``cp_*``), each slot copied when first
@@ -214,7 +214,6 @@ def insert(
         cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
     )  # fmt: skip
     _insert_order(NI, n_nodes, order, new_order, rows, path, leaf, at)
-    work = delete_work(P, new_order.dtype)
     rebuild = np.empty(n_nodes, dtype=np.int64)
     n_rebuild = 0
     stack = np.empty(n_nodes + 1, dtype=np.int64)
@@ -248,9 +247,10 @@ def uninsert(NI, NF, NT, SD, n_nodes, rows, path, leaf, at, cp_idx, cp_ni, cp_nf
     back (last first: the copy made when first reached wins), then the
     nodes on the paths theirs.
     """
+    mark = np.zeros(n_nodes, dtype=np.bool_)
     for q in range(cnt[2] - 1, -1, -1):
         if at[q] >= 0:
-            shift_ranges(NI, n_nodes, at[q], path[q], leaf[q], -1)
+            shift_ranges(NI, n_nodes, at[q], path[q], leaf[q], -1, mark)
     for u in range(cnt[1] - 1, -1, -1):
         SD[ow_slot[u]] = ow_sd[u]
     for u in range(cnt[3] - 1, -1, -1):
