@@ -166,8 +166,17 @@ def reading(method):
 
     @functools.wraps(method)
     def read(self, *args, **kwargs):
-        with model_lock(self).shared():
-            return method(self, *args, **kwargs)
+        lock = model_lock(self)
+        pending = getattr(self, "_has_pending", None)
+        while True:
+            if pending is not None and pending():
+                # work a request deferred (see UnlearningMixin._finish_pending),
+                # done before the shared side is taken: it needs the exclusive
+                self._finish_pending()
+            with lock.shared():
+                # a request may have deferred more meanwhile: done first
+                if pending is None or not pending():
+                    return method(self, *args, **kwargs)
 
     read.__skunlearn_guarded__ = True
     return read

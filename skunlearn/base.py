@@ -768,8 +768,33 @@ class UnlearningMixin:
             )
 
     def __getstate__(self):
+        self._finish_pending()
         self._compact_before_saving()
         return super().__getstate__()
+
+    # ---------------------------------------------------------- deferred work
+    def _has_pending(self):
+        """Whether requests left work that must be done before a read (a hook)."""
+        return False
+
+    def _grow_pending(self):
+        """Do the deferred work (a hook; the caller holds the exclusive side)."""
+
+    def _finish_pending(self):
+        """Do the work requests deferred, before the model is read or saved.
+
+        A family may leave part of a request's work for later (the forests
+        grow the subtrees a request cleared only when they are read), as long
+        as the model means the same: read methods (see
+        :func:`~skunlearn._commit.reading`), saving and copying call this
+        first. It takes the model's writer and exclusive sides (readers wait)
+        and is all or nothing: an interrupt leaves the work deferred.
+        """
+        if not self._has_pending():
+            return
+        lock = model_lock(self)
+        with lock.writer, lock.exclusive():
+            self._grow_pending()
 
     def _compact_before_saving(self):
         # What leaves the process holds no erased slot: a saved model is

@@ -434,6 +434,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         # its own, and a refit with the same seed must draw the same.
         self._row_keys = _row_keys(row_fingerprints(X))
         self._n_values_ = n_values
+        self.__dict__.pop("_pending", None)
         self.trees_ = self._grow_all()
         _load_deletion_kernels(self._is_classifier)
         return self
@@ -545,7 +546,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         """Add validated rows in place, all or nothing (see :meth:`partial_fit`)."""
         led = self.ledger_
         d = self.__dict__
-        names = ("trees_", "_row_keys", "_class_rows")
+        names = ("trees_", "_row_keys", "_class_rows", "_pending")
         old = {name: d[name] for name in names if name in d}
         self._journal, self._scrub = [], []
         undo_ledger = None
@@ -574,11 +575,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
                 data,
                 self._threads(),
             )
-            trees = list(self.trees_)
-            for t, target, _ in results:
-                if target is not None:
-                    trees[t] = target
-            self.trees_ = trees
+            d.update(self._after_phases(results))
         except BaseException:
             self._rollback()
             for name in names:  # in place: the attributes keep their order
@@ -634,10 +631,10 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             )  # fmt: skip
             tree.order = new_order
             if rebuild.size == 0:
-                out.append((t, None, []))
+                out.append((t, None, [], 0))
                 continue
-            target, jobs = self._rebuild(tree, rebuild, req, tree_journal)
-            out.append((t, target, jobs))
+            target, jobs = self._rebuild(tree, rebuild, req, tree_journal, defer=True)
+            out.append((t, target, jobs, rebuild.size))
         return out
 
     def _stored_targets(self, y):
@@ -724,6 +721,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         leaves : ndarray of shape (n_samples, n_trees)
             Node ids (preorder) of the leaves.
         """
+        self._finish_pending()
         X = self._check_X(X)
         out = np.empty((X.shape[0], len(self.trees_)), dtype=np.int64)
         col = np.empty(X.shape[0], dtype=np.int64)
@@ -741,6 +739,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         feature_importances_ : ndarray of shape (n_features,)
         """
         check_is_fitted(self, "trees_")
+        self._finish_pending()
         p = self.n_features_in_
         total = np.zeros(p)
         for tree in self.trees_:
@@ -779,6 +778,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             fractions or the mean target per node). Leaves have feature -2.
         """
         check_is_fitted(self, "trees_")
+        self._finish_pending()
         return self.trees_[index].structure(self._n_values_)
 
     # ---------------------------------------------------------------- unlearn
@@ -822,6 +822,8 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             finally:
                 self.__dict__.pop("_journal", None)
                 self.__dict__.pop("_scrub", None)
+                if not self.__dict__.get("_pending", True):
+                    del self.__dict__["_pending"]  # a refit left none
 
     unlearn.__doc__ = UnlearningMixin.unlearn.__doc__
 
@@ -862,7 +864,9 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         # The erased rows' slots go from every per-row structure, renumbered
         # as a fit on the retained rows numbers them: the row keys and each
         # tree's order (its nodes' ranges with it, the tree laid out as a fit
-        # lays it out).
+        # lays it out). Subtrees waiting to grow grow first (the caller
+        # holds the exclusive side).
+        self._grow_pending()
         led = self.ledger_
         alive = led.alive
         kept = led.retained()
@@ -927,11 +931,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         results = self._run_phases(
             functools.partial(self._phase_a, req=req), tasks, data, self._threads()
         )
-        new_trees = list(self.trees_)
-        for t, target, _ in results:
-            if target is not None:
-                new_trees[t] = target
-        attributes = {"trees_": new_trees}
+        attributes = self._after_phases(results)
         if self._is_classifier:
             attributes["_class_rows"] = class_rows
         return UnlearnUpdate(
@@ -941,10 +941,86 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             exact=True,
             details={
                 "trees_touched": len(tasks),
-                "subtrees_rebuilt": sum(len(r[2]) for r in results),
+                "subtrees_rebuilt": int(sum(r[3] for r in results)),
                 "update_seconds": time.perf_counter() - start,
             },
         )
+
+    def _after_phases(self, results):
+        """``trees_`` and ``_pending`` after a change's phases (``results``).
+
+        A tree copied while its subtrees were cleared takes its place; the
+        trees with subtrees waiting to grow join those that had some.
+        """
+        trees = list(self.trees_)
+        pending = set(self.__dict__.get("_pending") or ())
+        for t, target, _, n_deferred in results:
+            if target is not None:
+                trees[t] = target
+            if n_deferred:
+                pending.add(t)
+        out = {"trees_": trees}
+        if pending:
+            out["_pending"] = tuple(sorted(pending))
+        return out
+
+    # ----------------------------------------------------- deferred regrowth
+    def _has_pending(self):
+        return bool(self.__dict__.get("_pending"))
+
+    def _grow_pending(self):
+        """Grow the subtrees that requests cleared, before the model is read.
+
+        A deletion or an insertion clears the subtrees whose split changes
+        and leaves their roots waiting (``K.mark_pending``: they hold their
+        range of ``order``, nothing of their old rows); later requests pass
+        them by. Here each grows from the rows it holds now, as a fit on the
+        model's rows grows it, all or nothing (journaled as a request's
+        growth is). The caller holds the model's exclusive side (see
+        :meth:`~skunlearn.base.UnlearningMixin._finish_pending`).
+        """
+        pending = self.__dict__.get("_pending")
+        if not pending:
+            return
+        d = self.__dict__
+        led = self.ledger_
+        alive = led.alive
+        gone = np.flatnonzero(~alive)
+        data = self._data()
+        old_trees = self.trees_
+        self._journal, self._scrub = [], []
+        req = _Request(
+            _NO_IDS, alive, int(gone[0]) if gone.size else 0, data, self._params(),
+            None, self._journal, self._slot_width(),
+        )  # fmt: skip
+
+        def phase(chunk):
+            out = []
+            for t, tree, _ in chunk:
+                nodes = K.pending_nodes(tree.NI, tree.n_nodes)
+                tree_journal = []
+                req.journal.append(tree_journal)
+                target, jobs = self._rebuild(tree, nodes, req, tree_journal)
+                out.append((t, target, jobs, 0))
+            return out
+
+        try:
+            tasks = [(t, old_trees[t], None) for t in pending]
+            results = self._run_phases(phase, tasks, data, self._threads())
+            trees = list(old_trees)
+            for t, target, _, _ in results:
+                if target is not None:
+                    trees[t] = target
+            d["trees_"] = trees
+            del d["_pending"]
+        except BaseException:
+            self._rollback()
+            d["trees_"] = old_trees
+            d["_pending"] = pending
+            raise
+        finally:
+            d.pop("_journal", None)
+            d.pop("_scrub", None)
 
     def _refit_reason(self, rows, alive, class_rows):
         """Why the request is a refit instead of a deletion (None: it is not)."""
@@ -1028,30 +1104,33 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         bptr = bptr.tolist()
         for q, (t, tree, _) in enumerate(chunk):
             if bptr[q] == bptr[q + 1]:
-                out.append((t, None, []))
+                out.append((t, None, [], 0))
                 continue
             target, jobs = self._rebuild(
-                tree, rebuild[bptr[q] : bptr[q + 1]], req, tree_journals[q]
-            )
-            out.append((t, target, jobs))
+                tree, rebuild[bptr[q] : bptr[q + 1]], req, tree_journals[q],
+                defer=True,
+            )  # fmt: skip
+            out.append((t, target, jobs, bptr[q + 1] - bptr[q]))
         return out
 
-    def _rebuild(self, tree, rebuild, req, journal):
+    def _rebuild(self, tree, rebuild, req, journal, defer=False):
         """Clear the subtrees at ``rebuild`` and plan their growth.
 
         The subtrees grow again in the tree itself (changes journaled; its
         node arrays grow when short of room), or, when half of it is garbage,
         in a compacted copy (the tree itself goes back to its state before
-        phase A). Each subtree gets its live rows and a range of node ids
-        large enough for any subtree of its rows and depth (see :class:`_Job`
-        for its slots). Returns the tree the subtrees grow in (``None`` for
-        this one) and the growth jobs.
+        phase A, if ``journal`` holds its record). Each subtree gets its live
+        rows and a range of node ids large enough for any subtree of its rows
+        and depth (see :class:`_Job` for its slots). With ``defer``, the
+        cleared roots wait to grow instead (``K.mark_pending``: see
+        :meth:`_grow_pending`) and no ids are reserved. Returns the tree the
+        subtrees grow in (``None`` for this one) and the growth jobs.
         """
         P, alive, dead, data = req.P, req.alive, req.dead, req.data
         rk, sw = data[3], data[4]
         NI = tree.NI
         node_room, slot_room = K.room_at(NI, rebuild, P)
-        need = int(node_room.sum())
+        need = 0 if defer else int(node_room.sum())
         n_nodes, n_slots, n_garbage = tree.meta[:3].tolist()
         if 2 * n_garbage <= n_nodes:
             target, result = tree, None
@@ -1065,8 +1144,10 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             # half garbage: a compacted copy of the tree after phase A
             new_id = np.empty(n_nodes, dtype=np.int64)
             target = tree.compacted(extra_nodes=need, new_id=new_id, copy_order=True)
-            # the tree itself goes back to its state before phase A
-            journal.pop().undo()
+            # the tree itself goes back to its state before phase A (growing
+            # pending subtrees, it has not changed)
+            if journal:
+                journal.pop().undo()
             rebuild = new_id[rebuild]
             journal = None
             result = target
@@ -1090,6 +1171,10 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         if journal is not None:
             self._scrub.append((target, ids, slots))
         n_garbage += int(garbage)
+        if defer:
+            K.mark_pending(NI, NF, NT, rebuild)
+            target.meta[:3] = (n_nodes, n_slots, n_garbage)
+            return result, []
         keys = target.NK[rebuild]
         jobs = []
         columns = (
@@ -1133,8 +1218,8 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         chunks = [tasks[i : i + _CHUNK] for i in range(0, len(tasks), _CHUNK)]
         if n_threads <= 1:
             results = [r for chunk in chunks for r in phase_a(chunk)]
-            for _, _, jobs in results:
-                for job in jobs:
+            for r in results:
+                for job in r[2]:
                     _grow_job(job, data, P)
                     job.release()
         else:
@@ -1146,7 +1231,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
                 if isinstance(item, list):
                     out = phase_a(item)
                     results.extend(out)
-                    return [job for _, _, tree_jobs in out for job in tree_jobs]
+                    return [job for r in out for job in r[2]]
                 if item.m >= _SPLIT_MIN_ROWS:
                     pieces = _grow_top(item, data, P)
                 else:
@@ -1157,7 +1242,15 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
                 return pieces
 
             queue = _JobQueue(run)
-            queue.put(chunks, first=True)
+            if len(chunks) == 1:
+                # one chunk: phase A on this thread, at once (a request's
+                # phase A plans no growth: the other threads would only wait)
+                jobs = run(chunks[0])
+                if not jobs:
+                    return results
+                queue.put(jobs)
+            else:
+                queue.put(chunks, first=True)
             queue.close()
             workers = [
                 _pool(n_threads - 1).submit(queue.work) for _ in range(n_threads - 1)
@@ -1186,6 +1279,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             if k.endswith("_") and k not in ("unlearn_history_", "_fit_params_")
         }
         attrs["_journal"] = None
+        attrs["_pending"] = None  # the refit's trees are whole
         attrs["_row_keys"] = new._row_keys
         if self._is_classifier:
             attrs["_class_rows"] = new._class_rows

@@ -20,6 +20,7 @@ from ._params import (
     KIND,
     LEFT,
     NROWS,
+    PENDING,
     RIGHT,
     SLOT,
     START,
@@ -289,8 +290,11 @@ def _decide(
     whose best candidate is another split, is grown again; otherwise its
     split stays and the walk goes on to its children (also for
     :func:`._insert.insert`).
-    Returns ``(_STAYS | _REBUILD | _DESCEND, work)``.
+    A subtree waiting to grow again stays as it is: it grows from the rows
+    it holds then. Returns ``(_STAYS | _REBUILD | _DESCEND, work)``.
     """
+    if NI[node, KIND] == PENDING:
+        return _STAYS, work
     n, pure, have_rows, work = _recount(
         node, NI, NT, order, alive, rk, sw, tkey, yc, yr, P, work
     )

@@ -109,6 +109,7 @@ from ._params import (
     P_S,
     P_USECACHE,
     PARENT,
+    PENDING,
     RIGHT,
     SLOT,
     START,
@@ -155,7 +156,15 @@ from ._storage import (
     room_at,
     subtree,
 )
-from ._txn import clear_subtree, clear_subtrees, journal_roots, scrub, undelete
+from ._txn import (
+    clear_subtree,
+    clear_subtrees,
+    journal_roots,
+    mark_pending,
+    pending_nodes,
+    scrub,
+    undelete,
+)
 
 # every name the module held before the split, private ones included
 __all__ = [
@@ -288,6 +297,9 @@ __all__ = [
     # _insert and slots for inserted rows (added after the split)
     "missing_slots",
     "add_slots",
+    "mark_pending",
+    "pending_nodes",
+    "PENDING",
     "_add_candidates",
     "_add_paths",
     "shift_ranges",

@@ -17,6 +17,10 @@ FEAT, LEFT, RIGHT, START, END, DEPTH, SLOT, KIND, NROWS, PARENT = range(10)
 N_INT = 10
 THR, WEIGHT, IMP, VAL = 0, 1, 2, 3
 GINI, ENTROPY, MSE = 0, 1, 2
+# NI[:, KIND]: a split node, a leaf by depth, size or purity, a leaf without
+# a valid split, or the root of a subtree to grow again (cleared by a request;
+# it grows before the model is read, see _base._BaseUnlearningForest._grow_pending)
+SPLIT, LEAF_BY_RULE, LEAF_NO_SPLIT, PENDING = 0, 1, 2, 3
 
 
 class Params(NamedTuple):

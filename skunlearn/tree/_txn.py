@@ -1,5 +1,8 @@
 """The undo side of a change: journals, undoing a deletion, clearing subtrees.
 
+:func:`mark_pending` and :func:`pending_nodes` mark and find the cleared
+subtrees whose growth waits until the model is read.
+
 :func:`undelete` reverses :func:`._delete.delete` from its records;
 :func:`journal_roots` copies what clearing and regrowing subtrees
 overwrites; :func:`clear_subtree` / :func:`clear_subtrees` clear subtrees
@@ -17,9 +20,11 @@ from ._params import (
     DEPTH,
     END,
     FEAT,
+    KIND,
     LEFT,
     NROWS,
     PARENT,
+    PENDING,
     RIGHT,
     SLOT,
     START,
@@ -209,3 +214,44 @@ def clear_subtrees(
             all_slots[b : b + slots.shape[0]] = slots
             b += slots.shape[0]
     return ms, par, side, depth, garbage, ids, all_slots
+
+
+@njit(cache=True, nogil=True)
+def mark_pending(NI, NF, NT, nodes):
+    """Make the cleared subtrees' roots ``nodes`` wait to grow again.
+
+    Each keeps its place (range of ``order``, depth, parent, key) and loses
+    its split, statistics and slot: nothing of the rows it was grown from
+    stays, and a prediction may not reach it (the model grows it first).
+    """
+    for q in range(nodes.shape[0]):
+        v = nodes[q]
+        NI[v, KIND] = PENDING
+        NI[v, LEFT] = -1
+        NI[v, RIGHT] = -1
+        NI[v, SLOT] = -1
+        NI[v, FEAT] = -2
+        NI[v, NROWS] = 0
+        NF[v] = 0.0
+        NT[v] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def pending_nodes(NI, n_nodes):
+    """The subtree roots waiting to grow again, reachable from the root."""
+    out = np.empty(n_nodes, dtype=np.int64)
+    n = 0
+    stack = np.empty(n_nodes + 1, dtype=np.int64)
+    stack[0] = 0
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        v = stack[sp]
+        if NI[v, KIND] == PENDING:
+            out[n] = v
+            n += 1
+        elif NI[v, LEFT] >= 0:
+            stack[sp] = NI[v, RIGHT]
+            stack[sp + 1] = NI[v, LEFT]
+            sp += 2
+    return out[:n]

@@ -329,7 +329,7 @@ def test_failed_unlearn_restores_every_tree(monkeypatch, n_jobs):
     before = pickle.dumps(model)
     calls = []
 
-    def boom(self, *args):
+    def boom(self, *args, **kwargs):
         calls.append(1)
         raise MemoryError("simulated")
 
@@ -436,55 +436,86 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
+@pytest.mark.parametrize("fail", ["build", "slots"])
 @pytest.mark.parametrize("n_jobs, split_min", [(None, 4096), (2, 4096), (2, 16)])
-def test_failure_during_in_place_rebuild_restores_the_forest(
-    monkeypatch, n_jobs, split_min
+def test_failure_while_cleared_subtrees_grow_leaves_them_waiting(
+    monkeypatch, n_jobs, split_min, fail
 ):
+    # requests (deletions and insertions) clear the subtrees whose split
+    # changes; they grow at the next read. A failure or Ctrl-C while they
+    # grow (a subtree or piece of one, or the slot array) leaves every array
+    # as it was, still waiting; the next read grows them, exactly
     from skunlearn.tree import _base, _kernels
 
     monkeypatch.setattr(_base, "_SPLIT_MIN_ROWS", split_min)
     monkeypatch.setattr(_base, "_PIECE_MIN_ROWS", min(split_min, 256))
-
-    X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
+    # erased row slots stay (a compaction grows the subtrees first)
+    monkeypatch.setattr(_base._BaseUnlearningForest, "_compact_min_rows", 0)
+    X, y = make_classification(n_samples=3100, n_features=6, random_state=0)
     est = UnlearningForestClassifier(
         n_estimators=8, max_depth=6, random_state=0, n_jobs=n_jobs
     )
-    model = est.fit(X, y)
+    model = clone_of(est).fit(X[:3000], y[:3000])
     calls = []
+    exc = KeyboardInterrupt if fail == "build" else MemoryError
 
-    def flaky(real):
-        # the second subtree (or piece of one) grown fails
+    def flaky(real, at):
         def grow(*args):
             calls.append(1)
-            if len(calls) == 2:
-                raise KeyboardInterrupt
+            if len(calls) == at:
+                raise exc("injected")
             return real(*args)
 
         return grow
 
-    monkeypatch.setattr(_kernels, "build", flaky(_kernels.build))
-    monkeypatch.setattr(_kernels, "grow_from", flaky(_kernels.grow_from))
-    for i in range(300):
-        calls.clear()
-        before = pickle.dumps(model)
-        try:
-            model.unlearn(X[i : i + 1], y[i : i + 1])
-        except KeyboardInterrupt:
-            assert pickle.dumps(model) == before
-            break
+    if fail == "build":
+        monkeypatch.setattr(_kernels, "build", flaky(_kernels.build, 2))
+        monkeypatch.setattr(_kernels, "grow_from", flaky(_kernels.grow_from, 2))
     else:
-        pytest.fail("no deletion rebuilt two subtrees")
+        # no spare slots: a subtree that caches one makes the array grow
+        for tree in model.trees_:
+            tree.SD = tree.SD[: tree.meta[1]].copy()
+        reserve = _base._Tree.reserve_slots
+        monkeypatch.setattr(_base._Tree, "reserve_slots", flaky(reserve, 1))
+    rows = list(range(3000))
+    for i in range(40):
+        calls.clear()
+        if i % 3 == 2:
+            new = [3000 + i]
+            with mock.patch.object(_base, "_REFIT_FRACTION", 1.0):
+                model.partial_fit(X[new], y[new])
+            rows += new
+        else:
+            model.unlearn(X[i : i + 1], y[i : i + 1])
+            rows.remove(i)
+        assert not calls  # nothing grew yet
+        if not model._has_pending():
+            continue
+        arrays, pending = _tree_arrays(model), model._pending
+        try:
+            model.predict(X[:5])
+        except exc:
+            for got, want in zip(_tree_arrays(model), arrays, strict=True):
+                for a, b in zip(got, want, strict=True):
+                    assert_array_equal(a, b, strict=True)
+            assert model._pending == pending
+            break
+        assert not model._has_pending()
+    else:
+        pytest.fail("no read grew two subtrees (or slots twice)")
     monkeypatch.undo()
-    # still the exact model of the rows forgotten so far, and usable
-    model.unlearn(X[i : i + 1], y[i : i + 1])
-    assert_same_forests(model, refit(est, X, y, np.arange(i + 1)))
+    # the next read grows them: the exact model of the rows so far
+    fresh = clone_of(est).fit(X[rows], y[rows])
+    assert_array_equal(model.predict_proba(X), fresh.predict_proba(X))
+    assert not model._has_pending()
+    assert_same_forests(model, fresh)
 
 
 @pytest.mark.parametrize("n_jobs", [None, 2])
-@pytest.mark.parametrize("where", ["after_phase_a", "growing_slots", "clearing"])
+@pytest.mark.parametrize("where", ["after_phase_a", "clearing"])
 def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
-    # a failure after phase A has written (its journal was taken before), while
-    # the slot array grows, or while clearing subtrees: all is undone
+    # a failure after phase A has written (its journal was taken before), or
+    # while clearing subtrees: all is undone (growing them: see above)
     from skunlearn.tree import _base, _kernels
 
     X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
@@ -501,12 +532,6 @@ def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
             raise KeyboardInterrupt
 
         monkeypatch.setattr(_kernels, "delete_trees", flaky)
-    elif where == "growing_slots":
-
-        def flaky(self, n):
-            raise MemoryError("simulated")
-
-        monkeypatch.setattr(_base._Tree, "reserve_slots", flaky)
     else:
         # every third tree's clearing fails: before writing, or after (its
         # subtrees cleared, their copies journaled)
@@ -816,12 +841,13 @@ def _tree_arrays(model):
     return [[a.copy() for a in (*t.arrays(), t.order, t.meta)] for t in model.trees_]
 
 
-@pytest.mark.parametrize("fail", ["grow", "insert", "interrupt"])
+@pytest.mark.parametrize("fail", ["insert", "interrupt"])
 @pytest.mark.parametrize("classification", [True, False])
 def test_partial_fit_in_place_is_all_or_nothing(fail, classification):
     # a failure, or Ctrl-C, while rows go in (in a tree's kernel after other
-    # trees took theirs, or while subtrees grow again) leaves every array,
-    # the ledger and the attributes as they were; the next call is exact
+    # trees took theirs) leaves every array, the ledger and the attributes as
+    # they were; the next call is exact (a failure while the cleared
+    # subtrees grow, at the next read: see above)
     from skunlearn.tree import _base
 
     X, y = make_classification(700, 6, n_informative=4, random_state=2)
@@ -836,8 +862,7 @@ def test_partial_fit_in_place_is_all_or_nothing(fail, classification):
     keys = model._row_keys.copy()
     exc = KeyboardInterrupt if fail == "interrupt" else RuntimeError
     calls = []
-    target = "_grow_job" if fail == "grow" else None
-    original = _base._grow_job if fail == "grow" else _base.K.insert
+    original = _base.K.insert
 
     def failing(*args):
         calls.append(1)
@@ -848,9 +873,7 @@ def test_partial_fit_in_place_is_all_or_nothing(fail, classification):
     new = np.arange(600, 620)
     with (
         mock.patch.object(_base, "_REFIT_FRACTION", 1.0),
-        mock.patch.object(_base, target, failing)
-        if target
-        else mock.patch.object(_base.K, "insert", failing),
+        mock.patch.object(_base.K, "insert", failing),
         pytest.raises(exc, match="injected"),
     ):
         model.partial_fit(X[new], y[new])
@@ -953,3 +976,56 @@ def test_partial_fit_takes_a_fit_where_in_place_would_differ():
     assert_same_forests(model, fresh)
     with pytest.raises(ValueError, match="Negative"):
         model.partial_fit(X[301:302], y[301:302], sample_weight=[-1.0])
+
+
+def test_cleared_subtrees_wait_for_a_read_and_hold_nothing_of_the_rows():
+    # a request clears the subtrees whose split changes and leaves their
+    # roots waiting: nothing of the forgotten rows stays in the trees
+    # meanwhile (the roots' splits, values and slots go at once); the first
+    # read (predict, apply, tree_structure, pickling) grows them, exactly
+    from skunlearn.tree import _base
+    from skunlearn.tree import _kernels as K
+
+    rng = np.random.RandomState(5)
+    n = 2500
+    X = rng.randn(n, 4)
+    y = (X[:, 0] + X[:, 1] * X[:, 2] + 0.5 * rng.randn(n) > 0).astype(int)
+    est = UnlearningForestClassifier(6, max_depth=6, random_state=3, n_jobs=2)
+    # erased row slots stay (a compaction would grow the subtrees first)
+    with mock.patch.object(_base._BaseUnlearningForest, "_compact_min_rows", 0):
+        model = clone_of(est).fit(X, y)
+        # the rows whose value is a root's threshold: their split goes
+        roots = {int(np.flatnonzero(X[:, t.NI[0, K.FEAT]] == t.NF[0, K.THR])[0])
+                 for t in model.trees_}  # fmt: skip
+        gone = sorted(roots)[:3]
+        for i in gone:
+            model.unlearn(X[i : i + 1], y[i : i + 1])
+        assert model._has_pending()
+        values = X[gone].ravel()
+        for tree in model.trees_:
+            pending = K.pending_nodes(tree.NI, tree.n_nodes)
+            assert (tree.NI[pending, K.KIND] == K.PENDING).all()
+            assert (tree.NI[pending, K.LEFT] == -1).all()
+            n_used = tree.n_nodes
+            for arr in (tree.NF[:n_used], tree.NT[:n_used], tree.SD):
+                assert not np.isin(arr, values).any()
+        keep = np.setdiff1d(np.arange(n), gone)
+        fresh = clone_of(est).fit(X[keep], y[keep])
+        # each read grows them first
+        for read in (
+            lambda m: m.predict_proba(X),
+            lambda m: m.apply(X),
+            lambda m: [m.tree_structure(t) for t in range(6)],
+            lambda m: m.feature_importances_,
+            lambda m: pickle.loads(pickle.dumps(m)).predict_proba(X),
+        ):
+            m = clone_of(est).fit(X, y)
+            for i in gone:
+                m.unlearn(X[i : i + 1], y[i : i + 1])
+            assert m._has_pending()
+            got = read(m)
+            assert not m._has_pending()
+            if isinstance(got, np.ndarray) and got.shape == (n, 2):
+                assert_array_equal(got, fresh.predict_proba(X))
+            assert_same_forests(m, fresh)
+        assert "_pending" not in vars(m)

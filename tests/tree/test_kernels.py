@@ -432,6 +432,7 @@ def check_tree(ctx, t, removed):
 
 
 def check_model(model, removed=False):
+    model._finish_pending()  # the subtrees the requests cleared grow now
     ctx = Context(model)
     return sum(check_tree(ctx, t, removed) for t in range(len(model.trees_)))
 
@@ -504,15 +505,18 @@ def rebuilt(monkeypatch):
 
     Compaction (renumbering the rows as a refit does) is deferred, so that
     the trees a request leaves are those its kernels wrote. Returns a list
-    that receives ``(tree object, tree index, rebuilt roots)`` per tree.
+    that receives ``(tree object, tree index, rebuilt roots, their keys)`` per
+    tree (the roots a request cleared; they grow at the next read).
     """
     monkeypatch.setattr(_BaseUnlearningForest, "_compact_min_rows", 0)
     log = []
     original = _BaseUnlearningForest._rebuild
 
-    def spy(self, tree, nodes, *args):
-        log.append((tree, tree.index, np.array(nodes, dtype=np.int64)))
-        return original(self, tree, nodes, *args)
+    def spy(self, tree, nodes, *args, **kwargs):
+        if kwargs.get("defer"):  # a request's (not the later growth's)
+            nodes = np.array(nodes, dtype=np.int64)
+            log.append((tree, tree.index, nodes, tree.NK[nodes].copy()))
+        return original(self, tree, nodes, *args, **kwargs)
 
     monkeypatch.setattr(_BaseUnlearningForest, "_rebuild", spy)
     return log
@@ -565,7 +569,7 @@ def test_node_statistics_equal_a_recount_after_fit_and_removals(name, rebuilt):
         for t, (tree, nrows, through) in enumerate(before):
             if model.trees_[t] is not tree:
                 continue  # regrown in a compacted copy
-            roots = {int(v) for tr, _, rr in rebuilt if tr is tree for v in rr}
+            roots = {int(v) for tr, _, rr, _ in rebuilt if tr is tree for v in rr}
             live = set(reachable(tree.NI))
             for v, k in through.items():
                 if v in live and v not in roots:
@@ -654,7 +658,7 @@ def test_node_statistics_equal_a_recount_after_insertions(name, rebuilt, monkeyp
         for t, (tree, nrows, through) in enumerate(before):
             if model.trees_[t] is not tree:
                 continue  # regrown in a compacted copy
-            roots = {int(v) for tr, _, rr in rebuilt if tr is tree for v in rr}
+            roots = {int(v) for tr, _, rr, _ in rebuilt if tr is tree for v in rr}
             live = set(reachable(tree.NI))
             for v, k in through.items():
                 if v in live and v not in roots:
@@ -780,8 +784,9 @@ REGROW_CASES = {
 
 def _forget_and_refit(est, X, y, sw, rows, rebuilt):
     model = clone(est).fit(X, y, sample_weight=sw)
-    n_nodes = [tree.n_nodes for tree in model.trees_]
+    n_nodes = [(tree, tree.n_nodes) for tree in model.trees_]
     model.unlearn(X[rows], y[rows])
+    model._finish_pending()  # the cleared subtrees grow (at the next read)
     # the rows the ledger matched (equal rows are interchangeable)
     keep = np.flatnonzero(model.ledger_.alive)
     assert keep.size == X.shape[0] - len(rows)
@@ -802,14 +807,18 @@ def assert_regrown_equal_fresh(model, fresh, new_id, rebuilt, n_nodes):
         mine = reachable(tree.NI)
         # the same shape: the same paths
         assert sorted(fnodes) == sorted(tree.NK[v] for v in mine), t
-        roots = [rr for tr, _, rr in rebuilt if tr is tree]
+        # the cleared roots, found by their keys (the tree may have grown
+        # them in a compacted copy, with other ids)
+        by_key = {tree.NK[v]: v for v in mine}
+        keys = [k for _, i, _, ks in rebuilt if i == t for k in ks.tolist()]
         regrown = set()
-        for rr in roots:
-            for root in rr.tolist():
-                sub = K.subtree(tree.NI, root)
+        for key in keys:
+            sub = K.subtree(tree.NI, by_key[key])
+            before, n_before = n_nodes[t]
+            if tree is before:
                 # new nodes below the root, appended after the old ones
-                assert (sub[1:] >= n_nodes[t]).all(), t
-                regrown.update(sub.tolist())
+                assert (sub[1:] >= n_before).all(), t
+            regrown.update(sub.tolist())
         for v in mine:
             u = fnodes[tree.NK[v]]
             where = f"tree {t}, node {v} ({'regrown' if v in regrown else 'kept'})"
@@ -850,7 +859,7 @@ def test_regrown_root_with_slots_equals_a_fresh_build(rebuilt):
     row = np.flatnonzero(X[:, tree.NI[0, K.FEAT]] == tree.NF[0, K.THR])
     assert row.size == 1
     model, fresh, new_id, n_nodes = _forget_and_refit(est, X, y, None, row, rebuilt)
-    assert [rr.tolist() for _, _, rr in rebuilt] == [[0]]
+    assert [rr.tolist() for _, _, rr, _ in rebuilt] == [[0]]
     assert model.unlearn_history_[-1]["details"]["subtrees_rebuilt"] == 1
     n_regrown = assert_regrown_equal_fresh(model, fresh, new_id, rebuilt, n_nodes)
     assert n_regrown == fresh.trees_[0].n_nodes
