@@ -57,8 +57,10 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
     %(common)s
     A deletion decrements the cached class counts of every candidate split
     (nodes with at least 128 rows) on the forgotten rows' paths, re-evaluates
-    smaller nodes from their rows, and rebuilds only the subtrees whose best
-    split changes; a batch shares the work per tree.
+    smaller nodes from their rows, and clears only the subtrees whose best
+    split changes; a batch shares the work per tree. The cleared subtrees
+    grow again when the model is next read (a prediction, a save): a stream
+    of requests grows each once. ``partial_fit`` adds rows the same way.
 
     Memory: the ledger keeps about ``8 * n_features + 49`` bytes per training
     row (the row itself, needed to rebuild subtrees, its fingerprint index and
@@ -108,8 +110,9 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
     n_jobs : int, default=None
         Number of threads growing trees, and updating them in :meth:`unlearn`
         (``-1``: all cores). In :meth:`unlearn`, the threads take chunks of
-        trees, then the subtrees to rebuild (largest first, a large one split
-        into pieces); the result does not depend on it.
+        trees; when the model is next read, the subtrees to grow again
+        (largest first, a large one split into pieces); the result does not
+        depend on it.
 
     random_state : int, RandomState instance or None, default=None
         Seed of every hashed choice. With None, a seed is drawn at ``fit``.
@@ -138,7 +141,9 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
         Seed the hashes used.
 
     trees_ : list
-        The fitted trees (internal arrays; see :meth:`tree_structure`).
+        The fitted trees (internal arrays: after a request they may hold
+        subtrees waiting to grow, which any read grows first; see
+        :meth:`tree_structure`).
 
     ledger_ : TrainingLedger
         Fingerprints, targets and the training rows.
@@ -236,7 +241,8 @@ class UnlearningForestRegressor(RegressorMixin, _BaseUnlearningForest):
     Split statistics of real targets cannot be decremented exactly in floating
     point, so a deletion re-evaluates the nodes on the forgotten rows' paths
     from the nodes' rows (in the order a refit uses: sums agree bit for bit)
-    and rebuilds only the subtrees whose split changes.
+    and clears only the subtrees whose split changes (they grow again at the
+    next read).
 
     Parameters
     ----------
@@ -276,8 +282,9 @@ class UnlearningForestRegressor(RegressorMixin, _BaseUnlearningForest):
     n_jobs : int, default=None
         Number of threads growing trees, and updating them in :meth:`unlearn`
         (``-1``: all cores). In :meth:`unlearn`, the threads take chunks of
-        trees, then the subtrees to rebuild (largest first, a large one split
-        into pieces); the result does not depend on it.
+        trees; when the model is next read, the subtrees to grow again
+        (largest first, a large one split into pieces); the result does not
+        depend on it.
 
     random_state : int, RandomState instance or None, default=None
         Seed of every hashed choice. With None, a seed is drawn at ``fit``.
@@ -300,7 +307,9 @@ class UnlearningForestRegressor(RegressorMixin, _BaseUnlearningForest):
         Seed the hashes used.
 
     trees_ : list
-        The fitted trees (internal arrays; see :meth:`tree_structure`).
+        The fitted trees (internal arrays: after a request they may hold
+        subtrees waiting to grow, which any read grows first; see
+        :meth:`tree_structure`).
 
     ledger_ : TrainingLedger
         Fingerprints, targets and the training rows.

@@ -1356,11 +1356,35 @@ def _load_deletion_kernels(is_classifier: bool) -> None:
             cls = UnlearningForestRegressor
         try:
             forest = cls(n_estimators=4, max_depth=6, random_state=0, n_jobs=1)
-            forest.fit(X, y)
+            forest.fit(X[:250], y[:250])
             for i in range(4):
                 forest.unlearn(X[i : i + 1], y[i : i + 1])
+                forest.partial_fit(X[250 + i : 251 + i], y[250 + i : 251 + i])
+            forest.predict(X[:1])
+            _load_undo_kernels(forest)
         except Exception:  # pragma: no cover - an optimisation only: the
             pass  # kernels then load at the first request, as they used to
+
+
+def _load_undo_kernels(forest):
+    # the undo kernels, called with empty records (nothing to undo): a
+    # request that compacts a tree undoes its phase A on the original
+    tree = forest.trees_[0]
+    data, P = forest._data(), forest._params()
+    no_rows = np.empty(0, dtype=np.int64)
+    rec = DeletionRecords.allocate(
+        [1], int(P.mtry * 2 * P.n_thresholds), tree.NF.shape[1], tree.NT.shape[1],
+        forest._slot_width(),
+    )  # fmt: skip
+    PathsUndo(tree, 0, rec, np.zeros(2, dtype=np.int64), no_rows, data, P).undo()
+    depth = int(tree.meta[3]) + 1
+    ins = InsertRecords.allocate(
+        depth, tree.NF.shape[1], tree.NT.shape[1], forest._slot_width()
+    )
+    InsertUndo(
+        tree, tree.order, tree.n_nodes, no_rows, np.empty((0, depth), dtype=np.int64),
+        no_rows, no_rows, ins,
+    ).undo()  # fmt: skip
 
 
 def _room(sizes, levels, P):

@@ -49,7 +49,8 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseUnlearningForest):
     %(state)s
     Deleting rows decrements the cached class counts of every candidate split
     on their path (nodes with at least 128 rows), re-evaluates the smaller
-    nodes from their rows, and rebuilds only the subtrees whose split changes.
+    nodes from their rows, and clears only the subtrees whose split changes
+    (they grow again at the next read: a prediction, a save).
 
     Parameters
     ----------
@@ -95,7 +96,9 @@ class UnlearningTreeClassifier(ClassifierMixin, _BaseUnlearningForest):
         Seed the hashes used.
 
     trees_ : list
-        The fitted tree (internal arrays; see :meth:`tree_structure`).
+        The fitted tree (internal arrays: after a request they may hold
+        subtrees waiting to grow, which any read grows first; see
+        :meth:`tree_structure`).
 
     ledger_ : TrainingLedger
         Fingerprints, targets and the training rows (kept to rebuild subtrees).
@@ -186,7 +189,8 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseUnlearningForest):
     Split statistics of real targets cannot be decremented exactly in floating
     point, so deleting rows re-evaluates the nodes on their paths from the
     nodes' rows (in the order a refit uses, so sums agree bit for bit) and
-    rebuilds only the subtrees whose split changes.
+    clears only the subtrees whose split changes (they grow again at the
+    next read).
 
     Parameters
     ----------
@@ -226,7 +230,9 @@ class UnlearningTreeRegressor(RegressorMixin, _BaseUnlearningForest):
         Seed the hashes used.
 
     trees_ : list
-        The fitted tree (internal arrays; see :meth:`tree_structure`).
+        The fitted tree (internal arrays: after a request they may hold
+        subtrees waiting to grow, which any read grows first; see
+        :meth:`tree_structure`).
 
     ledger_ : TrainingLedger
         Fingerprints, targets and the training rows (kept to rebuild subtrees).
