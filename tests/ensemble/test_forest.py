@@ -167,6 +167,7 @@ def test_large_subtrees_grow_in_pieces(monkeypatch):
     )
     model = est.fit(X, y)
     monkeypatch.setattr(_base, "_SPLIT_MIN_ROWS", 64)
+    monkeypatch.setattr(_base, "_GROW_ALONE_ROWS", 0)  # growth on threads
     monkeypatch.setattr(_base, "_PIECE_MIN_ROWS", 16)
     tops = []
     real_top = _base._grow_top
@@ -199,6 +200,7 @@ def test_pieces_without_room_grow_one_after_another(monkeypatch):
     )
     model = est.fit(X, y)
     monkeypatch.setattr(_base, "_SPLIT_MIN_ROWS", 32)
+    monkeypatch.setattr(_base, "_GROW_ALONE_ROWS", 0)  # growth on threads
     monkeypatch.setattr(_base, "_PIECE_MIN_ROWS", 8)
     real_room = _base._room
     real_top = _base._grow_top
@@ -448,6 +450,7 @@ def test_failure_while_cleared_subtrees_grow_leaves_them_waiting(
     from skunlearn.tree import _base, _kernels
 
     monkeypatch.setattr(_base, "_SPLIT_MIN_ROWS", split_min)
+    monkeypatch.setattr(_base, "_GROW_ALONE_ROWS", 0 if n_jobs else 8192)
     monkeypatch.setattr(_base, "_PIECE_MIN_ROWS", min(split_min, 256))
     # erased row slots stay (a compaction grows the subtrees first)
     monkeypatch.setattr(_base._BaseUnlearningForest, "_compact_min_rows", 0)
@@ -524,6 +527,7 @@ def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
     )
     model = est.fit(X, y)
     monkeypatch.setattr(_base, "_SPLIT_MIN_ROWS", 64)
+    monkeypatch.setattr(_base, "_GROW_ALONE_ROWS", 0)  # growth on threads
     if where == "after_phase_a":
         real = _kernels.delete_trees
 
