@@ -519,7 +519,8 @@ def test_appended_rows_match_and_compact_as_a_fit_on_all_rows(values, steps):
     ledger.compact()
     with _pinned_fingerprint_key(ledger.fingerprint_key):
         fresh = TrainingLedger(
-            rows_of([v for v, _ in current]), np.array([t for _, t in current]),
+            rows_of([v for v, _ in current]),
+            np.array([t for _, t in current], dtype=np.int64),
             {"sample_weight": np.array([1.0 if t < len(values) else 2.0
                                         for _, t in current])},
             keep_X=True, compact="never",

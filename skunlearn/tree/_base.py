@@ -33,6 +33,7 @@ import threading
 import time
 from abc import abstractmethod
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 import numpy as np
@@ -60,6 +61,7 @@ from ._journal import (
     MetaUndo,
     PathsUndo,
     RootsUndo,
+    TreeJournal,
 )
 
 if TYPE_CHECKING:
@@ -270,8 +272,6 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
     _n_trees_param: str | None = None  # forests read n_estimators; trees grow one
     _bootstrap_param: str | None = None
     # set for the length of a request (see unlearn)
-    _journal: list[Any] | None
-    _scrub: list[Any] | None
 
     @abstractmethod
     def __init__(self):  # pragma: no cover - the subclasses define parameters
@@ -548,53 +548,48 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         d = self.__dict__
         names = ("trees_", "_row_keys", "_class_rows", "_pending")
         old = {name: d[name] for name in names if name in d}
-        self._journal, self._scrub = [], []
         undo_ledger = None
-        try:
-            rows = np.arange(led.n_stored, led.n_stored + X.shape[0], dtype=np.int64)
-            undo_ledger = led.append(X, y, {} if sw is None else {"sample_weight": sw})
-            self._row_keys = np.concatenate(
-                [self._row_keys, _row_keys(row_fingerprints(X))]
-            )
-            if self._is_classifier:
-                self._class_rows = self._class_rows + np.bincount(
-                    y, minlength=self.n_classes_
+        with self._journaled() as journal:
+            try:
+                rows = np.arange(led.n_stored, led.n_stored + len(X), dtype=np.int64)
+                props = {} if sw is None else {"sample_weight": sw}
+                undo_ledger = led.append(X, y, props)
+                self._row_keys = np.concatenate(
+                    [self._row_keys, _row_keys(row_fingerprints(X))]
                 )
-            data = self._data()
-            alive = led.alive
-            gone = np.flatnonzero(~alive)
-            req = _Request(
-                rows, alive, int(gone[0]) if gone.size else 0, data, self._params(),
-                _tree_keys(self.seed_, len(self.trees_)), self._journal,
-                self._slot_width(),
-            )  # fmt: skip
-            tasks = self._tasks(req)
-            results = self._run_phases(
-                functools.partial(self._phase_insert, req=req),
-                tasks,
-                data,
-                self._threads(),
-            )
-            d.update(self._after_phases(results))
-        except BaseException:
-            self._rollback()
-            for name in names:  # in place: the attributes keep their order
-                if name in old:
-                    d[name] = old[name]
-                else:
-                    d.pop(name, None)
-            if undo_ledger is not None:
-                undo_ledger()
-            d.pop("_journal", None)
-            d.pop("_scrub", None)
-            raise
-        # the rows are in: the cleared subtrees' garbage goes (an interrupt
-        # meanwhile is raised once it is gone, the rows learned)
-        with deferred_sigint() as received:
-            for tree, ids, slots in self._scrub:
-                K.scrub(tree.NI, tree.NF, tree.NT, tree.SD, ids, slots)
-            d.pop("_journal", None)
-            d.pop("_scrub", None)
+                if self._is_classifier:
+                    self._class_rows = self._class_rows + np.bincount(
+                        y, minlength=self.n_classes_
+                    )
+                data = self._data()
+                alive = led.alive
+                gone = np.flatnonzero(~alive)
+                req = _Request(
+                    rows, alive, int(gone[0]) if gone.size else 0, data,
+                    self._params(), _tree_keys(self.seed_, len(self.trees_)),
+                    journal, self._slot_width(),
+                )  # fmt: skip
+                tasks = self._tasks(req)
+                results = self._run_phases(
+                    functools.partial(self._phase_insert, req=req),
+                    tasks,
+                    data,
+                    self._threads(),
+                )
+                d.update(self._after_phases(results))
+            except BaseException:
+                for name in names:  # in place: the attributes keep their order
+                    if name in old:
+                        d[name] = old[name]
+                    else:
+                        d.pop(name, None)
+                if undo_ledger is not None:
+                    undo_ledger()
+                raise  # and the journal is rolled back
+            # the rows are in: the cleared subtrees' garbage goes (an
+            # interrupt meanwhile is raised once it is gone, the rows learned)
+            with deferred_sigint() as received:
+                journal.commit()
         if received:
             raise KeyboardInterrupt
 
@@ -620,10 +615,10 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
                 nr * depth, tree.NF.shape[1], tree.NT.shape[1], req.slot_width
             )
             new_order = np.empty(tree.order.size + nr, dtype=tree.order.dtype)
-            tree_journal = [
+            tree_journal = req.journal.for_tree()
+            tree_journal.append(
                 InsertUndo(tree, tree.order, n_nodes, mine, path, leaf, at, rec)
-            ]
-            req.journal.append(tree_journal)
+            )
             rebuild = K.insert(
                 tree.NI, tree.NF, tree.NK, tree.NT, tree.SD, tree.order, new_order,
                 n_nodes, *data, tree.tkey, req.alive, mine, P, work, path, leaf, at,
@@ -807,23 +802,14 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
     ) -> Self:
         # Phase A updates the published trees in place and journals what it
         # overwrote, so the request holds the model's exclusive side from the
-        # start (readers wait rather than see half-updated trees). The journal
-        # is dropped by the commit, after the request is recorded; any failure
-        # or interrupt before that undoes it.
+        # start (readers wait rather than see half-updated trees). The commit,
+        # once the request is recorded, empties the journal; any failure or
+        # interrupt before that undoes it. (The journal is the model's while
+        # the request runs: an interrupt between phase A and the publication
+        # finds it here.)
         lock = model_lock(self)
-        with lock.writer, lock.exclusive():
-            self._journal = []
-            self._scrub = []
-            try:
-                return super().unlearn(X, y, request_id=request_id, **params)
-            except BaseException:
-                self._rollback()
-                raise
-            finally:
-                self.__dict__.pop("_journal", None)
-                self.__dict__.pop("_scrub", None)
-                if not self.__dict__.get("_pending", True):
-                    del self.__dict__["_pending"]  # a refit left none
+        with lock.writer, lock.exclusive(), self._journaled():
+            return super().unlearn(X, y, request_id=request_id, **params)
 
     unlearn.__doc__ = UnlearningMixin.unlearn.__doc__
 
@@ -831,11 +817,35 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         # The commit, once the request is recorded: the cleared subtrees' old
         # nodes and slots are scrubbed, the journal is no longer needed and
         # the forgotten rows' keys go, in place.
-        for tree, ids, slots in self.__dict__.get("_scrub") or ():
-            K.scrub(tree.NI, tree.NF, tree.NT, tree.SD, ids, slots)
-        self._scrub = None
-        self._journal = None
+        self._change.commit()
         self._row_keys[rows] = 0
+
+    @contextmanager
+    def _journaled(self):
+        """The journal of one change to the trees in place (``self._change``).
+
+        Rolled back if the block raises; a committed journal is empty, so the
+        rollback of a recorded request that is interrupted afterwards does
+        nothing. A change inside another (subtrees grown at a compaction
+        after a request) has its own. Afterwards no ``_pending`` attribute
+        stays without trees in it (a refit sets it to None).
+        """
+        d = self.__dict__
+        journal = TreeJournal()
+        outer = d.get("_change")
+        d["_change"] = journal
+        try:
+            yield journal
+        except BaseException:
+            journal.rollback()
+            raise
+        finally:
+            if outer is None:
+                d.pop("_change", None)
+            else:
+                d["_change"] = outer
+            if not d.get("_pending", True):
+                del d["_pending"]
 
     @property
     def _compact_min_rows(self):
@@ -892,15 +902,6 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             new_trees[i::n_threads] = part
         return {"trees_": new_trees, "_row_keys": self._row_keys[kept]}
 
-    def _rollback(self):
-        # one list of entries per tree; a tree's entries are undone in reverse
-        journal = self.__dict__.get("_journal") or []
-        for tree_journal in reversed(journal):
-            for entry in reversed(tree_journal):
-                entry.undo()
-        if journal:
-            journal.clear()
-
     def _unlearn(self, match, X_f, y_f, **params):
         if params:
             raise TypeError(
@@ -924,7 +925,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         P = self._params()
         tkeys = _tree_keys(self.seed_, len(self.trees_))
         req = _Request(
-            rows, alive, int(rows[0]), data, P, tkeys, self._journal,
+            rows, alive, int(rows[0]), data, P, tkeys, self._change,
             self._slot_width(),
         )  # fmt: skip
         tasks = self._tasks(req)
@@ -988,47 +989,44 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         gone = np.flatnonzero(~alive)
         data = self._data()
         old_trees = self.trees_
-        self._journal, self._scrub = [], []
-        req = _Request(
-            _NO_IDS, alive, int(gone[0]) if gone.size else 0, data, self._params(),
-            None, self._journal, self._slot_width(),
-        )  # fmt: skip
+        with self._journaled() as journal:
+            req = _Request(
+                _NO_IDS, alive, int(gone[0]) if gone.size else 0, data,
+                self._params(), None, journal, self._slot_width(),
+            )  # fmt: skip
 
-        def phase(chunk):
-            out = []
-            for t, tree, nodes in chunk:
-                tree_journal = []
-                req.journal.append(tree_journal)
-                target, jobs = self._rebuild(tree, nodes, req, tree_journal)
-                out.append((t, target, jobs, 0))
-            return out
+            def phase(chunk):
+                out = []
+                for t, tree, nodes in chunk:
+                    tree_journal = journal.for_tree()
+                    target, jobs = self._rebuild(tree, nodes, req, tree_journal)
+                    out.append((t, target, jobs, 0))
+                return out
 
-        try:
-            tasks = []
-            rows = 0
-            for t in pending:
-                tree = old_trees[t]
-                nodes = K.pending_nodes(tree.NI, tree.n_nodes)
-                rows += int((tree.NI[nodes, K.END] - tree.NI[nodes, K.START]).sum())
-                tasks.append((t, tree, nodes))
-            # little to grow (a request or two, read at once): on this thread
-            # alone (see _GROW_ALONE_ROWS)
-            threads = self._threads() if rows >= _GROW_ALONE_ROWS else 1
-            results = self._run_phases(phase, tasks, data, threads)
-            trees = list(old_trees)
-            for t, target, _, _ in results:
-                if target is not None:
-                    trees[t] = target
-            d["trees_"] = trees
-            del d["_pending"]
-        except BaseException:
-            self._rollback()
-            d["trees_"] = old_trees
-            d["_pending"] = pending
-            raise
-        finally:
-            d.pop("_journal", None)
-            d.pop("_scrub", None)
+            try:
+                tasks = []
+                rows = 0
+                for t in pending:
+                    tree = old_trees[t]
+                    nodes = K.pending_nodes(tree.NI, tree.n_nodes)
+                    ends = tree.NI[nodes, K.END] - tree.NI[nodes, K.START]
+                    rows += int(ends.sum())
+                    tasks.append((t, tree, nodes))
+                # little to grow (a request or two, read at once): on this
+                # thread alone (see _GROW_ALONE_ROWS)
+                threads = self._threads() if rows >= _GROW_ALONE_ROWS else 1
+                results = self._run_phases(phase, tasks, data, threads)
+                trees = list(old_trees)
+                for t, target, _, _ in results:
+                    if target is not None:
+                        trees[t] = target
+                d["trees_"] = trees
+                del d["_pending"]
+            except BaseException:
+                d["trees_"] = old_trees
+                d["_pending"] = pending
+                raise  # and the journal is rolled back
+            journal.commit()
 
     def _refit_reason(self, rows, alive, class_rows):
         """Why the request is a refit instead of a deletion (None: it is not)."""
@@ -1102,8 +1100,8 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         )  # fmt: skip
         tree_journals = []
         for q, (_, tree, _) in enumerate(chunk):
-            tree_journal = [PathsUndo(tree, q, rec, rptr, rflat, data, P)]
-            req.journal.append(tree_journal)
+            tree_journal = req.journal.for_tree()
+            tree_journal.append(PathsUndo(tree, q, rec, rptr, rflat, data, P))
             tree_journals.append(tree_journal)
         rebuild, bptr = K.delete_trees(
             *lists, tk, _ARANGE[:n], rptr, rflat, *data, req.alive, P, *rec
@@ -1177,10 +1175,10 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             P.boot_rate, ascend, dead, journal is None,
         )  # fmt: skip
         if journal is not None:
-            self._scrub.append((target, ids, slots))
+            req.journal.scrub_later(target, ids, slots)
         n_garbage += int(garbage)
         if defer:
-            K.mark_pending(NI, NF, NT, rebuild)
+            K.mark_pending(NI, NF, NT, SD, rebuild)
             target.meta[:3] = (n_nodes, n_slots, n_garbage)
             return result, []
         keys = target.NK[rebuild]
@@ -1286,8 +1284,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             for k, v in vars(new).items()
             if k.endswith("_") and k not in ("unlearn_history_", "_fit_params_")
         }
-        attrs["_journal"] = None
-        attrs["_pending"] = None  # the refit's trees are whole
+        attrs["_pending"] = None  # the refit's trees are whole (see _journaled)
         attrs["_row_keys"] = new._row_keys
         if self._is_classifier:
             attrs["_class_rows"] = new._class_rows

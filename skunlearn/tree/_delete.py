@@ -330,6 +330,43 @@ def _decide(
 
 
 @njit(cache=True, nogil=True)
+def decide_reached(
+    NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, P, work, flag,
+    ow_slot, ow_sd, cnt,
+):  # fmt: skip
+    """Decide each node reached (``flag``), from the root down (:func:`_decide`).
+
+    Walks down from the root through the nodes that rows reached (``flag``
+    1, or 2 when their slot no longer suffices), deciding each; a node whose
+    split stays passes the walk on to its children. Returns the ids of the
+    topmost nodes to grow again.
+    """
+    n_nodes = NI.shape[0]
+    rebuild = np.empty(n_nodes, dtype=np.int64)
+    n_rebuild = 0
+    stack = np.empty(n_nodes + 1, dtype=np.int64)
+    stack[0] = 0
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        if flag[node] == 0:
+            continue
+        action, work = _decide(
+            node, flag[node] == 2, NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw,
+            tkey, alive, P, work, ow_slot, ow_sd, cnt,
+        )  # fmt: skip
+        if action == _REBUILD:
+            rebuild[n_rebuild] = node
+            n_rebuild += 1
+        elif action == _DESCEND:
+            stack[sp] = NI[node, RIGHT]
+            stack[sp + 1] = NI[node, LEFT]
+            sp += 2
+    return rebuild[:n_rebuild]
+
+
+@njit(cache=True, nogil=True)
 def delete(
     NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, del_rows, P, work,
     cp_idx, cp_ni, cp_nf, cp_nt, ev_i, ev_v, ow_slot, ow_sd, cnt,
@@ -363,28 +400,10 @@ def delete(
         NI, NF, NT, SD, X, yc, yr, rk, sw, tkey, del_rows, P, flag,
         cp_idx, cp_ni, cp_nf, cp_nt, ev_i, ev_v, cnt,
     )  # fmt: skip
-    rebuild = np.empty(n_nodes, dtype=np.int64)
-    n_rebuild = 0
-    stack = np.empty(n_nodes + 1, dtype=np.int64)
-    stack[0] = 0
-    sp = 1
-    while sp > 0:
-        sp -= 1
-        node = stack[sp]
-        if flag[node] == 0:
-            continue
-        action, work = _decide(
-            node, flag[node] == 2, NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw,
-            tkey, alive, P, work, ow_slot, ow_sd, cnt,
-        )  # fmt: skip
-        if action == _REBUILD:
-            rebuild[n_rebuild] = node
-            n_rebuild += 1
-        elif action == _DESCEND:
-            stack[sp] = NI[node, RIGHT]
-            stack[sp + 1] = NI[node, LEFT]
-            sp += 2
-    return rebuild[:n_rebuild]
+    return decide_reached(
+        NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, P, work, flag,
+        ow_slot, ow_sd, cnt,
+    )  # fmt: skip
 
 
 @njit(cache=True, nogil=True)

@@ -13,15 +13,9 @@ copied first into records the caller keeps (see ``_journal.InsertUndo``).
 import numpy as np
 from numba import njit
 
-from ._delete import (
-    _DESCEND,
-    _REBUILD,
-    _add_row,
-    _decide,
-    _journal_node,
-)
+from ._delete import _add_row, _journal_node, decide_reached
 from ._hashing import _VALUE_SALT, _w, h2, row_mult
-from ._params import END, LEFT, RIGHT, SLOT, START, _offsets
+from ._params import END, LEFT, SLOT, START, _offsets
 from ._predict import _child
 
 
@@ -214,28 +208,10 @@ def insert(
         cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
     )  # fmt: skip
     _insert_order(NI, n_nodes, order, new_order, rows, path, leaf, at)
-    rebuild = np.empty(n_nodes, dtype=np.int64)
-    n_rebuild = 0
-    stack = np.empty(n_nodes + 1, dtype=np.int64)
-    stack[0] = 0
-    sp = 1
-    while sp > 0:
-        sp -= 1
-        node = stack[sp]
-        if flag[node] == 0:
-            continue
-        action, work = _decide(
-            node, flag[node] == 2, NI, NF, NK, NT, SD, new_order, X, yc, yr, rk,
-            sw, tkey, alive, P, work, ow_slot, ow_sd, cnt,
-        )  # fmt: skip
-        if action == _REBUILD:
-            rebuild[n_rebuild] = node
-            n_rebuild += 1
-        elif action == _DESCEND:
-            stack[sp] = NI[node, RIGHT]
-            stack[sp + 1] = NI[node, LEFT]
-            sp += 2
-    return rebuild[:n_rebuild]
+    return decide_reached(
+        NI, NF, NK, NT, SD, new_order, X, yc, yr, rk, sw, tkey, alive, P, work,
+        flag, ow_slot, ow_sd, cnt,
+    )  # fmt: skip
 
 
 @njit(cache=True, nogil=True)

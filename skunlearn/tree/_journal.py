@@ -18,6 +18,9 @@ records last first, and the commit drops them. Four kinds of record:
 - :class:`InsertUndo`: rows added to one tree (``partial_fit``): the nodes
   on their paths, their slots, the ranges the entries moved and the tree's
   ``order`` before, from :class:`InsertRecords`.
+
+A :class:`TreeJournal` holds one change's records, tree by tree, and the
+garbage it leaves to scrub at its commit.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -229,3 +232,43 @@ class InsertUndo(NamedTuple):
             r.slot_values, r.counts,
         )  # fmt: skip
         tree.order = self.order
+
+
+class TreeJournal:
+    """One change to the trees in place: its undo records and its garbage.
+
+    A change (a request's phases, rows added, subtrees grown at a read) takes
+    a list of records per tree from :meth:`for_tree` and appends to it what
+    it is about to overwrite; clearing subtrees leaves garbage nodes and
+    slots, scrubbed by :meth:`commit` (a rollback finds them as they were).
+    :meth:`rollback` undoes every tree's records, last first. Either empties
+    the journal: after a commit a rollback does nothing. Threads of one
+    change may add trees and garbage at once.
+    """
+
+    def __init__(self):
+        self._trees = []
+        self._garbage = []
+
+    def for_tree(self):
+        """A new list for one tree's records, undone with the others."""
+        records = []
+        self._trees.append(records)
+        return records
+
+    def scrub_later(self, tree, ids, slots):
+        """Nodes ``ids`` and ``slots`` of ``tree`` to scrub at the commit."""
+        self._garbage.append((tree, ids, slots))
+
+    def rollback(self):
+        """Undo every record, each tree's last first."""
+        trees, self._trees, self._garbage = self._trees, [], []
+        for records in reversed(trees):
+            for record in reversed(records):
+                record.undo()
+
+    def commit(self):
+        """Scrub the garbage; the records are no longer needed."""
+        garbage, self._trees, self._garbage = self._garbage, [], []
+        for tree, ids, slots in garbage:
+            K.scrub(tree.NI, tree.NF, tree.NT, tree.SD, ids, slots)

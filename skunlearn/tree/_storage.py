@@ -132,6 +132,24 @@ def compact(NI, NF, NK, NT, SD, nNI, nNF, nNK, nNT, nSD, new_id, slot_min=0):
 
 
 @njit(cache=True, nogil=True)
+def _node_rows(NI, v, order, alive, rk, sw, tkey, P, rows, wr, scr):
+    """Node ``v``'s live rows and weights, the buffers grown when short.
+
+    Returns ``(n, rows, wr, scr)`` (``scr``: :func:`eval_features`' scratch,
+    large enough for the node).
+    """
+    s = NI[v, START]
+    e = NI[v, END]
+    if e - s > rows.shape[0]:
+        rows = np.empty(e - s, dtype=order.dtype)
+        wr = np.empty(e - s, dtype=np.float64)
+    n = gather(order, s, e, alive, rk, sw, tkey, P.boot_rate, rows, wr, False)
+    if n > scr[0].shape[0]:
+        scr = new_scratch(n, P)
+    return n, rows, wr, scr
+
+
+@njit(cache=True, nogil=True)
 def refresh_slots(NI, NK, SD, n_nodes, order, alive, X, yc, yr, rk, sw, tkey, P):
     """Make each slot the one a fit on the retained rows computes.
 
@@ -147,7 +165,6 @@ def refresh_slots(NI, NK, SD, n_nodes, order, alive, X, yc, yr, rk, sw, tkey, P)
     mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     k2 = 2 * k
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
-    boot = P.boot_rate
     no_block = np.empty((0, 0), dtype=np.float64)
     no_pos = np.empty(0, dtype=np.int64)
     rows = np.empty(0, dtype=order.dtype)
@@ -174,14 +191,9 @@ def refresh_slots(NI, NK, SD, n_nodes, order, alive, X, yc, yr, rk, sw, tkey, P)
                 sd[o_comp + j] = 1.0
         if not erased:
             continue
-        s = NI[v, START]
-        e = NI[v, END]
-        if e - s > rows.shape[0]:
-            rows = np.empty(e - s, dtype=order.dtype)
-            wr = np.empty(e - s, dtype=np.float64)
-        n = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, False)
-        if n > scr[0].shape[0]:
-            scr = new_scratch(n, P)
+        n, rows, wr, scr = _node_rows(
+            NI, v, order, alive, rk, sw, tkey, P, rows, wr, scr
+        )
         # the features that lost a value: the others' parts are a fit's
         eval_features(
             rows, wr, n, X, yc, yr, P, NK[v], sd, no_block, no_pos, scr, no_pos,
@@ -211,7 +223,6 @@ def add_slots(NI, NK, SD, nSD, n_nodes, order, alive, X, yc, yr, rk, sw, tkey, P
     fit's, each copied from ``SD`` or evaluated from the node's live rows
     (``order`` ranges, ``alive``) as a fit evaluates it.
     """
-    boot = P.boot_rate
     no_block = np.empty((0, 0), dtype=np.float64)
     no_pos = np.empty(0, dtype=np.int64)
     rows = np.empty(0, dtype=order.dtype)
@@ -223,14 +234,9 @@ def add_slots(NI, NK, SD, nSD, n_nodes, order, alive, X, yc, yr, rk, sw, tkey, P
         if slot >= 0:
             nSD[ns] = SD[slot]
         elif NI[v, LEFT] >= 0 and NI[v, NROWS] >= P.cache_min_rows:
-            s = NI[v, START]
-            e = NI[v, END]
-            if e - s > rows.shape[0]:
-                rows = np.empty(e - s, dtype=order.dtype)
-                wr = np.empty(e - s, dtype=np.float64)
-            n = gather(order, s, e, alive, rk, sw, tkey, boot, rows, wr, False)
-            if n > scr[0].shape[0]:
-                scr = new_scratch(n, P)
+            n, rows, wr, scr = _node_rows(
+                NI, v, order, alive, rk, sw, tkey, P, rows, wr, scr
+            )
             sd = nSD[ns]
             eval_tot(rows, wr, n, yc, yr, P, sd)
             eval_splits(rows, wr, n, X, yc, yr, P, NK[v], sd, no_block, no_pos, scr,

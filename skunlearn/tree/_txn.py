@@ -217,23 +217,17 @@ def clear_subtrees(
 
 
 @njit(cache=True, nogil=True)
-def mark_pending(NI, NF, NT, nodes):
+def mark_pending(NI, NF, NT, SD, nodes):
     """Make the cleared subtrees' roots ``nodes`` wait to grow again.
 
-    Each keeps its place (range of ``order``, depth, parent, key) and loses
-    its split, statistics and slot: nothing of the rows it was grown from
-    stays, and a prediction may not reach it (the model grows it first).
+    Each keeps its place (range of ``order``, depth, parent, key) and is
+    scrubbed otherwise (:func:`scrub`: split, statistics, slot): nothing of
+    the rows it was grown from stays, and a prediction may not reach it
+    (the model grows it first).
     """
+    scrub(NI, NF, NT, SD, nodes, nodes[:0])
     for q in range(nodes.shape[0]):
-        v = nodes[q]
-        NI[v, KIND] = PENDING
-        NI[v, LEFT] = -1
-        NI[v, RIGHT] = -1
-        NI[v, SLOT] = -1
-        NI[v, FEAT] = -2
-        NI[v, NROWS] = 0
-        NF[v] = 0.0
-        NT[v] = 0.0
+        NI[nodes[q], KIND] = PENDING
 
 
 @njit(cache=True, nogil=True)

@@ -522,6 +522,26 @@ def rebuilt(monkeypatch):
     return log
 
 
+def paths_through(model, X, rows, keys):
+    """Per tree: the tree, its nodes' row counts, and how many of ``rows``
+    (row keys ``keys``) pass through each node on their paths."""
+    P = model._params()
+    out = []
+    for tree in model.trees_:
+        mult = mults(tree.tkey, keys, P.boot_rate)
+        through = {}
+        for r in rows[mult > 0]:
+            v = 0
+            while True:
+                through[v] = through.get(v, 0) + 1
+                if tree.NI[v, K.LEFT] < 0:
+                    break
+                go = X[r, tree.NI[v, K.FEAT]] <= tree.NF[v, K.THR]
+                v = int(tree.NI[v, K.LEFT if go else K.RIGHT])
+        out.append((tree, tree.NI[:, K.NROWS].copy(), through))
+    return out
+
+
 # --------------------------------------------------- 1-2: recounts, in place
 @pytest.mark.parametrize("name", list(CASES))
 def test_node_statistics_equal_a_recount_after_fit_and_removals(name, rebuilt):
@@ -535,7 +555,6 @@ def test_node_statistics_equal_a_recount_after_fit_and_removals(name, rebuilt):
     order = rng.permutation(n)
     requests = [order[:1], order[1:4], order[4:5], order[5:7]]
     # (at most 7 of 500: a request past 1/64 erased row slots compacts)
-    P = model._params()
     in_place = 0
     erased = 0
     for i, rows in enumerate(requests):
@@ -543,19 +562,7 @@ def test_node_statistics_equal_a_recount_after_fit_and_removals(name, rebuilt):
             # and a row alone with a value a slot stores: the value is erased
             rows = np.r_[rows[:1], erasing_row(model, X, order[:7])]
         # before: the nodes on each forgotten row's path, and their row counts
-        before = []
-        for tree in model.trees_:
-            mult = mults(tree.tkey, model._row_keys[rows], P.boot_rate)
-            through = {}
-            for r in rows[mult > 0]:
-                v = 0
-                while True:
-                    through[v] = through.get(v, 0) + 1
-                    if tree.NI[v, K.LEFT] < 0:
-                        break
-                    go = X[r, tree.NI[v, K.FEAT]] <= tree.NF[v, K.THR]
-                    v = int(tree.NI[v, K.LEFT if go else K.RIGHT])
-            before.append((tree, tree.NI[:, K.NROWS].copy(), through))
+        before = paths_through(model, X, rows, model._row_keys[rows])
         del rebuilt[:]
         model.unlearn(X[rows], y[rows])
         details = model.unlearn_history_[-1]["details"]
@@ -629,24 +636,11 @@ def test_node_statistics_equal_a_recount_after_insertions(name, rebuilt, monkeyp
     monkeypatch.setattr(
         type(model), "_learn_rows_by_refit", lambda *a: refits.append(a)
     )
-    P = model._params()
     in_place = 0
     starts = [n, n + 1, n + 4, n + 5, n + 10, n + 20, n + 21, n + 40]
     for a, b in zip(starts[:-1], starts[1:]):
         rows = np.arange(a, b)
-        before = []
-        for tree in model.trees_:
-            mult = mults(tree.tkey, _row_keys_of(X[rows]), P.boot_rate)
-            through = {}
-            for r in rows[mult > 0]:
-                v = 0
-                while True:
-                    through[v] = through.get(v, 0) + 1
-                    if tree.NI[v, K.LEFT] < 0:
-                        break
-                    go = X[r, tree.NI[v, K.FEAT]] <= tree.NF[v, K.THR]
-                    v = int(tree.NI[v, K.LEFT if go else K.RIGHT])
-            before.append((tree, tree.NI[:, K.NROWS].copy(), through))
+        before = paths_through(model, X, rows, _row_keys_of(X[rows]))
         del rebuilt[:]
         model.partial_fit(
             X[rows], y[rows], sample_weight=None if sw is None else sw[rows]
