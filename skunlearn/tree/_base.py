@@ -1124,45 +1124,23 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
 
         The subtrees grow again in the tree itself (changes journaled; its
         node arrays grow when short of room), or, when half of it is garbage,
-        in a compacted copy (the tree itself goes back to its state before
-        phase A, if ``journal`` holds its record). Each subtree gets its live
-        rows and a range of node ids large enough for any subtree of its rows
-        and depth (see :class:`_Job` for its slots). With ``defer``, the
-        cleared roots wait to grow instead (``K.mark_pending``: see
+        in a compacted copy (see :meth:`_rebuild_target`). Each subtree gets
+        its live rows and a range of node ids large enough for any subtree of
+        its rows and depth (see :class:`_Job` for its slots). With ``defer``,
+        the cleared roots wait to grow instead (``K.mark_pending``: see
         :meth:`_grow_pending`) and no ids are reserved. Returns the tree the
         subtrees grow in (``None`` for this one) and the growth jobs.
         """
         P, alive, dead, data = req.P, req.alive, req.dead, req.data
         rk, sw = data[3], data[4]
-        NI = tree.NI
-        node_room, slot_room = K.room_at(NI, rebuild, P)
+        node_room, slot_room = K.room_at(tree.NI, rebuild, P)
         need = 0 if defer else int(node_room.sum())
-        n_nodes, n_slots, n_garbage = tree.meta[:3].tolist()
-        if 2 * n_garbage <= n_nodes:
-            target, result = tree, None
-            journal.append(MetaUndo(tree, tree.meta.copy()))
-            if n_nodes + need > NI.shape[0]:
-                # more node ids: larger node arrays (the old ones are kept,
-                # unchanged from here on, for a rollback)
-                journal.append(ArraysUndo.of(tree))
-                tree.reserve_nodes(n_nodes + need)
-        else:
-            # half garbage: a compacted copy of the tree after phase A
-            new_id = np.empty(n_nodes, dtype=np.int64)
-            target = tree.compacted(extra_nodes=need, new_id=new_id, copy_order=True)
-            # the tree itself goes back to its state before phase A (growing
-            # pending subtrees, it has not changed)
-            if journal:
-                journal.pop().undo()
-            rebuild = new_id[rebuild]
-            journal = None
-            result = target
-            n_nodes, n_slots, n_garbage = target.meta[:3].tolist()
+        target, rebuild, journal = self._rebuild_target(tree, rebuild, need, journal)
+        n_nodes, n_slots, n_garbage = target.meta[:3].tolist()
         NI, NF, NT, SD, order = target.NI, target.NF, target.NT, target.SD, target.order
         # ascending rows (the order a refit sums them in) matter only where
         # sums are not exact; with exact counts any order gives the tree
         ascend = not P.exact_counts
-        rebuild = np.ascontiguousarray(rebuild, dtype=np.int64)
         if journal is not None:
             # copies first, in a call of their own: no interruption can
             # separate the writing from its journal
@@ -1177,34 +1155,52 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         if journal is not None:
             req.journal.scrub_later(target, ids, slots)
         n_garbage += int(garbage)
+        jobs = []
         if defer:
             K.mark_pending(NI, NF, NT, SD, rebuild)
-            target.meta[:3] = (n_nodes, n_slots, n_garbage)
-            return result, []
-        keys = target.NK[rebuild]
-        jobs = []
-        columns = (
-            rebuild,
-            NI[rebuild, K.START],
-            ms,
-            par,
-            side,
-            depth,
-            node_room,
-            slot_room,
-        )
-        for q, (node, s, m, p, sd, d, nr, sr) in enumerate(
-            zip(*(c.tolist() for c in columns))
-        ):
-            hi = n_nodes + nr
-            jobs.append(
-                _Job(target, node, p, sd, s, m, d, keys[q], n_nodes, hi, sr, journal)
-            )
-            n_nodes += nr
+        else:
+            keys = target.NK[rebuild]  # uint64 scalars, as the kernels take them
+            columns = (
+                rebuild, NI[rebuild, K.START], ms, par, side, depth, node_room,
+                slot_room,
+            )  # fmt: skip
+            for q, (node, s, m, p, sd, d, nr, sr) in enumerate(
+                zip(*(c.tolist() for c in columns))
+            ):
+                lo, n_nodes = n_nodes, n_nodes + nr
+                key = keys[q]
+                jobs.append(
+                    _Job(target, node, p, sd, s, m, d, key, lo, n_nodes, sr, journal)
+                )
         # the node ids reserved now; what the subtrees leave unused becomes
         # garbage; slots are taken when the subtrees are in (see _Job)
         target.meta[:3] = (n_nodes, n_slots, n_garbage)
-        return result, jobs
+        return (None if target is tree else target), jobs
+
+    def _rebuild_target(self, tree, rebuild, need, journal):
+        """The tree the subtrees at ``rebuild`` grow in, with ``need`` more node ids.
+
+        The tree itself (its counters journaled, its node arrays grown if
+        short), or, when half of its nodes are garbage, a compacted copy of
+        it: the tree goes back to its state before the change's phase A (the
+        last record of ``journal``, if any: growing pending subtrees, it has
+        not changed) and the roots are renumbered. Returns ``(target, roots,
+        journal)``, the journal None for a copy (nothing in it to undo).
+        """
+        n_nodes, n_garbage = int(tree.meta[0]), int(tree.meta[2])
+        if 2 * n_garbage <= n_nodes:
+            journal.append(MetaUndo(tree, tree.meta.copy()))
+            if n_nodes + need > tree.NI.shape[0]:
+                # more node ids: larger node arrays (the old ones are kept,
+                # unchanged from here on, for a rollback)
+                journal.append(ArraysUndo.of(tree))
+                tree.reserve_nodes(n_nodes + need)
+            return tree, np.ascontiguousarray(rebuild, dtype=np.int64), journal
+        new_id = np.empty(n_nodes, dtype=np.int64)
+        target = tree.compacted(extra_nodes=need, new_id=new_id, copy_order=True)
+        if journal:
+            journal.pop().undo()
+        return target, np.ascontiguousarray(new_id[rebuild], dtype=np.int64), None
 
     def _run_phases(self, phase_a, tasks, data, n_threads):
         """Phase A on every tree, phase B on the subtrees it plans.
