@@ -1033,3 +1033,80 @@ def test_cleared_subtrees_wait_for_a_read_and_hold_nothing_of_the_rows():
                 assert_array_equal(got, fresh.predict_proba(X))
             assert_same_forests(m, fresh)
         assert "_pending" not in vars(m)
+
+
+def test_readers_on_threads_grow_what_requests_left_and_see_whole_states():
+    # a deletion and an insertion on two threads while two others read
+    # (predict_proba, apply): the reads grow the subtrees the requests
+    # cleared, and each read sees a whole state (before, after either
+    # request, after both), never one with subtrees waiting or half grown
+    import sys
+    import threading
+
+    from skunlearn.tree import _base
+
+    X, y = make_classification(4000, 6, n_informative=4, random_state=7)
+    est = UnlearningForestClassifier(12, max_depth=7, random_state=0, n_jobs=2)
+    with (
+        mock.patch.object(_base._BaseUnlearningForest, "_compact_min_rows", 0),
+        mock.patch.object(_base, "_REFIT_FRACTION", 1.0),
+        mock.patch.object(_base, "_GROW_ALONE_ROWS", 0),
+    ):
+        model = clone_of(est).fit(X[:3800], y[:3800])
+        gone, new = np.arange(0, 40), np.arange(3800, 3830)
+        states = []
+        for rows in ([], ["gone"], ["new"], ["gone", "new"]):
+            kept = np.arange(3800)
+            if "gone" in rows:
+                kept = kept[40:]
+            if "new" in rows:
+                kept = np.r_[kept, new]
+            states.append(clone_of(est).fit(X[kept], y[kept]).predict_proba(X))
+        errors, seen = [], []
+        start = threading.Barrier(4)
+        done = threading.Event()
+
+        def run(fn):
+            try:
+                start.wait()
+                fn()
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        def reader(method):
+            def loop():
+                while not done.is_set():
+                    out = getattr(model, method)(X)
+                    if method == "predict_proba":
+                        seen.append(out)
+
+            return loop
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)
+        try:
+            writers = [
+                threading.Thread(target=run, args=(lambda: model.unlearn(X[gone]),)),
+                threading.Thread(
+                    target=run, args=(lambda: model.partial_fit(X[new], y[new]),)
+                ),
+            ]
+            readers = [
+                threading.Thread(target=run, args=(reader(m),))
+                for m in ("predict_proba", "apply")
+            ]
+            for t in (*writers, *readers):
+                t.start()
+            for t in writers:
+                t.join()
+            done.set()
+            for t in readers:
+                t.join()
+        finally:
+            sys.setswitchinterval(interval)
+        assert not errors, errors
+        assert seen
+        for out in seen:
+            assert any(np.array_equal(out, s) for s in states)
+        assert_array_equal(model.predict_proba(X), states[3])
+        assert not model._has_pending()
