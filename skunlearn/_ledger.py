@@ -783,15 +783,36 @@ class TrainingLedger:
         }
         if self.y is not None:
             state["y"] = np.concatenate([self.y, np.asarray(y, dtype=self.y.dtype)])
+        room = self.__dict__.get("_X_room")
         if self.X is not None:
-            state["X"] = np.concatenate([self.X, np.asarray(X, dtype=self.X.dtype)])
+            state["X"], state["_X_room"] = self._rows_appended(X)
         vars(self).update(state)
 
         def undo():
             vars(self).clear()
             vars(self).update(before)
+            if room is not None and state.get("_X_room") is room:
+                room[n : n + k] = 0  # the rows written into the room
 
         return undo
+
+    def _rows_appended(self, X):
+        """The stored rows followed by ``X``, and the buffer that holds them.
+
+        Kept rows live in a buffer with room for a quarter more (``_X_room``,
+        made at the first append; ``X`` is a view of it): an append writes the
+        new rows into the room and takes a longer view, instead of copying
+        every stored row (at 800,000 rows of 20 features, 128 MB). The
+        buffer never leaves the process (see :meth:`_outgoing_state`).
+        """
+        n, k = self.X.shape[0], X.shape[0]
+        room = self.__dict__.get("_X_room")
+        if room is None or self.X.base is not room or room.shape[0] < n + k:
+            rows = max(n + k, n + n // 4 + 16)
+            room = np.empty((rows,) + self.X.shape[1:], dtype=self.X.dtype)
+            room[:n] = self.X
+        room[n : n + k] = X
+        return room[: n + k], room
 
     def needs_compaction(self, given=False):
         """Whether the forgotten rows' slots must go now.
@@ -844,6 +865,7 @@ class TrainingLedger:
         if kept.size == self._alive.size:
             return kept
         vars(self).update(self._compacted_state(kept, compacted))
+        vars(self).pop("_X_room", None)  # the rows were copied
         return kept
 
     def _compacted_state(self, kept, compacted=None):
@@ -859,6 +881,7 @@ class TrainingLedger:
         else:
             X, y, props = self.take(kept)
         state = dict(vars(self))
+        state.pop("_X_room", None)  # the rows are copied: the buffer goes
         state.update(
             _key=self._key[live_entries],
             _key2=self._key2[live_entries],
@@ -873,9 +896,12 @@ class TrainingLedger:
 
     def _outgoing_state(self):
         # What leaves the process never holds an erased slot (owners that
-        # number their own state by row id renumber it when they compact).
+        # number their own state by row id renumber it when they compact),
+        # nor the room kept for appended rows.
         if self.n_rows == self._alive.size or self.compact_policy == "never":
-            return dict(vars(self))
+            state = dict(vars(self))
+            state.pop("_X_room", None)
+            return state
         return self._compacted_state(np.flatnonzero(self._alive))
 
     def __copy__(self):

@@ -446,10 +446,11 @@ def test_a_ledger_saved_before_keys_matches_unkeyed():
 
 
 def _ledger_state(ledger):
+    # (the room kept for appended rows stays in the process, see below)
     return {
         k: (v.copy() if isinstance(v, np.ndarray) else v)
         for k, v in vars(ledger).items()
-        if k != "sample_props"
+        if k not in ("sample_props", "_X_room")
     } | {f"prop:{k}": v.copy() for k, v in ledger.sample_props.items()}
 
 
@@ -536,3 +537,38 @@ def test_append_refuses_what_the_ledger_does_not_keep():
     with pytest.raises(ValueError, match="targets"):
         ledger.append(X[:1], None, {"sample_weight": np.ones(1)})
     assert ledger.n_rows == 3
+
+
+def test_appended_rows_go_into_room_and_the_room_stays_in_the_process():
+    # after the first append the rows live in a buffer with room for more:
+    # later appends write into it (no copy of the stored rows), a rolled
+    # back append zeroes what it wrote, deletions erase through the view,
+    # and neither a pickle nor a copy carries the buffer
+    import copy
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 3)
+    ledger = TrainingLedger(X[:80], np.arange(80), keep_X=True, compact="never")
+    ledger.append(X[80:81], np.arange(80, 81))
+    room = ledger._X_room
+    assert room.shape[0] >= 81 + 20 and ledger.X.base is room
+    ledger.append(X[81:85], np.arange(81, 85))
+    assert ledger._X_room is room and ledger.X.base is room
+    np.testing.assert_array_equal(ledger.X, X[:85])
+    undo = ledger.append(X[85:90], np.arange(85, 90))
+    undo()
+    assert ledger.X.shape[0] == 85 and ledger._X_room is room
+    assert not room[85:90].any()
+    ledger.remove(ledger.match(X[3:4]))
+    assert not room[3].any()
+    for other in (pickle.loads(pickle.dumps(ledger)), copy.copy(ledger)):
+        assert "_X_room" not in vars(other)
+    blob = pickle.dumps(ledger)
+    assert X[86].tobytes() not in blob
+    # a copy appends into a buffer of its own
+    twin = copy.copy(ledger)
+    twin.append(X[90:92], np.arange(90, 92))
+    assert twin._X_room is not room
+    np.testing.assert_array_equal(ledger.X[80:85], X[80:85])
+    ledger.compact()
+    assert "_X_room" not in vars(ledger)
