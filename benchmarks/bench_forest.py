@@ -4,9 +4,12 @@ Data: ``make_classification(n_samples=N, n_features=20, n_informative=10,
 random_state=0)``, 80/20 split, 100 trees of depth 10, ``n_jobs=2`` for both
 fits. Prints fit times (ours, scikit-learn's), test accuracy, the model's
 bytes per training row, the first request after fit, then requests of 1, 10
-and 100 rows one after another (median, p90, max; subtrees rebuilt) against
-our own same-seed refit on the retained rows and scikit-learn's refit, that
-the unlearned forest equals our refit bit for bit, and accuracy on the
+and 100 rows one after another (median, p90, max; subtrees cleared) against
+our own same-seed refit on the retained rows and scikit-learn's refit, the
+first read after them (it grows the cleared subtrees), 1-row requests each
+followed by a prediction, that the unlearned forest equals our refit bit for
+bit, 1- and 10-row insertions in place (``partial_fit``) and the forest
+after them against a same-seed fit on all its rows, and accuracy on the
 bundled data sets.
 
 Usage: ``PYTHONPATH=. python benchmarks/bench_forest.py [--n 100000]

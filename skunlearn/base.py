@@ -471,12 +471,7 @@ class UnlearningMixin:
         from sklearn.base import is_classifier
         from sklearn.utils.validation import validate_data
 
-        if classes is not None:
-            unknown = np.setdiff1d(np.asarray(y), np.asarray(classes))
-            if unknown.size:
-                raise ValueError(
-                    f"y holds labels {unknown.tolist()[:10]} that are not in classes."
-                )
+        check_labels_in(y, classes)
         if "ledger_" not in self.__dict__:
             # not fitted yet: the first rows
             kw = {} if sample_weight is None else {"sample_weight": sample_weight}
@@ -877,6 +872,17 @@ def is_unlearner(estimator: object) -> bool:
     return callable(getattr(estimator, "unlearn", None)) and hasattr(
         estimator, "unlearning_guarantee"
     )
+
+
+def check_labels_in(y, classes):
+    """Refuse labels of ``y`` outside ``classes`` (``partial_fit``; None: any)."""
+    if classes is None:
+        return
+    unknown = np.setdiff1d(np.asarray(y), np.asarray(classes))
+    if unknown.size:
+        raise ValueError(
+            f"y holds labels {unknown.tolist()[:10]} that are not in classes."
+        )
 
 
 def check_new_weights(sample_weight, n):

@@ -45,7 +45,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._commit import deferred_sigint, model_lock
 from .._ledger import row_fingerprints
-from ..base import UnlearningMixin, UnlearnUpdate, check_new_weights
+from ..base import (
+    _MISSING,
+    UnlearningMixin,
+    UnlearnUpdate,
+    check_labels_in,
+    check_new_weights,
+)
 from ..utils._sklearn_compat import (
     Interval,
     StrOptions,
@@ -271,7 +277,8 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
     _is_classifier: bool = True
     _n_trees_param: str | None = None  # forests read n_estimators; trees grow one
     _bootstrap_param: str | None = None
-    # set for the length of a request (see unlearn)
+    # the journal of a change to the trees in place, while it runs (_journaled)
+    _change: TreeJournal
 
     @abstractmethod
     def __init__(self):  # pragma: no cover - the subclasses define parameters
@@ -494,12 +501,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
 
     def _new_rows(self, X, y, sample_weight, classes):
         """``(X, y, weights)`` of rows that can go in place, as stored; else None."""
-        if classes is not None and self._is_classifier:
-            unknown = np.setdiff1d(np.asarray(y), np.asarray(classes))
-            if unknown.size:
-                raise ValueError(
-                    f"y holds labels {unknown.tolist()[:10]} that are not in classes."
-                )
+        check_labels_in(y, classes)
         X, y = validate_data(
             self,
             X,
@@ -547,7 +549,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         led = self.ledger_
         d = self.__dict__
         names = ("trees_", "_row_keys", "_class_rows", "_pending")
-        old = {name: d[name] for name in names if name in d}
+        old = {name: d.get(name, _MISSING) for name in names}
         undo_ledger = None
         with self._journaled() as journal:
             try:
@@ -562,12 +564,10 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
                         y, minlength=self.n_classes_
                     )
                 data = self._data()
-                alive = led.alive
-                gone = np.flatnonzero(~alive)
                 req = _Request(
-                    rows, alive, int(gone[0]) if gone.size else 0, data,
-                    self._params(), _tree_keys(self.seed_, len(self.trees_)),
-                    journal, self._slot_width(),
+                    rows, led.alive, _dead_id(led.alive), data, self._params(),
+                    _tree_keys(self.seed_, len(self.trees_)), journal,
+                    self._slot_width(),
                 )  # fmt: skip
                 tasks = self._tasks(req)
                 results = self._run_phases(
@@ -578,13 +578,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
                 )
                 d.update(self._after_phases(results))
             except BaseException:
-                for name in names:  # in place: the attributes keep their order
-                    if name in old:
-                        d[name] = old[name]
-                    else:
-                        d.pop(name, None)
-                if undo_ledger is not None:
-                    undo_ledger()
+                self._restore(old, led, undo_ledger)
                 raise  # and the journal is rolled back
             # the rows are in: the cleared subtrees' garbage goes (an
             # interrupt meanwhile is raised once it is gone, the rows learned)
@@ -597,9 +591,8 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         """Rows added to a chunk of trees (phase A of an insertion).
 
         Each tree adds its new rows in place (:func:`._insert.insert`,
-        journaled first) and plans the subtrees to grow again as a deletion
-        does (:meth:`_rebuild`). Returns ``(tree index, target, jobs)`` of
-        each tree, as :meth:`_phase_a` does.
+        journaled first) and clears the subtrees to grow again as a deletion
+        does (:meth:`_rebuild`). Returns what :meth:`_phase_a` does.
         """
         data, P = req.data, req.P
         work = K.delete_work(P, chunk[0][1].order.dtype)
@@ -984,15 +977,13 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         if not pending:
             return
         d = self.__dict__
-        led = self.ledger_
-        alive = led.alive
-        gone = np.flatnonzero(~alive)
+        alive = self.ledger_.alive
         data = self._data()
         old_trees = self.trees_
         with self._journaled() as journal:
             req = _Request(
-                _NO_IDS, alive, int(gone[0]) if gone.size else 0, data,
-                self._params(), None, journal, self._slot_width(),
+                _NO_IDS, alive, _dead_id(alive), data, self._params(), None,
+                journal, self._slot_width(),
             )  # fmt: skip
 
             def phase(chunk):
@@ -1064,15 +1055,16 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         return [(t, trees[t], rows[has[t]]) for t in held]
 
     def _phase_a(self, chunk, req):
-        """Phase A on a chunk of trees; ``(tree index, target, jobs)`` of each.
+        """Phase A on a chunk of trees; ``(index, target, jobs, cleared)`` of each.
 
         Up to ``_CHUNK`` trees in one kernel call (short calls on several
         threads would mostly wait for each other's turn at the interpreter):
         update the paths' nodes in place, recording what they held, then clear
-        the subtrees whose split changed and plan their growth (phase B, see
-        :meth:`_rebuild`). The trees' arrays go in as tuples of a fixed length
-        (padded with the first tree's, never used): one compiled version of
-        the kernels serves every chunk.
+        the subtrees whose split changed, to grow at the next read (see
+        :meth:`_rebuild`; ``target``: a compacted copy of the tree, or None;
+        ``jobs``: none; ``cleared``: how many subtrees). The trees' arrays go
+        in as tuples of a fixed length (padded with the first tree's, never
+        used): one compiled version of the kernels serves every chunk.
         """
         rows, P, data = req.rows, req.P, req.data
         n = len(chunk)
@@ -1401,16 +1393,23 @@ def _room(sizes, levels, P):
 
 
 class _Request(NamedTuple):
-    """What every tree of a deletion request works from."""
+    """What every tree of a change works from (deletion, insertion, growth)."""
 
-    rows: np.ndarray  # the forgotten rows, ascending
-    alive: np.ndarray  # the ledger's alive mask without them
-    dead: int  # a forgotten row's id (marks cleared entries of order)
+    rows: np.ndarray  # the forgotten or added rows, ascending
+    alive: np.ndarray  # the ledger's alive mask after the change
+    dead: int  # a row id not alive (marks cleared entries of order)
     data: tuple  # X, yc, yr, row keys, weights (see _data)
     P: Any  # K.Params
-    tkeys: np.ndarray  # the trees' keys
-    journal: list  # one list of undo records per tree
+    tkeys: np.ndarray | None  # the trees' keys
+    journal: TreeJournal  # the change's undo records, tree by tree
     slot_width: int  # columns of a slot (see K.offsets)
+
+
+def _dead_id(alive):
+    # a row id not alive, to mark cleared entries of order (0 when every row
+    # is: then no range holds a dead entry to mark)
+    gone = np.flatnonzero(~alive)
+    return int(gone[0]) if gone.size else 0
 
 
 class _Job:

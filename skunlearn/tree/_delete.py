@@ -18,6 +18,7 @@ from ._params import (
     END,
     FEAT,
     KIND,
+    LEAF_BY_RULE,
     LEFT,
     NROWS,
     PENDING,
@@ -307,11 +308,11 @@ def _decide(
         or pure
     )
     if is_leaf and leafcond:
-        NI[node, KIND] = 1
+        NI[node, KIND] = LEAF_BY_RULE
         NI[node, NROWS] = n
         set_node_values(NF, node, tot, P)
         return _STAYS, work
-    if is_leaf and NI[node, KIND] == 1:
+    if is_leaf and NI[node, KIND] == LEAF_BY_RULE:
         # a leaf by its depth, size or purity that may split now: rows were
         # added (a deletion never lifts those conditions); it grows again
         return _REBUILD, work

@@ -22,11 +22,14 @@ from ._params import (
     GINI,
     IMP,
     KIND,
+    LEAF_BY_RULE,
+    LEAF_NO_SPLIT,
     LEFT,
     NROWS,
     PARENT,
     RIGHT,
     SLOT,
+    SPLIT,
     START,
     THR,
     VAL,
@@ -328,15 +331,15 @@ def grow_from(tree, data, at, prep, front, P):
         NT[node, :] = buf[o_tot : o_tot + S]
         set_node_values(NF, node, NT[node], P)
         if depth >= md or m < mss or m < 2 * msl or pure:
-            NI[node, KIND] = 1
+            NI[node, KIND] = LEAF_BY_RULE
             continue
         pos = pall[s + b0 : s + b0 + m]
         eval_splits(rows, wr, m, X, yc, yr, P, key, buf, XT, pos, scr, pkn)
         bj, bt = choose(buf, P)
         if bj < 0:
-            NI[node, KIND] = 2
+            NI[node, KIND] = LEAF_NO_SPLIT
             continue
-        NI[node, KIND] = 0
+        NI[node, KIND] = SPLIT
         f = int(buf[o_f + bj])
         v = buf[o_cv + bj * 2 * k + bt]
         NI[node, FEAT] = f

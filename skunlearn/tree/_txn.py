@@ -1,12 +1,11 @@
 """The undo side of a change: journals, undoing a deletion, clearing subtrees.
 
-:func:`mark_pending` and :func:`pending_nodes` mark and find the cleared
-subtrees whose growth waits until the model is read.
-
 :func:`undelete` reverses :func:`._delete.delete` from its records;
 :func:`journal_roots` copies what clearing and regrowing subtrees
 overwrites; :func:`clear_subtree` / :func:`clear_subtrees` clear subtrees
 before they grow again, and :func:`scrub` erases the garbage they leave.
+:func:`mark_pending` and :func:`pending_nodes` mark and find the cleared
+subtrees whose growth waits until the model is read.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
