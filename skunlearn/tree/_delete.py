@@ -70,6 +70,8 @@ def delete_work(P, dtype):
 # as it is (statistics updated), its subtree is grown again, or its split
 # stays and the walk goes on to its children.
 _STAYS, _REBUILD, _DESCEND = 0, 1, 2
+# (and, within a decision: the node's candidates decide; its rows are needed)
+_CANDIDATES, _NEEDS_ROWS = 3, 4
 
 
 @njit(cache=True, nogil=True)
@@ -205,22 +207,25 @@ def _gather_node(node, NI, order, alive, rk, sw, tkey, P, rows, wr, ascending):
 
 
 @njit(cache=True, nogil=True)
-def _recount(node, NI, NT, order, alive, rk, sw, tkey, yc, yr, P, work):
-    """A node's live row count and purity after the subtraction.
+def _count_exact(tot, S):
+    """A node's row count and purity from its exact totals ``tot``."""
+    npos = 0
+    for cc in range(1, S):
+        if tot[cc] > 0:
+            npos += 1
+    return int(tot[0]), npos <= 1
 
-    Read from its totals ``NT[node]`` when sums are exact; otherwise its rows
-    are gathered in a refit's order and its totals summed again. Returns
+
+@njit(cache=True, nogil=True)
+def _recount(node, NI, NT, order, alive, rk, sw, tkey, yc, yr, P, work):
+    """A node's live row count and purity after the subtraction, sums not exact.
+
+    Its rows are gathered in a refit's order and its totals summed again
+    (exact totals are read where they are: :func:`_count_exact`). Returns
     ``(n, pure, have_rows, work)``; with ``have_rows``, ``work``'s rows and
     weights hold the node's.
     """
     S = P.stat_width
-    if P.exact_counts != 0:
-        tot = NT[node]
-        npos = 0
-        for cc in range(1, S):
-            if tot[cc] > 0:
-                npos += 1
-        return int(tot[0]), npos <= 1, False, work
     tmpbuf, rows, wr, scr = work
     n, rows, wr = _gather_node(node, NI, order, alive, rk, sw, tkey, P, rows, wr, True)
     pure = eval_tot(rows, wr, n, yc, yr, P, tmpbuf)
@@ -279,27 +284,15 @@ def _split_stays(node, NI, NF, buf, bj, bt, P):
 
 
 @njit(cache=True, nogil=True)
-def _decide(
-    node, stale, NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, P,
-    work, ow_slot, ow_sd, cnt,
-):  # fmt: skip
-    """What becomes of a node on the paths after the subtraction.
+def _decide_by_rules(node, n, pure, NI, NF, tot, P):
+    """What the leaf rules decide for a node of ``n`` live rows after the change.
 
-    A leaf stays one (its count and values updated) while it may not split,
-    or had no valid split before and still has none; a leaf that may split
-    now (after an insertion), an internal node that may no longer split, or
-    whose best candidate is another split, is grown again; otherwise its
-    split stays and the walk goes on to its children (also for
-    :func:`._insert.insert`).
-    A subtree waiting to grow again stays as it is: it grows from the rows
-    it holds then. Returns ``(_STAYS | _REBUILD | _DESCEND, work)``.
+    A leaf that may not split stays one (its count and values updated:
+    ``_STAYS``); a leaf by its depth, size or purity that may split now, or
+    an internal node that may no longer split, is grown again
+    (``_REBUILD``); otherwise its candidate splits decide
+    (``_CANDIDATES``).
     """
-    if NI[node, KIND] == PENDING:
-        return _STAYS, work
-    n, pure, have_rows, work = _recount(
-        node, NI, NT, order, alive, rk, sw, tkey, yc, yr, P, work
-    )
-    tot = NT[node]
     is_leaf = NI[node, LEFT] < 0
     leafcond = (
         NI[node, DEPTH] >= P.max_depth
@@ -311,23 +304,90 @@ def _decide(
         NI[node, KIND] = LEAF_BY_RULE
         NI[node, NROWS] = n
         set_node_values(NF, node, tot, P)
-        return _STAYS, work
+        return _STAYS
     if is_leaf and NI[node, KIND] == LEAF_BY_RULE:
-        # a leaf by its depth, size or purity that may split now: rows were
-        # added (a deletion never lifts those conditions); it grows again
-        return _REBUILD, work
+        # rows were added (a deletion never lifts those conditions)
+        return _REBUILD
     if not is_leaf and leafcond:
-        return _REBUILD, work
+        return _REBUILD
+    return _CANDIDATES
+
+
+@njit(cache=True, nogil=True)
+def _decide_by_candidates(node, n, buf, NI, NF, tot, P):
+    """What a node's candidate statistics ``buf`` decide (after the rules).
+
+    A leaf that had no valid split and still has none stays one; a leaf
+    that has one now, or an internal node whose best candidate is another
+    split, is grown again; otherwise its split stays and the walk goes on
+    to its children (``_DESCEND``). The node's count and values are updated
+    where it stays.
+    """
+    is_leaf = NI[node, LEFT] < 0
+    bj, bt = choose(buf, P)
+    if (bj >= 0) if is_leaf else not _split_stays(node, NI, NF, buf, bj, bt, P):
+        return _REBUILD
+    NI[node, NROWS] = n
+    set_node_values(NF, node, tot, P)
+    return _STAYS if is_leaf else _DESCEND
+
+
+@njit(cache=True, nogil=True)
+def _decide_from_slot(node, stale, NI, NF, NT, SD, P):
+    """:func:`_decide` where the node's exact totals and its slot suffice.
+
+    Returns the action, or ``_NEEDS_ROWS`` when the node's rows must be
+    read (sums not exact; no slot, or a ``stale`` one). The common case,
+    and no array of :func:`_decide`'s ``work`` goes in or out: a tuple of
+    arrays passed through a call is counted in and out, which was a third
+    of a node's decision (measured).
+    """
+    if NI[node, KIND] == PENDING:
+        return _STAYS
+    if P.exact_counts == 0:
+        return _NEEDS_ROWS
+    tot = NT[node]
+    n, pure = _count_exact(tot, P.stat_width)
+    action = _decide_by_rules(node, n, pure, NI, NF, tot, P)
+    if action != _CANDIDATES:
+        return action
+    slot = NI[node, SLOT]
+    if slot < 0 or stale:
+        return _NEEDS_ROWS
+    return _decide_by_candidates(node, n, SD[slot], NI, NF, tot, P)
+
+
+@njit(cache=True, nogil=True)
+def _decide(
+    node, stale, NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, P,
+    work, ow_slot, ow_sd, cnt,
+):  # fmt: skip
+    """What becomes of a node on the paths after the subtraction.
+
+    The leaf rules first (:func:`_decide_by_rules`), then the node's
+    candidates (:func:`_decide_by_candidates`), read from its slot or
+    evaluated again from its rows (:func:`_reevaluate`). A subtree waiting
+    to grow again stays as it is: it grows from the rows it holds then.
+    Returns ``(_STAYS | _REBUILD | _DESCEND, work)``.
+    """
+    if NI[node, KIND] == PENDING:
+        return _STAYS, work
+    have_rows = False
+    if P.exact_counts != 0:
+        n, pure = _count_exact(NT[node], P.stat_width)
+    else:
+        n, pure, have_rows, work = _recount(
+            node, NI, NT, order, alive, rk, sw, tkey, yc, yr, P, work
+        )
+    tot = NT[node]
+    action = _decide_by_rules(node, n, pure, NI, NF, tot, P)
+    if action != _CANDIDATES:
+        return action, work
     buf, n, work = _reevaluate(
         node, stale, NI, NK, SD, order, X, yc, yr, rk, sw, tkey, alive, P,
         n, have_rows, work, ow_slot, ow_sd, cnt,
     )  # fmt: skip
-    bj, bt = choose(buf, P)
-    if (bj >= 0) if is_leaf else not _split_stays(node, NI, NF, buf, bj, bt, P):
-        return _REBUILD, work
-    NI[node, NROWS] = n
-    set_node_values(NF, node, tot, P)
-    return (_STAYS if is_leaf else _DESCEND), work
+    return _decide_by_candidates(node, n, buf, NI, NF, tot, P), work
 
 
 @njit(cache=True, nogil=True)
@@ -353,10 +413,13 @@ def decide_reached(
         node = stack[sp]
         if flag[node] == 0:
             continue
-        action, work = _decide(
-            node, flag[node] == 2, NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw,
-            tkey, alive, P, work, ow_slot, ow_sd, cnt,
-        )  # fmt: skip
+        stale = flag[node] == 2
+        action = _decide_from_slot(node, stale, NI, NF, NT, SD, P)
+        if action == _NEEDS_ROWS:
+            action, work = _decide(
+                node, stale, NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey,
+                alive, P, work, ow_slot, ow_sd, cnt,
+            )  # fmt: skip
         if action == _REBUILD:
             rebuild[n_rebuild] = node
             n_rebuild += 1
