@@ -68,6 +68,7 @@ from ._journal import (
     PathsUndo,
     RootsUndo,
     TreeJournal,
+    TreeOfChunkUndo,
 )
 
 if TYPE_CHECKING:
@@ -1090,11 +1091,11 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             nodes, int(P.mtry * 2 * P.n_thresholds), NF.shape[1], NT.shape[1],
             req.slot_width,
         )  # fmt: skip
-        tree_journals = []
-        for q, (_, tree, _) in enumerate(chunk):
-            tree_journal = req.journal.for_tree()
-            tree_journal.append(PathsUndo(tree, q, rec, rptr, rflat, data, P))
-            tree_journals.append(tree_journal)
+        paths = PathsUndo(
+            [tree for _, tree, _ in chunk], rec, rptr, rflat, data, P,
+            np.zeros(n, dtype=bool),
+        )  # fmt: skip
+        req.journal.for_tree().append(paths)
         rebuild, bptr = K.delete_trees(
             *lists, tk, _ARANGE[:n], rptr, rflat, *data, req.alive, P, *rec
         )
@@ -1104,10 +1105,12 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             if bptr[q] == bptr[q + 1]:
                 out.append((t, None, [], 0))
                 continue
+            # the tree's own records, its phase A first (see TreeOfChunkUndo)
+            tree_journal = req.journal.for_tree()
+            tree_journal.append(TreeOfChunkUndo(paths, q))
             target, jobs = self._rebuild(
-                tree, rebuild[bptr[q] : bptr[q + 1]], req, tree_journals[q],
-                defer=True,
-            )  # fmt: skip
+                tree, rebuild[bptr[q] : bptr[q + 1]], req, tree_journal, defer=True
+            )
             out.append((t, target, jobs, bptr[q + 1] - bptr[q]))
         return out
 
@@ -1125,8 +1128,11 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         """
         P, alive, dead, data = req.P, req.alive, req.dead, req.data
         rk, sw = data[3], data[4]
-        node_room, slot_room = K.room_at(tree.NI, rebuild, P)
-        need = 0 if defer else int(node_room.sum())
+        if defer:
+            need = 0
+        else:
+            node_room, slot_room = K.room_at(tree.NI, rebuild, P)
+            need = int(node_room.sum())
         target, rebuild, journal = self._rebuild_target(tree, rebuild, need, journal)
         n_nodes, n_slots, n_garbage = target.meta[:3].tolist()
         NI, NF, NT, SD, order = target.NI, target.NF, target.NT, target.SD, target.order
@@ -1375,7 +1381,9 @@ def _load_undo_kernels(forest):
         [1], int(P.mtry * 2 * P.n_thresholds), tree.NF.shape[1], tree.NT.shape[1],
         forest._slot_width(),
     )  # fmt: skip
-    PathsUndo(tree, 0, rec, np.zeros(2, dtype=np.int64), no_rows, data, P).undo()
+    PathsUndo(
+        [tree], rec, np.zeros(2, dtype=np.int64), no_rows, data, P, np.zeros(1, bool)
+    ).undo()
     depth = int(tree.meta[3]) + 1
     ins = InsertRecords.allocate(
         depth, tree.NF.shape[1], tree.NT.shape[1], forest._slot_width()

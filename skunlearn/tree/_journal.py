@@ -1,13 +1,15 @@
 """The journal: typed records of what a request (or an insertion) overwrote.
 
-A request journals, tree by tree and before it writes, what it is about to
-change (see ``_base``); a failed or interrupted request undoes each tree's
-records last first, and the commit drops them. Four kinds of record:
+A request journals, chunk by chunk or tree by tree and before it writes,
+what it is about to change (see ``_base``); a failed or interrupted request
+undoes each tree's records last first, and the commit drops them. The kinds
+of record:
 
-- :class:`PathsUndo`: phase A on one tree of a chunk (the nodes on the
-  forgotten rows' paths and their cached statistics), undone by
-  :func:`~skunlearn.tree._txn.undelete` from the chunk's
-  :class:`DeletionRecords`;
+- :class:`PathsUndo`: phase A on the trees of a chunk (the nodes on the
+  forgotten rows' paths and their cached statistics), undone tree by tree
+  by :func:`~skunlearn.tree._txn.undelete` from the chunk's
+  :class:`DeletionRecords` (:class:`TreeOfChunkUndo`: one tree's part,
+  where more of its records follow);
 - :class:`MetaUndo`: the tree's counters before its subtrees are planned
   (nodes, slots, garbage, height); undoing it zeroes what was written past
   the old ends;
@@ -99,18 +101,28 @@ class DeletionRecords(NamedTuple):
 
 
 class PathsUndo(NamedTuple):
-    """Phase A on tree ``q`` of a chunk: it lost ``rows[row_ptr[q]:row_ptr[q + 1]]``."""
+    """Phase A on the trees of a chunk.
 
-    tree: Any
-    q: int
+    Tree ``q`` lost ``rows[row_ptr[q]:row_ptr[q + 1]]``.
+    One record for the whole chunk (a record per tree cost more than the
+    deletion of a small tree); ``undone`` marks the trees already put back
+    (:class:`TreeOfChunkUndo`, or a compaction that restores the original
+    tree), which a later undo skips.
+    """
+
+    trees: list
     records: DeletionRecords
     row_ptr: np.ndarray
     rows: np.ndarray
     data: tuple
     P: np.ndarray
+    undone: np.ndarray  # bool per tree
 
-    def undo(self):
-        tree, q, data = self.tree, self.q, self.data
+    def undo_tree(self, q):
+        """Undo phase A on tree ``q`` (once)."""
+        if self.undone[q]:
+            return
+        tree, data = self.trees[q], self.data
         X, yc, yr, rk, sw = data
         (c_idx, c_ni, c_nf, c_nt, v_at, v, slots, slot_values, counts) = (
             self.records.of(q)
@@ -120,6 +132,22 @@ class PathsUndo(NamedTuple):
             self.rows[self.row_ptr[q] : self.row_ptr[q + 1]], self.P, c_idx, c_ni,
             c_nf, c_nt, v_at, v, slots, slot_values, counts,
         )  # fmt: skip
+        self.undone[q] = True
+
+    def undo(self):
+        for q in reversed(range(len(self.trees))):
+            self.undo_tree(q)
+
+
+class TreeOfChunkUndo(NamedTuple):
+    """Phase A on tree ``q`` of a chunk's :class:`PathsUndo`, first in that tree's
+    own records (those written after phase A, undone before it)."""
+
+    paths: PathsUndo
+    q: int
+
+    def undo(self):
+        self.paths.undo_tree(self.q)
 
 
 class MetaUndo(NamedTuple):

@@ -1,3 +1,4 @@
+import inspect
 import pickle
 from unittest import mock
 
@@ -16,6 +17,7 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.model_selection import train_test_split
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from skunlearn._ledger import TrainingLedger
 from skunlearn.ensemble import UnlearningForestClassifier, UnlearningForestRegressor
 from skunlearn.utils.estimator_checks import check_unlearning, retained_indices
 
@@ -566,6 +568,58 @@ def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
     assert failed
     monkeypatch.undo()
     # still the exact model of the rows forgotten so far, and usable
+    model.unlearn(X[1:2], y[1:2])
+    assert_same_forests(model, refit(est, X, y, np.r_[gone, 1]))
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_failure_in_a_compacted_copy_restores_the_original_tree(monkeypatch, n_jobs):
+    # a tree half garbage takes its new subtrees in a compacted copy: its
+    # phase A is undone on the original (one tree's part of the chunk's
+    # record) before the copy is made; a failure after that undoes the other
+    # trees' phase A and leaves this one as it was, not undone twice
+    from skunlearn.tree import _kernels
+
+    X, y = make_classification(n_samples=1500, n_features=6, random_state=3)
+    est = UnlearningForestClassifier(
+        n_estimators=6, max_depth=8, random_state=0, n_jobs=n_jobs
+    )
+    model = est.fit(X, y)
+    real = _kernels.clear_subtrees
+    copies = []
+
+    def flaky(*args):
+        out = real(*args)
+        # scrubbed at once: the subtrees are in a copy; in a request's phase A
+        # (not in the compaction that follows a recorded request)
+        if args[-1] and "_phase_a" in {f.function for f in inspect.stack()}:
+            copies.append(1)
+            raise KeyboardInterrupt
+        return out
+
+    monkeypatch.setattr(_kernels, "clear_subtrees", flaky)
+    # no compaction of the ledger (which compacts every tree): the cleared
+    # subtrees pile up as garbage
+    monkeypatch.setattr(TrainingLedger, "due", lambda self, min_rows=None: False)
+    gone = []
+    for i in range(0, 1500, 3):
+        # (the arrays as they are: pickling would grow the cleared subtrees)
+        before = _tree_arrays(model), model.__dict__.get("_pending")
+        history = len(model.unlearn_history_)
+        try:
+            model.unlearn(X[i : i + 1], y[i : i + 1])
+            gone.append(i)
+        except KeyboardInterrupt:
+            after = _tree_arrays(model), model.__dict__.get("_pending")
+            for got, want in zip(after[0], before[0], strict=True):
+                for a, b in zip(got, want, strict=True):
+                    assert_array_equal(a, b, strict=True)
+            assert after[1] == before[1]
+            assert len(model.unlearn_history_) == history
+            if len(copies) == 2:
+                break
+    assert copies, "no request regrew a tree in a compacted copy"
+    monkeypatch.undo()
     model.unlearn(X[1:2], y[1:2])
     assert_same_forests(model, refit(est, X, y, np.r_[gone, 1]))
 
