@@ -279,6 +279,53 @@ def eval_splits(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn):
 
 
 @njit(cache=True, nogil=True)
+def _clear_features(buf, which, P):
+    """Zero the left statistics and counts of the features ``which`` marks.
+
+    An empty ``which``: every feature.
+    """
+    mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
+    k2 = 2 * k
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
+    if which.shape[0] == 0:
+        for q in range(o_cst, o_tot):
+            buf[q] = 0.0
+        for q in range(o_ceq, o_perm):
+            buf[q] = 0.0
+        return
+    for j in range(mtry):
+        if which[j]:
+            buf[o_cst + j * k2 * S : o_cst + (j + 1) * k2 * S] = 0.0
+            buf[o_ceq + j * k2 : o_ceq + (j + 1) * k2] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def _packed_targets(rows, wr, m, yc, P, pkn, pk, ycq):
+    """How a node's statistics are summed: ``(bits, pkn)``.
+
+    A classifier of few classes with integer weights sums its statistics as
+    integers packed in one int64 per row (see :func:`pack_rows`), given in
+    ``pkn`` by the caller or packed here into ``pk`` when no field's total
+    can reach ``2**bits``: one addition per row and feature then does all of
+    its sums. Otherwise ``pkn`` comes back empty and a classifier's targets
+    are read into ``ycq``, once for all its candidate features.
+    """
+    bits = packed_bits(0, 0.0, P)  # the width, if the classes allow any
+    packed = pkn.shape[0] > 0
+    if not packed and bits:
+        wsum = 0.0
+        for q in range(m):
+            wsum += wr[q]
+        if packed_bits(m, wsum, P) != 0:
+            pack_rows(rows, wr, m, yc, P.stat_width - 1, bits, pk)
+            return bits, pk
+    if P.classifier and not packed:
+        for q in range(m):
+            ycq[q] = yc[rows[q]]
+    return bits, pkn
+
+
+@njit(cache=True, nogil=True)
 def eval_features(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn, which):
     """:func:`eval_splits` of the candidate features ``j`` with ``which[j]``.
 
@@ -291,39 +338,14 @@ def eval_features(rows, wr, m, X, yc, yr, P, nodekey, buf, XT, pos, scr, pkn, wh
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     clf = P.classifier
     every = which.shape[0] == 0
-    if every:
-        for q in range(o_cst, o_tot):
-            buf[q] = 0.0
-        for q in range(o_ceq, o_perm):
-            buf[q] = 0.0
-    else:
-        for j in range(mtry):
-            if which[j]:
-                buf[o_cst + j * k2 * S : o_cst + (j + 1) * k2 * S] = 0.0
-                buf[o_ceq + j * k2 : o_ceq + (j + 1) * k2] = 0.0
+    _clear_features(buf, which, P)
     xs, bins, ycq, hist, hk, vk, cvp, iscr, hrow, hs, xf, hf, pk, hpk = scr
     feats = iscr[:mtry]
     _select_features(nodekey, p, mtry, feats, hk)
     xbits = xs.view(np.uint64)
-    # A classifier of few classes with integer weights sums its statistics
-    # as integers packed in one int64 per row (see pack_rows), given in
-    # ``pkn`` by the caller or packed here when no field's total can reach
-    # 2**bits: one addition per row and feature then does all of its sums
     C = S - 1
-    bits = packed_bits(0, 0.0, P)  # the width, if the classes allow any
+    bits, pkn = _packed_targets(rows, wr, m, yc, P, pkn, pk, ycq)
     packed = pkn.shape[0] > 0
-    if not packed and bits:
-        wsum = 0.0
-        for q in range(m):
-            wsum += wr[q]
-        packed = packed_bits(m, wsum, P) != 0
-        if packed:
-            pack_rows(rows, wr, m, yc, C, bits, pk)
-            pkn = pk
-    if clf and not packed:
-        # the node's targets, read once for all its candidate features
-        for q in range(m):
-            ycq[q] = yc[rows[q]]
     for j in range(mtry):
         if not every and not which[j]:
             continue
