@@ -56,7 +56,8 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
     """A random forest classifier with exact, fast deletion.
     %(common)s
     A deletion decrements the cached class counts of every candidate split
-    (nodes with at least 128 rows) on the forgotten rows' paths, re-evaluates
+    (nodes with at least 128 rows; ``128 * max_samples``, at least 16, where
+    ``max_samples < 1``) on the forgotten rows' paths, re-evaluates
     smaller nodes from their rows, and clears only the subtrees whose best
     split changes; a batch shares the work per tree. The cleared subtrees
     grow again when the model is next read (a prediction, a save): a stream
@@ -66,11 +67,11 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
     row (the row itself, needed to rebuild subtrees, its fingerprint index and
     target); each tree adds 4 bytes per row it holds (0.63 of them on average
     with ``bootstrap``), about 170 bytes per node, and
-    ``16 * max_features * n_thresholds * (n_classes + 4)`` bytes per node of at
-    least 128 rows (cached split statistics). With 100 trees of depth 10 on
-    80,000 rows of 20 features (binary) this is about 1.7 KB per training row,
-    some 11 times the training data; ``benchmarks/bench_forest.py`` prints the
-    figure.
+    ``16 * max_features * n_thresholds * (n_classes + 4)`` bytes per node that
+    caches split statistics (smaller trees cache smaller nodes: about as much
+    per training row). With 100 trees of depth 10 on 80,000 rows of 20
+    features (binary) this is about 1.7 KB per training row, some 11 times the
+    training data; ``benchmarks/bench_forest.py`` prints the figure.
 
     Parameters
     ----------

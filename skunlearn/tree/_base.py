@@ -79,7 +79,14 @@ __all__ = []
 # Nodes with at least this many rows cache their candidate split statistics;
 # smaller nodes are re-evaluated from their rows when one of them goes (a few
 # microseconds), which keeps the cache, and the memory, to the top of the tree.
+# Trees that draw a fraction of the rows (max_samples < 1) cache smaller nodes
+# in proportion, down to 16 rows: about the same cache memory per training
+# row as a forest of whole bootstraps, and fewer nodes read from their rows
+# (the benchmark's forest at max_samples=0.1: 16 rows, 1-row deletion median
+# 0.50 -> 0.37 ms, cache 315 -> 1,001 bytes per training row; the default's
+# is 1,066).
 _CACHE_MIN_ROWS = 128
+_CACHE_MIN_ROWS_FLOOR = 16
 _MAX_DEPTH_NONE = 1 << 40
 
 
@@ -305,6 +312,13 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             return K.BOOT_ONE
         return max(1, round(float(rate) * K.BOOT_ONE))
 
+    def _cache_min_rows(self):
+        """Rows a node needs to cache its split statistics (see _CACHE_MIN_ROWS)."""
+        rate = self._boot_rate() / K.BOOT_ONE
+        if not 0 < rate < 1:
+            return _CACHE_MIN_ROWS
+        return max(_CACHE_MIN_ROWS_FLOOR, round(_CACHE_MIN_ROWS * rate))
+
     def _n_jobs(self):
         return getattr(self, "n_jobs", None)
 
@@ -339,7 +353,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             max_depth=md,
             criterion=crit,
             classifier=int(self._is_classifier),
-            cache_min_rows=_CACHE_MIN_ROWS,
+            cache_min_rows=self._cache_min_rows(),
             exact_counts=int(exact_counts),
             boot_rate=self._boot_rate(),
             n_features=p,

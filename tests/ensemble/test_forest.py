@@ -777,6 +777,32 @@ def test_max_samples_sets_the_share_of_trees_holding_a_row(max_samples):
     assert_same_forests(model, gold)
 
 
+@pytest.mark.parametrize(
+    "max_samples, bootstrap, rows", [(None, True, 128), (0.5, True, 64),
+    (0.1, True, 16), (0.01, True, 16), (0.5, False, 128)]
+)  # fmt: skip
+def test_smaller_trees_cache_smaller_nodes(max_samples, bootstrap, rows):
+    # trees drawing a share of the rows cache nodes of 128 * max_samples rows
+    # (at least 16): about the same cache per training row; every node of
+    # that many rows holds a slot, and deletions stay exact
+    from skunlearn.tree import _kernels as K
+
+    X, y = make_classification(n_samples=3000, n_features=6, random_state=2)
+    model = UnlearningForestClassifier(
+        n_estimators=6, max_depth=9, max_samples=max_samples, bootstrap=bootstrap,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert model._params().cache_min_rows == rows
+    for tree in model.trees_:
+        n = tree.n_nodes
+        internal = tree.NI[:n, K.LEFT] >= 0
+        big = tree.NI[:n, K.NROWS] >= rows
+        assert (tree.NI[:n, K.SLOT][internal & big] >= 0).all()
+    model.unlearn(X[:3], y[:3])
+    model.unlearn(X[10:11], y[10:11])
+    assert_same_forests(model, refit(model, X, y, np.r_[0, 1, 2, 10]))
+
+
 # ------------------------------------------------------------ partial_fit
 @settings(max_examples=25, deadline=None)
 @given(
