@@ -1136,8 +1136,9 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         in a compacted copy (see :meth:`_rebuild_target`). Each subtree gets
         its live rows and a range of node ids large enough for any subtree of
         its rows and depth (see :class:`_Job` for its slots). With ``defer``,
-        the cleared roots wait to grow instead (``K.mark_pending``: see
-        :meth:`_grow_pending`) and no ids are reserved. Returns the tree the
+        the cleared roots wait to grow instead (``K.clear_pending``: see
+        :meth:`_grow_pending`), their ranges of ``order`` left as they are
+        for the growth to gather, and no ids are reserved. Returns the tree the
         subtrees grow in (``None`` for this one) and the growth jobs.
         """
         P, alive, dead, data = req.P, req.alive, req.dead, req.data
@@ -1150,27 +1151,26 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         target, rebuild, journal = self._rebuild_target(tree, rebuild, need, journal)
         n_nodes, n_slots, n_garbage = target.meta[:3].tolist()
         NI, NF, NT, SD, order = target.NI, target.NF, target.NT, target.SD, target.order
-        # ascending rows (the order a refit sums them in) matter only where
-        # sums are not exact; with exact counts any order gives the tree
-        ascend = not P.exact_counts
         if journal is not None:
             # copies first, in a call of their own: no interruption can
-            # separate the writing from its journal
-            copies = K.journal_roots(NI, NF, NT, order, rebuild)
+            # separate the writing from its journal (deferred, the ranges of
+            # order stay as they are: no copy of them)
+            copies = K.journal_roots(NI, NF, NT, order, rebuild, not defer)
             journal.append(RootsUndo(target, rebuild, *copies))
         # the old subtrees' nodes and slots are scrubbed at the commit (a
         # rollback finds them as they were); in a compacted copy, at once
-        ms, par, side, depth, garbage, ids, slots = K.clear_subtrees(
-            NI, NF, NT, SD, order, rebuild, alive, rk, sw, target.tkey,
-            P.boot_rate, ascend, dead, journal is None,
-        )  # fmt: skip
-        if journal is not None:
-            req.journal.scrub_later(target, ids, slots)
-        n_garbage += int(garbage)
+        now = journal is None
         jobs = []
         if defer:
-            K.mark_pending(NI, NF, NT, SD, rebuild)
+            garbage, ids, slots = K.clear_pending(NI, NF, NT, SD, rebuild, now)
         else:
+            # ascending rows (the order a refit sums them in) matter only
+            # where sums are not exact; with exact counts any order gives
+            # the tree
+            ms, par, side, depth, garbage, ids, slots = K.clear_subtrees(
+                NI, NF, NT, SD, order, rebuild, alive, rk, sw, target.tkey,
+                P.boot_rate, not P.exact_counts, dead, now,
+            )  # fmt: skip
             keys = target.NK[rebuild]  # uint64 scalars, as the kernels take them
             columns = (
                 rebuild, NI[rebuild, K.START], ms, par, side, depth, node_room,
@@ -1184,6 +1184,9 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
                 jobs.append(
                     _Job(target, node, p, sd, s, m, d, key, lo, n_nodes, sr, journal)
                 )
+        if not now:
+            req.journal.scrub_later(target, ids, slots)
+        n_garbage += int(garbage)
         # the node ids reserved now; what the subtrees leave unused becomes
         # garbage; slots are taken when the subtrees are in (see _Job)
         target.meta[:3] = (n_nodes, n_slots, n_garbage)

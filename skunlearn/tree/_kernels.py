@@ -158,6 +158,7 @@ from ._storage import (
     subtree,
 )
 from ._txn import (
+    clear_pending,
     clear_subtree,
     clear_subtrees,
     journal_roots,
@@ -294,6 +295,7 @@ __all__ = [
     "clear_subtree",
     "journal_roots",
     "clear_subtrees",
+    "clear_pending",
     "Params",
     # _insert and slots for inserted rows (added after the split)
     "missing_slots",

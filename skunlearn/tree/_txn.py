@@ -141,16 +141,18 @@ def clear_subtree(
 
 
 @njit(cache=True, nogil=True)
-def journal_roots(NI, NF, NT, order, nodes):
+def journal_roots(NI, NF, NT, order, nodes, with_order):
     """What clearing the subtrees at ``nodes`` and growing them overwrites.
 
-    Copies of the roots' rows of ``NI``, ``NF``, ``NT``, and of their
-    ranges of ``order`` (flat, split by ``optr``). The rest of a subtree is
-    left as it was until it is scrubbed (see :func:`clear_subtree`).
+    Copies of the roots' rows of ``NI``, ``NF``, ``NT``, and (``with_order``)
+    of their ranges of ``order`` (flat, split by ``optr``; without, every
+    range is empty: :func:`clear_pending` leaves them as they are). The
+    rest of a subtree is left as it was until it is scrubbed (see
+    :func:`clear_subtree`).
     """
     n = nodes.shape[0]
     optr = np.zeros(n + 1, dtype=np.int64)
-    for q in range(n):
+    for q in range(n if with_order else 0):
         optr[q + 1] = optr[q] + NI[nodes[q], END] - NI[nodes[q], START]
     ni = np.empty((n, NI.shape[1]), dtype=NI.dtype)
     nf = np.empty((n, NF.shape[1]), dtype=NF.dtype)
@@ -161,7 +163,8 @@ def journal_roots(NI, NF, NT, order, nodes):
         ni[q] = NI[v]
         nf[q] = NF[v]
         nt[q] = NT[v]
-        old[optr[q] : optr[q + 1]] = order[NI[v, START] : NI[v, END]]
+        if with_order:
+            old[optr[q] : optr[q + 1]] = order[NI[v, START] : NI[v, END]]
     return ni, nf, nt, old, optr
 
 
@@ -213,6 +216,49 @@ def clear_subtrees(
             all_slots[b : b + slots.shape[0]] = slots
             b += slots.shape[0]
     return ms, par, side, depth, garbage, ids, all_slots
+
+
+@njit(cache=True, nogil=True)
+def clear_pending(NI, NF, NT, SD, nodes, now):
+    """Clear the subtrees at ``nodes`` and make their roots wait to grow again.
+
+    What a request does where growth is deferred: the nodes below the roots
+    become garbage (unreachable: :func:`mark_pending` cuts the roots off),
+    and the roots' ranges of ``order`` stay as they are, dead ids included
+    (the growth gathers their live rows: :func:`clear_subtree`). Returns
+    the number of garbage nodes and, unless ``now`` (the garbage is
+    scrubbed here, see :func:`scrub`), the garbage to scrub later: node ids
+    and slots (the roots' among them).
+    """
+    n = nodes.shape[0]
+    subs = []
+    garbage = 0
+    n_slots = 0
+    for q in range(n):
+        sub = subtree(NI, nodes[q])
+        subs.append(sub)
+        garbage += sub.shape[0] - 1
+        for u in range(sub.shape[0]):
+            if NI[sub[u], SLOT] >= 0:
+                n_slots += 1
+    ids = np.empty(garbage, dtype=np.int64)
+    slots = np.empty(n_slots, dtype=np.int64)
+    a = 0
+    b = 0
+    for q in range(n):
+        sub = subs[q]
+        ids[a : a + sub.shape[0] - 1] = sub[1:]
+        a += sub.shape[0] - 1
+        for u in range(sub.shape[0]):
+            if NI[sub[u], SLOT] >= 0:
+                slots[b] = NI[sub[u], SLOT]
+                b += 1
+    if now:
+        scrub(NI, NF, NT, SD, ids, slots)
+    mark_pending(NI, NF, NT, SD, nodes)
+    if now:
+        return garbage, ids[:0], slots[:0]
+    return garbage, ids, slots
 
 
 @njit(cache=True, nogil=True)

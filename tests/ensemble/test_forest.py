@@ -540,8 +540,10 @@ def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
         monkeypatch.setattr(_kernels, "delete_trees", flaky)
     else:
         # every third tree's clearing fails: before writing, or after (its
-        # subtrees cleared, their copies journaled)
-        real = _kernels.clear_subtrees
+        # subtrees cleared, their roots journaled). A request clears them
+        # for a later growth (clear_pending; the growth's clear_subtrees:
+        # see above)
+        real = _kernels.clear_pending
         calls = []
 
         def flaky(*args):
@@ -553,7 +555,7 @@ def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
                 raise KeyboardInterrupt
             return out
 
-        monkeypatch.setattr(_kernels, "clear_subtrees", flaky)
+        monkeypatch.setattr(_kernels, "clear_pending", flaky)
     failed, gone = 0, []
     for i in range(0, 3000, 7):
         before = pickle.dumps(model)
@@ -585,7 +587,7 @@ def test_failure_in_a_compacted_copy_restores_the_original_tree(monkeypatch, n_j
         n_estimators=6, max_depth=8, random_state=0, n_jobs=n_jobs
     )
     model = est.fit(X, y)
-    real = _kernels.clear_subtrees
+    real = _kernels.clear_pending
     copies = []
 
     def flaky(*args):
@@ -597,7 +599,7 @@ def test_failure_in_a_compacted_copy_restores_the_original_tree(monkeypatch, n_j
             raise KeyboardInterrupt
         return out
 
-    monkeypatch.setattr(_kernels, "clear_subtrees", flaky)
+    monkeypatch.setattr(_kernels, "clear_pending", flaky)
     # no compaction of the ledger (which compacts every tree): the cleared
     # subtrees pile up as garbage
     monkeypatch.setattr(TrainingLedger, "due", lambda self, min_rows=None: False)
