@@ -1075,49 +1075,39 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         Up to ``_CHUNK`` trees in one kernel call (short calls on several
         threads would mostly wait for each other's turn at the interpreter):
         update the paths' nodes in place, recording what they held, then clear
-        the subtrees whose split changed, to grow at the next read (see
-        :meth:`_rebuild`; ``target``: a compacted copy of the tree, or None;
-        ``jobs``: none; ``cleared``: how many subtrees). The trees' arrays go
-        in as tuples of a fixed length (padded with the first tree's, never
-        used): one compiled version of the kernels serves every chunk.
+        the subtrees whose split changed, to grow at the next read: in the
+        kernel call (``K.delete_trees``; the garbage scrubbed at the commit),
+        or, in a tree half garbage, in a compacted copy (see :meth:`_rebuild`;
+        ``target``: that copy, or None; ``jobs``: none; ``cleared``: how many
+        subtrees). The trees' arrays go in as tuples of a fixed length (padded
+        with the first tree's, never used): one compiled version of the
+        kernels serves every chunk.
         """
-        rows, P, data = req.rows, req.P, req.data
         n = len(chunk)
         trees = [tree for _, tree, _ in chunk]
         trees += [trees[0]] * (_CHUNK - n)
-        lists = tuple(zip(*[(t.NI, t.NF, t.NK, t.NT, t.SD, t.order) for t in trees]))
-        tk = req.tkeys[[t for t, _, _ in chunk] + [chunk[0][0]] * (_CHUNK - n)]
-        if rows.size == 1:
-            rptr, rflat = _ARANGE[: n + 1], np.repeat(rows, n)
-        else:
-            rptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
-            rflat = np.concatenate([mine for _, _, mine in chunk])
-        # records of what delete_trees overwrites, journaled before it writes:
-        # room for every node on the paths (a tree's depth bound per row) and
-        # for their slots' values
-        nodes = [
-            mine.size * (min(int(P.max_depth), int(tree.meta[3])) + 1)
-            for _, tree, mine in chunk
-        ]
-        NF, NT = chunk[0][1].NF, chunk[0][1].NT
-        rec = DeletionRecords.allocate(
-            nodes, int(P.mtry * 2 * P.n_thresholds), NF.shape[1], NT.shape[1],
-            req.slot_width,
-        )  # fmt: skip
-        paths = PathsUndo(
-            [tree for _, tree, _ in chunk], rec, rptr, rflat, data, P,
-            np.zeros(n, dtype=bool),
-        )  # fmt: skip
-        req.journal.for_tree().append(paths)
-        rebuild, bptr = K.delete_trees(
-            *lists, tk, _ARANGE[:n], rptr, rflat, *data, req.alive, P, *rec
+        lists = tuple(
+            zip(*[(t.NI, t.NF, t.NK, t.NT, t.SD, t.order, t.meta) for t in trees])
         )
+        tk = req.tkeys[[t for t, _, _ in chunk] + [chunk[0][0]] * (_CHUNK - n)]
+        paths = self._chunk_records(chunk, req)
+        req.journal.for_tree().append(paths)
+        rebuild, bptr, ids, iptr, slots, sptr = K.delete_trees(
+            *lists, tk, _ARANGE[:n], paths.row_ptr, paths.rows, *req.data,
+            req.alive, req.P, *paths.records,
+        )  # fmt: skip
         out = []
         bptr = bptr.tolist()
+        cleared = (paths.records.meta_before[:, 0] >= 0).tolist()
         for q, (t, tree, _) in enumerate(chunk):
             if bptr[q] == bptr[q + 1]:
                 out.append((t, None, [], 0))
+                continue
+            if cleared[q]:
+                req.journal.scrub_later(
+                    tree, ids[iptr[q] : iptr[q + 1]], slots[sptr[q] : sptr[q + 1]]
+                )
+                out.append((t, None, [], bptr[q + 1] - bptr[q]))
                 continue
             # the tree's own records, its phase A first (see TreeOfChunkUndo)
             tree_journal = req.journal.for_tree()
@@ -1127,6 +1117,35 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             )
             out.append((t, target, jobs, bptr[q + 1] - bptr[q]))
         return out
+
+    def _chunk_records(self, chunk, req):
+        """The undo record of phase A on ``chunk`` (:class:`PathsUndo`), before it runs.
+
+        Each tree's rows, flat, and room for what ``delete_trees``
+        overwrites: every node on the paths (a tree's depth bound per row)
+        and their slots' values.
+        """
+        rows, P = req.rows, req.P
+        n = len(chunk)
+        if rows.size == 1:
+            rptr, rflat = _ARANGE[: n + 1], np.repeat(rows, n)
+        else:
+            rptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
+            rflat = np.concatenate([mine for _, _, mine in chunk])
+        nodes = [
+            mine.size * (min(int(P.max_depth), int(tree.meta[3])) + 1)
+            for _, tree, mine in chunk
+        ]
+        NF, NT = chunk[0][1].NF, chunk[0][1].NT
+        rec = DeletionRecords.allocate(
+            nodes, int(P.mtry * 2 * P.n_thresholds), NF.shape[1], NT.shape[1],
+            req.slot_width,
+        )  # fmt: skip
+        return PathsUndo(
+            [tree for _, tree, _ in chunk], rec, rptr, rflat, req.data, P,
+            np.zeros(n, dtype=bool),
+        )  # fmt: skip
 
     def _rebuild(self, tree, rebuild, req, journal, defer=False):
         """Clear the subtrees at ``rebuild`` and plan their growth.

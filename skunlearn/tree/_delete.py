@@ -1,8 +1,9 @@
-"""Deletion: removing rows from a tree's statistics, one tree or several.
+"""Deletion: removing rows from a tree's statistics.
 
 :func:`delete` subtracts rows along their paths, re-evaluates the nodes that
 need it and returns the roots of the subtrees to grow again; what it
-overwrites is recorded for :func:`._txn.undelete`.
+overwrites is recorded for :func:`._txn.undelete` (:func:`._txn.delete_trees`
+runs it on a chunk of trees and clears those subtrees).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -468,40 +469,3 @@ def delete(
         NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, P, work, flag,
         ow_slot, ow_sd, cnt,
     )  # fmt: skip
-
-
-@njit(cache=True, nogil=True)
-def delete_trees(
-    NIs, NFs, NKs, NTs, SDs, orders, tkeys, which, rptr, rflat, X, yc, yr, rk, sw,
-    alive, P, cp_idx, cp_ni, cp_nf, cp_nt, cptr, ev_i, ev_v, eptr, ow_slot, ow_sd,
-    optr, cnt,
-):  # fmt: skip
-    """:func:`delete` on several trees.
-
-    Tree ``which[q]`` loses rows ``rflat[rptr[q]:rptr[q + 1]]``; its records
-    for :func:`undelete` are the slices ``cptr[q]:cptr[q + 1]`` (node
-    copies), ``eptr`` (values), ``optr`` (slots) and row ``q`` of ``cnt``.
-    Returns the nodes to rebuild, flat (``rebuild[bptr[q]:bptr[q + 1]]`` for
-    tree ``which[q]``), and ``bptr``.
-    """
-    n = which.shape[0]
-    bptr = np.zeros(n + 1, dtype=np.int64)
-    outs = []
-    work = delete_work(P, orders[0].dtype)
-    for q in range(n):
-        t = which[q]
-        c = slice(cptr[q], cptr[q + 1])
-        e = slice(eptr[q], eptr[q + 1])
-        o = slice(optr[q], optr[q + 1])
-        out = delete(
-            NIs[t], NFs[t], NKs[t], NTs[t], SDs[t], orders[t], X, yc, yr, rk, sw,
-            tkeys[t], alive, rflat[rptr[q] : rptr[q + 1]], P, work, cp_idx[c],
-            cp_ni[c], cp_nf[c], cp_nt[c], ev_i[e], ev_v[e], ow_slot[o], ow_sd[o],
-            cnt[q],
-        )  # fmt: skip
-        bptr[q + 1] = bptr[q] + out.shape[0]
-        outs.append(out)
-    rebuild = np.empty(bptr[n], dtype=np.int64)
-    for q in range(n):
-        rebuild[bptr[q] : bptr[q + 1]] = outs[q]
-    return rebuild, bptr

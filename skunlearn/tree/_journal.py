@@ -6,8 +6,9 @@ undoes each tree's records last first, and the commit drops them. The kinds
 of record:
 
 - :class:`PathsUndo`: phase A on the trees of a chunk (the nodes on the
-  forgotten rows' paths and their cached statistics), undone tree by tree
-  by :func:`~skunlearn.tree._txn.undelete` from the chunk's
+  forgotten rows' paths and their cached statistics, the subtrees cleared
+  in the trees), undone tree by tree by
+  :func:`~skunlearn.tree._txn.undelete` from the chunk's
   :class:`DeletionRecords` (:class:`TreeOfChunkUndo`: one tree's part,
   where more of its records follow);
 - :class:`MetaUndo`: the tree's counters before its subtrees are planned
@@ -59,6 +60,8 @@ class DeletionRecords(NamedTuple):
     slot_values: np.ndarray  # their rows of SD before
     slot_ptr: np.ndarray
     counts: np.ndarray  # per tree: values, slots, rows done, nodes copied
+    meta_before: np.ndarray  # per tree: its counters before its subtrees
+    # were cleared in it (-1: none were)
 
     @classmethod
     def allocate(cls, nodes, values_per_node, n_nf, n_nt, slot_width):
@@ -80,6 +83,7 @@ class DeletionRecords(NamedTuple):
             np.empty((nc, slot_width)),
             ptr,
             np.zeros((n, 4), dtype=np.int64),
+            np.full((n, 4), -1, dtype=np.int64),
         )
 
     def of(self, q):
@@ -119,10 +123,14 @@ class PathsUndo(NamedTuple):
     undone: np.ndarray  # bool per tree
 
     def undo_tree(self, q):
-        """Undo phase A on tree ``q`` (once)."""
+        """Undo phase A on tree ``q`` (once), the clearing of its subtrees with it."""
         if self.undone[q]:
             return
         tree, data = self.trees[q], self.data
+        meta = self.records.meta_before[q]
+        if meta[0] >= 0:
+            # (nothing was written past the old ends: the subtrees wait)
+            tree.meta[:] = meta
         X, yc, yr, rk, sw = data
         (c_idx, c_ni, c_nf, c_nt, v_at, v, slots, slot_values, counts) = (
             self.records.of(q)

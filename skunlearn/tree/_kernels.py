@@ -48,7 +48,6 @@ from ._delete import (
     _subtract_paths,
     decide_reached,
     delete,
-    delete_trees,
     delete_work,
 )
 from ._grow import (
@@ -161,6 +160,7 @@ from ._txn import (
     clear_pending,
     clear_subtree,
     clear_subtrees,
+    delete_trees,
     journal_roots,
     mark_pending,
     pending_nodes,

@@ -1,9 +1,12 @@
-"""The undo side of a change: journals, undoing a deletion, clearing subtrees.
+"""A change's writes and their undo: deleting from a chunk of trees, clearing
+subtrees, undoing a deletion.
 
-:func:`undelete` reverses :func:`._delete.delete` from its records;
-:func:`journal_roots` copies what clearing and regrowing subtrees
-overwrites; :func:`clear_subtree` / :func:`clear_subtrees` clear subtrees
-before they grow again, and :func:`scrub` erases the garbage they leave.
+:func:`delete_trees` runs :func:`._delete.delete` on a chunk of trees and
+clears the subtrees whose split changed (:func:`clear_pending`);
+:func:`undelete` reverses both from their records; :func:`journal_roots`
+copies what clearing and regrowing subtrees overwrites;
+:func:`clear_subtree` / :func:`clear_subtrees` clear subtrees before they
+grow again, and :func:`scrub` erases the garbage they leave.
 :func:`mark_pending` and :func:`pending_nodes` mark and find the cleared
 subtrees whose growth waits until the model is read.
 """
@@ -13,7 +16,7 @@ subtrees whose growth waits until the model is read.
 import numpy as np
 from numba import njit
 
-from ._delete import _add_row
+from ._delete import _add_row, delete, delete_work
 from ._hashing import _w, gather, row_mult
 from ._params import (
     DEPTH,
@@ -40,16 +43,23 @@ def undelete(
 ):  # fmt: skip
     """Undo :func:`delete`, from its records (undo later changes first).
 
-    The slots it evaluated again get their copies back, then the rows it
-    took out go back in, last first, each after the values it removed (the
-    paths are those of :func:`delete`; integer counts: adding back gives the
-    same bits), then the nodes on the paths get their copies back.
+    The nodes on the paths get their copies back (the roots of subtrees
+    cleared since with them: the paths are whole again), the slots it
+    evaluated again theirs, then the rows it took out go back into the
+    slots, last first, each after the values it removed (the paths are
+    those of :func:`delete`; integer counts: adding back gives the same
+    bits).
     """
     mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     k2 = 2 * k
     boot = P.boot_rate
     clf = P.classifier
+    for u in range(cnt[3] - 1, -1, -1):
+        v = cp_idx[u]
+        NI[v] = cp_ni[u]
+        NF[v] = cp_nf[u]
+        NT[v] = cp_nt[u]
     for u in range(cnt[1] - 1, -1, -1):
         SD[ow_slot[u]] = ow_sd[u]
     for q in range(cnt[2] - 1, -1, -1):
@@ -81,11 +91,6 @@ def undelete(
             if NI[node, LEFT] < 0:
                 break
             node = _child(NI, NF, X, r, node)
-    for u in range(cnt[3] - 1, -1, -1):
-        v = cp_idx[u]
-        NI[v] = cp_ni[u]
-        NF[v] = cp_nf[u]
-        NT[v] = cp_nt[u]
 
 
 @njit(cache=True, nogil=True)
@@ -294,3 +299,65 @@ def pending_nodes(NI, n_nodes):
             stack[sp + 1] = NI[v, LEFT]
             sp += 2
     return out[:n]
+
+
+@njit(cache=True, nogil=True)
+def delete_trees(
+    NIs, NFs, NKs, NTs, SDs, orders, metas, tkeys, which, rptr, rflat, X, yc, yr,
+    rk, sw, alive, P, cp_idx, cp_ni, cp_nf, cp_nt, cptr, ev_i, ev_v, eptr, ow_slot,
+    ow_sd, optr, cnt, meta_before,
+):  # fmt: skip
+    """:func:`delete` on several trees, then the subtrees to grow again cleared.
+
+    Tree ``which[q]`` loses rows ``rflat[rptr[q]:rptr[q + 1]]``; its records
+    for :func:`undelete` are the slices ``cptr[q]:cptr[q + 1]`` (node
+    copies), ``eptr`` (values), ``optr`` (slots) and row ``q`` of ``cnt``.
+    The subtrees whose split changed are cleared in the tree to grow at the
+    next read (:func:`clear_pending`; their roots are among the node
+    copies), where at most half of the tree is garbage: ``meta_before[q]``
+    (-1 until then) receives its counters before. Returns the roots of each
+    tree's subtrees, flat (``rebuild[bptr[q]:bptr[q + 1]]`` for tree
+    ``which[q]``; the caller clears those of a tree whose ``meta_before[q]``
+    is still -1, in a compacted copy), ``bptr``, and the garbage to scrub
+    at the commit: node ids (``ids[iptr[q]:iptr[q + 1]]``) and slots
+    (``slots``, ``sptr``).
+    """
+    n = which.shape[0]
+    bptr = np.zeros(n + 1, dtype=np.int64)
+    iptr = np.zeros(n + 1, dtype=np.int64)
+    sptr = np.zeros(n + 1, dtype=np.int64)
+    outs = []
+    garbage_ids = []
+    garbage_slots = []
+    work = delete_work(P, orders[0].dtype)
+    for q in range(n):
+        t = which[q]
+        c = slice(cptr[q], cptr[q + 1])
+        e = slice(eptr[q], eptr[q + 1])
+        o = slice(optr[q], optr[q + 1])
+        NI, NF, NT, SD, meta = NIs[t], NFs[t], NTs[t], SDs[t], metas[t]
+        out = delete(
+            NI, NF, NKs[t], NT, SD, orders[t], X, yc, yr, rk, sw, tkeys[t], alive,
+            rflat[rptr[q] : rptr[q + 1]], P, work, cp_idx[c], cp_ni[c], cp_nf[c],
+            cp_nt[c], ev_i[e], ev_v[e], ow_slot[o], ow_sd[o], cnt[q],
+        )  # fmt: skip
+        bptr[q + 1] = bptr[q] + out.shape[0]
+        outs.append(out)
+        ids = out[:0]
+        slots = out[:0]
+        if out.shape[0] and 2 * meta[2] <= meta[0]:
+            meta_before[q] = meta
+            garbage, ids, slots = clear_pending(NI, NF, NT, SD, out, False)
+            meta[2] += garbage
+        garbage_ids.append(ids)
+        garbage_slots.append(slots)
+        iptr[q + 1] = iptr[q] + ids.shape[0]
+        sptr[q + 1] = sptr[q] + slots.shape[0]
+    rebuild = np.empty(bptr[n], dtype=np.int64)
+    all_ids = np.empty(iptr[n], dtype=np.int64)
+    all_slots = np.empty(sptr[n], dtype=np.int64)
+    for q in range(n):
+        rebuild[bptr[q] : bptr[q + 1]] = outs[q]
+        all_ids[iptr[q] : iptr[q + 1]] = garbage_ids[q]
+        all_slots[sptr[q] : sptr[q + 1]] = garbage_slots[q]
+    return rebuild, bptr, all_ids, iptr, all_slots, sptr

@@ -19,6 +19,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skunlearn._ledger import TrainingLedger
 from skunlearn.ensemble import UnlearningForestClassifier, UnlearningForestRegressor
+from skunlearn.tree._journal import TreeJournal
 from skunlearn.utils.estimator_checks import check_unlearning, retained_indices
 
 
@@ -337,7 +338,9 @@ def test_failed_unlearn_restores_every_tree(monkeypatch, n_jobs):
         calls.append(1)
         raise MemoryError("simulated")
 
-    monkeypatch.setattr(UnlearningForestClassifier, "_rebuild", boom)
+    # the first tree whose subtrees were cleared fails as its garbage is
+    # handed to the journal (the kernel has cleared them in every tree)
+    monkeypatch.setattr(TreeJournal, "scrub_later", boom)
     with pytest.raises(MemoryError):
         model.unlearn(X[:300], y[:300])
     monkeypatch.undo()
@@ -520,7 +523,7 @@ def test_failure_while_cleared_subtrees_grow_leaves_them_waiting(
 @pytest.mark.parametrize("where", ["after_phase_a", "clearing"])
 def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
     # a failure after phase A has written (its journal was taken before), or
-    # while clearing subtrees: all is undone (growing them: see above)
+    # after it cleared subtrees: all is undone (growing them: see above)
     from skunlearn.tree import _base, _kernels
 
     X, y = make_classification(n_samples=3000, n_features=6, random_state=0)
@@ -539,23 +542,21 @@ def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
 
         monkeypatch.setattr(_kernels, "delete_trees", flaky)
     else:
-        # every third tree's clearing fails: before writing, or after (its
-        # subtrees cleared, their roots journaled). A request clears them
-        # for a later growth (clear_pending; the growth's clear_subtrees:
-        # see above)
-        real = _kernels.clear_pending
+        # the kernel clears the subtrees to grow later in every tree; every
+        # third tree's garbage fails to reach the journal: before it is
+        # handed over, or after
+        real = TreeJournal.scrub_later
         calls = []
 
         def flaky(*args):
             calls.append(1)
             if len(calls) % 6 == 3:
                 raise KeyboardInterrupt
-            out = real(*args)
+            real(*args)
             if len(calls) % 6 == 0:
                 raise KeyboardInterrupt
-            return out
 
-        monkeypatch.setattr(_kernels, "clear_pending", flaky)
+        monkeypatch.setattr(TreeJournal, "scrub_later", flaky)
     failed, gone = 0, []
     for i in range(0, 3000, 7):
         before = pickle.dumps(model)

@@ -501,7 +501,7 @@ def fit_case(name, n):
 
 @pytest.fixture
 def rebuilt(monkeypatch):
-    """Keep the model's row ids between requests, and record rebuilt subtrees.
+    """Keep the model's row ids between requests, and record cleared subtrees.
 
     Compaction (renumbering the rows as a refit does) is deferred, so that
     the trees a request leaves are those its kernels wrote. Returns a list
@@ -513,12 +513,38 @@ def rebuilt(monkeypatch):
     original = _BaseUnlearningForest._rebuild
 
     def spy(self, tree, nodes, *args, **kwargs):
-        if kwargs.get("defer"):  # a request's (not the later growth's)
+        # a request's clearing in a compacted copy, an insertion's (not the
+        # later growth's)
+        if kwargs.get("defer"):
             nodes = np.array(nodes, dtype=np.int64)
             log.append((tree, tree.index, nodes, tree.NK[nodes].copy()))
         return original(self, tree, nodes, *args, **kwargs)
 
+    # a deletion's clearing in the trees themselves, in its kernel call
+    trees = {}
+    phase = _BaseUnlearningForest._phase_a
+
+    def phase_spy(self, chunk, req):
+        for _, tree, _ in chunk:
+            trees[id(tree.NI)] = tree
+        return phase(self, chunk, req)
+
+    kernel = K.delete_trees
+
+    def kernel_spy(*args):
+        out = kernel(*args)
+        rebuild, bptr = out[0], out[1]
+        NIs, NKs, which, meta_before = args[0], args[2], args[8], args[-1]
+        for q, t in enumerate(which.tolist()):
+            roots = rebuild[bptr[q] : bptr[q + 1]]
+            if roots.size and meta_before[q, 0] >= 0:
+                tree = trees[id(NIs[t])]
+                log.append((tree, tree.index, roots.copy(), NKs[t][roots].copy()))
+        return out
+
     monkeypatch.setattr(_BaseUnlearningForest, "_rebuild", spy)
+    monkeypatch.setattr(_BaseUnlearningForest, "_phase_a", phase_spy)
+    monkeypatch.setattr(K, "delete_trees", kernel_spy)
     return log
 
 

@@ -12,6 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skunlearn._ledger import _pinned_fingerprint_key
 from skunlearn.exceptions import UnknownRowsError
 from skunlearn.tree import UnlearningTreeClassifier, UnlearningTreeRegressor
+from skunlearn.tree._journal import TreeJournal
 from skunlearn.utils.estimator_checks import check_unlearning, retained_indices
 
 
@@ -216,7 +217,9 @@ def test_failed_unlearn_leaves_model_unchanged(monkeypatch):
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    # phase A runs (and touches nodes in place) before the failure
+    # phase A runs (and touches nodes in place, clears subtrees) before the
+    # failure: as the cleared subtrees' garbage goes to the journal
+    monkeypatch.setattr(TreeJournal, "scrub_later", boom)
     monkeypatch.setattr(type(model), "_rebuild", boom)
     monkeypatch.setattr(type(model), "_refit_update", boom)
     with pytest.raises(KeyboardInterrupt):
