@@ -1221,8 +1221,8 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         not changed) and the roots are renumbered. Returns ``(target, roots,
         journal)``, the journal None for a copy (nothing in it to undo).
         """
-        n_nodes, n_garbage = int(tree.meta[0]), int(tree.meta[2])
-        if 2 * n_garbage <= n_nodes:
+        n_nodes = int(tree.meta[0])
+        if K.clears_in_place(tree.meta):
             journal.append(MetaUndo(tree, tree.meta.copy()))
             if n_nodes + need > tree.NI.shape[0]:
                 # more node ids: larger node arrays (the old ones are kept,

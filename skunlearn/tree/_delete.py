@@ -363,27 +363,25 @@ def _decide(
     node, stale, NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, P,
     work, ow_slot, ow_sd, cnt,
 ):  # fmt: skip
-    """What becomes of a node on the paths after the subtraction.
+    """What becomes of a node whose rows :func:`_decide_from_slot` needs.
 
-    The leaf rules first (:func:`_decide_by_rules`), then the node's
-    candidates (:func:`_decide_by_candidates`), read from its slot or
-    evaluated again from its rows (:func:`_reevaluate`). A subtree waiting
-    to grow again stays as it is: it grows from the rows it holds then.
+    Sums not exact: its rows are counted again and the leaf rules decide
+    first (:func:`_decide_by_rules`); with exact totals they have decided
+    already. Then the node's candidates (:func:`_decide_by_candidates`),
+    from its slot or evaluated again from its rows (:func:`_reevaluate`).
     Returns ``(_STAYS | _REBUILD | _DESCEND, work)``.
     """
-    if NI[node, KIND] == PENDING:
-        return _STAYS, work
     have_rows = False
     if P.exact_counts != 0:
-        n, pure = _count_exact(NT[node], P.stat_width)
+        n = int(NT[node, 0])
     else:
         n, pure, have_rows, work = _recount(
             node, NI, NT, order, alive, rk, sw, tkey, yc, yr, P, work
         )
+        action = _decide_by_rules(node, n, pure, NI, NF, NT[node], P)
+        if action != _CANDIDATES:
+            return action, work
     tot = NT[node]
-    action = _decide_by_rules(node, n, pure, NI, NF, tot, P)
-    if action != _CANDIDATES:
-        return action, work
     buf, n, work = _reevaluate(
         node, stale, NI, NK, SD, order, X, yc, yr, rk, sw, tkey, alive, P,
         n, have_rows, work, ow_slot, ow_sd, cnt,

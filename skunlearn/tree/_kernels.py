@@ -160,6 +160,7 @@ from ._txn import (
     clear_pending,
     clear_subtree,
     clear_subtrees,
+    clears_in_place,
     delete_trees,
     journal_roots,
     mark_pending,
@@ -296,6 +297,7 @@ __all__ = [
     "journal_roots",
     "clear_subtrees",
     "clear_pending",
+    "clears_in_place",
     "Params",
     # _insert and slots for inserted rows (added after the split)
     "missing_slots",

@@ -110,6 +110,55 @@ def scrub(NI, NF, NT, SD, ids, slots):
 
 
 @njit(cache=True, nogil=True)
+def _subtree_slots(NI, node):
+    """The subtree at ``node``: its ids (``node`` first) and its slots."""
+    sub = subtree(NI, node)
+    ns = 0
+    for q in range(sub.shape[0]):
+        if NI[sub[q], SLOT] >= 0:
+            ns += 1
+    slots = np.empty(ns, dtype=np.int64)
+    ns = 0
+    for q in range(sub.shape[0]):
+        if NI[sub[q], SLOT] >= 0:
+            slots[ns] = NI[sub[q], SLOT]
+            ns += 1
+    return sub, slots
+
+
+@njit(cache=True, nogil=True)
+def _garbage_of(pieces):
+    """The garbage of cleared subtrees ``pieces`` (``_subtree_slots`` each), flat.
+
+    ``(ids, slots)``: the ids below each root, and every slot (the roots').
+    """
+    n_ids = 0
+    n_slots = 0
+    for sub, slots in pieces:
+        n_ids += sub.shape[0] - 1
+        n_slots += slots.shape[0]
+    ids = np.empty(n_ids, dtype=np.int64)
+    all_slots = np.empty(n_slots, dtype=np.int64)
+    a = 0
+    b = 0
+    for sub, slots in pieces:
+        ids[a : a + sub.shape[0] - 1] = sub[1:]
+        a += sub.shape[0] - 1
+        all_slots[b : b + slots.shape[0]] = slots
+        b += slots.shape[0]
+    return ids, all_slots
+
+
+@njit(cache=True, nogil=True)
+def clears_in_place(meta):
+    """Whether a tree (counters ``meta``) takes cleared subtrees in itself.
+
+    At most half of it garbage; otherwise a compacted copy takes them.
+    """
+    return 2 * meta[2] <= meta[0]
+
+
+@njit(cache=True, nogil=True)
 def clear_subtree(
     NI, NF, NT, SD, order, node, alive, rk, sw, tkey, boot, ascending, dead, rows,
     now,
@@ -122,17 +171,7 @@ def clear_subtree(
     subtree's ids (``node`` first) and its slots. With ``now``, the garbage
     is scrubbed here (see :func:`scrub`); else the caller scrubs it later.
     """
-    sub = subtree(NI, node)
-    ns = 0
-    for q in range(sub.shape[0]):
-        if NI[sub[q], SLOT] >= 0:
-            ns += 1
-    slots = np.empty(ns, dtype=np.int64)
-    ns = 0
-    for q in range(sub.shape[0]):
-        if NI[sub[q], SLOT] >= 0:
-            slots[ns] = NI[sub[q], SLOT]
-            ns += 1
+    sub, slots = _subtree_slots(NI, node)
     if now:
         scrub(NI, NF, NT, SD, sub[1:], slots)
     s = NI[node, START]
@@ -192,9 +231,8 @@ def clear_subtrees(
     for q in range(n):
         m_max = max(m_max, NI[nodes[q], END] - NI[nodes[q], START])
     rows = np.empty(m_max, dtype=np.int64)
-    subs = []
+    pieces = []
     garbage = 0
-    n_slots = 0
     for q in range(n):
         node = nodes[q]
         m, sub, slots = clear_subtree(
@@ -203,23 +241,13 @@ def clear_subtrees(
         )  # fmt: skip
         ms[q] = m
         garbage += sub.shape[0] - 1
-        n_slots += slots.shape[0]
-        subs.append((sub, slots))
+        if not now:
+            pieces.append((sub, slots))
         p = NI[node, PARENT]
         par[q] = p
         side[q] = 0 if p < 0 or NI[p, LEFT] == node else 1
         depth[q] = NI[node, DEPTH]
-    ids = np.empty(0 if now else garbage, dtype=np.int64)
-    all_slots = np.empty(0 if now else n_slots, dtype=np.int64)
-    if not now:
-        a = 0
-        b = 0
-        for q in range(n):
-            sub, slots = subs[q]
-            ids[a : a + sub.shape[0] - 1] = sub[1:]
-            a += sub.shape[0] - 1
-            all_slots[b : b + slots.shape[0]] = slots
-            b += slots.shape[0]
+    ids, all_slots = _garbage_of(pieces)
     return ms, par, side, depth, garbage, ids, all_slots
 
 
@@ -235,35 +263,14 @@ def clear_pending(NI, NF, NT, SD, nodes, now):
     scrubbed here, see :func:`scrub`), the garbage to scrub later: node ids
     and slots (the roots' among them).
     """
-    n = nodes.shape[0]
-    subs = []
-    garbage = 0
-    n_slots = 0
-    for q in range(n):
-        sub = subtree(NI, nodes[q])
-        subs.append(sub)
-        garbage += sub.shape[0] - 1
-        for u in range(sub.shape[0]):
-            if NI[sub[u], SLOT] >= 0:
-                n_slots += 1
-    ids = np.empty(garbage, dtype=np.int64)
-    slots = np.empty(n_slots, dtype=np.int64)
-    a = 0
-    b = 0
-    for q in range(n):
-        sub = subs[q]
-        ids[a : a + sub.shape[0] - 1] = sub[1:]
-        a += sub.shape[0] - 1
-        for u in range(sub.shape[0]):
-            if NI[sub[u], SLOT] >= 0:
-                slots[b] = NI[sub[u], SLOT]
-                b += 1
+    pieces = [_subtree_slots(NI, nodes[q]) for q in range(nodes.shape[0])]
+    ids, slots = _garbage_of(pieces)
     if now:
         scrub(NI, NF, NT, SD, ids, slots)
     mark_pending(NI, NF, NT, SD, nodes)
     if now:
-        return garbage, ids[:0], slots[:0]
-    return garbage, ids, slots
+        return ids.shape[0], ids[:0], slots[:0]
+    return ids.shape[0], ids, slots
 
 
 @njit(cache=True, nogil=True)
@@ -345,7 +352,7 @@ def delete_trees(
         outs.append(out)
         ids = out[:0]
         slots = out[:0]
-        if out.shape[0] and 2 * meta[2] <= meta[0]:
+        if out.shape[0] and clears_in_place(meta):
             meta_before[q] = meta
             garbage, ids, slots = clear_pending(NI, NF, NT, SD, out, False)
             meta[2] += garbage
