@@ -33,11 +33,12 @@ def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits):
 
     Adds it to the totals and to the left statistics of every stored value
     at or above its own (the mirror of ``_delete._subtract_candidates``).
-    Its value is new to the stored ones when it equals none still present:
-    the slot then no longer holds what a fit stores (the distinct values of
-    smallest hash, their statistics) if the value's hash is below the
-    largest present one's, or the slot held every distinct value, or fewer
-    than ``k`` are present: the node is evaluated again from its rows.
+    A value new to the stored ones that the split search would take (among
+    the first ``k`` present in (hash, value) order) needs its statistics:
+    the node is evaluated again from its rows. Otherwise the slot keeps the
+    stored values that come before it in that order (:func:`_drop_after`),
+    as a deletion keeps those that remain: at least ``k``, the ones the
+    search takes.
     """
     mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
@@ -62,28 +63,44 @@ def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits):
                 known = True
         if known or stale:
             continue
-        if sd[o_comp + j] != 0:
-            stale = True
-            continue
-        # the present stored values, and the last of them in (hash, value)
-        # order (``perm``), whose hash bounds the values a fit stores
-        present = 0
-        last = -1
+        # the present stored values before the new one in (hash, value)
+        # order (``perm``), and where the first after it is
+        h = _value_hash(nodekey, f, x, bits)
+        before = 0
+        cut = nc
         for r_ in range(nc):
             t = int(sd[o_perm + j * k2 + r_])
             v = sd[o_cv + j * k2 + t]
-            if v == v and sd[o_ceq + j * k2 + t] > 0:
-                present += 1
-                last = t
-        if present < k:
+            if v != v or sd[o_ceq + j * k2 + t] <= 0:
+                continue
+            hv = _value_hash(nodekey, f, v, bits)
+            if hv < h or (hv == h and v < x):
+                before += 1
+            else:
+                cut = r_
+                break
+        if before < k:
             stale = True
             continue
-        vw = sd[o_cv + j * k2 + last]
-        h = _value_hash(nodekey, f, x, bits)
-        hw = _value_hash(nodekey, f, vw, bits)
-        if h < hw or (h == hw and x < vw):
-            stale = True
+        sd[o_comp + j] = 0.0  # a value of the node is not stored
+        _drop_after(sd, j, cut, nc, k2, S, o_cst, o_ceq, o_perm, o_cv)
     return stale
+
+
+@njit(cache=True, nogil=True)
+def _drop_after(sd, j, cut, nc, k2, S, o_cst, o_ceq, o_perm, o_cv):
+    """Drop feature ``j``'s stored values from position ``cut`` of ``perm`` on.
+
+    They are blanked as a value that loses its last row is (NaN: never a
+    candidate again), their statistics zeroed: what stays is a prefix of
+    the node's values in (hash, value) order, as the slot's invariant wants.
+    """
+    for r_ in range(cut, nc):
+        t = int(sd[o_perm + j * k2 + r_])
+        sd[o_cv + j * k2 + t] = np.nan
+        sd[o_ceq + j * k2 + t] = 0.0
+        b = o_cst + (j * k2 + t) * S
+        sd[b : b + S] = 0.0
 
 
 @njit(cache=True, nogil=True)

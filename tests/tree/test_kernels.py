@@ -319,7 +319,7 @@ def check_candidates(ctx, buf, rows, w, nodekey, where):
         assert_stats_equal(ctx, fe["cst"][:nc], cst, where)
 
 
-def check_slot(ctx, sd, rows, w, tot, where):
+def check_slot(ctx, sd, rows, w, tot, nodekey, where):
     """A node's cached slot after removals: its present values are recounts."""
     lay = ctx.lay
     assert_equal(lay.tot(sd), tot, where)
@@ -338,6 +338,14 @@ def check_slot(ctx, sd, rows, w, tot, where):
         if fe["comp"] == 1:
             present = np.unique(ctx.X[rows, fe["f"]])
             assert_equal(np.sort(kept), present, where)
+        else:
+            # the kept values are the node's first in (hash, value) order,
+            # at least the k the search takes (removals and insertions keep
+            # a prefix of that order; fewer than k: evaluated again)
+            values = ctx.X[rows, fe["f"]]
+            first, _, _ = expected_stored(values, nodekey, fe["f"], kept.size)
+            assert_equal(np.sort(kept), first, where)
+            assert kept.size >= min(lay.k, np.unique(values).size), where
 
 
 def check_tree(ctx, t, removed):
@@ -418,7 +426,7 @@ def check_tree(ctx, t, removed):
             n_slots += 1
             sd = tree.SD[slot]
             if removed:
-                check_slot(ctx, sd, rows, w, tot, where)
+                check_slot(ctx, sd, rows, w, tot, NK[v], where)
                 sj, st = K.choose(sd, P)
                 sfe = lay.feature(sd, sj)
                 assert (sfe["f"], sfe["cv"][st]) == (fe["f"], fe["cv"][bt]), where
