@@ -98,14 +98,23 @@ class _Tree:
     garbage nodes, and a bound on the depth of its nodes) and the nodes it
     replaces are scrubbed. When garbage
     exceeds half of the nodes, or capacity runs out, the tree is copied and
-    compacted back to preorder.
+    compacted back to preorder. ``order`` has room too once rows were added:
+    it is then the start of a longer buffer (``order_buf``, see
+    :meth:`order_buffer`), and the next rows go in place, the entries after
+    them moved on (one ``memmove``, where a new array meant writing all of
+    them and fresh pages).
     """
 
-    __slots__ = ("NI", "NF", "NK", "NT", "SD", "order", "index", "tkey", "meta")
+    __slots__ = (
+        "NI", "NF", "NK", "NT", "SD", "order", "index", "tkey", "meta", "order_buf"
+    )  # fmt: skip
+    # saved: all but the buffer of which order is the start (see order_buffer)
+    _STATE = __slots__[:-1]
 
     def __init__(self, NI, NF, NK, NT, SD, order, index, tkey, meta):
         self.NI, self.NF, self.NK, self.NT, self.SD = NI, NF, NK, NT, SD
         self.order, self.index, self.tkey, self.meta = order, index, tkey, meta
+        self.order_buf = None
 
     def arrays(self):
         return self.NI, self.NF, self.NK, self.NT, self.SD
@@ -128,10 +137,31 @@ class _Tree:
         if grow > 0:
             self.SD = np.concatenate([self.SD, np.zeros((grow, self.SD.shape[1]))])
 
+    def order_buffer(self, n):
+        """A buffer that starts with ``order``'s entries and has room for ``n`` more.
+
+        The tree's buffer when ``order`` is still the view of its start that
+        the last insertion made (``order_buf``: the two) and it is large
+        enough: rows are added in place. Otherwise a new one, with room for
+        the insertions to come (a 32nd of the entries, at least 64), the
+        entries copied in. The caller makes ``order`` a view of its start.
+        """
+        order = self.order
+        m = order.shape[0]
+        if self.order_buf is not None:
+            room, view = self.order_buf
+            if view is order and room.shape[0] >= m + n:
+                return room
+        room = np.empty(m + n + m // 32 + 64, dtype=order.dtype)
+        room[:m] = order
+        return room
+
     def __getstate__(self):
-        return {k: getattr(self, k) for k in self.__slots__}
+        # order alone: a view of the buffer pickles as its own entries
+        return {k: getattr(self, k) for k in self._STATE}
 
     def __setstate__(self, state):
+        self.order_buf = None
         for k, v in state.items():
             setattr(self, k, v)
         if self.meta.shape[0] == 3:
@@ -619,20 +649,34 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             path = np.empty((nr, depth), dtype=np.int64)
             leaf = np.empty(nr, dtype=np.int64)
             at = np.full(nr, -1, dtype=np.int64)
+            fin = np.empty(nr, dtype=np.int64)
             rec = InsertRecords.allocate(
                 nr * depth, tree.NF.shape[1], tree.NT.shape[1], req.slot_width
             )
-            new_order = np.empty(tree.order.size + nr, dtype=tree.order.dtype)
+            m = tree.order.shape[0]
+            buf = tree.order_buffer(nr)
             tree_journal = req.journal.for_tree()
             tree_journal.append(
-                InsertUndo(tree, tree.order, n_nodes, mine, path, leaf, at, rec)
+                InsertUndo(
+                    tree,
+                    tree.order,
+                    tree.order_buf,
+                    buf,
+                    n_nodes,
+                    mine,
+                    path,
+                    leaf,
+                    at,
+                    fin,
+                    rec,
+                )  # fmt: skip
             )
             rebuild = K.insert(
-                tree.NI, tree.NF, tree.NK, tree.NT, tree.SD, tree.order, new_order,
-                n_nodes, *data, tree.tkey, req.alive, mine, P, work, path, leaf, at,
-                *rec,
+                tree.NI, tree.NF, tree.NK, tree.NT, tree.SD, buf, m, n_nodes, *data,
+                tree.tkey, req.alive, mine, P, work, path, leaf, at, fin, *rec,
             )  # fmt: skip
-            tree.order = new_order
+            tree.order = buf[: m + nr]
+            tree.order_buf = (buf, tree.order)
             if rebuild.size == 0:
                 out.append((t, None, [], 0))
                 continue
@@ -1425,9 +1469,10 @@ def _load_undo_kernels(forest):
         depth, tree.NF.shape[1], tree.NT.shape[1], forest._slot_width()
     )
     InsertUndo(
-        tree, tree.order, tree.n_nodes, no_rows, np.empty((0, depth), dtype=np.int64),
-        no_rows, no_rows, ins,
+        tree, tree.order, tree.order_buf, tree.order, tree.n_nodes, no_rows,
+        np.empty((0, depth), dtype=np.int64), no_rows, no_rows, no_rows, ins,
     ).undo()  # fmt: skip
+    K.unspread(tree.order, tree.order.shape[0], no_rows)
 
 
 def _room(sizes, levels, P):

@@ -2,10 +2,11 @@
 
 :func:`insert` adds new rows along their paths (node totals, cached
 candidate statistics), gives each a place in ``order`` at the end of its
-leaf's range (where a fit on the rows, the new ones numbered last, puts it),
-then walks the nodes reached as a deletion does (``_delete._decide``) and
-returns the roots of the subtrees to grow again. What it overwrites is
-copied first into records the caller keeps (see ``_journal.InsertUndo``).
+leaf's range (where a fit on the rows, the new ones numbered last, puts it;
+in place, in room after the entries, see :func:`spread`), then walks the
+nodes reached as a deletion does (``_delete._decide``) and returns the roots
+of the subtrees to grow again. What it overwrites is copied first into
+records the caller keeps (see ``_journal.InsertUndo``).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -15,6 +16,7 @@ from numba import njit
 
 from ._delete import _add_row, _journal_node, decide_reached
 from ._hashing import _VALUE_SALT, _w, h2, row_mult
+from ._intrinsics import move
 from ._params import END, LEFT, SLOT, START, _offsets
 from ._predict import _child
 
@@ -176,37 +178,77 @@ def shift_ranges(NI, n_nodes, pos, path, depth, delta, mark):
 
 
 @njit(cache=True, nogil=True)
-def _insert_order(NI, n_nodes, order, new_order, rows, path, leaf, at):
-    """``order`` with each row at the end of its leaf's range, into ``new_order``.
+def _insert_order(NI, n_nodes, order, m, rows, path, leaf, at, fin):
+    """Each row at the end of its leaf's range: the ranges, then ``order``.
 
-    Rows go in one at a time, in the order given (ascending ids: a leaf's
-    range stays in a fit's order); ``at[q]`` receives row ``q``'s position.
+    Rows go into the ranges one at a time, in the order given (ascending
+    ids: a leaf's range stays in a fit's order), ``at[q]`` receiving row
+    ``q``'s position as it goes in (what :func:`uninsert` moves back). A
+    leaf's range then ends with its new rows: ``fin[q]`` is row ``q``'s
+    place there, and :func:`spread` puts the rows in ``order`` (``m``
+    entries, room for the rows after them).
     """
-    m = order.shape[0]
     mark = np.zeros(n_nodes, dtype=np.bool_)
     for q in range(rows.shape[0]):
         pos = NI[path[q, leaf[q]], END]
-        if q == 0:
-            new_order[:pos] = order[:pos]
-            new_order[pos + 1 : m + 1] = order[pos:]
-        else:
-            new_order[pos + 1 : m + 1] = new_order[pos:m].copy()
-        new_order[pos] = rows[q]
-        m += 1
         shift_ranges(NI, n_nodes, pos, path[q], leaf[q], 1, mark)
         at[q] = pos
+    seen = np.zeros(n_nodes, dtype=np.int64)
+    for q in range(rows.shape[0] - 1, -1, -1):
+        v = path[q, leaf[q]]
+        fin[q] = NI[v, END] - 1 - seen[v]
+        seen[v] += 1
+    spread(order, m, rows, fin)
+
+
+@njit(cache=True, nogil=True)
+def spread(order, m, rows, fin):
+    """Put ``rows`` at places ``fin`` (distinct) among ``order``'s ``m`` entries.
+
+    In place, in ``order[:m + len(rows)]``: the entries keep their order
+    around the new ones, each moved once (from the last place down, a block
+    at a time). :func:`unspread` takes them out again.
+    """
+    nr = rows.shape[0]
+    by_place = np.argsort(fin)
+    src, dst = m, m + nr
+    for i in range(nr - 1, -1, -1):
+        q = by_place[i]
+        p = fin[q]
+        c = dst - p - 1  # entries that go after the new one
+        src -= c
+        move(order, p + 1, src, c)
+        order[p] = rows[q]
+        dst = p
+
+
+@njit(cache=True, nogil=True)
+def unspread(order, m, fin):
+    """Undo :func:`spread`: take out the entries at places ``fin`` of ``order[:m]``."""
+    nr = fin.shape[0]
+    if nr == 0:
+        return
+    by_place = np.argsort(fin)
+    dst = fin[by_place[0]]
+    for i in range(nr):
+        p = fin[by_place[i]]
+        end = fin[by_place[i + 1]] if i + 1 < nr else m
+        move(order, dst, p + 1, end - p - 1)
+        dst += end - p - 1
 
 
 @njit(cache=True, nogil=True)
 def insert(
-    NI, NF, NK, NT, SD, order, new_order, n_nodes, X, yc, yr, rk, sw, tkey, alive,
-    rows, P, work, path, leaf, at, cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
+    NI, NF, NK, NT, SD, order, m, n_nodes, X, yc, yr, rk, sw, tkey, alive,
+    rows, P, work, path, leaf, at, fin, cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd,
+    cnt,
 ):  # fmt: skip
     """Add ``rows`` (new, alive, ascending) to one tree in place.
 
-    Adds them along their paths (:func:`_add_paths`), writes ``order`` with
-    their entries into ``new_order`` (:func:`_insert_order`; one entry more
-    per row), then decides each node reached from the root down as a
+    Adds them along their paths (:func:`_add_paths`), puts their entries
+    among the ``m`` of ``order``, in its room after them
+    (:func:`_insert_order`; ``order[:m + len(rows)]`` is the tree's after),
+    then decides each node reached from the root down as a
     deletion does (``_delete._decide``: a leaf that may split now, or a node
     whose best split is another, is grown again). Returns the ids of the
     topmost nodes to grow again. ``work``: ``_delete.delete_work``'s arrays
@@ -216,17 +258,19 @@ def insert(
     copied when first reached (``cp_*``), each slot copied when first
     reached and again before it is evaluated again (``ow_*``: restored last
     first, the first copy wins), each row's path and depth (``path``,
-    ``leaf``) and position in ``new_order`` (``at``); ``cnt`` counts
-    (unused, slots, rows done, nodes).
+    ``leaf``), its position as it went in and its place in ``order`` after
+    (``at``, ``fin``); ``cnt`` counts (1 once ``order`` is written, slots,
+    rows done, nodes).
     """
     flag = np.zeros(NI.shape[0], dtype=np.int8)
     _add_paths(
         NI, NF, NK, NT, SD, X, yc, yr, rk, sw, tkey, rows, P, flag, path, leaf,
         cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
     )  # fmt: skip
-    _insert_order(NI, n_nodes, order, new_order, rows, path, leaf, at)
+    _insert_order(NI, n_nodes, order, m, rows, path, leaf, at, fin)
+    cnt[0] = 1
     return decide_reached(
-        NI, NF, NK, NT, SD, new_order, X, yc, yr, rk, sw, tkey, alive, P, work,
+        NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, P, work,
         flag, ow_slot, ow_sd, cnt,
     )  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Processor hints the kernels use: a prefetch of an array element or row."""
+"""What the kernels need below numba: a prefetch hint, and ``memmove``."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -22,6 +22,31 @@ def prefetch(typingctx, arr, idx):
         fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
         # read, keep in all cache levels, data
         builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def move(typingctx, arr, dst, src, n):
+    """``arr[dst:dst + n] = arr[src:src + n]`` for overlapping ranges (``memmove``).
+
+    ``arr`` 1-D and contiguous; no bounds are checked. Moving a long tail of
+    an array one place on is a copy the processor does at memory speed,
+    where a loop going backwards is not vectorised.
+    """
+    sig = types.void(arr, dst, src, n)
+
+    def codegen(context, builder, signature, args):
+        a = context.make_array(signature.args[0])(context, builder, args[0])
+        size = context.get_abi_sizeof(context.get_data_type(signature.args[0].dtype))
+        cgutils.raw_memmove(
+            builder,
+            builder.gep(a.data, [args[1]]),
+            builder.gep(a.data, [args[2]]),
+            args[3],
+            size,
+        )
         return context.get_dummy_value()
 
     return sig, codegen

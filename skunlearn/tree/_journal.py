@@ -228,7 +228,7 @@ class InsertRecords(NamedTuple):
     node_nt: np.ndarray  # their NT rows
     slot: np.ndarray  # slots copied (when first reached, and when evaluated again)
     slot_values: np.ndarray  # their rows of SD before
-    counts: np.ndarray  # (unused, slots, rows done, nodes copied)
+    counts: np.ndarray  # (1 once order is written, slots, rows done, nodes copied)
 
     @classmethod
     def allocate(cls, nodes, n_nf, n_nt, slot_width):
@@ -247,17 +247,22 @@ class InsertRecords(NamedTuple):
 class InsertUndo(NamedTuple):
     """Rows added to a tree (:func:`~skunlearn.tree._insert.insert`).
 
-    ``order`` is the tree's array before (the insertion writes a longer
-    one); ``path``, ``leaf`` and ``at`` say where each row went.
+    ``order`` and ``order_buf`` are the tree's before; ``buffer`` is where
+    the insertion writes the longer ``order``: the tree's buffer itself
+    when it had room (the entries are then taken out again), or a new one.
+    ``path``, ``leaf``, ``at`` and ``fin`` say where each row went.
     """
 
     tree: Any
     order: np.ndarray
+    order_buf: tuple | None
+    buffer: np.ndarray
     n_nodes: int
     rows: np.ndarray
     path: np.ndarray
     leaf: np.ndarray
     at: np.ndarray
+    fin: np.ndarray
     records: InsertRecords
 
     def undo(self):
@@ -267,7 +272,9 @@ class InsertUndo(NamedTuple):
             self.leaf, self.at, r.node, r.node_ni, r.node_nf, r.node_nt, r.slot,
             r.slot_values, r.counts,
         )  # fmt: skip
-        tree.order = self.order
+        if r.counts[0] and self.order_buf and self.buffer is self.order_buf[0]:
+            K.unspread(self.buffer, self.order.shape[0] + self.rows.shape[0], self.fin)
+        tree.order, tree.order_buf = self.order, self.order_buf
 
 
 class TreeJournal:

@@ -80,7 +80,14 @@ from ._hashing import (
     mix,
     row_mult,
 )
-from ._insert import _add_candidates, _add_paths, insert, shift_ranges, uninsert
+from ._insert import (
+    _add_candidates,
+    _add_paths,
+    insert,
+    shift_ranges,
+    uninsert,
+    unspread,
+)
 from ._intrinsics import _prefetch_row, prefetch
 from ._params import (
     BOOT_ONE,
@@ -311,4 +318,5 @@ __all__ = [
     "shift_ranges",
     "insert",
     "uninsert",
+    "unspread",
 ]

@@ -928,13 +928,16 @@ def _tree_arrays(model):
     return [[a.copy() for a in (*t.arrays(), t.order, t.meta)] for t in model.trees_]
 
 
-@pytest.mark.parametrize("fail", ["insert", "interrupt"])
+@pytest.mark.parametrize("fail", ["insert", "after_insert", "interrupt"])
 @pytest.mark.parametrize("classification", [True, False])
-def test_partial_fit_in_place_is_all_or_nothing(fail, classification):
+@pytest.mark.parametrize("learned_before", [False, True])
+def test_partial_fit_in_place_is_all_or_nothing(fail, classification, learned_before):
     # a failure, or Ctrl-C, while rows go in (in a tree's kernel after other
-    # trees took theirs) leaves every array, the ledger and the attributes as
-    # they were; the next call is exact (a failure while the cleared
-    # subtrees grow, at the next read: see above)
+    # trees took theirs, or just after its own) leaves every array, the
+    # ledger and the attributes as they were; the next call is exact (a
+    # failure while the cleared subtrees grow, at the next read: see above).
+    # With rows learned before, the trees' orders have room and the rows go
+    # into it in place: the undo takes them out again
     from skunlearn.tree import _base
 
     X, y = make_classification(700, 6, n_informative=4, random_state=2)
@@ -943,6 +946,10 @@ def test_partial_fit_in_place_is_all_or_nothing(fail, classification):
     cls = UnlearningForestClassifier if classification else UnlearningForestRegressor
     model = cls(8, max_depth=6, random_state=0, n_jobs=1).fit(X[:600], y[:600])
     model.unlearn(X[:2], y[:2])  # erased slots in the ledger and the trees
+    if learned_before:
+        with mock.patch.object(_base, "_REFIT_FRACTION", 1.0):
+            model.partial_fit(X[620:625], y[620:625])
+        assert all(t.order_buf is not None for t in model.trees_)
     before = pickle.dumps(model)
     arrays = _tree_arrays(model)
     led = dict(vars(model.ledger_))
@@ -950,10 +957,13 @@ def test_partial_fit_in_place_is_all_or_nothing(fail, classification):
     exc = KeyboardInterrupt if fail == "interrupt" else RuntimeError
     calls = []
     original = _base.K.insert
+    buffers = [t.order_buf for t in model.trees_]
 
     def failing(*args):
         calls.append(1)
         if len(calls) == 3:
+            if fail == "after_insert":
+                original(*args)
             raise exc("injected")
         return original(*args)
 
@@ -975,9 +985,13 @@ def test_partial_fit_in_place_is_all_or_nothing(fail, classification):
     assert_array_equal(model._row_keys, keys, strict=True)
     assert not hasattr(model, "_journal") and not hasattr(model, "_scrub")
     assert pickle.dumps(model) == before
+    for t, buf in zip(model.trees_, buffers, strict=True):
+        assert t.order_buf is buf
+        if buf is not None:
+            assert t.order is buf[1]  # the next rows go in place again
     with mock.patch.object(_base, "_REFIT_FRACTION", 1.0):
         model.partial_fit(X[new], y[new])
-    kept = np.r_[2:600, new]
+    kept = np.r_[2:600, 620:625, new] if learned_before else np.r_[2:600, new]
     fresh = cls(8, max_depth=6, random_state=0, n_jobs=1).fit(X[kept], y[kept])
     assert_same_forests(model, fresh)
 

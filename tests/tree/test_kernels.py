@@ -14,6 +14,7 @@ rows.
 
 import math
 
+import numba
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -1190,3 +1191,48 @@ def _below(NI, u, v):
             return True
         u = NI[u, K.PARENT]
     return False
+
+
+# ------------------------------------------- insertion: entries put in place
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_move_is_memmove_both_ways(dtype):
+    from skunlearn.tree._intrinsics import move
+
+    @numba.njit
+    def call(a, dst, src, n):
+        move(a, dst, src, n)
+
+    rng = np.random.RandomState(0)
+    for _ in range(200):
+        a = rng.randint(0, 1000, 64).astype(dtype)
+        n = rng.randint(0, 33)
+        dst, src = rng.randint(0, 64 - n + 1, 2)
+        want = a.copy()
+        want[dst : dst + n] = a[src : src + n].copy()
+        call(a, dst, src, n)
+        assert_array_equal(a, want)
+
+
+@pytest.mark.parametrize("nr", [1, 2, 7, 40])
+def test_spread_puts_rows_at_their_places_and_unspread_takes_them_out(nr):
+    from skunlearn.tree._insert import spread
+
+    rng = np.random.RandomState(nr)
+    for _ in range(50):
+        m = rng.randint(0, 60)
+        entries = rng.permutation(1000)[:m].astype(np.int32)
+        places = np.sort(rng.choice(m + nr, nr, replace=False))
+        rows = 1000 + rng.permutation(nr).astype(np.int64)
+        fin = rng.permutation(places)  # the rows' places, in any order
+        want = np.empty(m + nr, dtype=np.int32)
+        free = np.ones(m + nr, dtype=bool)
+        free[fin] = False
+        want[fin] = rows
+        want[free] = entries
+        room = np.full(m + nr + 5, -7, dtype=np.int32)
+        room[:m] = entries
+        spread(room, m, rows, fin)
+        assert_array_equal(room[: m + nr], want)
+        assert_array_equal(room[m + nr :], -7)  # nothing past the entries
+        K.unspread(room, m + nr, fin)
+        assert_array_equal(room[:m], entries)
