@@ -547,16 +547,17 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
     def _new_rows(self, X, y, sample_weight, classes):
         """``(X, y, weights)`` of rows that can go in place, as stored; else None."""
         check_labels_in(y, classes)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=False,
-            dtype=np.float64,
-            ensure_all_finite=True,
-            order="C",
-            y_numeric=not self._is_classifier,
-        )
+        if not self._plain_new_rows(X, y):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                reset=False,
+                dtype=np.float64,
+                ensure_all_finite=True,
+                order="C",
+                y_numeric=not self._is_classifier,
+            )
         led = self.ledger_
         k = X.shape[0]
         if k > 1 and k >= _REFIT_FRACTION * led.n_rows:
@@ -588,6 +589,27 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
             if exact != bool(self._params().exact_counts):
                 return None
         return np.ascontiguousarray(X + 0.0), y, sw
+
+    def _plain_new_rows(self, X, y):
+        """Whether validation would return ``X`` and ``y`` as they are.
+
+        ``X`` as :meth:`_is_valid_float_forget_set` accepts it, ``y`` a 1-D
+        array of as many finite numbers (a classifier's fitted on numbers:
+        labels that are not among ``classes_`` send the rows to a fit, which
+        validates them). Checking costs microseconds where scikit-learn's
+        validation of a row and its target costs half a millisecond, a tenth
+        of an insertion.
+        """
+        numeric = "iuf" if not self._is_classifier else "biuf"
+        return (
+            type(y) is np.ndarray
+            and y.ndim == 1
+            and y.dtype.kind in numeric
+            and (not self._is_classifier or self.classes_.dtype.kind in "biuf")
+            and self._is_valid_float_forget_set(X)
+            and y.shape[0] == X.shape[0]
+            and bool(np.isfinite(y).all())
+        )
 
     def _insert(self, X, y, sw):
         """Add validated rows in place, all or nothing (see :meth:`partial_fit`)."""

@@ -1207,3 +1207,39 @@ def test_readers_on_threads_grow_what_requests_left_and_see_whole_states():
             assert any(np.array_equal(out, s) for s in states)
         assert_array_equal(model.predict_proba(X), states[3])
         assert not model._has_pending()
+
+
+@pytest.mark.parametrize("classification", [True, False])
+def test_partial_fit_plain_arrays_skip_only_what_validation_returns_as_is(
+    classification, monkeypatch
+):
+    # finite float64 rows and a 1-D array of finite targets skip scikit-learn's
+    # validation (it would return them unchanged); the model is the one that
+    # lists of the same rows and targets, validated, make, and bad plain
+    # arrays get validation's errors
+    from skunlearn.tree import _base
+
+    monkeypatch.setattr(_base, "_REFIT_FRACTION", 1.0)
+    X, y = make_classification(400, 6, n_informative=4, random_state=4)
+    if not classification:
+        y = X[:, 0] * 2 + X[:, 1]
+    cls = UnlearningForestClassifier if classification else UnlearningForestRegressor
+    plain = cls(5, max_depth=6, random_state=0, n_jobs=1).fit(X[:300], y[:300])
+    listed = pickle.loads(pickle.dumps(plain))
+    assert plain._plain_new_rows(X[300:303], y[300:303])
+    assert not plain._plain_new_rows(X[300:303].tolist(), y[300:303])
+    assert not plain._plain_new_rows(X[300:303, :5], y[300:303])
+    assert not plain._plain_new_rows(X[300:303], y[300:303, None])
+    for a, b in [(300, 301), (301, 305), (305, 306)]:
+        plain.partial_fit(X[a:b], y[a:b])
+        listed.partial_fit(X[a:b].tolist(), y[a:b].tolist())
+    assert plain.ledger_.n_rows == 306
+    assert_same_forests(plain, listed)
+    bad_y = np.array([np.nan])
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        plain.partial_fit(X[306:307], bad_y)
+    bad_X = X[306:307].copy()
+    bad_X[0, 1] = np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        plain.partial_fit(bad_X, y[306:307])
+    assert plain.ledger_.n_rows == 306
