@@ -63,7 +63,7 @@ from ._journal import (
     ArraysUndo,
     DeletionRecords,
     InsertRecords,
-    InsertUndo,
+    InsertsUndo,
     MetaUndo,
     PathsUndo,
     RootsUndo,
@@ -657,54 +657,37 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
     def _phase_insert(self, chunk, req):
         """Rows added to a chunk of trees (phase A of an insertion).
 
-        Each tree adds its new rows in place (:func:`._insert.insert`,
-        journaled first) and clears the subtrees to grow again as a deletion
-        does (:meth:`_rebuild`). Returns what :meth:`_phase_a` does.
+        As :meth:`_phase_a` deletes: up to ``_CHUNK`` trees in one kernel
+        call (``K.insert_trees``, its records journaled first) add their new
+        rows in place, each tree's entries put into its ``order``'s buffer
+        (see :meth:`_Tree.order_buffer`), and clear the subtrees to grow
+        again. Returns what :meth:`_phase_a` does.
         """
-        data, P = req.data, req.P
-        work = K.delete_work(P, chunk[0][1].order.dtype)
-        out = []
-        for t, tree, mine in chunk:
-            nr = mine.size
-            n_nodes = int(tree.meta[0])
-            depth = int(tree.meta[3]) + 1  # nodes on a path
-            path = np.empty((nr, depth), dtype=np.int64)
-            leaf = np.empty(nr, dtype=np.int64)
-            at = np.full(nr, -1, dtype=np.int64)
-            fin = np.empty(nr, dtype=np.int64)
-            rec = InsertRecords.allocate(
-                nr * depth, tree.NF.shape[1], tree.NT.shape[1], req.slot_width
-            )
-            m = tree.order.shape[0]
-            buf = tree.order_buffer(nr)
-            tree_journal = req.journal.for_tree()
-            tree_journal.append(
-                InsertUndo(
-                    tree,
-                    tree.order,
-                    tree.order_buf,
-                    buf,
-                    n_nodes,
-                    mine,
-                    path,
-                    leaf,
-                    at,
-                    fin,
-                    rec,
-                )  # fmt: skip
-            )
-            rebuild = K.insert(
-                tree.NI, tree.NF, tree.NK, tree.NT, tree.SD, buf, m, n_nodes, *data,
-                tree.tkey, req.alive, mine, P, work, path, leaf, at, fin, *rec,
-            )  # fmt: skip
-            tree.order = buf[: m + nr]
-            tree.order_buf = (buf, tree.order)
-            if rebuild.size == 0:
-                out.append((t, None, [], 0))
-                continue
-            target, jobs = self._rebuild(tree, rebuild, req, tree_journal, defer=True)
-            out.append((t, target, jobs, rebuild.size))
-        return out
+        trees = [tree for _, tree, _ in chunk]
+        nrs = [mine.size for _, _, mine in chunk]
+        orders = [tree.order for tree in trees]
+        bufs = [tree.order_buffer(nr) for tree, nr in zip(trees, nrs, strict=True)]
+        ms = np.array([order.shape[0] for order in orders], dtype=np.int64)
+        rptr, rflat = self._chunk_rows(chunk)
+        depth = max(int(tree.meta[3]) for tree in trees) + 1  # nodes on a path
+        NF, NT = trees[0].NF, trees[0].NT
+        rec = InsertRecords.allocate(
+            nrs, depth, NF.shape[1], NT.shape[1], req.slot_width
+        )  # fmt: skip
+        undo = InsertsUndo(
+            trees, rec, rptr, rflat, orders, [t.order_buf for t in trees], bufs,
+            np.array([t.meta[0] for t in trees]), np.zeros(len(trees), dtype=bool),
+        )  # fmt: skip
+        req.journal.for_tree().append(undo)
+        arrays, tk = self._chunk_arrays(chunk, req, bufs)
+        out = K.insert_trees(
+            *arrays, tk, _ARANGE[: len(chunk)], ms, rptr, rflat, *req.data,
+            req.alive, req.P, *rec,
+        )  # fmt: skip
+        for q, tree in enumerate(trees):
+            tree.order = bufs[q][: ms[q] + nrs[q]]
+            tree.order_buf = (bufs[q], tree.order)
+        return self._chunk_cleared(chunk, req, undo, *out)
 
     def _stored_targets(self, y):
         # the ledger keeps class codes
@@ -1143,28 +1126,47 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         update the paths' nodes in place, recording what they held, then clear
         the subtrees whose split changed, to grow at the next read: in the
         kernel call (``K.delete_trees``; the garbage scrubbed at the commit),
-        or, in a tree half garbage, in a compacted copy (see :meth:`_rebuild`;
-        ``target``: that copy, or None; ``jobs``: none; ``cleared``: how many
-        subtrees). The trees' arrays go in as tuples of a fixed length (padded
-        with the first tree's, never used): one compiled version of the
-        kernels serves every chunk.
+        or, in a tree half garbage, in a compacted copy (see
+        :meth:`_chunk_cleared`).
         """
-        n = len(chunk)
-        trees = [tree for _, tree, _ in chunk]
-        trees += [trees[0]] * (_CHUNK - n)
-        lists = tuple(
-            zip(*[(t.NI, t.NF, t.NK, t.NT, t.SD, t.order, t.meta) for t in trees])
-        )
-        tk = req.tkeys[[t for t, _, _ in chunk] + [chunk[0][0]] * (_CHUNK - n)]
         paths = self._chunk_records(chunk, req)
         req.journal.for_tree().append(paths)
-        rebuild, bptr, ids, iptr, slots, sptr = K.delete_trees(
-            *lists, tk, _ARANGE[:n], paths.row_ptr, paths.rows, *req.data,
+        arrays, tk = self._chunk_arrays(chunk, req, [t.order for _, t, _ in chunk])
+        out = K.delete_trees(
+            *arrays, tk, _ARANGE[: len(chunk)], paths.row_ptr, paths.rows, *req.data,
             req.alive, req.P, *paths.records,
         )  # fmt: skip
+        return self._chunk_cleared(chunk, req, paths, *out)
+
+    def _chunk_arrays(self, chunk, req, orders):
+        """The chunk's trees' arrays for one kernel call, and their keys.
+
+        Tuples of a fixed length, ``_CHUNK`` (padded with the first tree's,
+        never used): one compiled version of the kernels serves every chunk.
+        ``orders``: each tree's ``order`` as the kernel takes it.
+        """
+        pad = _CHUNK - len(chunk)
+        rows = [
+            (t.NI, t.NF, t.NK, t.NT, t.SD, order, t.meta)
+            for (_, t, _), order in zip(chunk, orders, strict=True)
+        ]
+        arrays = tuple(zip(*(rows + [rows[0]] * pad)))
+        tk = req.tkeys[[t for t, _, _ in chunk] + [chunk[0][0]] * pad]
+        return arrays, tk
+
+    def _chunk_cleared(self, chunk, req, record, rebuild, bptr, ids, iptr, slots, sptr):
+        """Each tree's ``(index, target, jobs, cleared)`` after its chunk's kernel.
+
+        The kernel cleared the subtrees to grow again where the tree allows
+        (``record.records.meta_before``; their garbage is scrubbed at the
+        commit); a tree half garbage clears them in a compacted copy
+        (:meth:`_rebuild`: ``target``, else None), its own records starting
+        with its part of the chunk's ``record``. No growth is planned
+        (``jobs``: none); ``cleared``: how many subtrees.
+        """
         out = []
         bptr = bptr.tolist()
-        cleared = (paths.records.meta_before[:, 0] >= 0).tolist()
+        cleared = (record.records.meta_before[:, 0] >= 0).tolist()
         for q, (t, tree, _) in enumerate(chunk):
             if bptr[q] == bptr[q + 1]:
                 out.append((t, None, [], 0))
@@ -1175,14 +1177,23 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
                 )
                 out.append((t, None, [], bptr[q + 1] - bptr[q]))
                 continue
-            # the tree's own records, its phase A first (see TreeOfChunkUndo)
             tree_journal = req.journal.for_tree()
-            tree_journal.append(TreeOfChunkUndo(paths, q))
+            tree_journal.append(TreeOfChunkUndo(record, q))
             target, jobs = self._rebuild(
                 tree, rebuild[bptr[q] : bptr[q + 1]], req, tree_journal, defer=True
             )
             out.append((t, target, jobs, bptr[q + 1] - bptr[q]))
         return out
+
+    @staticmethod
+    def _chunk_rows(chunk):
+        """Each tree's rows, flat: ``(ptr, rows)``."""
+        n = len(chunk)
+        if chunk[0][2].size == 1 and all(mine.size == 1 for _, _, mine in chunk):
+            return _ARANGE[: n + 1], np.concatenate([mine for _, _, mine in chunk])
+        rptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
+        return rptr, np.concatenate([mine for _, _, mine in chunk])
 
     def _chunk_records(self, chunk, req):
         """The undo record of phase A on ``chunk`` (:class:`PathsUndo`), before it runs.
@@ -1192,13 +1203,10 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         and their slots' values.
         """
         rows, P = req.rows, req.P
-        n = len(chunk)
         if rows.size == 1:
-            rptr, rflat = _ARANGE[: n + 1], np.repeat(rows, n)
+            rptr, rflat = _ARANGE[: len(chunk) + 1], np.repeat(rows, len(chunk))
         else:
-            rptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
-            rflat = np.concatenate([mine for _, _, mine in chunk])
+            rptr, rflat = self._chunk_rows(chunk)
         nodes = [
             mine.size * (min(int(P.max_depth), int(tree.meta[3])) + 1)
             for _, tree, mine in chunk
@@ -1210,7 +1218,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         )  # fmt: skip
         return PathsUndo(
             [tree for _, tree, _ in chunk], rec, rptr, rflat, req.data, P,
-            np.zeros(n, dtype=bool),
+            np.zeros(len(chunk), dtype=bool),
         )  # fmt: skip
 
     def _rebuild(self, tree, rebuild, req, journal, defer=False):
@@ -1486,13 +1494,13 @@ def _load_undo_kernels(forest):
     PathsUndo(
         [tree], rec, np.zeros(2, dtype=np.int64), no_rows, data, P, np.zeros(1, bool)
     ).undo()
-    depth = int(tree.meta[3]) + 1
     ins = InsertRecords.allocate(
-        depth, tree.NF.shape[1], tree.NT.shape[1], forest._slot_width()
-    )
-    InsertUndo(
-        tree, tree.order, tree.order_buf, tree.order, tree.n_nodes, no_rows,
-        np.empty((0, depth), dtype=np.int64), no_rows, no_rows, no_rows, ins,
+        [0], int(tree.meta[3]) + 1, tree.NF.shape[1], tree.NT.shape[1],
+        forest._slot_width(),
+    )  # fmt: skip
+    InsertsUndo(
+        [tree], ins, np.zeros(2, dtype=np.int64), no_rows, [tree.order],
+        [tree.order_buf], [tree.order], np.array([tree.n_nodes]), np.zeros(1, bool),
     ).undo()  # fmt: skip
     K.unspread(tree.order, tree.order.shape[0], no_rows)
 

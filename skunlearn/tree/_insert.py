@@ -6,7 +6,8 @@ leaf's range (where a fit on the rows, the new ones numbered last, puts it;
 in place, in room after the entries, see :func:`spread`), then walks the
 nodes reached as a deletion does (``_delete._decide``) and returns the roots
 of the subtrees to grow again. What it overwrites is copied first into
-records the caller keeps (see ``_journal.InsertUndo``).
+records the caller keeps (see ``_journal.InsertsUndo``), one chunk of trees
+at a time (``_txn.insert_trees``).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause

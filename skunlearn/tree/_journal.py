@@ -18,9 +18,10 @@ of record:
   ones (the old ones are left unchanged from then on);
 - :class:`RootsUndo`: the roots of the cleared subtrees and their ranges of
   ``order``;
-- :class:`InsertUndo`: rows added to one tree (``partial_fit``): the nodes
-  on their paths, their slots, the ranges the entries moved and the tree's
-  ``order`` before, from :class:`InsertRecords`.
+- :class:`InsertsUndo`: rows added to the trees of a chunk
+  (``partial_fit``): the nodes on their paths, their slots, the ranges the
+  entries moved, the entries put in place and each tree's ``order`` before,
+  from :class:`InsertRecords`, tree by tree as for :class:`PathsUndo`.
 
 A :class:`TreeJournal` holds one change's records, tree by tree, and the
 garbage it leaves to scrub at its commit.
@@ -148,10 +149,11 @@ class PathsUndo(NamedTuple):
 
 
 class TreeOfChunkUndo(NamedTuple):
-    """Phase A on tree ``q`` of a chunk's :class:`PathsUndo`, first in that tree's
-    own records (those written after phase A, undone before it)."""
+    """Tree ``q``'s part of a chunk's record (:class:`PathsUndo`,
+    :class:`InsertsUndo`), first in that tree's own records (those written
+    after the chunk's kernel, undone before it)."""
 
-    paths: PathsUndo
+    paths: Any
     q: int
 
     def undo(self):
@@ -216,65 +218,104 @@ class RootsUndo(NamedTuple):
 
 
 class InsertRecords(NamedTuple):
-    """What :func:`~skunlearn.tree._insert.insert` overwrites in one tree.
+    """What ``insert_trees`` overwrites in a chunk of trees, for ``uninsert``.
 
-    Passed to the kernel in this order (``*records``) after the rows'
-    ``path``, ``leaf`` and ``at``.
+    Tree ``q`` of the chunk has the rows ``row_ptr[q]:row_ptr[q + 1]`` of
+    ``path``, ``leaf``, ``at`` and ``fin`` (each new row's path, its depth,
+    its position as it went in, its place after), the node copies
+    ``node_ptr[q]:...`` and the slot copies ``slot_ptr[q]:...``; row ``q``
+    of ``counts`` says how many of each it used. Passed to the kernel in
+    this order (``*records``), after the rows.
     """
 
-    node: np.ndarray  # ids of the nodes copied
-    node_ni: np.ndarray  # their NI rows
-    node_nf: np.ndarray  # their NF rows
-    node_nt: np.ndarray  # their NT rows
-    slot: np.ndarray  # slots copied (when first reached, and when evaluated again)
-    slot_values: np.ndarray  # their rows of SD before
-    counts: np.ndarray  # (1 once order is written, slots, rows done, nodes copied)
-
-    @classmethod
-    def allocate(cls, nodes, n_nf, n_nt, slot_width):
-        """Room for ``nodes`` node copies (and twice as many slot copies)."""
-        return cls(
-            np.empty(nodes, dtype=np.int64),
-            np.empty((nodes, K.N_INT), dtype=np.int64),
-            np.empty((nodes, n_nf)),
-            np.empty((nodes, n_nt)),
-            np.empty(2 * nodes, dtype=np.int64),
-            np.empty((2 * nodes, slot_width)),
-            np.zeros(4, dtype=np.int64),
-        )
-
-
-class InsertUndo(NamedTuple):
-    """Rows added to a tree (:func:`~skunlearn.tree._insert.insert`).
-
-    ``order`` and ``order_buf`` are the tree's before; ``buffer`` is where
-    the insertion writes the longer ``order``: the tree's buffer itself
-    when it had room (the entries are then taken out again), or a new one.
-    ``path``, ``leaf``, ``at`` and ``fin`` say where each row went.
-    """
-
-    tree: Any
-    order: np.ndarray
-    order_buf: tuple | None
-    buffer: np.ndarray
-    n_nodes: int
-    rows: np.ndarray
     path: np.ndarray
     leaf: np.ndarray
     at: np.ndarray
     fin: np.ndarray
+    node: np.ndarray  # ids of the nodes copied
+    node_ni: np.ndarray  # their NI rows
+    node_nf: np.ndarray  # their NF rows
+    node_nt: np.ndarray  # their NT rows
+    node_ptr: np.ndarray
+    slot: np.ndarray  # slots copied (when first reached, and when evaluated again)
+    slot_values: np.ndarray  # their rows of SD before
+    slot_ptr: np.ndarray
+    counts: np.ndarray  # per tree: 1 once order is written, slots, rows done, nodes
+    meta_before: np.ndarray  # per tree: its counters before its subtrees
+    # were cleared in it (-1: none were)
+
+    @classmethod
+    def allocate(cls, rows, depth, n_nf, n_nt, slot_width):
+        """Room for ``rows[q]`` new rows of tree ``q``, paths of ``depth`` nodes."""
+        n = len(rows)
+        row_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(rows, out=row_ptr[1:])
+        nr = int(row_ptr[n])
+        ptr = row_ptr * depth
+        nc = nr * depth
+        return cls(
+            np.empty((nr, depth), dtype=np.int64),
+            np.empty(nr, dtype=np.int64),
+            np.full(nr, -1, dtype=np.int64),
+            np.empty(nr, dtype=np.int64),
+            np.empty(nc, dtype=np.int64),
+            np.empty((nc, K.N_INT), dtype=np.int64),
+            np.empty((nc, n_nf)),
+            np.empty((nc, n_nt)),
+            ptr,
+            np.empty(2 * nc, dtype=np.int64),
+            np.empty((2 * nc, slot_width)),
+            2 * ptr,
+            np.zeros((n, 4), dtype=np.int64),
+            np.full((n, 4), -1, dtype=np.int64),
+        )
+
+
+class InsertsUndo(NamedTuple):
+    """Rows added to the trees of a chunk (``insert_trees``).
+
+    Tree ``q`` gained ``rows[row_ptr[q]:row_ptr[q + 1]]``; ``orders[q]``,
+    ``order_bufs[q]`` and ``n_nodes[q]`` are its before, ``buffers[q]`` where
+    the insertion wrote its longer ``order``: its buffer itself when it had
+    room (the entries are then taken out again), or a new one. ``undone``
+    as in :class:`PathsUndo`.
+    """
+
+    trees: list
     records: InsertRecords
+    row_ptr: np.ndarray
+    rows: np.ndarray
+    orders: list
+    order_bufs: list
+    buffers: list
+    n_nodes: np.ndarray
+    undone: np.ndarray  # bool per tree
+
+    def undo_tree(self, q):
+        """Undo the insertion into tree ``q`` (once), its subtrees' clearing with it."""
+        if self.undone[q]:
+            return
+        tree, r = self.trees[q], self.records
+        meta = r.meta_before[q]
+        if meta[0] >= 0:
+            tree.meta[:] = meta
+        s = slice(self.row_ptr[q], self.row_ptr[q + 1])
+        c = slice(r.node_ptr[q], r.node_ptr[q + 1])
+        o = slice(r.slot_ptr[q], r.slot_ptr[q + 1])
+        K.uninsert(
+            tree.NI, tree.NF, tree.NT, tree.SD, int(self.n_nodes[q]), self.rows[s],
+            r.path[s], r.leaf[s], r.at[s], r.node[c], r.node_ni[c], r.node_nf[c],
+            r.node_nt[c], r.slot[o], r.slot_values[o], r.counts[q],
+        )  # fmt: skip
+        old, buf = self.orders[q], self.order_bufs[q]
+        if r.counts[q, 0] and buf is not None and self.buffers[q] is buf[0]:
+            K.unspread(buf[0], old.shape[0] + s.stop - s.start, r.fin[s])
+        tree.order, tree.order_buf = old, buf
+        self.undone[q] = True
 
     def undo(self):
-        tree, r = self.tree, self.records
-        K.uninsert(
-            tree.NI, tree.NF, tree.NT, tree.SD, self.n_nodes, self.rows, self.path,
-            self.leaf, self.at, r.node, r.node_ni, r.node_nf, r.node_nt, r.slot,
-            r.slot_values, r.counts,
-        )  # fmt: skip
-        if r.counts[0] and self.order_buf and self.buffer is self.order_buf[0]:
-            K.unspread(self.buffer, self.order.shape[0] + self.rows.shape[0], self.fin)
-        tree.order, tree.order_buf = self.order, self.order_buf
+        for q in reversed(range(len(self.trees))):
+            self.undo_tree(q)
 
 
 class TreeJournal:

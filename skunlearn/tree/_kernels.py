@@ -169,6 +169,7 @@ from ._txn import (
     clear_subtrees,
     clears_in_place,
     delete_trees,
+    insert_trees,
     journal_roots,
     mark_pending,
     pending_nodes,
@@ -297,6 +298,7 @@ __all__ = [
     "delete_work",
     "delete",
     "delete_trees",
+    "insert_trees",
     # _txn
     "undelete",
     "scrub",

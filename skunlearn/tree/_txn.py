@@ -2,7 +2,8 @@
 subtrees, undoing a deletion.
 
 :func:`delete_trees` runs :func:`._delete.delete` on a chunk of trees and
-clears the subtrees whose split changed (:func:`clear_pending`);
+clears the subtrees whose split changed (:func:`clear_pending`), as
+:func:`insert_trees` does for :func:`._insert.insert`;
 :func:`undelete` reverses both from their records; :func:`journal_roots`
 copies what clearing and regrowing subtrees overwrites;
 :func:`clear_subtree` / :func:`clear_subtrees` clear subtrees before they
@@ -18,6 +19,7 @@ from numba import njit
 
 from ._delete import _add_row, delete, delete_work
 from ._hashing import _w, gather, row_mult
+from ._insert import insert
 from ._params import (
     DEPTH,
     END,
@@ -319,52 +321,105 @@ def delete_trees(
     Tree ``which[q]`` loses rows ``rflat[rptr[q]:rptr[q + 1]]``; its records
     for :func:`undelete` are the slices ``cptr[q]:cptr[q + 1]`` (node
     copies), ``eptr`` (values), ``optr`` (slots) and row ``q`` of ``cnt``.
-    The subtrees whose split changed are cleared in the tree to grow at the
-    next read (:func:`clear_pending`; their roots are among the node
-    copies), where at most half of the tree is garbage: ``meta_before[q]``
-    (-1 until then) receives its counters before. Returns the roots of each
-    tree's subtrees, flat (``rebuild[bptr[q]:bptr[q + 1]]`` for tree
-    ``which[q]``; the caller clears those of a tree whose ``meta_before[q]``
-    is still -1, in a compacted copy), ``bptr``, and the garbage to scrub
-    at the commit: node ids (``ids[iptr[q]:iptr[q + 1]]``) and slots
-    (``slots``, ``sptr``).
+    The subtrees whose split changed are cleared as :func:`_clear_reached`
+    says. Returns what :func:`_chunk_result` does.
     """
     n = which.shape[0]
-    bptr = np.zeros(n + 1, dtype=np.int64)
-    iptr = np.zeros(n + 1, dtype=np.int64)
-    sptr = np.zeros(n + 1, dtype=np.int64)
     outs = []
-    garbage_ids = []
-    garbage_slots = []
+    garbage = []
     work = delete_work(P, orders[0].dtype)
     for q in range(n):
         t = which[q]
         c = slice(cptr[q], cptr[q + 1])
         e = slice(eptr[q], eptr[q + 1])
         o = slice(optr[q], optr[q + 1])
-        NI, NF, NT, SD, meta = NIs[t], NFs[t], NTs[t], SDs[t], metas[t]
+        NI, NF, NT, SD = NIs[t], NFs[t], NTs[t], SDs[t]
         out = delete(
             NI, NF, NKs[t], NT, SD, orders[t], X, yc, yr, rk, sw, tkeys[t], alive,
             rflat[rptr[q] : rptr[q + 1]], P, work, cp_idx[c], cp_ni[c], cp_nf[c],
             cp_nt[c], ev_i[e], ev_v[e], ow_slot[o], ow_sd[o], cnt[q],
         )  # fmt: skip
-        bptr[q + 1] = bptr[q] + out.shape[0]
         outs.append(out)
-        ids = out[:0]
-        slots = out[:0]
-        if out.shape[0] and clears_in_place(meta):
-            meta_before[q] = meta
-            garbage, ids, slots = clear_pending(NI, NF, NT, SD, out, False)
-            meta[2] += garbage
-        garbage_ids.append(ids)
-        garbage_slots.append(slots)
-        iptr[q + 1] = iptr[q] + ids.shape[0]
-        sptr[q + 1] = sptr[q] + slots.shape[0]
+        garbage.append(_clear_reached(NI, NF, NT, SD, metas[t], out, meta_before[q]))
+    return _chunk_result(outs, garbage)
+
+
+@njit(cache=True, nogil=True)
+def insert_trees(
+    NIs, NFs, NKs, NTs, SDs, bufs, metas, tkeys, which, ms, rptr, rflat, X, yc, yr,
+    rk, sw, alive, P, path, leaf, at, fin, cp_idx, cp_ni, cp_nf, cp_nt, cptr,
+    ow_slot, ow_sd, optr, cnt, meta_before,
+):  # fmt: skip
+    """:func:`._insert.insert` on several trees, then the subtrees to grow cleared.
+
+    Tree ``which[q]`` gains rows ``rflat[rptr[q]:rptr[q + 1]]``: their
+    entries go among the ``ms[q]`` of its ``order`` in ``bufs[which[q]]``
+    (room after them). Its records for :func:`._insert.uninsert` are the
+    slices ``rptr[q]:rptr[q + 1]`` of ``path``, ``leaf``, ``at``, ``fin``,
+    ``cptr`` (node copies) and ``optr`` (slots), and row ``q`` of ``cnt``.
+    The subtrees whose split changed are cleared as :func:`_clear_reached`
+    says. Returns what :func:`_chunk_result` does.
+    """
+    n = which.shape[0]
+    outs = []
+    garbage = []
+    work = delete_work(P, bufs[0].dtype)
+    for q in range(n):
+        t = which[q]
+        r = slice(rptr[q], rptr[q + 1])
+        c = slice(cptr[q], cptr[q + 1])
+        o = slice(optr[q], optr[q + 1])
+        NI, NF, NT, SD, meta = NIs[t], NFs[t], NTs[t], SDs[t], metas[t]
+        out = insert(
+            NI, NF, NKs[t], NT, SD, bufs[t], ms[q], meta[0], X, yc, yr, rk, sw,
+            tkeys[t], alive, rflat[r], P, work, path[r], leaf[r], at[r], fin[r],
+            cp_idx[c], cp_ni[c], cp_nf[c], cp_nt[c], ow_slot[o], ow_sd[o], cnt[q],
+        )  # fmt: skip
+        outs.append(out)
+        garbage.append(_clear_reached(NI, NF, NT, SD, meta, out, meta_before[q]))
+    return _chunk_result(outs, garbage)
+
+
+@njit(cache=True, nogil=True)
+def _clear_reached(NI, NF, NT, SD, meta, roots, meta_before):
+    """Clear the subtrees at ``roots`` to grow at the next read, where the tree allows.
+
+    Where at most half of the tree is garbage (:func:`clears_in_place`):
+    :func:`clear_pending` (the roots are among the nodes the change copied
+    when first reached), ``meta_before`` (-1 until then) receiving the
+    tree's counters before. Returns the garbage to scrub at the commit:
+    ``(node ids, slots)``, empty where nothing was cleared (the caller then
+    clears the roots in a compacted copy).
+    """
+    if roots.shape[0] == 0 or not clears_in_place(meta):
+        return roots[:0], roots[:0]
+    meta_before[:] = meta
+    garbage, ids, slots = clear_pending(NI, NF, NT, SD, roots, False)
+    meta[2] += garbage
+    return ids, slots
+
+
+@njit(cache=True, nogil=True)
+def _chunk_result(outs, garbage):
+    """A chunk's subtrees to grow again and garbage, flat.
+
+    ``(rebuild, bptr, ids, iptr, slots, sptr)``: tree ``q``'s roots are
+    ``rebuild[bptr[q]:bptr[q + 1]]``, its garbage node ids
+    ``ids[iptr[q]:iptr[q + 1]]`` and slots ``slots[sptr[q]:sptr[q + 1]]``.
+    """
+    n = len(outs)
+    bptr = np.zeros(n + 1, dtype=np.int64)
+    iptr = np.zeros(n + 1, dtype=np.int64)
+    sptr = np.zeros(n + 1, dtype=np.int64)
+    for q in range(n):
+        bptr[q + 1] = bptr[q] + outs[q].shape[0]
+        iptr[q + 1] = iptr[q] + garbage[q][0].shape[0]
+        sptr[q + 1] = sptr[q] + garbage[q][1].shape[0]
     rebuild = np.empty(bptr[n], dtype=np.int64)
-    all_ids = np.empty(iptr[n], dtype=np.int64)
-    all_slots = np.empty(sptr[n], dtype=np.int64)
+    ids = np.empty(iptr[n], dtype=np.int64)
+    slots = np.empty(sptr[n], dtype=np.int64)
     for q in range(n):
         rebuild[bptr[q] : bptr[q + 1]] = outs[q]
-        all_ids[iptr[q] : iptr[q + 1]] = garbage_ids[q]
-        all_slots[sptr[q] : sptr[q + 1]] = garbage_slots[q]
-    return rebuild, bptr, all_ids, iptr, all_slots, sptr
+        ids[iptr[q] : iptr[q + 1]] = garbage[q][0]
+        slots[sptr[q] : sptr[q + 1]] = garbage[q][1]
+    return rebuild, bptr, ids, iptr, slots, sptr

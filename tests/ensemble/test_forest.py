@@ -575,32 +575,51 @@ def test_failure_anywhere_restores_the_forest(monkeypatch, n_jobs, where):
     assert_same_forests(model, refit(est, X, y, np.r_[gone, 1]))
 
 
+def _fail_in_a_compacted_copy(monkeypatch, phase):
+    """Make clearing subtrees in a compacted copy during ``phase`` raise Ctrl-C.
+
+    (Scrubbed at once: the subtrees are in a copy; in the change's phase, not
+    in the compaction that follows a recorded request.) Returns a list that
+    gets an entry per failure.
+    """
+    from skunlearn.tree import _kernels
+
+    real = _kernels.clear_pending
+    copies = []
+
+    def flaky(*args):
+        out = real(*args)
+        if args[-1] and phase in {f.function for f in inspect.stack()}:
+            copies.append(1)
+            raise KeyboardInterrupt
+        return out
+
+    monkeypatch.setattr(_kernels, "clear_pending", flaky)
+    return copies
+
+
+def _assert_trees_as_before(model, before):
+    """The trees' arrays and pending subtrees are ``before``'s."""
+    after = _tree_arrays(model), model.__dict__.get("_pending")
+    for got, want in zip(after[0], before[0], strict=True):
+        for a, b in zip(got, want, strict=True):
+            assert_array_equal(a, b, strict=True)
+    assert after[1] == before[1]
+
+
 @pytest.mark.parametrize("n_jobs", [None, 2])
 def test_failure_in_a_compacted_copy_restores_the_original_tree(monkeypatch, n_jobs):
     # a tree half garbage takes its new subtrees in a compacted copy: its
     # phase A is undone on the original (one tree's part of the chunk's
     # record) before the copy is made; a failure after that undoes the other
     # trees' phase A and leaves this one as it was, not undone twice
-    from skunlearn.tree import _kernels
 
     X, y = make_classification(n_samples=1500, n_features=6, random_state=3)
     est = UnlearningForestClassifier(
         n_estimators=6, max_depth=8, random_state=0, n_jobs=n_jobs
     )
     model = est.fit(X, y)
-    real = _kernels.clear_pending
-    copies = []
-
-    def flaky(*args):
-        out = real(*args)
-        # scrubbed at once: the subtrees are in a copy; in a request's phase A
-        # (not in the compaction that follows a recorded request)
-        if args[-1] and "_phase_a" in {f.function for f in inspect.stack()}:
-            copies.append(1)
-            raise KeyboardInterrupt
-        return out
-
-    monkeypatch.setattr(_kernels, "clear_pending", flaky)
+    copies = _fail_in_a_compacted_copy(monkeypatch, "_phase_a")
     # no compaction of the ledger (which compacts every tree): the cleared
     # subtrees pile up as garbage
     monkeypatch.setattr(TrainingLedger, "due", lambda self, min_rows=None: False)
@@ -613,11 +632,7 @@ def test_failure_in_a_compacted_copy_restores_the_original_tree(monkeypatch, n_j
             model.unlearn(X[i : i + 1], y[i : i + 1])
             gone.append(i)
         except KeyboardInterrupt:
-            after = _tree_arrays(model), model.__dict__.get("_pending")
-            for got, want in zip(after[0], before[0], strict=True):
-                for a, b in zip(got, want, strict=True):
-                    assert_array_equal(a, b, strict=True)
-            assert after[1] == before[1]
+            _assert_trees_as_before(model, before)
             assert len(model.unlearn_history_) == history
             if len(copies) == 2:
                 break
@@ -625,6 +640,44 @@ def test_failure_in_a_compacted_copy_restores_the_original_tree(monkeypatch, n_j
     monkeypatch.undo()
     model.unlearn(X[1:2], y[1:2])
     assert_same_forests(model, refit(est, X, y, np.r_[gone, 1]))
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_failed_insertion_in_a_compacted_copy_restores_the_original_tree(
+    monkeypatch, n_jobs
+):
+    # rows added to a tree half garbage: its subtrees are cleared in a
+    # compacted copy, its part of the chunk's insertion undone on the
+    # original first; a failure after that leaves every tree (order with
+    # it) as it was, and the stream of deletions and insertions stays exact
+    from skunlearn.tree import _base
+
+    X, y = make_classification(n_samples=1700, n_features=6, random_state=3)
+    est = UnlearningForestClassifier(
+        n_estimators=6, max_depth=8, random_state=0, n_jobs=n_jobs
+    )
+    model = clone_of(est).fit(X[:1500], y[:1500])
+    copies = _fail_in_a_compacted_copy(monkeypatch, "_phase_insert")
+    monkeypatch.setattr(_base, "_REFIT_FRACTION", 1.0)
+    monkeypatch.setattr(TrainingLedger, "due", lambda self, min_rows=None: False)
+    gone, added = [], []
+    new = iter(range(1500, 1700))
+    for i in range(0, 1500, 3):
+        model.unlearn(X[i : i + 1], y[i : i + 1])
+        gone.append(i)
+        j = next(new)
+        before = _tree_arrays(model), model.__dict__.get("_pending")
+        try:
+            model.partial_fit(X[j : j + 1], y[j : j + 1])
+            added.append(j)
+        except KeyboardInterrupt:
+            _assert_trees_as_before(model, before)
+            if len(copies) == 2:
+                break
+    assert copies, "no insertion cleared a tree in a compacted copy"
+    monkeypatch.undo()
+    keep = np.r_[np.setdiff1d(np.arange(1500), gone), added]
+    assert_same_forests(model, clone_of(est).fit(X[keep], y[keep]))
 
 
 @pytest.mark.parametrize("kind", ["regressor", "fractional_weights"])
@@ -932,9 +985,9 @@ def _tree_arrays(model):
 @pytest.mark.parametrize("classification", [True, False])
 @pytest.mark.parametrize("learned_before", [False, True])
 def test_partial_fit_in_place_is_all_or_nothing(fail, classification, learned_before):
-    # a failure, or Ctrl-C, while rows go in (in a tree's kernel after other
-    # trees took theirs, or just after its own) leaves every array, the
-    # ledger and the attributes as they were; the next call is exact (a
+    # a failure, or Ctrl-C, while rows go in (in a chunk's kernel call after
+    # other chunks took theirs, or just after its own) leaves every array,
+    # the ledger and the attributes as they were; the next call is exact (a
     # failure while the cleared subtrees grow, at the next read: see above).
     # With rows learned before, the trees' orders have room and the rows go
     # into it in place: the undo takes them out again
@@ -944,7 +997,8 @@ def test_partial_fit_in_place_is_all_or_nothing(fail, classification, learned_be
     if not classification:
         y = X[:, 0] * 2 + X[:, 1]
     cls = UnlearningForestClassifier if classification else UnlearningForestRegressor
-    model = cls(8, max_depth=6, random_state=0, n_jobs=1).fit(X[:600], y[:600])
+    est = cls(40, max_depth=6, random_state=0, n_jobs=1)  # three chunks of trees
+    model = clone_of(est).fit(X[:600], y[:600])
     model.unlearn(X[:2], y[:2])  # erased slots in the ledger and the trees
     if learned_before:
         with mock.patch.object(_base, "_REFIT_FRACTION", 1.0):
@@ -956,12 +1010,12 @@ def test_partial_fit_in_place_is_all_or_nothing(fail, classification, learned_be
     keys = model._row_keys.copy()
     exc = KeyboardInterrupt if fail == "interrupt" else RuntimeError
     calls = []
-    original = _base.K.insert
+    original = _base.K.insert_trees
     buffers = [t.order_buf for t in model.trees_]
 
     def failing(*args):
         calls.append(1)
-        if len(calls) == 3:
+        if len(calls) == 2:
             if fail == "after_insert":
                 original(*args)
             raise exc("injected")
@@ -970,11 +1024,11 @@ def test_partial_fit_in_place_is_all_or_nothing(fail, classification, learned_be
     new = np.arange(600, 620)
     with (
         mock.patch.object(_base, "_REFIT_FRACTION", 1.0),
-        mock.patch.object(_base.K, "insert", failing),
+        mock.patch.object(_base.K, "insert_trees", failing),
         pytest.raises(exc, match="injected"),
     ):
         model.partial_fit(X[new], y[new])
-    assert len(calls) == 3
+    assert len(calls) == 2
     for got, want in zip(_tree_arrays(model), arrays, strict=True):
         for a, b in zip(got, want, strict=True):
             assert_array_equal(a, b, strict=True)
@@ -992,7 +1046,7 @@ def test_partial_fit_in_place_is_all_or_nothing(fail, classification, learned_be
     with mock.patch.object(_base, "_REFIT_FRACTION", 1.0):
         model.partial_fit(X[new], y[new])
     kept = np.r_[2:600, 620:625, new] if learned_before else np.r_[2:600, new]
-    fresh = cls(8, max_depth=6, random_state=0, n_jobs=1).fit(X[kept], y[kept])
+    fresh = clone_of(est).fit(X[kept], y[kept])
     assert_same_forests(model, fresh)
 
 

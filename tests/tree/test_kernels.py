@@ -522,38 +522,47 @@ def rebuilt(monkeypatch):
     original = _BaseUnlearningForest._rebuild
 
     def spy(self, tree, nodes, *args, **kwargs):
-        # a request's clearing in a compacted copy, an insertion's (not the
-        # later growth's)
+        # a request's or an insertion's clearing in a compacted copy (not
+        # the later growth's)
         if kwargs.get("defer"):
             nodes = np.array(nodes, dtype=np.int64)
             log.append((tree, tree.index, nodes, tree.NK[nodes].copy()))
         return original(self, tree, nodes, *args, **kwargs)
 
-    # a deletion's clearing in the trees themselves, in its kernel call
+    # a deletion's or an insertion's clearing in the trees themselves, in
+    # its chunk's kernel call
     trees = {}
-    phase = _BaseUnlearningForest._phase_a
 
-    def phase_spy(self, chunk, req):
-        for _, tree, _ in chunk:
-            trees[id(tree.NI)] = tree
-        return phase(self, chunk, req)
+    def phase_spy(phase):
+        def run(self, chunk, req):
+            for _, tree, _ in chunk:
+                trees[id(tree.NI)] = tree
+            return phase(self, chunk, req)
 
-    kernel = K.delete_trees
+        return run
 
-    def kernel_spy(*args):
-        out = kernel(*args)
-        rebuild, bptr = out[0], out[1]
-        NIs, NKs, which, meta_before = args[0], args[2], args[8], args[-1]
-        for q, t in enumerate(which.tolist()):
-            roots = rebuild[bptr[q] : bptr[q + 1]]
-            if roots.size and meta_before[q, 0] >= 0:
-                tree = trees[id(NIs[t])]
-                log.append((tree, tree.index, roots.copy(), NKs[t][roots].copy()))
-        return out
+    def kernel_spy(kernel):
+        def run(*args):
+            out = kernel(*args)
+            rebuild, bptr = out[0], out[1]
+            NIs, NKs, which, meta_before = args[0], args[2], args[8], args[-1]
+            for q, t in enumerate(which.tolist()):
+                roots = rebuild[bptr[q] : bptr[q + 1]]
+                if roots.size and meta_before[q, 0] >= 0:
+                    tree = trees[id(NIs[t])]
+                    log.append((tree, tree.index, roots.copy(), NKs[t][roots].copy()))
+            return out
+
+        return run
 
     monkeypatch.setattr(_BaseUnlearningForest, "_rebuild", spy)
-    monkeypatch.setattr(_BaseUnlearningForest, "_phase_a", phase_spy)
-    monkeypatch.setattr(K, "delete_trees", kernel_spy)
+    for phase, kernel in (
+        ("_phase_a", "delete_trees"),
+        ("_phase_insert", "insert_trees"),
+    ):
+        original_phase = getattr(_BaseUnlearningForest, phase)
+        monkeypatch.setattr(_BaseUnlearningForest, phase, phase_spy(original_phase))
+        monkeypatch.setattr(K, kernel, kernel_spy(getattr(K, kernel)))
     return log
 
 
