@@ -494,6 +494,9 @@ def test_appended_rows_match_and_compact_as_a_fit_on_all_rows(values, steps):
                 rows_of(vals), targets, {"sample_weight": np.full(len(vals), 2.0)}
             )
             assert ledger.n_rows == len(current) + len(vals)
+            # each row's entry in the sorted index, kept as the inverse of it
+            entries = np.arange(ledger._entry_row.size)
+            np.testing.assert_array_equal(ledger._row_entry[ledger._entry_row], entries)
             # undo gives the ledger back as it was
             after = _ledger_state(ledger)
             undo()
