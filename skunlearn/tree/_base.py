@@ -547,7 +547,8 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
     def _new_rows(self, X, y, sample_weight, classes):
         """``(X, y, weights)`` of rows that can go in place, as stored; else None."""
         check_labels_in(y, classes)
-        if not self._plain_new_rows(X, y):
+        plain = self._plain_new_rows(X, y)
+        if not plain:
             X, y = validate_data(
                 self,
                 X,
@@ -563,10 +564,12 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         if k > 1 and k >= _REFIT_FRACTION * led.n_rows:
             return None  # a batch that large: a fit is faster
         if self._is_classifier:
-            check_classification_targets(y)
             codes = np.searchsorted(self.classes_, y)
             known = codes < self.classes_.size
             known[known] = self.classes_[codes[known]] == y[known]
+            if not (plain and known.all()):
+                # (labels all among classes_ are a valid target already)
+                check_classification_targets(y)
             if not known.all():
                 return None  # a new class: a fit on more classes
             y = codes.astype(np.int64)
