@@ -44,8 +44,11 @@ def model_bytes(model):
     """Bytes the fitted model holds: tree arrays, ledger (rows, fingerprints)."""
     total = 0
     for tree in model.trees_:
-        for name in ("NI", "NF", "NK", "NT", "SD", "order"):
+        for name in ("NI", "NF", "NK", "NT", "SD"):
             total += getattr(tree, name).nbytes
+        # order, or the buffer it starts (room for rows added in place)
+        buf = getattr(tree, "order_buf", None)
+        total += (tree.order if buf is None else buf[0]).nbytes
     led = model.ledger_
     for arr in (
         led.X,
