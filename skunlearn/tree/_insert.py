@@ -31,17 +31,22 @@ def _value_hash(nodekey, f, x, bits):
 
 
 @njit(cache=True, nogil=True)
-def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits):
-    """Add row ``r`` to a slot's statistics ``sd``; True when they no longer suffice.
+def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits, ni, rows_of, alone):
+    """Add row ``r`` to the statistics ``sd`` of node ``node``'s slot.
 
     Adds it to the totals and to the left statistics of every stored value
     at or above its own (the mirror of ``_delete._subtract_candidates``).
-    A value new to the stored ones that the split search would take (among
-    the first ``k`` present in (hash, value) order) needs its statistics:
-    the node is evaluated again from its rows. Otherwise the slot keeps the
-    stored values that come before it in that order (:func:`_drop_after`),
-    as a deletion keeps those that remain: at least ``k``, the ones the
-    search takes.
+    A value new to the stored ones that the split search takes (among the
+    first ``k`` present in (hash, value) order) is stored with its
+    statistics, summed from the node's rows of one feature
+    (:func:`_store_new_value`); otherwise the slot keeps the stored values
+    that come before it in that order (:func:`_drop_after`), as a deletion
+    keeps those that remain: at least ``k``, the ones the search takes.
+    ``rows_of``: ``(order, alive, X, rk, sw, tkey, yc, yr)``, the node's
+    rows before the new ones go in. Unless the row goes in ``alone`` (the
+    rows before it in a batch are in the slot, not yet in ``order``), where
+    the new value makes the slot stale. Returns whether it is stale (the
+    node is evaluated again from its rows).
     """
     mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
@@ -54,11 +59,13 @@ def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits):
         x = X[r, f]
         nc = int(sd[o_nc + j])
         known = False
+        below = -1  # the stored value just below x
         for t in range(nc - 1, -1, -1):
             cvt = sd[o_cv + j * k2 + t]
             if cvt != cvt:
                 continue  # a value gone earlier
             if x > cvt:
+                below = t
                 break
             _add_row(sd, o_cst + (j * k2 + t) * S, clf, c, w, y)
             if x == cvt:
@@ -83,7 +90,12 @@ def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits):
                 cut = r_
                 break
         if before < k:
-            stale = True
+            if not alone:
+                stale = True
+            else:
+                _store_new_value(
+                    sd, j, x, h, below, nodekey, f, P, c, w, y, bits, ni, rows_of
+                )
             continue
         sd[o_comp + j] = 0.0  # a value of the node is not stored
         _drop_after(sd, j, cut, nc, k2, S, o_cst, o_ceq, o_perm, o_cv)
@@ -107,9 +119,113 @@ def _drop_after(sd, j, cut, nc, k2, S, o_cst, o_ceq, o_perm, o_cv):
 
 
 @njit(cache=True, nogil=True)
+def _store_new_value(sd, j, x, h, below, nodekey, f, P, c, w, y, bits, ni, rows_of):
+    """Store feature ``j``'s new value ``x`` (hash ``h``) in ``sd``, and its statistics.
+
+    Its left statistics are those of the stored value just below it
+    (``below``, -1: none; the new row not in them), plus the node's rows
+    between the two, plus the new row (:func:`_rows_between`: one feature
+    of the node's rows, where evaluating the node again reads every
+    candidate feature). No other row has the value: one in the first
+    ``k`` of (hash, value) order would be stored already. The feature's
+    stored values are then written anew (:func:`_rewrite_feature`).
+    """
+    k, S = P.n_thresholds, P.stat_width
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(P.mtry, k, S)
+    left = np.zeros(S)
+    lo = -np.inf
+    if below >= 0:
+        b = o_cst + (j * 2 * k + below) * S
+        left[:] = sd[b : b + S]
+        lo = sd[o_cv + j * 2 * k + below]
+    _rows_between(left, ni, rows_of, f, lo, x, P)
+    _add_row(left, 0, P.classifier, c, w, y)
+    _rewrite_feature(sd, j, x, h, left, nodekey, f, P, bits)
+
+
+@njit(cache=True, nogil=True)
+def _rows_between(out, ni, rows_of, f, lo, hi, P):
+    """Add to ``out`` the live rows of node row ``ni`` with ``lo < X[:, f] < hi``."""
+    order, alive, X, rk, sw, tkey, yc, yr = rows_of
+    clf = P.classifier
+    for i in range(ni[START], ni[END]):
+        q = order[i]
+        v = X[q, f]
+        if not (v > lo and v < hi) or not alive[q]:
+            continue
+        # (every row of the range is in the tree; a weight may be zero)
+        wq = row_mult(tkey, rk[q], P.boot_rate) * _w(sw, q)
+        _add_row(out, 0, clf, yc[q] if clf else 0, wq, 0.0 if clf else yr[q])
+
+
+@njit(cache=True, nogil=True)
+def _rewrite_feature(sd, j, x, h, left, nodekey, f, P, bits):
+    """Feature ``j``'s present stored values and the new ``x``, written anew.
+
+    Ascending, their positions in (hash, value) order in ``perm``, as a
+    fit lays them out; values gone (NaN) leave. When all ``2 k`` places are
+    taken, the value last in (hash, value) order goes (what stays is still
+    a prefix of that order) and the stored values are no longer all of the
+    node's.
+    """
+    k, S = P.n_thresholds, P.stat_width
+    o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(P.mtry, k, S)
+    k2 = 2 * k
+    nc = int(sd[o_nc + j])
+    vals = np.empty(k2 + 1)
+    hs = np.empty(k2 + 1, dtype=np.uint64)
+    st = np.empty((k2 + 1, S))
+    eq = np.empty(k2 + 1)
+    n = 0
+    for t in range(nc):
+        v = sd[o_cv + j * k2 + t]
+        if v != v or sd[o_ceq + j * k2 + t] <= 0:
+            continue
+        b = o_cst + (j * k2 + t) * S
+        vals[n], hs[n], eq[n] = (
+            v,
+            _value_hash(nodekey, f, v, bits),
+            sd[o_ceq + j * k2 + t],
+        )
+        st[n] = sd[b : b + S]
+        n += 1
+    vals[n], hs[n], eq[n] = x, h, 1.0
+    st[n] = left
+    n += 1
+    complete = sd[o_comp + j] != 0
+    if n > k2:
+        last = 0
+        for u in range(1, n):
+            if hs[u] > hs[last] or (hs[u] == hs[last] and vals[u] > vals[last]):
+                last = u
+        n -= 1
+        vals[last], hs[last], eq[last] = vals[n], hs[n], eq[n]
+        st[last] = st[n]
+        complete = False
+    by_value = np.argsort(vals[:n])
+    sd[o_cst + j * k2 * S : o_cst + (j + 1) * k2 * S] = 0.0
+    sd[o_ceq + j * k2 : o_ceq + (j + 1) * k2] = 0.0
+    sd[o_perm + j * k2 : o_perm + (j + 1) * k2] = 0.0
+    sd[o_cv + j * k2 : o_cv + (j + 1) * k2] = np.nan
+    for t in range(n):
+        u = by_value[t]
+        b = o_cst + (j * k2 + t) * S
+        sd[o_cv + j * k2 + t] = vals[u]
+        sd[b : b + S] = st[u]
+        sd[o_ceq + j * k2 + t] = eq[u]
+        rank = 0
+        for z in range(n):
+            if hs[z] < hs[u] or (hs[z] == hs[u] and vals[z] < vals[u]):
+                rank += 1
+        sd[o_perm + j * k2 + rank] = t
+    sd[o_nc + j] = n
+    sd[o_comp + j] = 1.0 if complete else 0.0
+
+
+@njit(cache=True, nogil=True)
 def _add_paths(
-    NI, NF, NK, NT, SD, X, yc, yr, rk, sw, tkey, rows, P, flag, path, leaf,
-    cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
+    NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, rows, P, flag, path,
+    leaf, cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
 ):  # fmt: skip
     """Add ``rows`` to the nodes on their paths (:func:`insert`'s first phase).
 
@@ -124,6 +240,9 @@ def _add_paths(
     exact = P.exact_counts != 0
     bits_f = np.empty(1, dtype=np.float64)
     bits = (bits_f, bits_f.view(np.uint64))
+    # a row alone: a new value's statistics from the node's rows in order
+    rows_of = (order, alive, X, rk, sw, tkey, yc, yr)
+    alone = rows.shape[0] == 1
     for q in range(rows.shape[0]):
         r = rows[q]
         w = row_mult(tkey, rk[r], boot) * _w(sw, r)
@@ -145,7 +264,7 @@ def _add_paths(
             if exact:
                 _add_row(NT[node], 0, clf, c, w, y)
             if slot >= 0 and _add_candidates(
-                SD[slot], NK[node], X, r, P, c, w, y, bits
+                SD[slot], NK[node], X, r, P, c, w, y, bits, NI[node], rows_of, alone
             ):
                 flag[node] = 2
             if NI[node, LEFT] < 0:
@@ -265,8 +384,8 @@ def insert(
     """
     flag = np.zeros(NI.shape[0], dtype=np.int8)
     _add_paths(
-        NI, NF, NK, NT, SD, X, yc, yr, rk, sw, tkey, rows, P, flag, path, leaf,
-        cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
+        NI, NF, NK, NT, SD, order, X, yc, yr, rk, sw, tkey, alive, rows, P, flag,
+        path, leaf, cp_idx, cp_ni, cp_nf, cp_nt, ow_slot, ow_sd, cnt,
     )  # fmt: skip
     _insert_order(NI, n_nodes, order, m, rows, path, leaf, at, fin)
     cnt[0] = 1

@@ -712,6 +712,38 @@ def test_node_statistics_equal_a_recount_after_insertions(name, rebuilt, monkeyp
             assert_array_equal(a[key], b[key], err_msg=f"tree {t}: {key}")
 
 
+@pytest.mark.parametrize("name", ["forest_clf_bootstrap", "tree_clf_gini"])
+def test_new_values_one_row_at_a_time_keep_the_slots_a_recount(
+    name, rebuilt, monkeypatch
+):
+    # one row at a time, each with values of its own (continuous features):
+    # a value among a node's first k in (hash, value) order is stored with
+    # statistics summed from the node's rows of that feature, others drop
+    # what follows them; every slot equals a recount of its rows, keeps the
+    # search's active candidates, and the model is the same-seed fit
+    from skunlearn.tree import _base
+
+    monkeypatch.setattr(_base, "_REFIT_FRACTION", 1.0)
+    est = CASES[name][0]
+    rng = np.random.RandomState(5)
+    n, extra = 600, 60
+    X = rng.randn(n + extra, 5)
+    X[:n] = X[:n].round(1)  # repeated values in the fit; new ones after
+    y = (X[:, 0] + 0.5 * rng.randn(n + extra) > 0).astype(int)
+    model = clone(est).fit(X[:n], y[:n])
+    for i in range(n, n + extra):
+        model.partial_fit(X[i : i + 1], y[i : i + 1])
+        if (i - n) % 15 == 14:
+            n_slots = check_model(model, removed=True)
+            assert active_values_kept(model) == n_slots
+    with _pinned_fingerprint_key(model.ledger_.fingerprint_key):
+        fresh = clone(est).fit(X, y)
+    for t in range(len(model.trees_)):
+        a, b = model.tree_structure(t), fresh.tree_structure(t)
+        for key in a:
+            assert_array_equal(a[key], b[key], err_msg=f"tree {t}: {key}")
+
+
 def _row_keys_of(X):
     from skunlearn._ledger import row_fingerprints
     from skunlearn.tree._base import _row_keys
