@@ -31,8 +31,8 @@ def _value_hash(nodekey, f, x, bits):
 
 
 @njit(cache=True, nogil=True)
-def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits, ni, rows_of, alone):
-    """Add row ``r`` to the statistics ``sd`` of node ``node``'s slot.
+def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits, ni, rows_of, batch):
+    """Add row ``r`` to the statistics ``sd`` of a node's slot (``ni``: its row).
 
     Adds it to the totals and to the left statistics of every stored value
     at or above its own (the mirror of ``_delete._subtract_candidates``).
@@ -43,16 +43,15 @@ def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits, ni, rows_of, alone):
     that come before it in that order (:func:`_drop_after`), as a deletion
     keeps those that remain: at least ``k``, the ones the search takes.
     ``rows_of``: ``(order, alive, X, rk, sw, tkey, yc, yr)``, the node's
-    rows before the new ones go in. Unless the row goes in ``alone`` (the
-    rows before it in a batch are in the slot, not yet in ``order``), where
-    the new value makes the slot stale. Returns whether it is stale (the
-    node is evaluated again from its rows).
+    rows before the new ones go in; ``batch``: ``(rows, path, leaf, q, d,
+    node)``, the new rows, the paths of those before this one (``q``-th,
+    at depth ``d`` of its path, in ``node``): they are in the slot already,
+    not yet in ``order``.
     """
     mtry, k, S = P.mtry, P.n_thresholds, P.stat_width
     o_cst, o_tot, o_ceq, o_perm, o_cv, o_comp, o_nc, o_f, W = _offsets(mtry, k, S)
     clf = P.classifier
     k2 = 2 * k
-    stale = False
     _add_row(sd, o_tot, clf, c, w, y)
     for j in range(mtry):
         f = int(sd[o_f + j])
@@ -71,7 +70,7 @@ def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits, ni, rows_of, alone):
             if x == cvt:
                 sd[o_ceq + j * k2 + t] += 1.0
                 known = True
-        if known or stale:
+        if known:
             continue
         # the present stored values before the new one in (hash, value)
         # order (``perm``), and where the first after it is
@@ -90,16 +89,12 @@ def _add_candidates(sd, nodekey, X, r, P, c, w, y, bits, ni, rows_of, alone):
                 cut = r_
                 break
         if before < k:
-            if not alone:
-                stale = True
-            else:
-                _store_new_value(
-                    sd, j, x, h, below, nodekey, f, P, c, w, y, bits, ni, rows_of
-                )
+            _store_new_value(
+                sd, j, x, h, below, nodekey, f, P, c, w, y, bits, ni, rows_of, batch
+            )
             continue
         sd[o_comp + j] = 0.0  # a value of the node is not stored
         _drop_after(sd, j, cut, nc, k2, S, o_cst, o_ceq, o_perm, o_cv)
-    return stale
 
 
 @njit(cache=True, nogil=True)
@@ -119,14 +114,17 @@ def _drop_after(sd, j, cut, nc, k2, S, o_cst, o_ceq, o_perm, o_cv):
 
 
 @njit(cache=True, nogil=True)
-def _store_new_value(sd, j, x, h, below, nodekey, f, P, c, w, y, bits, ni, rows_of):
+def _store_new_value(
+    sd, j, x, h, below, nodekey, f, P, c, w, y, bits, ni, rows_of, batch
+):
     """Store feature ``j``'s new value ``x`` (hash ``h``) in ``sd``, and its statistics.
 
     Its left statistics are those of the stored value just below it
     (``below``, -1: none; the new row not in them), plus the node's rows
-    between the two, plus the new row (:func:`_rows_between`: one feature
-    of the node's rows, where evaluating the node again reads every
-    candidate feature). No other row has the value: one in the first
+    between the two (:func:`_rows_between`: one feature of the node's rows,
+    where evaluating the node again reads every candidate feature; and the
+    new rows before this one, :func:`_batch_between`), plus the new row.
+    No other row has the value: one in the first
     ``k`` of (hash, value) order would be stored already. The feature's
     stored values are then written anew (:func:`_rewrite_feature`).
     """
@@ -139,6 +137,7 @@ def _store_new_value(sd, j, x, h, below, nodekey, f, P, c, w, y, bits, ni, rows_
         left[:] = sd[b : b + S]
         lo = sd[o_cv + j * 2 * k + below]
     _rows_between(left, ni, rows_of, f, lo, x, P)
+    _batch_between(left, batch, rows_of, f, lo, x, P)
     _add_row(left, 0, P.classifier, c, w, y)
     _rewrite_feature(sd, j, x, h, left, nodekey, f, P, bits)
 
@@ -156,6 +155,23 @@ def _rows_between(out, ni, rows_of, f, lo, hi, P):
         # (every row of the range is in the tree; a weight may be zero)
         wq = row_mult(tkey, rk[q], P.boot_rate) * _w(sw, q)
         _add_row(out, 0, clf, yc[q] if clf else 0, wq, 0.0 if clf else yr[q])
+
+
+@njit(cache=True, nogil=True)
+def _batch_between(out, batch, rows_of, f, lo, hi, P):
+    """Add to ``out`` the earlier new rows of ``batch`` that went through its
+    node, with ``lo < X[:, f] < hi`` (see :func:`_add_candidates`)."""
+    rows, path, leaf, q, d, node = batch
+    order, alive, X, rk, sw, tkey, yc, yr = rows_of
+    clf = P.classifier
+    for u in range(q):
+        if leaf[u] < d or path[u, d] != node:
+            continue
+        r = rows[u]
+        v = X[r, f]
+        if v > lo and v < hi:
+            wr = row_mult(tkey, rk[r], P.boot_rate) * _w(sw, r)
+            _add_row(out, 0, clf, yc[r] if clf else 0, wr, 0.0 if clf else yr[r])
 
 
 @njit(cache=True, nogil=True)
@@ -229,8 +245,8 @@ def _add_paths(
 ):  # fmt: skip
     """Add ``rows`` to the nodes on their paths (:func:`insert`'s first phase).
 
-    Marks each node reached in ``flag`` (1; 2 when its cached statistics no
-    longer suffice), copying it, and its slot, when first reached. With
+    Marks each node reached in ``flag`` (1), copying it, and its slot, when
+    first reached (:func:`_add_candidates` keeps the slot sufficient). With
     exact counts the node totals ``NT`` are incremented (otherwise
     ``_delete._recount`` sums them again from the rows). Row ``q``'s path
     goes to ``path[q]`` (ending at ``leaf[q]``, its depth).
@@ -240,9 +256,7 @@ def _add_paths(
     exact = P.exact_counts != 0
     bits_f = np.empty(1, dtype=np.float64)
     bits = (bits_f, bits_f.view(np.uint64))
-    # a row alone: a new value's statistics from the node's rows in order
     rows_of = (order, alive, X, rk, sw, tkey, yc, yr)
-    alone = rows.shape[0] == 1
     for q in range(rows.shape[0]):
         r = rows[q]
         w = row_mult(tkey, rk[r], boot) * _w(sw, r)
@@ -263,10 +277,11 @@ def _add_paths(
                     cnt[1] = u + 1
             if exact:
                 _add_row(NT[node], 0, clf, c, w, y)
-            if slot >= 0 and _add_candidates(
-                SD[slot], NK[node], X, r, P, c, w, y, bits, NI[node], rows_of, alone
-            ):
-                flag[node] = 2
+            if slot >= 0:
+                batch = (rows, path, leaf, q, d, node)
+                _add_candidates(
+                    SD[slot], NK[node], X, r, P, c, w, y, bits, NI[node], rows_of, batch
+                )
             if NI[node, LEFT] < 0:
                 break
             node = _child(NI, NF, X, r, node)
