@@ -671,7 +671,7 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         orders = [tree.order for tree in trees]
         bufs = [tree.order_buffer(nr) for tree, nr in zip(trees, nrs, strict=True)]
         ms = np.array([order.shape[0] for order in orders], dtype=np.int64)
-        rptr, rflat = self._chunk_rows(chunk)
+        rptr, rflat = self._chunk_rows(chunk, req.rows)
         depth = max(int(tree.meta[3]) for tree in trees) + 1  # nodes on a path
         NF, NT = trees[0].NF, trees[0].NT
         rec = InsertRecords.allocate(
@@ -1189,11 +1189,11 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         return out
 
     @staticmethod
-    def _chunk_rows(chunk):
-        """Each tree's rows, flat: ``(ptr, rows)``."""
+    def _chunk_rows(chunk, rows):
+        """Each tree's rows of the change's ``rows``, flat: ``(ptr, rows)``."""
         n = len(chunk)
-        if chunk[0][2].size == 1 and all(mine.size == 1 for _, _, mine in chunk):
-            return _ARANGE[: n + 1], np.concatenate([mine for _, _, mine in chunk])
+        if rows.size == 1:  # every tree's
+            return _ARANGE[: n + 1], np.repeat(rows, n)
         rptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum([mine.size for _, _, mine in chunk], out=rptr[1:])
         return rptr, np.concatenate([mine for _, _, mine in chunk])
@@ -1205,11 +1205,8 @@ class _BaseUnlearningForest(UnlearningMixin, BaseEstimator):
         overwrites: every node on the paths (a tree's depth bound per row)
         and their slots' values.
         """
-        rows, P = req.rows, req.P
-        if rows.size == 1:
-            rptr, rflat = _ARANGE[: len(chunk) + 1], np.repeat(rows, len(chunk))
-        else:
-            rptr, rflat = self._chunk_rows(chunk)
+        P = req.P
+        rptr, rflat = self._chunk_rows(chunk, req.rows)
         nodes = [
             mine.size * (min(int(P.max_depth), int(tree.meta[3])) + 1)
             for _, tree, mine in chunk

@@ -145,16 +145,12 @@ def _store_new_value(
 @njit(cache=True, nogil=True)
 def _rows_between(out, ni, rows_of, f, lo, hi, P):
     """Add to ``out`` the live rows of node row ``ni`` with ``lo < X[:, f] < hi``."""
-    order, alive, X, rk, sw, tkey, yc, yr = rows_of
-    clf = P.classifier
+    order, alive, X = rows_of[:3]
     for i in range(ni[START], ni[END]):
         q = order[i]
         v = X[q, f]
-        if not (v > lo and v < hi) or not alive[q]:
-            continue
-        # (every row of the range is in the tree; a weight may be zero)
-        wq = row_mult(tkey, rk[q], P.boot_rate) * _w(sw, q)
-        _add_row(out, 0, clf, yc[q] if clf else 0, wq, 0.0 if clf else yr[q])
+        if v > lo and v < hi and alive[q]:
+            _add_tree_row(out, q, rows_of, P)
 
 
 @njit(cache=True, nogil=True)
@@ -162,16 +158,21 @@ def _batch_between(out, batch, rows_of, f, lo, hi, P):
     """Add to ``out`` the earlier new rows of ``batch`` that went through its
     node, with ``lo < X[:, f] < hi`` (see :func:`_add_candidates`)."""
     rows, path, leaf, q, d, node = batch
+    X = rows_of[2]
+    for u in range(q):
+        if leaf[u] >= d and path[u, d] == node:
+            v = X[rows[u], f]
+            if v > lo and v < hi:
+                _add_tree_row(out, rows[u], rows_of, P)
+
+
+@njit(cache=True, nogil=True)
+def _add_tree_row(out, r, rows_of, P):
+    """Add the tree's row ``r`` (its weight there may be zero) to ``out``."""
     order, alive, X, rk, sw, tkey, yc, yr = rows_of
     clf = P.classifier
-    for u in range(q):
-        if leaf[u] < d or path[u, d] != node:
-            continue
-        r = rows[u]
-        v = X[r, f]
-        if v > lo and v < hi:
-            wr = row_mult(tkey, rk[r], P.boot_rate) * _w(sw, r)
-            _add_row(out, 0, clf, yc[r] if clf else 0, wr, 0.0 if clf else yr[r])
+    w = row_mult(tkey, rk[r], P.boot_rate) * _w(sw, r)
+    _add_row(out, 0, clf, yc[r] if clf else 0, w, 0.0 if clf else yr[r])
 
 
 @njit(cache=True, nogil=True)
