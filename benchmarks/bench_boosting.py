@@ -15,10 +15,19 @@ both). Prints:
    bundled data sets, mean over seeds;
 4. what the model holds per training row.
 
+With ``--stability``, instead: how often a 1-row deletion changes no tree,
+at several training sizes. Each request is made on a copy of the fitted
+model. A request that keeps every split and leaf value replays each tree;
+one that changes a tree regrows it and every tree after it. ``hazard`` is
+``-ln(share of requests that change no tree)``: the mean number of trees a
+request would change if changes were independent.
+
 Usage: ``PYTHONPATH=. python benchmarks/bench_boosting.py [--quick] [--n
 100000] [--iter 100] [--deletions 20] [--seeds 3]`` from the repository
-root. ``--quick``: 20,000 rows, 5/3/2 deletions, one seed. The machine is
-shared: read the ratios measured in one run, not absolute times.
+root. ``--quick``: 20,000 rows, 5/3/2 deletions, one seed.
+``--stability [--sizes 25000 100000 400000]``: the stability section alone.
+The machine is shared: read the ratios measured in one run, not absolute
+times.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -171,6 +180,40 @@ def accuracy_section(args):
         print(f"{name:28}{a_sk:14.4f}{a_ours:10.4f}{a_ours - a_sk:+8.4f}")
 
 
+def stability_section(args):
+    print(f"{'1-row deletions':16}{'runs':>5}{'no tree':>9}{'hazard':>8}"
+          f"{'regrown':>9}{'median s':>10}{'refit s':>9}{'x median':>9}"
+          f"{'x kept':>8}")  # fmt: skip
+    for n in args.sizes:
+        X, y = make_classification(
+            n_samples=n, n_features=20, n_informative=10, random_state=0
+        )
+        Xtr, _, ytr, _ = train_test_split(X, y, test_size=0.2, random_state=0)
+        est = UnlearningGradientBoostingClassifier(max_iter=args.iter, random_state=0)
+        model = clone(est).fit(Xtr, ytr)
+        t_refit = time.perf_counter()
+        clone(est).fit(Xtr[1:], ytr[1:])
+        t_refit = time.perf_counter() - t_refit
+        rng = np.random.RandomState(1)
+        times, regrown, kept_times = [], [], []
+        for r in rng.choice(len(ytr), args.deletions, replace=False):
+            m = copy.deepcopy(model)
+            t = time.perf_counter()
+            m.unlearn(Xtr[r : r + 1], ytr[r : r + 1])
+            t = time.perf_counter() - t
+            times.append(t)
+            regrown.append(m.unlearn_history_[-1]["details"].get("trees_regrown", -1))
+            if regrown[-1] == 0:
+                kept_times.append(t)
+        share = np.mean(np.array(regrown) == 0)
+        hazard = -np.log(share) if share > 0 else np.inf
+        med = float(np.median(times))
+        kept = f"{t_refit / np.median(kept_times):7.1f}x" if kept_times else "      -"
+        print(f"{len(ytr):<16}{len(times):5}{share:9.2f}{hazard:8.2f}"
+              f"{np.median(regrown):9.0f}{med:10.3f}{t_refit:9.2f}"
+              f"{t_refit / med:8.1f}x{kept}")  # fmt: skip
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -179,6 +222,8 @@ def main():
     ap.add_argument("--deletions", type=int, default=None)
     ap.add_argument("--batches", type=int, default=None)
     ap.add_argument("--seeds", type=int, default=None)
+    ap.add_argument("--stability", action="store_true")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[25_000, 100_000, 400_000])
     args = ap.parse_args()
     quick = args.quick
     args.n = args.n or (20_000 if quick else 100_000)
@@ -192,6 +237,9 @@ def main():
     for labels in (y, y % 3):
         warm = UnlearningGradientBoostingClassifier(max_iter=3, random_state=0)
         warm.fit(X, labels).unlearn(X[:1], labels[:1])
+    if args.stability:
+        stability_section(args)
+        return
     est, model, Xtr, ytr, t_fit = fit_section(args)
     deletion_section(args, est, copy.deepcopy(model), Xtr, ytr, t_fit)
     accuracy_section(args)
