@@ -1960,6 +1960,7 @@ def _demo_table(results):
         "unlearn",
         "retrain",
         "speed-up",
+        "strategy",
         "score",
         "forget u/g",
         "retain u/g",
@@ -1991,6 +1992,7 @@ def _demo_table(results):
                 _fmt_seconds(u["seconds"]),
                 _fmt_seconds(g["seconds"]),
                 _fmt_speedup(report.speedup),
+                str(report.info["strategy"]),
                 {"regression": "R^2", "clustering": "-SSE/row"}.get(
                     report.info["task"], "accuracy"
                 ),
@@ -2120,7 +2122,10 @@ def _cmd_demo(args, out):
         out.write("\n".join(_demo_table(results)) + "\n\n")
         out.write(
             "u/g: unlearned model / gold standard (retrained without the forgotten "
-            "rows).\nscore: accuracy, R^2, or -SSE/row for clustering (minus the "
+            "rows).\nstrategy: how the model forgot (refit: a same-seed fit on the "
+            "retained rows, which trees and forests\nchoose for a batch of 2% of their "
+            "rows or more; --forget-size 0.01 shows their deletion in place).\n"
+            "score: accuracy, R^2, or -SSE/row for clustering (minus the "
             "squared distance to the nearest centre)\non the forgotten, retained and "
             "test rows. MIA AUC: loss-based membership attack, forgotten vs test\n"
             "rows (0.5: indistinguishable); forget_score = 1 - 2|AUC - 0.5|.\n"

@@ -64,8 +64,13 @@ def test_demo_prints_every_family_and_writes_the_figure(tmp_path):
     # Diabetes (the Ridge case) is the first row of the table.
     rows = [line for line in result.stdout.splitlines() if "diabetes" in line]
     assert rows and rows[0].startswith(DEMO_CASES[0].family)
-    for column in ("speed-up", "MIA AUC", "forget_score", "agree"):
+    for column in ("speed-up", "strategy", "MIA AUC", "forget_score", "agree"):
         assert column in result.stdout
+    # Each row says how its model forgot (the unlearned model's history).
+    rows = {line.split("  ")[0]: line for line in result.stdout.splitlines()}
+    assert " closed_form " in rows[DEMO_CASES[0].family]
+    forest = "random forest built for deletion"
+    assert " refit " in rows[forest]  # 10% of the rows: above the 2% threshold
     # Not a terminal: no progress line, no carriage return.
     assert "\r" not in result.stdout + result.stderr
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
