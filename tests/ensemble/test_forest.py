@@ -1297,3 +1297,44 @@ def test_partial_fit_plain_arrays_skip_only_what_validation_returns_as_is(
     with pytest.raises(ValueError, match="Input X contains infinity"):
         plain.partial_fit(bad_X, y[306:307])
     assert plain.ledger_.n_rows == 306
+
+
+@pytest.mark.parametrize("classification", [True, False])
+def test_requests_take_a_second_thread_only_for_enough_tree_rows(
+    monkeypatch, classification
+):
+    # a second thread pays off only above _THREADED_MIN_WORK tree rows (a
+    # row in each tree that holds it): a 1-row request into few trees runs
+    # on this thread, a larger one on n_jobs threads; both stay exact
+    from skunlearn.tree import _base
+
+    X, y = make_classification(900, 6, n_informative=4, random_state=3)
+    if not classification:
+        y = X[:, 0] * 2 + X[:, 1]
+    cls = UnlearningForestClassifier if classification else UnlearningForestRegressor
+    model = cls(60, max_depth=6, max_samples=0.3, random_state=0, n_jobs=2)
+    model.fit(X[:800], y[:800])
+    monkeypatch.setattr(_base, "_REFIT_FRACTION", 1.0)  # never a refit
+    calls = []
+    run_phases = _base._BaseUnlearningForest._run_phases
+
+    def spy(self, phase_a, tasks, data, n_threads):
+        # the requests' phases (not the growth of cleared subtrees, which a
+        # read runs before partial_fit: it has its own rule)
+        name = getattr(getattr(phase_a, "func", None), "__name__", "")
+        if name in ("_phase_a", "_phase_insert"):
+            calls.append((sum(len(rows) for _, _, rows in tasks), n_threads))
+        return run_phases(self, phase_a, tasks, data, n_threads)
+
+    monkeypatch.setattr(_base._BaseUnlearningForest, "_run_phases", spy)
+    model.unlearn(X[:1], y[:1])
+    model.unlearn(X[1:21], y[1:21])
+    model.partial_fit(X[800:801], y[800:801])
+    model.partial_fit(X[801:821], y[801:821])
+    (one, n1), (many, n2), (one_in, n3), (many_in, n4) = calls
+    assert one <= _base._THREADED_MIN_WORK < many
+    assert one_in <= _base._THREADED_MIN_WORK < many_in
+    assert (n1, n2, n3, n4) == (1, 2, 1, 2)
+    keep = np.r_[21:821]
+    gold = cls(**model.get_params()).fit(X[keep], y[keep])
+    assert_same_forests(model, gold)
