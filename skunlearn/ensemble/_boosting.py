@@ -653,26 +653,13 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
             changed = False
             for k in range(Kc):
                 t = it * Kc + k
-                NI, NF, NK, cache = self._tree(t)
-                NI2, NF2, NK2, cache2 = self._new_tree_arrays(alive.size)
-                status, nn, ns = K.replay_tree(
-                    self._xb, self._n_bins, fp, float(self.learning_rate), kind,
-                    gs, hs, glim, raw, yf, w, k, alive, gone, self._leaves[t],
-                    NI, NF, NK, cache, NI2, NF2, NK2, cache2, new_id[: NI.shape[0]],
-                    gq[k], hq[k],
-                )  # fmt: skip
+                args = (kind, gs, hs, glim, raw, yf, w, k, alive, gone, gq[k], hq[k])
+                status, tree = self._replay_tree(t, fp, args, new_id, leaves)
                 if status == 2:
                     K.gradients(kind, raw, yf, w, alive, k, gs, hs, glim, gq[k], hq[k])
                     tree = self._grow(t, alive, gq[k], hq[k], fp, leaf_of)
                     leaves[t] = leaf_of[alive]
                     regrown += 1
-                else:
-                    tree = (NI2[:nn].copy(), NF2[:nn].copy(), NK2[:nn].copy())
-                    tree += (cache2[:ns].copy(),)
-                    old = self._leaves[t][alive]
-                    ids = new_id[: NI.shape[0]]
-                    same = (ids == np.arange(ids.size)).all()
-                    leaves[t] = old if same else ids[old]
                 trees.append(tree)
                 changed |= status > 0
             if changed:
@@ -704,6 +691,32 @@ class _BaseUnlearningGradientBoosting(UnlearningMixin, BaseEstimator):
                 "update_seconds": time.perf_counter() - start,
             },
         )
+
+    def _replay_tree(self, t, fp, args, new_id, leaves):
+        """Tree ``t`` replayed without the gone rows (see ``K.replay_tree``).
+
+        ``args``: the loss, its scales, the raw predictions before the tree,
+        targets and weights, the class, the alive and gone rows and scratch
+        gradients. Returns ``(status, tree)`` and writes the retained rows'
+        leaves to ``leaves[t]``; ``tree`` is None when a split changed
+        (status 2: grow the tree again).
+        """
+        kind, gs, hs, glim, raw, yf, w, k, alive, gone, gq, hq = args
+        NI, NF, NK, cache = self._tree(t)
+        NI2, NF2, NK2, cache2 = self._new_tree_arrays(alive.size)
+        ids = new_id[: NI.shape[0]]
+        status, nn, ns = K.replay_tree(
+            self._xb, self._n_bins, fp, float(self.learning_rate), kind, gs, hs,
+            glim, raw, yf, w, k, alive, gone, self._leaves[t], NI, NF, NK, cache,
+            NI2, NF2, NK2, cache2, ids, gq, hq,
+        )  # fmt: skip
+        if status == 2:
+            return status, None
+        tree = (NI2[:nn].copy(), NF2[:nn].copy(), NK2[:nn].copy(), cache2[:ns].copy())
+        old = self._leaves[t][alive]
+        same = (ids == np.arange(ids.size)).all()
+        leaves[t] = old if same else ids[old]
+        return status, tree
 
     def _compacted_state(self, alive, gone, w):
         """Per-row state of the retained rows, and the bins' counts without ``gone``."""

@@ -326,7 +326,7 @@ def grow_tree(
     to ``cache`` (slots in creation order) and each row's leaf to
     ``leaf_of``. Returns the number of nodes.
     """
-    ginv, hinv, lam, mhess, quantum = fp[0], fp[1], fp[2], fp[3], fp[4]
+    ginv, hinv, lam, mhess = fp[0], fp[1], fp[2], fp[3]
     msl, mdep, mleaves = int(fp[5]), int(fp[6]), int(fp[7])
     cdepth, cmin = int(fp[8]), int(fp[9])
     m = order.shape[0]
@@ -370,6 +370,12 @@ def grow_tree(
         free[n_free] = hslot[0]
         n_free += 1
     n_leaves = 1
+    # One step per split, best first: split the frontier node of largest
+    # gain, partition its rows, histogram its children (the smaller from
+    # its rows, the larger by subtraction) and find their candidates. Kept
+    # in one loop (about a screen): the step reads and writes a dozen of the
+    # arrays above, and the pool of histograms may grow, which a function
+    # per part would take as arguments and hand back.
     while n_front > 0 and n_leaves < mleaves:
         i = _pick(front, n_front, NF)
         a = front[i]
@@ -424,6 +430,14 @@ def grow_tree(
                 n_free += 1
                 hslot[c] = -1
         n_leaves += 1
+    _set_leaves(NI, NF, NK, n_nodes, fp, lr, order, start, end, leaf_of)
+    return n_nodes
+
+
+@njit(cache=True, nogil=True)
+def _set_leaves(NI, NF, NK, n_nodes, fp, lr, order, start, end, leaf_of):
+    """Each leaf's value, and each row's leaf (``order[start:end]`` its rows)."""
+    ginv, hinv, lam, quantum = fp[0], fp[1], fp[2], fp[4]
     for node in range(n_nodes):
         if NI[node, LEFT] < 0:
             NF[node, VALUE] = leaf_value(
@@ -431,7 +445,6 @@ def grow_tree(
             )
             for q in range(start[node], end[node]):
                 leaf_of[order[q]] = node
-    return n_nodes
 
 
 # ------------------------------------------------------------------- predict
@@ -552,6 +565,237 @@ def _put_candidate(NI2, NF2, a, NIc, gain):
 
 
 @njit(cache=True, nogil=True)
+def _subtract_gone(NI, xb, gone, kind, raw, y, w, k, gs, hs, glim):
+    """The node totals without ``gone``, and which nodes their paths touch.
+
+    Returns ``(nG, nH, nC, touched, gg, gh)``: gradient, hessian and row
+    sums per node, a mask of the nodes on the gone rows' paths, and each
+    gone row's fixed-point gradient and hessian.
+    """
+    n = NI.shape[0]
+    nG = NI[:, G].copy()
+    nH = NI[:, H].copy()
+    nC = NI[:, COUNT].copy()
+    touched = np.zeros(n, dtype=np.bool_)
+    n_gone = gone.shape[0]
+    gg = np.empty(n_gone, dtype=np.int64)
+    gh = np.empty(n_gone, dtype=np.int64)
+    for i in range(n_gone):
+        r = gone[i]
+        gg[i], gh[i] = grad_one(kind, raw, y, w, r, k, gs, hs, glim)
+        o = 0
+        while True:
+            touched[o] = True
+            nG[o] -= gg[i]
+            nH[o] -= gh[i]
+            nC[o] -= 1
+            if NI[o, LEFT] < 0:
+                break
+            o = NI[o, LEFT] if xb[NI[o, FEAT], r] <= NI[o, BIN] else NI[o, RIGHT]
+    return nG, nH, nC, touched, gg, gh
+
+
+@njit(cache=True, nogil=True)
+def _plan_histograms(NI, par, touched, nC):
+    """Which histograms the replay builds from rows, and where each goes.
+
+    For each touched node without a stored child, its smaller child's (the
+    other is the parent's minus it), and the root's when it keeps none.
+    Returns ``(need, inner, hidx, n_h)``: the subtrees built from rows, the
+    innermost such subtree above each node (-1: none), each touched or
+    needed node's index in the buffer of histograms, and their number.
+    """
+    n = NI.shape[0]
+    need = np.zeros(n, dtype=np.bool_)
+    need[0] = NI[0, SLOT] < 0
+    for o in range(n):
+        if touched[o] and NI[o, LEFT] >= 0:
+            lft, rgt = NI[o, LEFT], NI[o, RIGHT]
+            if NI[lft, SLOT] < 0 and NI[rgt, SLOT] < 0:
+                need[lft if nC[lft] <= nC[rgt] else rgt] = True
+    inner = np.full(n, -1, dtype=np.int64)
+    for v in range(n):
+        if need[v]:
+            inner[v] = v
+        elif par[v] >= 0:
+            inner[v] = inner[par[v]]
+    hidx = np.full(n, -1, dtype=np.int64)
+    n_h = 0
+    for o in range(n):
+        if touched[o] or need[o]:
+            hidx[o] = n_h
+            n_h += 1
+    return need, inner, hidx, n_h
+
+
+@njit(cache=True, nogil=True)
+def _stored_without_gone(NI, xb, cache, touched, hidx, hbuf, gone, gg, gh):
+    """The touched nodes' stored histograms, less the gone rows, into ``hbuf``."""
+    p = xb.shape[0]
+    for o in range(NI.shape[0]):
+        if touched[o] and NI[o, SLOT] >= 0:
+            hbuf[hidx[o]] = cache[NI[o, SLOT]]
+    for i in range(gone.shape[0]):
+        r = gone[i]
+        o = 0
+        while True:
+            if NI[o, SLOT] >= 0:
+                h = hbuf[hidx[o]]
+                for j in range(p):
+                    b = xb[j, r]
+                    h[j, b, 0] -= gg[i]
+                    h[j, b, 1] -= gh[i]
+                    h[j, b, 2] -= 1
+            if NI[o, LEFT] < 0:
+                break
+            o = NI[o, LEFT] if xb[NI[o, FEAT], r] <= NI[o, BIN] else NI[o, RIGHT]
+
+
+@njit(cache=True, nogil=True)
+def _from_parents(NI, cache, touched, need, hidx, hbuf):
+    """The other touched nodes' histograms: their parent's less their sibling's."""
+    for o in range(NI.shape[0]):
+        if not touched[o] or NI[o, LEFT] < 0:
+            continue
+        lft, rgt = NI[o, LEFT], NI[o, RIGHT]
+        hp = hbuf[hidx[o]]
+        if NI[lft, SLOT] >= 0 or NI[rgt, SLOT] >= 0:
+            c, other = (lft, rgt) if NI[lft, SLOT] >= 0 else (rgt, lft)
+            if touched[other] and NI[other, SLOT] < 0:
+                src = hbuf[hidx[c]] if touched[c] else cache[NI[c, SLOT]]
+                hbuf[hidx[other]] = hp - src
+        else:
+            small, large = (lft, rgt) if need[lft] else (rgt, lft)
+            if touched[large]:
+                hbuf[hidx[large]] = hp - hbuf[hidx[small]]
+
+
+@njit(cache=True, nogil=True)
+def _touched_candidates(NI, NF, n_bins, fp, touched, nG, nH, nC, hidx, hbuf):
+    """Every node's candidate split and gain: found again where a row left.
+
+    Returns ``(cand, cgain)``: rows of (feature, bin, left gradient, left
+    hessian, left rows), feature -1 for none, as :func:`_set_candidate`.
+    """
+    ginv, hinv, lam, mhess = fp[0], fp[1], fp[2], fp[3]
+    msl, mdep = int(fp[5]), int(fp[6])
+    cand = NI[:, CFEAT : CCL + 1].copy()
+    cgain = NF[:, GAIN].copy()
+    out = np.empty(5, dtype=np.int64)
+    for o in range(NI.shape[0]):
+        if not touched[o]:
+            continue
+        cand[o] = 0
+        cand[o, 0] = -1
+        cgain[o] = 0.0
+        C = nC[o]
+        if C < 2 * msl or NI[o, DEPTH] >= mdep or nH[o] * hinv < 2 * mhess:
+            continue
+        gain = best_split(
+            hbuf[hidx[o]], n_bins, nG[o], nH[o], C, ginv, hinv, lam, msl, mhess, out
+        )
+        if out[0] >= 0:
+            cand[o] = out
+            cgain[o] = gain
+    return cand, cgain
+
+
+@njit(cache=True, nogil=True)
+def _replay_growth(
+    NI, NF, NK, cache, fp, m, cand, cgain, nG, nH, nC, touched, hidx, hbuf,
+    NI2, NF2, NK2, cache2, new_id,
+):  # fmt: skip
+    """Best-first growth on the new gains, node for node, into ``NI2`` ...
+
+    Follows :func:`grow_tree`'s order on the candidates ``cand``/``cgain``
+    and the totals ``nG``, ``nH``, ``nC`` (``m`` rows in all), checking at
+    each step that the node it splits is the old tree's split node ``o``
+    with the same split. Returns ``(ok, n_nodes, n_slots, old_of)``; not
+    ``ok`` when a split differs (or a node would keep a histogram it has
+    not: it is large enough to only now that the tree has fewer rows).
+    """
+    mleaves, cdepth, cmin = int(fp[7]), int(fp[8]), int(fp[9])
+    n = NI.shape[0]
+    new_id[:] = -1
+    old_of = np.empty(n, dtype=np.int64)
+    front = np.empty(n, dtype=np.int64)
+    _new_node(NI2, NF2, NK2, 0, 0, nC[0], nG[0], nH[0], NK[0])
+    old_of[0] = 0
+    new_id[0] = 0
+    n_slots = 0
+    if _cached(0, m, m, cdepth, cmin):
+        cache2[0] = hbuf[hidx[0]]
+        NI2[0, SLOT] = 0
+        n_slots = 1
+    _put_candidate(NI2, NF2, 0, cand[0], cgain[0])
+    n_front = 0
+    if cand[0, 0] >= 0:
+        front[0] = 0
+        n_front = 1
+    n_nodes = 1
+    n_leaves = 1
+    while n_front > 0 and n_leaves < mleaves:
+        i = _pick(front, n_front, NF2)
+        a = front[i]
+        front[i] = front[n_front - 1]
+        n_front -= 1
+        o = old_of[a]
+        if NI[o, LEFT] < 0 or NI[o, FEAT] != cand[o, 0] or NI[o, BIN] != cand[o, 1]:
+            return False, 0, 0, old_of
+        NI2[a, FEAT] = NI[o, FEAT]
+        NI2[a, BIN] = NI[o, BIN]
+        NF2[a, THR] = NF[o, THR]
+        lft, rgt = n_nodes, n_nodes + 1
+        n_nodes += 2
+        NI2[a, LEFT] = lft
+        NI2[a, RIGHT] = rgt
+        d = NI2[a, DEPTH] + 1
+        for c, oc in ((lft, NI[o, LEFT]), (rgt, NI[o, RIGHT])):
+            _new_node(NI2, NF2, NK2, c, d, nC[oc], nG[oc], nH[oc], NK[oc])
+            old_of[c] = oc
+            new_id[oc] = c
+            if _cached(d, nC[oc], m, cdepth, cmin):
+                if touched[oc]:
+                    cache2[n_slots] = hbuf[hidx[oc]]
+                elif NI[oc, SLOT] >= 0:
+                    cache2[n_slots] = cache[NI[oc, SLOT]]
+                else:
+                    return False, 0, 0, old_of
+                NI2[c, SLOT] = n_slots
+                n_slots += 1
+            _put_candidate(NI2, NF2, c, cand[oc], cgain[oc])
+            if cand[oc, 0] >= 0:
+                front[n_front] = c
+                n_front += 1
+        n_leaves += 1
+    return True, n_nodes, n_slots, old_of
+
+
+@njit(cache=True, nogil=True)
+def _replay_leaves(NI, NF, NK, fp, lr, n_nodes, old_of, touched, nG, nH, NI2, NF2):
+    """The replayed tree's leaf values; returns the replay's status.
+
+    2 when an old split node is a leaf now, 1 when a leaf value changes
+    (a touched leaf's rounded step moved), 0 when every value stays.
+    """
+    ginv, hinv, lam, quantum = fp[0], fp[1], fp[2], fp[4]
+    status = 0
+    for a in range(n_nodes):
+        o = old_of[a]
+        if NI2[a, LEFT] >= 0:
+            continue
+        if NI[o, LEFT] >= 0:  # split before, a leaf now
+            return 2
+        v = NF[o, VALUE]
+        if touched[o]:
+            v = leaf_value(nG[o], nH[o], ginv, hinv, lam, quantum, lr, NK[o])
+            if v != NF[o, VALUE]:
+                status = 1
+        NF2[a, VALUE] = v
+    return status
+
+
+@njit(cache=True, nogil=True)
 def replay_tree(
     xb, n_bins, fp, lr, kind, gs, hs, glim, raw, y, w, k, alive, gone, leaf_of,
     NI, NF, NK, cache, NI2, NF2, NK2, cache2, new_id, gq, hq,
@@ -574,178 +818,30 @@ def replay_tree(
     only leaf values change, 2 when a split changes (the new arrays are then
     incomplete: grow the tree again).
     """
-    ginv, hinv, lam, mhess, quantum = fp[0], fp[1], fp[2], fp[3], fp[4]
-    msl, mdep, mleaves = int(fp[5]), int(fp[6]), int(fp[7])
-    cdepth, cmin = int(fp[8]), int(fp[9])
-    n = NI.shape[0]
-    p, B = xb.shape[0], cache2.shape[2]
     par = _parents(NI)
-    nG = NI[:, G].copy()
-    nH = NI[:, H].copy()
-    nC = NI[:, COUNT].copy()
-    touched = np.zeros(n, dtype=np.bool_)
-    n_gone = gone.shape[0]
-    gg = np.empty(n_gone, dtype=np.int64)
-    gh = np.empty(n_gone, dtype=np.int64)
-    for i in range(n_gone):
-        r = gone[i]
-        gg[i], gh[i] = grad_one(kind, raw, y, w, r, k, gs, hs, glim)
-        o = 0
-        while True:
-            touched[o] = True
-            nG[o] -= gg[i]
-            nH[o] -= gh[i]
-            nC[o] -= 1
-            if NI[o, LEFT] < 0:
-                break
-            o = NI[o, LEFT] if xb[NI[o, FEAT], r] <= NI[o, BIN] else NI[o, RIGHT]
-
-    # Histograms built from rows: for each touched node without a stored
-    # child, its smaller child's (the other is the parent's minus it), and
-    # the root's when it keeps none. One pass over the rows finds them: each
-    # row adds to the innermost such subtree holding its leaf, and a
-    # subtree's histogram is its own rows' plus its inner subtrees'.
-    need = np.zeros(n, dtype=np.bool_)
-    need[0] = NI[0, SLOT] < 0
-    for o in range(n):
-        if touched[o] and NI[o, LEFT] >= 0:
-            lft, rgt = NI[o, LEFT], NI[o, RIGHT]
-            if NI[lft, SLOT] < 0 and NI[rgt, SLOT] < 0:
-                need[lft if nC[lft] <= nC[rgt] else rgt] = True
-    inner = np.full(n, -1, dtype=np.int64)
-    for v in range(n):
-        if need[v]:
-            inner[v] = v
-        elif par[v] >= 0:
-            inner[v] = inner[par[v]]
-    hidx = np.full(n, -1, dtype=np.int64)
-    n_h = 0
-    for o in range(n):
-        if touched[o] or need[o]:
-            hidx[o] = n_h
-            n_h += 1
-    hbuf = np.empty((n_h, p, B, 3), dtype=np.int64)
-    # stored histograms, less the gone rows
-    for o in range(n):
-        if touched[o] and NI[o, SLOT] >= 0:
-            hbuf[hidx[o]] = cache[NI[o, SLOT]]
-    for i in range(n_gone):
-        r = gone[i]
-        o = 0
-        while True:
-            if NI[o, SLOT] >= 0:
-                h = hbuf[hidx[o]]
-                for j in range(p):
-                    b = xb[j, r]
-                    h[j, b, 0] -= gg[i]
-                    h[j, b, 1] -= gh[i]
-                    h[j, b, 2] -= 1
-            if NI[o, LEFT] < 0:
-                break
-            o = NI[o, LEFT] if xb[NI[o, FEAT], r] <= NI[o, BIN] else NI[o, RIGHT]
+    nG, nH, nC, touched, gg, gh = _subtract_gone(
+        NI, xb, gone, kind, raw, y, w, k, gs, hs, glim
+    )
+    need, inner, hidx, n_h = _plan_histograms(NI, par, touched, nC)
+    hbuf = np.empty((n_h, xb.shape[0], cache2.shape[2], 3), dtype=np.int64)
+    _stored_without_gone(NI, xb, cache, touched, hidx, hbuf, gone, gg, gh)
+    # one pass over the rows builds the planned subtrees' histograms: each
+    # row adds to the innermost planned subtree holding its leaf
     _hist_subtrees(xb, alive, leaf_of, inner, need, par, hidx, hbuf, kind, gs, hs,
                    glim, raw, y, w, k, gq, hq)  # fmt: skip
-    # the touched nodes' histograms, from their parent's
-    for o in range(n):
-        if not touched[o] or NI[o, LEFT] < 0:
-            continue
-        lft, rgt = NI[o, LEFT], NI[o, RIGHT]
-        hp = hbuf[hidx[o]]
-        if NI[lft, SLOT] >= 0 or NI[rgt, SLOT] >= 0:
-            c, other = (lft, rgt) if NI[lft, SLOT] >= 0 else (rgt, lft)
-            if touched[other] and NI[other, SLOT] < 0:
-                src = hbuf[hidx[c]] if touched[c] else cache[NI[c, SLOT]]
-                hbuf[hidx[other]] = hp - src
-        else:
-            small, large = (lft, rgt) if need[lft] else (rgt, lft)
-            if touched[large]:
-                hbuf[hidx[large]] = hp - hbuf[hidx[small]]
-
-    # candidate splits: found again where the histogram changed
-    cand = NI[:, CFEAT : CCL + 1].copy()
-    cgain = NF[:, GAIN].copy()
-    out = np.empty(5, dtype=np.int64)
-    for o in range(n):
-        if not touched[o]:
-            continue
-        cand[o] = 0
-        cand[o, 0] = -1
-        cgain[o] = 0.0
-        C = nC[o]
-        if C < 2 * msl or NI[o, DEPTH] >= mdep or nH[o] * hinv < 2 * mhess:
-            continue
-        gain = best_split(
-            hbuf[hidx[o]], n_bins, nG[o], nH[o], C, ginv, hinv, lam, msl, mhess, out
-        )
-        if out[0] >= 0:
-            cand[o] = out
-            cgain[o] = gain
-
-    # best-first growth on the new gains, node for node
-    new_id[:] = -1
-    old_of = np.empty(n, dtype=np.int64)
-    front = np.empty(n, dtype=np.int64)
-    _new_node(NI2, NF2, NK2, 0, 0, nC[0], nG[0], nH[0], NK[0])
-    old_of[0] = 0
-    new_id[0] = 0
-    m = alive.shape[0]
-    n_slots = 0
-    if _cached(0, m, m, cdepth, cmin):
-        cache2[0] = hbuf[hidx[0]]
-        NI2[0, SLOT] = 0
-        n_slots = 1
-    _put_candidate(NI2, NF2, 0, cand[0], cgain[0])
-    n_front = 0
-    if cand[0, 0] >= 0:
-        front[0] = 0
-        n_front = 1
-    n_nodes = 1
-    n_leaves = 1
-    while n_front > 0 and n_leaves < mleaves:
-        i = _pick(front, n_front, NF2)
-        a = front[i]
-        front[i] = front[n_front - 1]
-        n_front -= 1
-        o = old_of[a]
-        if NI[o, LEFT] < 0 or NI[o, FEAT] != cand[o, 0] or NI[o, BIN] != cand[o, 1]:
-            return 2, 0, 0
-        NI2[a, FEAT] = NI[o, FEAT]
-        NI2[a, BIN] = NI[o, BIN]
-        NF2[a, THR] = NF[o, THR]
-        lft, rgt = n_nodes, n_nodes + 1
-        n_nodes += 2
-        NI2[a, LEFT] = lft
-        NI2[a, RIGHT] = rgt
-        d = NI2[a, DEPTH] + 1
-        for c, oc in ((lft, NI[o, LEFT]), (rgt, NI[o, RIGHT])):
-            _new_node(NI2, NF2, NK2, c, d, nC[oc], nG[oc], nH[oc], NK[oc])
-            old_of[c] = oc
-            new_id[oc] = c
-            if _cached(d, nC[oc], m, cdepth, cmin):
-                if touched[oc]:
-                    cache2[n_slots] = hbuf[hidx[oc]]
-                elif NI[oc, SLOT] >= 0:
-                    cache2[n_slots] = cache[NI[oc, SLOT]]
-                else:  # large enough now that the tree has fewer rows
-                    return 2, 0, 0
-                NI2[c, SLOT] = n_slots
-                n_slots += 1
-            _put_candidate(NI2, NF2, c, cand[oc], cgain[oc])
-            if cand[oc, 0] >= 0:
-                front[n_front] = c
-                n_front += 1
-        n_leaves += 1
-    status = 0
-    for a in range(n_nodes):
-        o = old_of[a]
-        if NI2[a, LEFT] >= 0:
-            continue
-        if NI[o, LEFT] >= 0:  # split before, a leaf now
-            return 2, 0, 0
-        v = NF[o, VALUE]
-        if touched[o]:
-            v = leaf_value(nG[o], nH[o], ginv, hinv, lam, quantum, lr, NK[o])
-            if v != NF[o, VALUE]:
-                status = 1
-        NF2[a, VALUE] = v
+    _from_parents(NI, cache, touched, need, hidx, hbuf)
+    cand, cgain = _touched_candidates(
+        NI, NF, n_bins, fp, touched, nG, nH, nC, hidx, hbuf
+    )
+    ok, n_nodes, n_slots, old_of = _replay_growth(
+        NI, NF, NK, cache, fp, alive.shape[0], cand, cgain, nG, nH, nC, touched,
+        hidx, hbuf, NI2, NF2, NK2, cache2, new_id,
+    )  # fmt: skip
+    if not ok:
+        return 2, 0, 0
+    status = _replay_leaves(
+        NI, NF, NK, fp, lr, n_nodes, old_of, touched, nG, nH, NI2, NF2
+    )
+    if status == 2:
+        return 2, 0, 0
     return status, n_nodes, n_slots
