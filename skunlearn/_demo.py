@@ -59,6 +59,12 @@ def _deletion_forest():
     return UnlearningForestClassifier(n_estimators=50, random_state=0)
 
 
+def _gradient_boosting():
+    from .ensemble import UnlearningGradientBoostingClassifier
+
+    return UnlearningGradientBoostingClassifier(random_state=0)
+
+
 def _sisa_trees():
     from sklearn.tree import DecisionTreeClassifier
 
@@ -143,4 +149,7 @@ DEMO_CASES = [
     DemoCase("k-means, divide and conquer (DCKMeans)", "iris", _dc_kmeans),
     DemoCase("neural net (skorch), approximate", "digits", _skorch_mlp),
     DemoCase("random forest built for deletion", "digits", _deletion_forest),
+    DemoCase(
+        "gradient boosting built for deletion", "breast_cancer", _gradient_boosting
+    ),
 ]

@@ -2122,9 +2122,11 @@ def _cmd_demo(args, out):
         out.write("\n".join(_demo_table(results)) + "\n\n")
         out.write(
             "u/g: unlearned model / gold standard (retrained without the forgotten "
-            "rows).\nstrategy: how the model forgot (refit: a same-seed fit on the "
+            "rows).\nstrategy: how the model forgot. refit: a same-seed fit on the "
             "retained rows, which trees and forests\nchoose for a batch of 2% of their "
-            "rows or more; --forget-size 0.01 shows their deletion in place).\n"
+            "rows or more (--forget-size 0.01 shows their deletion in place), and\n"
+            "gradient boosting when the rows move its initial prediction or its bins "
+            "(most requests on small data).\n"
             "score: accuracy, R^2, or -SSE/row for clustering (minus the "
             "squared distance to the nearest centre)\non the forgotten, retained and "
             "test rows. MIA AUC: loss-based membership attack, forgotten vs test\n"

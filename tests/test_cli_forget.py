@@ -19,6 +19,10 @@ from sklearn.tree import DecisionTreeClassifier
 import skunlearn.cli as cli
 from skunlearn import Unlearnable
 from skunlearn.cli import load_model, main, save_model, trusted_types
+from skunlearn.ensemble import (
+    UnlearningForestClassifier,
+    UnlearningGradientBoostingClassifier,
+)
 from skunlearn.pipeline import Pipeline
 
 pd = pytest.importorskip("pandas")
@@ -73,6 +77,19 @@ MODELS = {
     ),
     "skunlearn Pipeline": lambda: Pipeline(
         [("prep", preprocessing()), ("clf", LogisticRegression())]
+    ),
+    # the families built for deletion, behind the same preprocessing
+    "skunlearn Pipeline, forest": lambda: Pipeline(
+        [
+            ("prep", preprocessing()),
+            ("clf", UnlearningForestClassifier(n_estimators=10, random_state=0)),
+        ]
+    ),
+    "skunlearn Pipeline, gradient boosting": lambda: Pipeline(
+        [
+            ("prep", preprocessing()),
+            ("clf", UnlearningGradientBoostingClassifier(max_iter=10, random_state=0)),
+        ]
     ),
 }
 

@@ -22,7 +22,12 @@ from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from skunlearn import Unlearnable
 from skunlearn._ledger import TrainingLedger, _pinned_fingerprint_key
 from skunlearn.cluster import DCKMeans
-from skunlearn.ensemble import UnlearningForestClassifier, UnlearningForestRegressor
+from skunlearn.ensemble import (
+    UnlearningForestClassifier,
+    UnlearningForestRegressor,
+    UnlearningGradientBoostingClassifier,
+    UnlearningGradientBoostingRegressor,
+)
 from skunlearn.tree import UnlearningTreeClassifier, UnlearningTreeRegressor
 from skunlearn.utils.estimator_checks import assert_no_residue
 
@@ -162,6 +167,37 @@ def _trees(name, cls, task, **params):
     )
 
 
+def _boosting_state(model):
+    # every tree, stored histogram, leaf of each row, bin edge and global
+    # value: a fresh same-seed fit on the retained rows has each bit for bit
+    return {name: getattr(model, name) for name in model._FITTED}
+
+
+def _boosting_data(task):
+    # features of few values and enough rows: a deletion keeps the bins and
+    # the initial prediction, so that the trees are replayed (not refit)
+    # (rows distinct, in a random order)
+    rng = np.random.RandomState(0)
+    X = np.unique(np.clip(np.round(rng.randn(4000, 6)), -3, 3), axis=0)
+    X = X[rng.permutation(len(X))] / 2
+    n = len(X)
+    if task == "classification":
+        y = (X[:, 0] + 0.5 * rng.randn(n) > 0).astype(np.int64) + (X[:, 1] > 0.5)
+    else:
+        y = X[:, 0] - 2.0 * X[:, 1] + 0.1 * rng.randn(n)
+    return X, y
+
+
+def _boosting(name, cls, task):
+    return Family(
+        name,
+        lambda: cls(max_iter=6, random_state=0),
+        *_boosting_data(task),
+        per_row=("_row_keys", "_xb", "_leaves"),
+        state=_boosting_state,
+    )
+
+
 FAMILIES = [
     Family(
         "net_classifier",
@@ -218,6 +254,12 @@ FAMILIES = [
         bootstrap=False,
     ),
     _trees("forest_regressor", UnlearningForestRegressor, "regression", n_estimators=4),
+    # Gradient boosting: trees replayed or regrown, or a refit when the bins
+    # move; the whole fitted state is a same-seed fresh fit's.
+    _boosting(
+        "boosting_classifier", UnlearningGradientBoostingClassifier, "classification"
+    ),
+    _boosting("boosting_regressor", UnlearningGradientBoostingRegressor, "regression"),
 ]
 
 
