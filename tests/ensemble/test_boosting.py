@@ -449,3 +449,36 @@ def test_partial_fit_without_a_random_state_keeps_later_requests_exact():
     gold = GBC(max_iter=5, random_state=model.seed_).fit(X[2:], y[2:])
     assert_same_models(model, gold)
     outputs_equal(model, gold, X)
+
+
+def test_in_searches():
+    # a search over the boosted model: its best estimator forgets exactly
+    # (hyperparameters kept), or the search is redone on the retained rows;
+    # and a search's best estimator is itself a model that forgets
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = _discrete(600, "binary")
+    grid = {"learning_rate": [0.1, 0.5], "max_leaf_nodes": [3, 8]}
+    search = GridSearchCV(GBC(max_iter=5, random_state=0), grid, cv=2)
+    model = Unlearnable(clone(search)).fit(X, y)
+    best = model.best_params_
+    model.unlearn(X[:12], y[:12])
+    record = model.unlearn_history_[-1]
+    assert record["strategy"] == "search" and record["exact"]
+    assert model.best_params_ == best
+    gold = GBC(max_iter=5, random_state=0, **best).fit(X[12:], y[12:])
+    assert_same_models(model.estimator_.best_estimator_, gold)
+    outputs_equal(model, gold, X)
+
+    redone = Unlearnable(clone(search)).fit(X, y)
+    redone.unlearn(X[:12], y[:12], refit_search=True)
+    gold_search = clone(search).fit(X[12:], y[12:])
+    assert redone.best_params_ == gold_search.best_params_
+    scores = "mean_test_score"
+    assert_array_equal(redone.cv_results_[scores], gold_search.cv_results_[scores])
+    outputs_equal(redone, gold_search.best_estimator_, X)
+
+    plain = clone(search).fit(X, y)
+    plain.best_estimator_.unlearn(X[:12], y[:12])
+    gold = GBC(max_iter=5, random_state=0, **plain.best_params_).fit(X[12:], y[12:])
+    assert_same_models(plain.best_estimator_, gold)
